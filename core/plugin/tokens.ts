@@ -1,0 +1,8 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { AnyNodeDefinition } from './NodeDefinition.ts';
+import type { Logger } from '../services/Logger.ts';
+
+/** Multi-injection token: every plugin binds its node definitions here. */
+export const NODE_DEFINITION: ServiceIdentifier<AnyNodeDefinition> = Symbol.for('tessera.NodeDefinition');
+/** The engine-wide logger. */
+export const LOGGER: ServiceIdentifier<Logger> = Symbol.for('tessera.Logger');

@@ -1,0 +1,75 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { writeFileAtomic } from '../util/writeFileAtomic.ts';
+
+/**
+ * A run's output directory. Writes are atomic and confined to the directory: a relative path that
+ * would climb out of it (`../x`) is refused.
+ *
+ * @example
+ * const file = await ctx.artifacts.write('metrics/loss.json', JSON.stringify(losses));
+ */
+export class ArtifactStore {
+  readonly dir: string;
+  readonly #written: string[] = [];
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  /** Absolute path for a relative name inside the run directory; throws on escapes. */
+  resolvePath(name: string): string {
+    if (isAbsolute(name)) throw new Error(`artifact path must be relative: ${name}`);
+    const full = resolve(this.dir, normalize(name));
+    const rel = relative(this.dir, full);
+    if (rel === '' || rel.startsWith('..') || rel.split(sep).includes('..')) {
+      throw new Error(`artifact path escapes the run directory: ${name}`);
+    }
+    return full;
+  }
+
+  /** Writes `data` atomically to `name` and returns the absolute path. */
+  async write(name: string, data: string | Uint8Array): Promise<string> {
+    const path = this.resolvePath(name);
+    await writeFileAtomic(path, data);
+    this.#written.push(path);
+    return path;
+  }
+
+  /** Writes a value as pretty JSON. */
+  writeJson(name: string, value: unknown): Promise<string> {
+    return this.write(name, JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /** Creates (and returns) a sub-directory. */
+  async mkdir(name: string): Promise<string> {
+    const path = this.resolvePath(name);
+    await mkdir(path, { recursive: true });
+    return path;
+  }
+
+  /** Files written through this store in this process, in order. */
+  get written(): readonly string[] {
+    return this.#written;
+  }
+
+  /** Every file under the directory, relative paths, sorted. */
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (!e.name.endsWith('.tmp')) out.push(relative(this.dir, p));
+      }
+    };
+    await walk(this.dir);
+    return out.sort();
+  }
+}
