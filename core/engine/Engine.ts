@@ -1,0 +1,139 @@
+import { Container } from 'inversify';
+import { Observable } from 'rxjs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServiceIdentifier } from 'inversify';
+import type { TesseraPlugin } from '../plugin/definePlugin.ts';
+import type { AnyNodeDefinition } from '../plugin/NodeDefinition.ts';
+import { NODE_DEFINITION, LOGGER } from '../plugin/tokens.ts';
+import { NodeRegistry } from '../plugin/NodeRegistry.ts';
+import type { NodeDescription } from '../plugin/describeNode.ts';
+import type { Logger } from '../services/Logger.ts';
+import { createConsoleLogger } from '../services/Logger.ts';
+import type { GraphDocument } from '../graph/GraphDocument.ts';
+import type { ValidationIssue } from '../graph/ValidationIssue.ts';
+import { validateGraph } from '../graph/validateGraph.ts';
+import { NodeCache } from './NodeCache.ts';
+import { planRun } from './planRun.ts';
+import { executeRun, type RunOptions } from './executeRun.ts';
+import type { ExecutionEvent } from './events.ts';
+
+export interface EngineOptions {
+  readonly plugins?: readonly TesseraPlugin[];
+  /** Byte budget of the cross-run result cache (default 512 MiB). */
+  readonly cacheBytes?: number;
+  readonly logger?: Logger;
+}
+
+/** A plugin the engine refused to load, and why. */
+export interface PluginLoadProblem {
+  readonly plugin: string;
+  readonly message: string;
+}
+
+/**
+ * The engine: an inversify container holding the plugins' node definitions and services, the
+ * node registry built from it, a result cache shared by the runs of this process, and `run`.
+ *
+ * @example
+ * const engine = await createEngine({ plugins: builtinPlugins });
+ * engine.run(graph, { seed: 1 }).subscribe((e) => console.log(e.type));
+ */
+export class Engine {
+  readonly container: Container;
+  readonly registry: NodeRegistry;
+  readonly cache: NodeCache;
+  readonly logger: Logger;
+  /** Plugins that failed while loading (the others still load). */
+  readonly pluginProblems: PluginLoadProblem[] = [];
+  readonly plugins: { name: string; version: string; nodes: string[] }[] = [];
+
+  private constructor(options: EngineOptions) {
+    this.container = new Container({ defaultScope: 'Singleton' });
+    this.registry = new NodeRegistry();
+    this.cache = new NodeCache(options.cacheBytes);
+    this.logger = options.logger ?? createConsoleLogger('warn');
+    this.container.bind(LOGGER).toConstantValue(this.logger);
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const engine = new Engine(options);
+    for (const plugin of options.plugins ?? []) await engine.loadPlugin(plugin);
+    return engine;
+  }
+
+  /**
+   * Loads one plugin's ContainerModule and registers the node definitions it bound. A plugin
+   * that throws is reported in {@link pluginProblems} and leaves the engine as it was.
+   */
+  async loadPlugin(plugin: TesseraPlugin): Promise<boolean> {
+    const before = new Set(this.#boundDefinitions());
+    try {
+      await this.container.loadAsync(plugin.module);
+    } catch (error) {
+      this.pluginProblems.push({ plugin: plugin.name, message: `failed to load: ${(error as Error).message}` });
+      try {
+        await this.container.unloadAsync(plugin.module);
+      } catch {
+        /* nothing bound */
+      }
+      return false;
+    }
+    const added = this.#boundDefinitions().filter((d) => !before.has(d));
+    const names: string[] = [];
+    for (const def of added) if (this.registry.register(def, plugin.name)) names.push(def.type);
+    this.plugins.push({ name: plugin.name, version: plugin.version, nodes: names });
+    return true;
+  }
+
+  #boundDefinitions(): AnyNodeDefinition[] {
+    return this.container.isBound(NODE_DEFINITION) ? this.container.getAll(NODE_DEFINITION) : [];
+  }
+
+  /** Every problem with a graph document (schema + semantics); empty when it may run. */
+  validate(doc: unknown): ValidationIssue[] {
+    return validateGraph(doc, this.registry);
+  }
+
+  /** Node definitions as JSON (the editor's palette, `tessera nodes --json`). */
+  describeNodes(): NodeDescription[] {
+    return this.registry.describe();
+  }
+
+  get<T>(token: ServiceIdentifier<T>): T {
+    return this.container.get(token);
+  }
+
+  /**
+   * Validates and runs a graph. Returns a cold Observable: nothing runs until subscription, and
+   * unsubscribing cancels. An invalid graph yields a single `run:failed` event listing every
+   * issue, and no node runs.
+   */
+  run(doc: unknown, options: RunOptions = {}): Observable<ExecutionEvent> {
+    return new Observable<ExecutionEvent>((subscriber) => {
+      const runId = options.runId ?? randomUUID();
+      const issues = this.validate(doc);
+      const graph = doc as GraphDocument;
+      let plan;
+      try {
+        plan = issues.length ? undefined : planRun(graph, this.registry, options.targets);
+      } catch (error) {
+        issues.push({ code: 'invalid_override', pointer: '', message: (error as Error).message });
+      }
+      if (!plan) {
+        subscriber.next({ type: 'run:failed', runId, seq: 0, t: 0, durationMs: 0, errors: [], issues });
+        subscriber.complete();
+        return;
+      }
+      const seed = options.seed ?? graph.seed ?? 0;
+      const outDir = options.outDir ?? join(tmpdir(), 'tessera-runs', runId);
+      return executeRun(plan, { cache: this.cache, logger: this.logger, get: (t) => this.container.get(t) }, { ...options, seed, runId, outDir, ...(graph.name ? { graphName: graph.name } : {}) }).subscribe(subscriber);
+    });
+  }
+}
+
+/** Creates an engine with the given plugins loaded. */
+export function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  return Engine.create(options);
+}

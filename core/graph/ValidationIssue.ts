@@ -1,0 +1,52 @@
+/** Machine-readable reasons a graph is refused. */
+export type ValidationCode =
+  | 'invalid_json'
+  | 'schema'
+  | 'unsupported_version'
+  | 'duplicate_id'
+  | 'unknown_node_type'
+  | 'unknown_input'
+  | 'unknown_output'
+  | 'dangling_link'
+  | 'type_mismatch'
+  | 'missing_input'
+  | 'too_many_links'
+  | 'invalid_params'
+  | 'cycle'
+  | 'no_outputs'
+  | 'invalid_override';
+
+/** One problem in a graph file: where (node id + JSON pointer), what, and a plain message. */
+export interface ValidationIssue {
+  readonly code: ValidationCode;
+  readonly message: string;
+  /** JSON pointer into the file, e.g. `/nodes/sum/inputs/a`. */
+  readonly pointer: string;
+  readonly nodeId?: string;
+}
+
+/** Escapes one JSON-pointer segment (RFC 6901). */
+export function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Builds a JSON pointer from segments. */
+export function pointer(...segments: (string | number)[]): string {
+  return segments.map((s) => '/' + escapePointer(String(s))).join('');
+}
+
+/** One line per issue: `nodeId  /pointer  message [code]`. */
+export function formatIssue(issue: ValidationIssue): string {
+  const where = issue.nodeId !== undefined ? `node ${issue.nodeId} at ${issue.pointer || '/'}` : issue.pointer || '/';
+  return `${where}: ${issue.message} [${issue.code}]`;
+}
+
+/** Thrown when a graph is refused; carries every issue found. */
+export class GraphValidationError extends Error {
+  readonly issues: readonly ValidationIssue[];
+  constructor(issues: readonly ValidationIssue[], source?: string) {
+    super(`${source ? source + ': ' : ''}graph is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'})\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'));
+    this.name = 'GraphValidationError';
+    this.issues = issues;
+  }
+}

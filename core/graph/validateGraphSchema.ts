@@ -1,0 +1,53 @@
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { createAjv } from '../util/createAjv.ts';
+import type { ValidationIssue } from './ValidationIssue.ts';
+import { escapePointer } from './ValidationIssue.ts';
+
+let compiled: ValidateFunction | undefined;
+
+/** The graph JSON Schema shipped in schemas/graph.schema.json. */
+export const graphSchema: Record<string, unknown> = JSON.parse(readFileSync(new URL('../../schemas/graph.schema.json', import.meta.url), 'utf8'));
+
+/** Checks a parsed file against schemas/graph.schema.json; every error, each with its pointer. */
+export function validateGraphSchema(doc: unknown): ValidationIssue[] {
+  compiled ??= createAjv().compile(graphSchema);
+  if (compiled(doc)) return [];
+  return dedupe((compiled.errors ?? []).filter((e) => !isNoise(e)).map(toIssue));
+}
+
+// `oneOf` on inputs reports each branch's failure plus the oneOf itself; the branch errors say more.
+function isNoise(e: ErrorObject): boolean {
+  return e.keyword === 'oneOf' || e.keyword === 'if';
+}
+
+function toIssue(e: ErrorObject): ValidationIssue {
+  let ptr = e.instancePath;
+  let message = e.message ?? 'is invalid';
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties') {
+    ptr += '/' + escapePointer(String(p.additionalProperty));
+    message = `unknown property "${p.additionalProperty}"`;
+  } else if (e.keyword === 'required') {
+    ptr += '/' + escapePointer(String(p.missingProperty));
+    message = `missing required property "${p.missingProperty}"`;
+  } else if (e.keyword === 'const') {
+    message = `must be ${JSON.stringify(p.allowedValue)}`;
+  } else if (e.keyword === 'propertyNames') {
+    message = `invalid node id ${JSON.stringify(p.propertyName)} (letters, digits, _ . : - ; at most 128 characters)`;
+    ptr += '/' + escapePointer(String(p.propertyName));
+  }
+  const m = /^\/nodes\/([^/]+)/.exec(ptr);
+  const nodeId = m ? m[1]!.replace(/~1/g, '/').replace(/~0/g, '~') : undefined;
+  return { code: 'schema', message, pointer: ptr, ...(nodeId !== undefined ? { nodeId } : {}) };
+}
+
+function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = i.pointer + '\0' + i.message;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,107 @@
+import type { ValidateFunction } from 'ajv';
+import type { AnyNodeDefinition } from './NodeDefinition.ts';
+import { createAjv } from '../util/createAjv.ts';
+import { describeNode, type NodeDescription } from './describeNode.ts';
+
+const TYPE_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const PORT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SEMVER = /^\d+\.\d+\.\d+(?:[-+].*)?$/;
+
+/** A registration refused: which plugin, which node type, why. */
+export interface RegistrationProblem {
+  readonly plugin: string;
+  readonly nodeType: string;
+  readonly message: string;
+}
+
+/** Params after defaults were applied, or the schema's complaints. */
+export type ParamsResult =
+  | { ok: true; params: Record<string, unknown> }
+  | { ok: false; errors: { pointer: string; message: string }[] };
+
+/**
+ * Every known node type, where it came from, and its compiled params validator.
+ * Registration checks each definition's shape so a plugin's mistake is reported once, with the
+ * plugin's name, instead of surfacing later as a confusing run-time error.
+ */
+export class NodeRegistry {
+  readonly #defs = new Map<string, { def: AnyNodeDefinition; plugin: string }>();
+  readonly #validators = new Map<string, ValidateFunction>();
+  readonly #ajv = createAjv({ useDefaults: true });
+  readonly problems: RegistrationProblem[] = [];
+
+  /** Adds a definition; returns false (and records a problem) when it is refused. */
+  register(def: AnyNodeDefinition, plugin: string): boolean {
+    const fail = (message: string) => {
+      this.problems.push({ plugin, nodeType: String(def?.type), message });
+      return false;
+    };
+    if (!def || typeof def !== 'object') return fail('node definition is not an object');
+    if (typeof def.type !== 'string' || !TYPE_ID.test(def.type)) return fail(`type id must look like "plugin/Name", got ${JSON.stringify(def.type)}`);
+    const existing = this.#defs.get(def.type);
+    if (existing) return fail(`node type ${def.type} is already registered by plugin "${existing.plugin}"`);
+    if (typeof def.execute !== 'function') return fail('execute must be a function');
+    if (typeof def.version !== 'string' || !SEMVER.test(def.version)) return fail(`version must be semver, got ${JSON.stringify(def.version)}`);
+    for (const [kind, ports] of [['input', def.inputs], ['output', def.outputs]] as const) {
+      if (!ports || typeof ports !== 'object') return fail(`${kind}s must be an object`);
+      for (const [name, spec] of Object.entries(ports as Record<string, { type?: unknown }>)) {
+        if (!PORT_NAME.test(name)) return fail(`${kind} port name ${JSON.stringify(name)} is not an identifier`);
+        if (typeof spec?.type !== 'string' || !spec.type) return fail(`${kind} port ${name} has no type`);
+      }
+    }
+    if (def.params !== undefined) {
+      try {
+        this.#validators.set(def.type, this.#ajv.compile(def.params as object));
+      } catch (error) {
+        return fail(`params schema does not compile: ${(error as Error).message}`);
+      }
+    }
+    this.#defs.set(def.type, { def, plugin });
+    return true;
+  }
+
+  get(type: string): AnyNodeDefinition | undefined {
+    return this.#defs.get(type)?.def;
+  }
+
+  /** Name of the plugin that registered `type`. */
+  pluginOf(type: string): string | undefined {
+    return this.#defs.get(type)?.plugin;
+  }
+
+  has(type: string): boolean {
+    return this.#defs.has(type);
+  }
+
+  /** Registered type ids, sorted. */
+  types(): string[] {
+    return [...this.#defs.keys()].sort();
+  }
+
+  /** Definitions as JSON for `tessera nodes --json` and the editor (like ComfyUI's object_info). */
+  describe(): NodeDescription[] {
+    return this.types().map((t) => describeNode(this.#defs.get(t)!.def, this.#defs.get(t)!.plugin));
+  }
+
+  /**
+   * Validates params against the node's schema and fills in defaults. Pure with respect to its
+   * argument: the caller's object is not modified.
+   */
+  resolveParams(type: string, params: Record<string, unknown> | undefined): ParamsResult {
+    const value = structuredClone(params ?? {});
+    const validate = this.#validators.get(type);
+    if (!validate) {
+      const extra = Object.keys(value);
+      return extra.length ? { ok: false, errors: extra.map((k) => ({ pointer: `/${k}`, message: `unknown param "${k}" (this node takes no params)` })) } : { ok: true, params: value };
+    }
+    if (validate(value)) return { ok: true, params: value };
+    return {
+      ok: false,
+      errors: (validate.errors ?? []).map((e) => {
+        const extra = e.keyword === 'additionalProperties' ? `/${(e.params as { additionalProperty: string }).additionalProperty}` : e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : '';
+        const msg = e.keyword === 'additionalProperties' ? `unknown param "${(e.params as { additionalProperty: string }).additionalProperty}"` : e.keyword === 'enum' ? `${e.message}: ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}` : (e.message ?? 'is invalid');
+        return { pointer: e.instancePath + extra, message: msg };
+      }),
+    };
+  }
+}

@@ -1,0 +1,5 @@
+import type { TesseraPlugin } from 'tessera';
+import core from './core/index.ts';
+
+/** The plugins that ship with tessera, loaded by the CLI and the server. */
+export const builtinPlugins: readonly TesseraPlugin[] = [core];
