@@ -1,0 +1,21 @@
+/**
+ * tessera/kernels: differentiable tensor programs traced to ONNX and run by onnxruntime-node.
+ *
+ * @packageDocumentation
+ */
+export type { DType, OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxAttribute, OnnxValueInfo } from './onnx/OnnxModel.ts';
+export { DEFAULT_IR_VERSION, DEFAULT_OPSET } from './onnx/OnnxModel.ts';
+export { encodeModel } from './onnx/encodeModel.ts';
+export { decodeModel, loadOnnxFile } from './onnx/decodeModel.ts';
+export { Tensor } from './runtime/Tensor.ts';
+export type { TensorLike, NestedNumbers } from './runtime/Tensor.ts';
+export { KernelSession, SessionCache, defaultSessionCache } from './runtime/KernelSession.ts';
+export type { Provider, SessionOptions } from './runtime/KernelSession.ts';
+export { Graph } from './trace/Graph.ts';
+export type { FloatDType, ParamInfo, ParamOptions, OpRecord } from './trace/Graph.ts';
+export { Sym } from './trace/Sym.ts';
+export { TraceError } from './trace/TraceError.ts';
+export { init } from './trace/init.ts';
+export type { Init } from './trace/init.ts';
+export * as ops from './trace/ops.ts';
+export { grad } from './autodiff/grad.ts';

@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import ort from 'onnxruntime-node';
+import { encodeModel } from '../onnx/encodeModel.ts';
+import type { OnnxModel } from '../onnx/OnnxModel.ts';
+import { Tensor, toOrtTensor, type TensorLike } from './Tensor.ts';
+
+/** Execution providers tessera asks onnxruntime for. */
+export type Provider = 'cpu' | 'webgpu' | 'cuda';
+
+export interface SessionOptions {
+  /** Preferred provider; when it cannot be created the session falls back to cpu with one log line. Default cpu. */
+  provider?: Provider;
+  /** Intra-op threads. Default 2: on this class of machine 1 thread is ~1.9× slower for big kernels. */
+  threads?: number;
+  /** Let idle pool threads spin. Default true; turn off when several sessions alternate step by step. */
+  spin?: boolean;
+  /** Where the fallback line goes. Default: stderr. */
+  log?: (line: string) => void;
+}
+
+const defaultLog = (line: string) => process.stderr.write(line + '\n');
+
+function ortOptions(provider: Provider, o: SessionOptions): ort.InferenceSession.SessionOptions {
+  // Measured (stack.md): arena on, sequential execution and 2 intra-op threads are each worth 1.8–2.6×.
+  return {
+    executionProviders: [provider],
+    intraOpNumThreads: o.threads ?? 2,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    graphOptimizationLevel: 'all',
+    // A provider being probed logs its load failure at error level; we report it ourselves.
+    logSeverityLevel: provider === 'cpu' ? 3 : 4,
+    extra: { session: { intra_op: { allow_spinning: o.spin === false ? '0' : '1' } } },
+  };
+}
+
+/**
+ * One onnxruntime session plus the provider that actually runs it. `run` takes tessera or ORT
+ * tensors and returns tessera tensors wrapping ORT's output memory.
+ *
+ * @example
+ * const s = await KernelSession.create(modelBytes, { provider: 'cuda' }); // falls back to cpu, logs once
+ * const { Y } = await s.run({ X: Tensor.from([1, 2]) }, ['Y']);
+ */
+export class KernelSession {
+  private constructor(
+    readonly session: ort.InferenceSession,
+    /** The provider the session runs on (after any fallback). */
+    readonly provider: Provider,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static async create(model: Uint8Array | OnnxModel, options: SessionOptions = {}): Promise<KernelSession> {
+    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+    const wanted = options.provider ?? 'cpu';
+    let session: ort.InferenceSession;
+    let provider: Provider = wanted;
+    try {
+      session = await ort.InferenceSession.create(bytes, ortOptions(wanted, options));
+    } catch (error) {
+      if (wanted === 'cpu') throw error;
+      // ORT does not fall back across providers by itself (['cuda','cpu'] fails the same way).
+      const reason = String((error as Error).message ?? error).split('\n')[0]!.slice(0, 200);
+      (options.log ?? defaultLog)(`kernels: execution provider '${wanted}' unavailable (${reason}); running on cpu`);
+      provider = 'cpu';
+      session = await ort.InferenceSession.create(bytes, ortOptions('cpu', options));
+    }
+    return new KernelSession(session, provider, session.inputNames, session.outputNames);
+  }
+
+  /** Runs the graph; only the requested outputs are copied out of ORT (all when omitted). */
+  async run(feeds: Record<string, TensorLike>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    const raw = await this.runOrt(feeds, outputs);
+    const out: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(raw)) out[k] = Tensor.fromOrt(v);
+    return out;
+  }
+
+  /** Like `run` but returns ORT tensors, which can be fed back as inputs without any conversion. */
+  async runOrt(feeds: Record<string, TensorLike>, outputs?: readonly string[]): Promise<Record<string, ort.Tensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const v = feeds[name];
+      if (!v) throw new Error(`kernels: missing feed '${name}' (graph inputs: ${this.inputNames.join(', ')})`);
+      ortFeeds[name] = toOrtTensor(v);
+    }
+    for (const name of Object.keys(feeds)) {
+      if (!this.inputNames.includes(name)) throw new Error(`kernels: unknown feed '${name}' (graph inputs: ${this.inputNames.join(', ')})`);
+    }
+    for (const name of outputs ?? []) {
+      if (!this.outputNames.includes(name)) throw new Error(`kernels: unknown output '${name}' (graph outputs: ${this.outputNames.join(', ')})`);
+    }
+    return (await this.session.run(ortFeeds, outputs ? [...outputs] : [...this.outputNames])) as Record<string, ort.Tensor>;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Sessions keyed by a hash of the model bytes and options, so tracing the same program twice
+ * reuses one compiled session.
+ */
+export class SessionCache {
+  private readonly sessions = new Map<string, Promise<KernelSession>>();
+
+  static key(bytes: Uint8Array, options: SessionOptions = {}): string {
+    const h = createHash('sha256').update(bytes);
+    h.update(JSON.stringify([options.provider ?? 'cpu', options.threads ?? 2, options.spin ?? true]));
+    return h.digest('hex');
+  }
+
+  get(model: Uint8Array | OnnxModel, options: SessionOptions = {}): Promise<KernelSession> {
+    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+    const key = SessionCache.key(bytes, options);
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = KernelSession.create(bytes, options);
+      this.sessions.set(key, s);
+      s.catch(() => this.sessions.delete(key));
+    }
+    return s;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async clear(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) await (await s.catch(() => null))?.release();
+  }
+}
+
+/** Process-wide cache used by `compile` and the trainers unless they are given their own. */
+export const defaultSessionCache = new SessionCache();
