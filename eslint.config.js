@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const boundary = {
   patterns: [
     {
-      group: ['**/core/*', '**/core/**', '**/kernels/*', '**/kernels/**', '../../core', '../../kernels'],
+      regex: '^(\\.\\./)+(core|kernels)(/|$)',
       message: "Plugins import the engine only through its public barrel: import from 'tessera' or 'tessera/kernels'.",
     },
   ],

@@ -3,7 +3,7 @@ import type { ServiceIdentifier } from 'inversify';
 import type { RunPlan, PlannedNode } from './planRun.ts';
 import type { ExecutionEvent, NodeErrorInfo } from './events.ts';
 import type { NodeCache } from './NodeCache.ts';
-import type { ExecuteContext, InputSpec, OutputSpec } from '../plugin/NodeDefinition.ts';
+import type { ExecuteContext, InputSpec } from '../plugin/NodeDefinition.ts';
 import type { Logger } from '../services/Logger.ts';
 import { createLogger } from '../services/Logger.ts';
 import { Rng } from '../services/Rng.ts';
@@ -188,6 +188,7 @@ class RunState {
         const channel = this.#channels.get(`${node.id}.${port}`);
         if (channel) this.#ports.get(`${node.id}.${port}`)!.resolve({ kind: 'stream', channel });
       }
+      if (this.signal.aborted) throw new RunCancelled(); // a listener may have cancelled on node:start
       if (node.mapped) {
         await this.#runMapped(node, data, () => (usedRng = true));
       } else {
@@ -277,7 +278,7 @@ class RunState {
         index++;
       }
     } finally {
-      if (this.signal.aborted) void iterator.return?.();
+      if (this.signal.aborted) Promise.resolve(iterator.return?.()).catch(() => undefined);
     }
     for (const port of Object.keys(node.def.outputs)) {
       if (!this.#channels.has(`${node.id}.${port}`) && !(port in last)) throw new NodeContractError(`${node.def.type} finished without a value for output "${port}"`);
@@ -401,7 +402,10 @@ async function* singleValue(value: unknown): AsyncGenerator<unknown> {
 
 /** Resolves with `promise`, or rejects as soon as `signal` aborts (the work itself may go on). */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new RunCancelled());
+  if (signal.aborted) {
+    promise.catch(() => undefined); // the abandoned work may still reject; nobody waits for it
+    return Promise.reject(new RunCancelled());
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new RunCancelled());
     signal.addEventListener('abort', onAbort, { once: true });

@@ -11,14 +11,15 @@ export const graphSchema: Record<string, unknown> = JSON.parse(readFileSync(new 
 
 /** Checks a parsed file against schemas/graph.schema.json; every error, each with its pointer. */
 export function validateGraphSchema(doc: unknown): ValidationIssue[] {
-  compiled ??= createAjv().compile(graphSchema);
+  compiled ??= createAjv({ verbose: true }).compile(graphSchema);
   if (compiled(doc)) return [];
   return dedupe((compiled.errors ?? []).filter((e) => !isNoise(e)).map(toIssue));
 }
 
 // `oneOf` on inputs reports each branch's failure plus the oneOf itself; the branch errors say more.
+// `propertyNames` failures arrive twice (the inner pattern and the outer keyword); keep the outer.
 function isNoise(e: ErrorObject): boolean {
-  return e.keyword === 'oneOf' || e.keyword === 'if';
+  return e.keyword === 'oneOf' || e.keyword === 'if' || (e.propertyName !== undefined && e.keyword !== 'propertyNames');
 }
 
 function toIssue(e: ErrorObject): ValidationIssue {
@@ -33,9 +34,14 @@ function toIssue(e: ErrorObject): ValidationIssue {
     message = `missing required property "${p.missingProperty}"`;
   } else if (e.keyword === 'const') {
     message = `must be ${JSON.stringify(p.allowedValue)}`;
+  } else if (e.keyword === 'pattern' && /^\/nodes\/[^/]+\/type$/.test(ptr)) {
+    message = 'node type must look like "plugin/Name"';
   } else if (e.keyword === 'propertyNames') {
     message = `invalid node id ${JSON.stringify(p.propertyName)} (letters, digits, _ . : - ; at most 128 characters)`;
     ptr += '/' + escapePointer(String(p.propertyName));
+  }
+  if (e.keyword === 'const' && ptr === '/version') {
+    return { code: 'unsupported_version', pointer: ptr, message: `format version ${JSON.stringify((e as { data?: unknown }).data ?? '?')} is not supported (this engine reads versions 0 and 1)` };
   }
   const m = /^\/nodes\/([^/]+)/.exec(ptr);
   const nodeId = m ? m[1]!.replace(/~1/g, '/').replace(/~0/g, '~') : undefined;

@@ -8,7 +8,7 @@ const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv2020) => 
  * The project's ajv setup (JSON Schema 2020-12): every error reported, defaults filled in,
  * strict about schema mistakes so a plugin's broken params schema fails at registration.
  */
-export function createAjv(options: { useDefaults?: boolean } = {}): Ajv2020 {
+export function createAjv(options: { useDefaults?: boolean; verbose?: boolean } = {}): Ajv2020 {
   const ajv = new Ajv2020({
     allErrors: true,
     strict: true,
@@ -16,6 +16,7 @@ export function createAjv(options: { useDefaults?: boolean } = {}): Ajv2020 {
     strictTypes: false,
     allowUnionTypes: true,
     useDefaults: options.useDefaults ?? false,
+    verbose: options.verbose ?? false,
   });
   addFormats(ajv);
   // Editor hints that ride along in params schemas; they have no validation meaning.
