@@ -98,6 +98,19 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       }
     });
 
+  program
+    .command('serve')
+    .description('Serve the HTTP/WebSocket API and the visual editor. Binds loopback by default; any other address requires a token.')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('-p, --port <n>', 'port (0 = any free port)', (v) => Number(v), 8188)
+    .option('--token <token>', 'access token every request must carry (default: $TESSERA_TOKEN)')
+    .option('--concurrency <n>', 'runs executed at once from the queue', (v) => Number(v), 1)
+    .option('--workspace <dir>', 'folder whose graphs and files the editor may open', '.')
+    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string }) => {
+      const { serveCommand } = await import('../server/serveCommand.ts');
+      code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN }, io);
+    });
+
   program.addOption(new Option('--no-color', 'disable colors').hideHelp());
 
   try {
