@@ -20,7 +20,8 @@ export interface SessionOptions {
 
 const defaultLog = (line: string) => process.stderr.write(line + '\n');
 
-function ortOptions(provider: Provider, o: SessionOptions): ort.InferenceSession.SessionOptions {
+/** onnxruntime session options tessera uses (shared with the worker-thread sessions). */
+export function ortOptions(provider: Provider, o: SessionOptions): ort.InferenceSession.SessionOptions {
   // Measured (stack.md): arena on, sequential execution and 2 intra-op threads are each worth 1.8–2.6×.
   return {
     executionProviders: [provider],
@@ -36,6 +37,15 @@ function ortOptions(provider: Provider, o: SessionOptions): ort.InferenceSession
   };
 }
 
+/** What trainers and kernels need from a session, in-process or in a worker thread. */
+export interface Runner {
+  readonly provider: Provider;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, TensorLike>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
 /**
  * One onnxruntime session plus the provider that actually runs it. `run` takes tessera or ORT
  * tensors and returns tessera tensors wrapping ORT's output memory.
@@ -44,7 +54,7 @@ function ortOptions(provider: Provider, o: SessionOptions): ort.InferenceSession
  * const s = await KernelSession.create(modelBytes, { provider: 'cuda' }); // falls back to cpu, logs once
  * const { Y } = await s.run({ X: Tensor.from([1, 2]) }, ['Y']);
  */
-export class KernelSession {
+export class KernelSession implements Runner {
   private constructor(
     readonly session: ort.InferenceSession,
     /** The provider the session runs on (after any fallback). */
