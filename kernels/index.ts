@@ -31,3 +31,18 @@ export type { TrainerOptions, StepResult } from './train/Trainer.ts';
 export { buildStepGraph, buildForwardGraph } from './train/buildStep.ts';
 export type { ModelFn, ModelOutput, ParamLayout, ParamSlot, TrainableSelector } from './train/buildStep.ts';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './train/safetensors.ts';
+export { multiHeadAttention, scaledDotProductAttention, splitHeads, mergeHeads, groupMask, mosaicMask } from './blocks/attention.ts';
+export type { AttentionParams, AttentionOptions, AttentionResult } from './blocks/attention.ts';
+export {
+  restrictedAttentionMap,
+  averageMaps,
+  nllAtPairs,
+  klDivergence,
+  jsDivergence,
+  symmetricKL,
+  disentanglementLoss,
+  weightedMSE,
+  flowMatchingNoise,
+} from './blocks/losses.ts';
+export { transformerBlock, transformerBlockParams } from './blocks/transformerBlock.ts';
+export type { TransformerBlockParams } from './blocks/transformerBlock.ts';
