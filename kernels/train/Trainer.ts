@@ -55,6 +55,7 @@ export class Trainer {
   private forward: Runner | null = null;
   private completed = 0;
   private rngCounter = 0;
+  private rngSeed = 0;
 
   private constructor(
     private readonly fn: ModelFn,
@@ -112,6 +113,7 @@ export class Trainer {
     for (const s of this.stateNames) this.state[s] = new Tensor(dt, [this.layout.trainableSize]);
     this.completed = 0;
     this.rngCounter = 0;
+    this.rngSeed = this.options.seed;
   }
 
   private lrAt(step: number): number {
@@ -121,7 +123,7 @@ export class Trainer {
 
   private seedTensor(): Tensor {
     // Fresh noise every step, reproducible from (seed, counter); the counter is checkpointed.
-    return Tensor.scalar(BigInt(this.options.seed) * 1_000_003n + BigInt(this.rngCounter), 'int64');
+    return Tensor.scalar(BigInt(this.rngSeed) * 1_000_003n + BigInt(this.rngCounter), 'int64');
   }
 
   private paramFeeds(): Record<string, TensorLike> {
@@ -227,7 +229,7 @@ export class Trainer {
       optimizer: this.options.optimizer.kind,
       dtype: this.options.dtype,
       step: String(this.completed),
-      seed: String(this.options.seed),
+      seed: String(this.rngSeed),
       rngCounter: String(this.rngCounter),
     });
   }
@@ -266,6 +268,7 @@ export class Trainer {
     }
     this.completed = Number(metadata.step ?? 0);
     this.rngCounter = Number(metadata.rngCounter ?? 0);
+    this.rngSeed = Number(metadata.seed ?? this.rngSeed);
     this.state.step = Tensor.scalar(this.completed, dt);
   }
 
