@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { setMaxListeners } from 'node:events';
 import type { ServiceIdentifier } from 'inversify';
 import type { RunPlan, PlannedNode } from './planRun.ts';
 import type { ExecutionEvent, NodeErrorInfo } from './events.ts';
@@ -54,6 +55,7 @@ type Outcome = 'done' | 'cached' | 'failed' | 'skipped' | 'cancelled';
 export function executeRun(plan: RunPlan, services: ExecutorServices, options: RunOptions & { seed: number; runId: string; outDir: string; graphName?: string }): Observable<ExecutionEvent> {
   return new Observable<ExecutionEvent>((subscriber) => {
     const controller = new AbortController();
+    setMaxListeners(0, controller.signal); // every running async node listens for cancellation
     const onExternalAbort = () => controller.abort(new RunCancelled());
     if (options.signal?.aborted) onExternalAbort();
     options.signal?.addEventListener('abort', onExternalAbort, { once: true });
@@ -199,7 +201,7 @@ class RunState {
         let outputs: Record<string, unknown>;
         if (iterable) outputs = await this.#drainStream(node, iterable);
         else {
-          outputs = checkOutputs(node, await raceAbort(Promise.resolve(result), this.signal));
+          outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result);
           if (streamsOut) for (const [port, value] of Object.entries(outputs)) if (this.#channels.has(`${node.id}.${port}`)) await this.#channels.get(`${node.id}.${port}`)!.push(value);
           this.emit({ type: 'node:output', ...base, outputs });
         }
@@ -247,7 +249,7 @@ class RunState {
       const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
       if (iterable) await this.#drainStream(node, iterable, index);
       else {
-        const outputs = checkOutputs(node, await raceAbort(Promise.resolve(result), this.signal));
+        const outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result);
         for (const [port, value] of Object.entries(outputs)) await this.#channels.get(`${node.id}.${port}`)?.push(value);
         this.emit({ type: 'node:output', nodeId: node.id, nodeType: node.def.type, outputs, index });
       }
@@ -393,6 +395,10 @@ function checkOutputs(node: PlannedNode, result: unknown): Record<string, unknow
   }
   for (const port of ports) if (!(port in result)) throw new NodeContractError(`${node.def.type} returned no value for output "${port}"`);
   return result as Record<string, unknown>;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
 async function* singleValue(value: unknown): AsyncGenerator<unknown> {

@@ -76,13 +76,14 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     const id = ready[head]!;
     order.push(id);
     const next: string[] = [];
-    for (const c of new Set(consumers.get(id) ?? [])) {
+    const cs = consumers.get(id) ?? [];
+    for (const c of cs.length > 1 ? new Set(cs) : cs) {
       if (!needed.has(c)) continue;
       const d = indegree.get(c)! - 1;
       indegree.set(c, d);
       if (d === 0) next.push(c);
     }
-    next.sort((a, b) => fileIndex.get(a)! - fileIndex.get(b)!);
+    if (next.length > 1) next.sort((a, b) => fileIndex.get(a)! - fileIndex.get(b)!);
     ready.push(...next);
   }
   if (order.length !== needed.size) throw new Error('graph has a cycle (validate it first)');
