@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+
+/** Cookie the editor page gets after opening `/?token=…`, so its script and image requests carry the token. */
+export const TOKEN_COOKIE = 'tessera_token';
+
+/** Whether an address or host name only reaches this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/** The host name of a `Host` header (without port; brackets kept off IPv6). */
+export function hostOfHeader(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(header) ?? /^([^:]+)(?::\d+)?$/.exec(header);
+  return m?.[1];
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Constant-time token comparison (hashing first makes the lengths equal). */
+export function tokenMatches(expected: string, given: string | undefined): boolean {
+  return given !== undefined && timingSafeEqual(digest(expected), digest(given));
+}
+
+/** The token a request carries, from wherever the API allows it, and where it was found. */
+export function requestToken(req: IncomingMessage, url: URL): { token?: string; from?: 'header' | 'query' | 'cookie' } {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return { token: auth.slice(7).trim(), from: 'header' };
+  const x = req.headers['x-tessera-token'];
+  if (typeof x === 'string') return { token: x, from: 'header' };
+  // In the query only for GETs (page loads, <img> sources) and the WebSocket handshake, which
+  // browsers cannot give custom headers.
+  const q = url.searchParams.get('token');
+  if (q !== null && (req.method === 'GET' || req.method === 'HEAD')) return { token: q, from: 'query' };
+  const cookie = req.headers.cookie;
+  if (cookie) {
+    for (const part of cookie.split(';')) {
+      const [k, ...v] = part.trim().split('=');
+      if (k === TOKEN_COOKIE) return { token: decodeURIComponent(v.join('=')), from: 'cookie' };
+    }
+  }
+  return {};
+}

@@ -1,0 +1,105 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorObject } from 'ajv';
+
+/** Machine-readable error codes of the API (the `error` field of every 4xx/5xx body). */
+export type ApiErrorCode =
+  | 'bad_request'
+  | 'invalid_json'
+  | 'invalid_body'
+  | 'invalid_graph'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'internal';
+
+/** An error the API answers with `status` and a JSON body `{error, message, ...details}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Sends a JSON body. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers });
+  res.end(text);
+}
+
+/** Sends an {@link ApiError} (or an unexpected error as a 500). */
+export function sendError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof ApiError) {
+    sendJson(res, error.status, { error: error.code, message: error.message, ...error.details }, error.status === 405 ? { Allow: String(error.details.allow ?? '') } : {});
+    return;
+  }
+  sendJson(res, 500, { error: 'internal', message: (error as Error)?.message ?? String(error) });
+}
+
+/**
+ * Reads a JSON request body. Only `application/json` is accepted: besides being the documented
+ * format, it forces browsers to preflight cross-origin requests, which this server never
+ * approves — so another web page cannot post runs to a loopback server (CSRF).
+ */
+export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    drain(req);
+    throw new ApiError(415, 'unsupported_media_type', 'request body must be JSON (Content-Type: application/json)');
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limitBytes) {
+    drain(req);
+    throw new ApiError(413, 'payload_too_large', `request body is larger than ${limitBytes} bytes`, { limit: limitBytes });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        req.removeAllListeners('data');
+        drain(req);
+        reject(new ApiError(413, 'payload_too_large', `request body is larger than ${limitBytes} bytes`, { limit: limitBytes }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve());
+    req.on('error', reject);
+  });
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) throw new ApiError(400, 'invalid_json', 'request body is empty; expected a JSON value');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(400, 'invalid_json', `request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Discards the rest of a body we refused, so the connection can answer and be reused. */
+function drain(req: IncomingMessage): void {
+  req.resume();
+}
+
+/** ajv errors as `{pointer, message}` pairs for a 400 body. */
+export function ajvIssues(errors: readonly ErrorObject[] | null | undefined): { pointer: string; message: string }[] {
+  return (errors ?? []).map((e) => {
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') message = `unknown property "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    if (e.keyword === 'required') message = `missing property "${(e.params as { missingProperty: string }).missingProperty}"`;
+    return { pointer: e.instancePath, message };
+  });
+}
