@@ -67,7 +67,12 @@ export function disentanglementLoss(map: Sym, refs: number, eps = 1e-8): Sym {
   const a = o.mean(o.reshape(map, [refs, map.shape[0]! / refs, map.shape[1]!]), 1);
   const ii: number[] = [];
   const jj: number[] = [];
-  for (let i = 0; i < refs; i++) for (let j = i + 1; j < refs; j++) (ii.push(i), jj.push(j));
+  for (let i = 0; i < refs; i++) {
+    for (let j = i + 1; j < refs; j++) {
+      ii.push(i);
+      jj.push(j);
+    }
+  }
   return o.neg(o.mean(jsDivergence(o.gather(a, ii, 0), o.gather(a, jj, 0), eps)));
 }
 

@@ -26,7 +26,7 @@ import * as ref from './reference.ts';
 const rng = new SeededRandom(11);
 const rand = (n: number, scale = 1) => Array.from({ length: n }, () => rng.normal() * scale);
 const mat = (r: number, c: number, scale = 1): ref.M => Array.from({ length: r }, () => rand(c, scale));
-const t64 = (m: ref.M | number[], shape?: number[]) => Tensor.from(m as number[], shape, 'float64');
+const t64 = (m: ref.M | ref.M[] | number[], shape?: number[]) => Tensor.from(m as number[], shape, 'float64');
 
 async function evaluate(build: (g: Graph) => Record<string, Sym>): Promise<Record<string, number[]>> {
   const g = new Graph({ dtype: 'float64' });
@@ -62,7 +62,7 @@ test('mosaicMask blocks ref↔ref across references only', () => {
 
 test('multiHeadAttention with block mask matches the reference', async () => {
   const out = await evaluate((g) => {
-    const c = (m: ref.M | number[], shape?: number[]) => g.constant(t64(m, shape));
+    const c = (m: ref.M | ref.M[] | number[], shape?: number[]) => g.constant(t64(m, shape));
     const p = { wq: c(W.wq), wk: c(W.wk), wv: c(W.wv), wo: c(W.wo), bq: c(W.bq), bk: c(W.bk), bv: c(W.bv), bo: c(W.bo) };
     return { y: multiHeadAttention(c(X), p, { heads: H, mask: MASK }).out };
   });

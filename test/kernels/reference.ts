@@ -57,7 +57,12 @@ export function disentanglement(map: M, refs: number): number {
   const a = Array.from({ length: refs }, (_, k) => map[0]!.map((_, c) => map.slice(k * L, (k + 1) * L).reduce((s, r) => s + r[c]!, 0) / L));
   let s = 0;
   let n = 0;
-  for (let i = 0; i < refs; i++) for (let j = i + 1; j < refs; j++) (s += jsd(a[i]!, a[j]!), n++);
+  for (let i = 0; i < refs; i++) {
+    for (let j = i + 1; j < refs; j++) {
+      s += jsd(a[i]!, a[j]!);
+      n++;
+    }
+  }
   return -s / n;
 }
 
