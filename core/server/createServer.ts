@@ -288,7 +288,7 @@ export class TesseraServer {
     switch (head) {
       case 'health':
         allow('GET');
-        return sendJson(res, 200, { ok: true, version: this.#version, queue: this.queue.queueState(), plugins: this.engine.plugins, pluginProblems: [...this.engine.pluginProblems, ...this.engine.registry.problems] });
+        return sendJson(res, 200, { ok: true, version: this.#version, queue: this.queue.queueState(), plugins: this.engine.plugins, nodeProblems: this.engine.registry.problems });
       case 'nodes':
         allow('GET');
         if (id === undefined || id === '') return sendJson(res, 200, this.engine.describeNodes());
@@ -455,7 +455,7 @@ export class TesseraServer {
       const issues = ajvIssues(validate.errors);
       throw new ApiError(400, 'invalid_body', `request body is invalid: ${issues.map((i) => `${i.pointer || '/'} ${i.message}`).join('; ')}`, { issues });
     }
-    return body as Record<string, unknown>;
+    return body as unknown as Record<string, unknown>;
   }
 
   /** Migrates an older graph and runs the engine's validation. */

@@ -29,8 +29,11 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   }
   const { builtinPlugins } = await import('../../plugins/index.ts');
   const engine = await createEngine({ plugins: builtinPlugins });
-  for (const p of engine.registry.problems) io.stderr.write(`warning: plugin ${p.plugin}: ${p.nodeType}: ${p.message}\n`);
-  for (const p of engine.pluginProblems) io.stderr.write(`warning: plugin ${p.plugin}: ${p.message}\n`);
+  for (const p of engine.registry.problems) io.stderr.write(`warning: plugin ${p.plugin}: ${p.message}\n`);
+  // Plugin records gained a status with the plugin loader; read it loosely so both shapes work.
+  for (const p of engine.plugins as readonly { name: string; status?: string; problems?: readonly string[] }[]) {
+    if (p.status && p.status !== 'loaded') io.stderr.write(`warning: plugin ${p.name} ${p.status}: ${(p.problems ?? []).join('; ')}\n`);
+  }
   let server;
   try {
     server = createServer({ engine, host: opts.host, port: opts.port, ...(opts.token ? { token: opts.token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version });

@@ -47,7 +47,7 @@ export function encodeFrame(opcode: number, payload: Buffer | string, mask?: Buf
  * error the caller answers with close 1002/1009) on oversized or malformed frames.
  */
 export class FrameDecoder {
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly maxPayload: number,
