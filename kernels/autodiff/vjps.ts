@@ -94,6 +94,7 @@ export const VJPS: Record<string, VjpRule> = {
     const m = o.lessOrEqual(a!, b!);
     return [unbroadcast(o.where(m, dy!, 0), a!.shape), unbroadcast(o.where(m, 0, dy!), b!.shape)];
   },
+  square: ({ inputs: [x] }, [dy]) => [o.mul(o.mul(dy!, x!), 2)],
   neg: (_, [dy]) => [o.neg(dy!)],
   abs: ({ inputs: [x] }, [dy]) => [o.mul(dy!, o.sign(x!))],
   exp: ({ outputs: [y] }, [dy]) => [o.mul(dy!, y!)],

@@ -78,8 +78,7 @@ export function disentanglementLoss(map: Sym, refs: number, eps = 1e-8): Sym {
 
 /** Σ w·(pred − target)² / Σ w: masked / per-pixel weighted MSE (w broadcasts to pred). */
 export function weightedMSE(pred: Sym, target: Sym, weight?: Sym | Tensor): Sym {
-  const d = o.sub(pred, target);
-  const sq = o.mul(d, d);
+  const sq = o.square(o.sub(pred, target));
   if (!weight) return o.mean(sq);
   const w = weight instanceof Tensor ? pred.graph.constant(weight) : weight;
   const wfull = o.expand(w, sq.shape);

@@ -69,7 +69,7 @@ export class Sym {
     return ops.rsqrt(this);
   }
   square(): Sym {
-    return ops.mul(this, this);
+    return ops.square(this);
   }
   tanh(): Sym {
     return ops.tanh(this);

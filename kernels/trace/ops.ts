@@ -148,8 +148,11 @@ export const not = (x: Sym): Sym => prim('not', 'Not', [x], [{ shape: x.shape, d
 
 /** 1/√x. */
 export const rsqrt = (x: Sym): Sym => reciprocal(sqrt(x));
-/** x². */
-export const square = (x: Sym): Sym => mul(x, x);
+/** x² (one op whose VJP is 2·x·dy, one pass cheaper than differentiating x·x). */
+export function square(x: Sym): Sym {
+  graphOf('square', [x]);
+  return prim('square', 'Mul', [x], [{ shape: x.shape, dtype: x.dtype }], {}, {}, [x])[0]!;
+}
 /** SiLU / swish: x·σ(x). */
 export const silu = (x: Sym): Sym => mul(x, sigmoid(x));
 /** log(1 + eˣ), computed stably as relu(x) + log(1 + e^−|x|). */
@@ -228,6 +231,7 @@ export function clip(x: Sym, min?: number, max?: number): Sym {
 /** Converts element type; float↔float casts are differentiable. */
 export function cast(x: Sym, dtype: DType): Sym {
   graphOf('cast', [x]);
+  if (x.dtype === dtype) return x;
   const codes: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
   return prim('cast', 'Cast', [x], [{ shape: x.shape, dtype }], { from: x.dtype, to: dtype }, { to: codes[dtype] })[0]!;
 }

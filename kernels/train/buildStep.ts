@@ -4,7 +4,6 @@ import { Graph, type FloatDType, type ParamInfo } from '../trace/Graph.ts';
 import * as o from '../trace/ops.ts';
 import type { Sym } from '../trace/Sym.ts';
 import { TraceError } from '../trace/TraceError.ts';
-import { Tensor } from '../runtime/Tensor.ts';
 import { emitUpdate, optimizerState, type OptimizerSpec } from './optimizers.ts';
 
 /** What a model function returns: a scalar loss and optional named tensors to fetch. */
@@ -52,7 +51,10 @@ export function makeLayout(params: ParamInfo[], select?: TrainableSelector): Par
     return (select as (n: string) => boolean)(p.name);
   };
   const layout: ParamLayout = { trainable: [], frozen: [], trainableSize: 0, frozenSize: 0 };
-  for (const p of params) {
+  // Decayed params first: the weight-decay mask is then a prefix, computed in-graph from a Range
+  // instead of shipping a parameter-sized constant.
+  const ordered = [...params.filter((p) => p.decay), ...params.filter((p) => !p.decay)];
+  for (const p of ordered) {
     const size = p.shape.reduce((a, b) => a * b, 1);
     if (isTrainable(p)) {
       layout.trainable.push({ name: p.name, shape: p.shape, offset: layout.trainableSize, size, decay: p.decay });
@@ -144,9 +146,9 @@ export function buildStepGraph(fn: ModelFn, o2: StepGraphOptions): BuiltStep {
 
   let decayMask: Sym | null = null;
   if (layout.trainable.some((s) => !s.decay)) {
-    const mask = new Tensor(dt, [layout.trainableSize]);
-    for (const s of layout.trainable) if (s.decay) (mask.data as Float64Array).fill(1, s.offset, s.offset + s.size);
-    decayMask = g.constant(mask);
+    const decayed = layout.trainable.filter((s) => s.decay).reduce((n, s) => n + s.size, 0);
+    const idx = g.node('Range', [g.constant(0, dt), g.constant(layout.trainableSize, dt), g.constant(1, dt)], {}, [{ shape: [layout.trainableSize], dtype: dt }])[0]!;
+    decayMask = o.cast(o.less(idx, decayed), dt);
   }
   const t = o.add(step, 1);
   const upd = emitUpdate(o2.optimizer, { p: pflat, g: gflat, state, lr, t, decayMask });

@@ -22,6 +22,7 @@ check('div', (_, { a, b }) => o.div(a!, b!), { a: { shape: [2, 3] }, b: { shape:
 check('pow', (_, { a, b }) => o.pow(a!, b!), { a: { shape: [4], map: pos }, b: { shape: [4] } });
 check('pow constant exponent', (_, { a }) => o.pow(a!, 3), { a: { shape: [4] } });
 check('maximum/minimum', (_, { a, b }) => o.add(o.maximum(a!, b!), o.minimum(a!, b!).mul(2)), { a: { shape: [5] }, b: { shape: [5] } });
+check('square', (_, { a }) => o.square(a!), { a: { shape: [4] } });
 check('neg', (_, { a }) => o.neg(a!), { a: { shape: [3] } });
 check('abs', (_, { a }) => o.abs(a!), { a: { shape: [4], values: [-1.5, -0.2, 0.3, 2] } });
 check('exp', (_, { a }) => o.exp(a!), { a: { shape: [4] } });
