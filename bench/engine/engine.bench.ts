@@ -39,7 +39,7 @@ class RNode extends ClassicPreset.Node {
   constructor(readonly fn: (inputs: Record<string, number[]>) => number) {
     super('n');
   }
-  data(inputs: Record<string, number[]>) {
+  data(inputs: Record<string, any>) {
     return { v: this.fn(inputs) };
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Engine } from '../engine/Engine.ts';
 import { createEngine } from '../engine/Engine.ts';
 import { loadGraphFile } from '../graph/loadGraphFile.ts';
@@ -24,12 +25,17 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
 }
 
-/** Loads the engine with the built-in plugins; lazily, so `--help` stays fast. */
-async function loadEngine(): Promise<Engine> {
+/**
+ * Loads the engine with the built-in plugins plus those found in tessera.config.json, `--plugin`
+ * folders and node_modules. Only commands that need it call this, so `--help` stays fast.
+ */
+async function loadEngine(pluginPaths: readonly string[], io: CliIo, quiet = false): Promise<Engine> {
   const { builtinPlugins } = await import('../../plugins/index.ts');
+  const { discoverPlugins } = await import('../loader/discoverPlugins.ts');
+  const { loadPlugins } = await import('../loader/loadPlugins.ts');
   const engine = await createEngine({ plugins: builtinPlugins });
-  for (const p of engine.registry.problems) process.stderr.write(`warning: plugin ${p.plugin}: ${p.nodeType}: ${p.message}\n`);
-  for (const p of engine.pluginProblems) process.stderr.write(`warning: plugin ${p.plugin}: ${p.message}\n`);
+  await loadPlugins(engine, discoverPlugins({ cwd: process.cwd(), paths: pluginPaths }));
+  if (!quiet) for (const p of engine.plugins) if (p.status !== 'loaded' || p.problems.length) io.stderr.write(`warning: plugin ${p.name} ${p.status === 'loaded' ? 'loaded with problems' : p.status}: ${p.problems.join('; ')}\n`);
   return engine;
 }
 
@@ -46,7 +52,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .version(pkg.version, '-v, --version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--plugin <dir>', 'load a plugin folder (repeatable; also read: tessera.config.json, node_modules)', collect, []);
+  const plugins = () => (program.opts() as { plugin: string[] }).plugin;
 
   program
     .command('run')
@@ -59,7 +67,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--target <node>', 'compute only what this node needs (repeatable)', collect, [])
     .option('--no-cache', 'ignore cached results')
     .action(async (file: string, opts: { set: string[]; seed?: number; out?: string; json?: boolean; target: string[]; cache: boolean }) => {
-      code = await runCommand(file, opts, io);
+      code = await runCommand(file, opts, io, plugins());
     });
 
   program
@@ -68,7 +76,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .argument('<graphs...>', 'graph files')
     .option('--json', 'print issues as JSON')
     .action(async (files: string[], opts: { json?: boolean }) => {
-      const engine = await loadEngine();
+      const engine = await loadEngine(plugins(), io);
       const report: { file: string; valid: boolean; issues: ValidationIssue[] }[] = [];
       for (const file of files) {
         const { graph, issues } = await loadGraphFile(file);
@@ -85,7 +93,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .description('List every registered node type (with --json: the full definitions the editor reads).')
     .option('--json', 'print definitions as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const engine = await loadEngine();
+      const engine = await loadEngine(plugins(), io);
       const defs = engine.describeNodes();
       if (opts.json) io.stdout.write(JSON.stringify(defs, null, 2) + '\n');
       else {
@@ -96,6 +104,48 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
           io.stdout.write(`${d.type.padEnd(width)}  (${ins}) → (${outs})  ${d.description}\n`);
         }
       }
+    });
+
+  program
+    .command('plugins')
+    .description('List plugins: what loaded, from where, with which node types; what was refused or failed, and why.')
+    .option('--json', 'print records as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const engine = await loadEngine(plugins(), io, true);
+      if (opts.json) io.stdout.write(JSON.stringify(engine.plugins, null, 2) + '\n');
+      else
+        for (const p of engine.plugins) {
+          const mark = p.status === 'loaded' ? '✓' : '✗';
+          io.stdout.write(`${mark} ${p.name}@${p.version}  [${p.source}${p.path ? ' ' + p.path : ''}]  ${p.status}${p.nodes.length ? `: ${p.nodes.join(', ')}` : ''}\n`);
+          for (const problem of p.problems) io.stdout.write(`    ${problem}\n`);
+        }
+      code = engine.plugins.every((p) => p.status === 'loaded' && !p.problems.length) ? EXIT.ok : EXIT.nodeFailure;
+    });
+
+  const plugin = program.command('plugin').description('Author plugins: scaffold a package, run its tests.');
+  plugin
+    .command('new')
+    .description('Create a plugin package with one example node, a test that runs it through the engine, and a README.')
+    .argument('<name>', 'npm package name')
+    .option('--dir <dir>', 'target folder (default: ./<name>)')
+    .action(async (name: string, opts: { dir?: string }) => {
+      const { scaffoldPlugin } = await import('../loader/scaffoldPlugin.ts');
+      const dir = opts.dir ?? name.replace(/^@[^/]+\//, '');
+      try {
+        const files = await scaffoldPlugin(name, dir, fileURLToPath(new URL('../../', import.meta.url)));
+        io.stdout.write(`created ${resolve(dir)}\n${files.map((f) => '  ' + f).join('\n')}\nnext: cd ${dir} && npm test\n`);
+      } catch (error) {
+        io.stderr.write(`error: ${(error as Error).message}\n`);
+        code = EXIT.invalid;
+      }
+    });
+  plugin
+    .command('test')
+    .description("Run a plugin's uvu tests (test/**/*.test.ts) with TypeScript and 'tessera' imports resolved to this engine.")
+    .argument('[dir]', 'plugin folder', '.')
+    .action(async (dir: string) => {
+      const { runPluginTests } = await import('../loader/runPluginTests.ts');
+      code = await runPluginTests(resolve(dir), io);
     });
 
   program
@@ -125,7 +175,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   return code;
 }
 
-async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; json?: boolean; target: string[]; cache: boolean }, io: CliIo): Promise<number> {
+async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; json?: boolean; target: string[]; cache: boolean }, io: CliIo, pluginPaths: readonly string[]): Promise<number> {
   const loaded = await loadGraphFile(file);
   let issues = [...loaded.issues];
   let graph = loaded.graph;
@@ -134,7 +184,7 @@ async function runCommand(file: string, opts: { set: string[]; seed?: number; ou
     graph = o.graph;
     issues.push(...o.issues);
   }
-  const engine = await loadEngine();
+  const engine = await loadEngine(pluginPaths, io);
   if (graph) issues.push(...engine.validate(graph));
   for (const t of opts.target) if (graph && !graph.nodes?.[t]) issues.push({ code: 'invalid_override', pointer: '', message: `--target: no node "${t}" in the graph` });
   issues = dedupeIssues(issues);

@@ -26,10 +26,21 @@ export interface EngineOptions {
   readonly logger?: Logger;
 }
 
-/** A plugin the engine refused to load, and why. */
-export interface PluginLoadProblem {
-  readonly plugin: string;
-  readonly message: string;
+/** Where a plugin came from. */
+export type PluginSource = 'builtin' | 'config' | 'flag' | 'npm' | 'api';
+
+/** What happened to one plugin: loaded (with its node types), refused (incompatible), or failed. */
+export interface PluginRecord {
+  readonly name: string;
+  readonly version: string;
+  readonly source: PluginSource;
+  /** Folder or package it was loaded from. */
+  readonly path?: string;
+  readonly status: 'loaded' | 'refused' | 'failed';
+  /** Node types it registered. */
+  readonly nodes: readonly string[];
+  /** Why it was refused or failed, or which of its nodes were rejected. */
+  readonly problems: readonly string[];
 }
 
 /**
@@ -45,9 +56,8 @@ export class Engine {
   readonly registry: NodeRegistry;
   readonly cache: NodeCache;
   readonly logger: Logger;
-  /** Plugins that failed while loading (the others still load). */
-  readonly pluginProblems: PluginLoadProblem[] = [];
-  readonly plugins: { name: string; version: string; nodes: string[] }[] = [];
+  /** Every plugin the engine was given, in load order, with what became of it. */
+  readonly plugins: PluginRecord[] = [];
 
   private constructor(options: EngineOptions) {
     this.container = new Container({ defaultScope: 'Singleton' });
@@ -59,32 +69,42 @@ export class Engine {
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const engine = new Engine(options);
-    for (const plugin of options.plugins ?? []) await engine.loadPlugin(plugin);
+    for (const plugin of options.plugins ?? []) await engine.loadPlugin(plugin, { source: 'builtin' });
     return engine;
   }
 
   /**
    * Loads one plugin's ContainerModule and registers the node definitions it bound. A plugin
-   * that throws is reported in {@link pluginProblems} and leaves the engine as it was.
+   * that throws while loading is recorded as failed and leaves the engine as it was; a node
+   * type that clashes with an earlier plugin's is rejected (naming both), the rest still load.
    */
-  async loadPlugin(plugin: TesseraPlugin): Promise<boolean> {
+  async loadPlugin(plugin: TesseraPlugin, origin: { source?: PluginSource; path?: string } = {}): Promise<PluginRecord> {
+    const base = { name: plugin.name, version: plugin.version, source: origin.source ?? 'api', ...(origin.path ? { path: origin.path } : {}) };
     const before = new Set(this.#boundDefinitions());
     try {
       await this.container.loadAsync(plugin.module);
     } catch (error) {
-      this.pluginProblems.push({ plugin: plugin.name, message: `failed to load: ${(error as Error).message}` });
       try {
         await this.container.unloadAsync(plugin.module);
       } catch {
         /* nothing bound */
       }
-      return false;
+      return this.recordPlugin({ ...base, status: 'failed', nodes: [], problems: [`threw while loading: ${(error as Error).message}`] });
     }
     const added = this.#boundDefinitions().filter((d) => !before.has(d));
-    const names: string[] = [];
-    for (const def of added) if (this.registry.register(def, plugin.name)) names.push(def.type);
-    this.plugins.push({ name: plugin.name, version: plugin.version, nodes: names });
-    return true;
+    const nodes: string[] = [];
+    const problems: string[] = [];
+    for (const def of added) {
+      if (this.registry.register(def, plugin.name)) nodes.push(def.type);
+      else problems.push(this.registry.problems[this.registry.problems.length - 1]!.message);
+    }
+    return this.recordPlugin({ ...base, status: 'loaded', nodes, problems });
+  }
+
+  /** Notes a plugin outcome decided elsewhere (e.g. refused by the loader before import). */
+  recordPlugin(record: PluginRecord): PluginRecord {
+    this.plugins.push(record);
+    return record;
   }
 
   #boundDefinitions(): AnyNodeDefinition[] {

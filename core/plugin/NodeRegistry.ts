@@ -39,7 +39,7 @@ export class NodeRegistry {
     if (!def || typeof def !== 'object') return fail('node definition is not an object');
     if (typeof def.type !== 'string' || !TYPE_ID.test(def.type)) return fail(`type id must look like "plugin/Name", got ${JSON.stringify(def.type)}`);
     const existing = this.#defs.get(def.type);
-    if (existing) return fail(`node type ${def.type} is already registered by plugin "${existing.plugin}"`);
+    if (existing) return fail(`duplicate node type ${def.type}: plugin "${plugin}" defines it, but plugin "${existing.plugin}" already registered it`);
     if (typeof def.execute !== 'function') return fail('execute must be a function');
     if (typeof def.version !== 'string' || !SEMVER.test(def.version)) return fail(`version must be semver, got ${JSON.stringify(def.version)}`);
     for (const [kind, ports] of [['input', def.inputs], ['output', def.outputs]] as const) {

@@ -1,0 +1,10 @@
+// `node --import <tessera>/core/loader/register.mjs …`: TypeScript via tsx plus `'tessera'`
+// resolution for code outside the repository (used by `tessera plugin test`).
+import { register } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { register as registerTsx } from 'tsx/esm/api';
+
+registerTsx();
+const root = new URL('../../', import.meta.url);
+const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
+register('./tesseraResolveHook.mjs', import.meta.url, { data: { root: root.href, exports: pkg.exports } });
