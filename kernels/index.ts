@@ -46,3 +46,5 @@ export {
 } from './blocks/losses.ts';
 export { transformerBlock, transformerBlockParams } from './blocks/transformerBlock.ts';
 export type { TransformerBlockParams } from './blocks/transformerBlock.ts';
+export { importOnnx } from './trace/importOnnx.ts';
+export type { ImportOptions } from './trace/importOnnx.ts';

@@ -3,7 +3,7 @@
 # torch resolves libblas.so.3 to the reference BLAS (~20× slower), an unfair comparison.
 set -euo pipefail
 need=()
-python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
+/usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 ldconfig -p | grep -q 'libopenblas.*openmp\|openblas-openmp' || dpkg -s libopenblas0-openmp >/dev/null 2>&1 || need+=(libopenblas0-openmp)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2

@@ -6,6 +6,7 @@
  *   node --import tsx bench/kernels/transformerStep.ts --steps 120 --rounds 2 [--no-torch]
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Graph, KernelSession, Tensor, Trainer, adamw, transformerBlock, transformerBlockParams, weightedMSE } from '../../kernels/index.ts';
 import { encodeModel } from '../../kernels/onnx/encodeModel.ts';
@@ -77,12 +78,28 @@ async function tinyOverhead(): Promise<number> {
   return median(times.slice(200)) * 1000;
 }
 
+/**
+ * OpenBLAS 0.3.21 does not recognise the AVX-512 Xeons of the reference machines and silently
+ * falls back to SSE3 "Prescott" kernels, so SkylakeX is forced there (torch command only). On a
+ * CPU without AVX-512 (e.g. AMD EPYC/Zen) forcing SkylakeX dies with SIGILL, and OpenBLAS's own
+ * detection is right, so it is left alone. The core that ran is printed either way.
+ */
+function torchEnv(): NodeJS.ProcessEnv {
+  let flags = '';
+  try {
+    flags = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
+  } catch {
+    // not Linux: leave OpenBLAS to its own detection
+  }
+  return / avx512f /.test(flags + ' ') ? { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' } : { ...process.env };
+}
+
 function torchRun(steps: number): { median: number; core: string; threads: number; losses: number[] } | null {
   const script = fileURLToPath(new URL('./torch_block.py', import.meta.url));
-  const r = spawnSync('python3', [script, String(steps), String(THREADS)], {
-    // SkylakeX forces OpenBLAS's AVX-512 kernels; 0.3.21 does not recognise these Xeons and
-    // would silently fall back to SSE3 "Prescott" kernels. Only the torch command gets this.
-    env: { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' },
+  // Debian's torch lives in the system interpreter, not in a pyenv/venv python3 that may shadow it.
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const r = spawnSync(python, [script, String(steps), String(THREADS)], {
+    env: torchEnv(),
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });

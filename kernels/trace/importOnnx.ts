@@ -1,0 +1,202 @@
+import type { OnnxAttribute, OnnxModel, OnnxTensor } from '../onnx/OnnxModel.ts';
+import { Tensor } from '../runtime/Tensor.ts';
+import type { Graph } from './Graph.ts';
+import { init } from './init.ts';
+import * as o from './ops.ts';
+import type { Sym } from './Sym.ts';
+import { TraceError } from './TraceError.ts';
+
+export interface ImportOptions {
+  /**
+   * Float initializers become named parameters (`prefix + name`) instead of constants, so an
+   * imported network can be fine-tuned, frozen as a reference, or wrapped with adapters.
+   */
+  params?: 'constant' | 'trainable' | 'frozen';
+  prefix?: string;
+}
+
+function attr(n: { attributes: OnnxAttribute[] }, name: string): OnnxAttribute['value'] | undefined {
+  return n.attributes.find((a) => a.name === name)?.value;
+}
+
+/**
+ * Replays a decoded ONNX graph (e.g. an exported encoder) inside a traced `Graph`, so its
+ * tensors become differentiable `Sym`s: every intermediate is exposed by name, and the result can
+ * feed losses, adapters or training steps. Covers the common inference ops (MatMul, Gemm,
+ * elementwise math, activations, Softmax, LayerNormalization, Conv, Reshape/Transpose/Concat,
+ * reductions, Gather, Constant); any other op is a TraceError naming the node.
+ *
+ * @example
+ * const model = await loadOnnxFile('encoder.onnx');
+ * const g = new Graph();
+ * const t = importOnnx(g, model, { pixels: g.input('pixels', [1, 3, 224, 224]) }, { params: 'frozen', prefix: 'enc.' });
+ * const features = t['/blocks.3/Add_output_0'];        // any inner tensor by its ONNX name
+ */
+export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sym>, options: ImportOptions = {}): Record<string, Sym> {
+  const env: Record<string, Sym> = { ...inputs };
+  const raw = new Map<string, OnnxTensor>();
+  const mode = options.params ?? 'constant';
+  const prefix = options.prefix ?? '';
+  const fromConstantNodes = new Set<string>();
+  for (const t of model.graph.initializers) raw.set(t.name, t);
+  const initNames = new Set(raw.keys());
+  for (const i of model.graph.inputs) {
+    if (!initNames.has(i.name) && !env[i.name]) throw new TraceError('importOnnx', `graph input '${i.name}' has no tensor in 'inputs'`);
+  }
+  const get = (name: string, node: string): Sym => {
+    if (env[name]) return env[name]!;
+    const t = raw.get(name);
+    if (!t) throw new TraceError('importOnnx', `node '${node}' reads unknown tensor '${name}'`);
+    const tensor = new Tensor(t.dtype, t.dims, t.data as Float32Array);
+    const isFloat = t.dtype === 'float32' || t.dtype === 'float64';
+    let s: Sym;
+    if (isFloat && mode !== 'constant' && !fromConstantNodes.has(name)) {
+      if (t.dtype !== g.dtype) throw new TraceError('importOnnx', `initializer '${name}' is ${t.dtype}, graph is ${g.dtype}`);
+      s = g.param(prefix + name, t.dims, { init: init.values(tensor), trainable: mode === 'trainable' });
+    } else {
+      s = g.constant(tensor);
+    }
+    env[name] = s;
+    return s;
+  };
+  const ints = (name: string, node: string): number[] => {
+    const t = raw.get(name);
+    if (!t) throw new TraceError('importOnnx', `node '${node}' needs constant '${name}' (computed shapes are not supported)`);
+    return Array.from(t.data as ArrayLike<number | bigint>, Number);
+  };
+
+  for (const n of model.graph.nodes) {
+    const label = n.name || `${n.opType}(${n.outputs[0]})`;
+    if (n.domain && n.domain !== 'ai.onnx') throw new TraceError('importOnnx', `node '${label}': domain '${n.domain}' is not supported`);
+    const x = (i: number) => get(n.inputs[i]!, label);
+    const has = (i: number) => !!n.inputs[i];
+    let outs: Sym[];
+    switch (n.opType) {
+      case 'Add':
+      case 'Sub':
+      case 'Mul':
+      case 'Div':
+      case 'Pow': {
+        const f = { Add: o.add, Sub: o.sub, Mul: o.mul, Div: o.div, Pow: o.pow }[n.opType];
+        outs = [f(x(0), x(1))];
+        break;
+      }
+      case 'MatMul':
+        outs = [o.matmul(x(0), x(1))];
+        break;
+      case 'Gemm':
+        outs = [
+          o.gemm(x(0), x(1), has(2) ? x(2) : undefined, {
+            alpha: (attr(n, 'alpha') as number) ?? 1,
+            beta: (attr(n, 'beta') as number) ?? 1,
+            transA: !!attr(n, 'transA'),
+            transB: !!attr(n, 'transB'),
+          }),
+        ];
+        break;
+      case 'Relu':
+      case 'Sigmoid':
+      case 'Tanh':
+      case 'Exp':
+      case 'Log':
+      case 'Sqrt':
+      case 'Neg':
+      case 'Abs':
+      case 'Erf':
+      case 'Reciprocal':
+      case 'Identity': {
+        const f = { Relu: o.relu, Sigmoid: o.sigmoid, Tanh: o.tanh, Exp: o.exp, Log: o.log, Sqrt: o.sqrt, Neg: o.neg, Abs: o.abs, Erf: o.erf, Reciprocal: o.reciprocal, Identity: (s: Sym) => s }[
+          n.opType
+        ];
+        outs = [f(x(0))];
+        break;
+      }
+      case 'Gelu':
+        if (attr(n, 'approximate') === 'tanh') throw new TraceError('importOnnx', `node '${label}': tanh-approximate Gelu is not supported`);
+        outs = [o.gelu(x(0))];
+        break;
+      case 'Softmax':
+      case 'LogSoftmax': {
+        const axis = (attr(n, 'axis') as number) ?? -1;
+        outs = [n.opType === 'Softmax' ? o.softmax(x(0), axis) : o.logSoftmax(x(0), axis)];
+        break;
+      }
+      case 'Reshape': {
+        const src = x(0);
+        const shape = ints(n.inputs[1]!, label).map((d, i) => (d === 0 ? src.shape[i]! : d));
+        outs = [o.reshape(src, shape)];
+        break;
+      }
+      case 'Flatten': {
+        const src = x(0);
+        const a = (attr(n, 'axis') as number) ?? 1;
+        const ax = a < 0 ? a + src.rank : a;
+        outs = [o.reshape(src, [src.shape.slice(0, ax).reduce((p, q) => p * q, 1), -1])];
+        break;
+      }
+      case 'Unsqueeze':
+      case 'Squeeze': {
+        const src = x(0);
+        const axes = has(1) ? ints(n.inputs[1]!, label) : ((attr(n, 'axes') as number[]) ?? []);
+        let shape: number[];
+        if (n.opType === 'Unsqueeze') {
+          const r = src.rank + axes.length;
+          const norm = axes.map((a) => (a < 0 ? a + r : a));
+          shape = [];
+          let k = 0;
+          for (let i = 0; i < r; i++) shape.push(norm.includes(i) ? 1 : src.shape[k++]!);
+        } else {
+          const norm = axes.map((a) => (a < 0 ? a + src.rank : a));
+          shape = src.shape.filter((d, i) => (norm.length ? !norm.includes(i) : d !== 1));
+        }
+        outs = [o.reshape(src, shape)];
+        break;
+      }
+      case 'Transpose':
+        outs = [o.transpose(x(0), attr(n, 'perm') as number[] | undefined)];
+        break;
+      case 'Concat':
+        outs = [o.concat(n.inputs.map((_, i) => x(i)), attr(n, 'axis') as number)];
+        break;
+      case 'ReduceMean':
+      case 'ReduceSum':
+      case 'ReduceMax': {
+        const axes = has(1) ? ints(n.inputs[1]!, label) : (attr(n, 'axes') as number[] | undefined);
+        const keep = ((attr(n, 'keepdims') as number) ?? 1) === 1;
+        const f = { ReduceMean: o.mean, ReduceSum: o.sum, ReduceMax: o.max }[n.opType];
+        outs = [f(x(0), axes && axes.length ? axes : undefined, keep)];
+        break;
+      }
+      case 'LayerNormalization':
+        outs = [o.layerNorm(x(0), x(1), has(2) ? x(2) : null, (attr(n, 'epsilon') as number) ?? 1e-5, (attr(n, 'axis') as number) ?? -1)];
+        break;
+      case 'Conv': {
+        const strides = (attr(n, 'strides') as number[]) ?? [1, 1];
+        const pads = (attr(n, 'pads') as number[]) ?? [0, 0, 0, 0];
+        if (((attr(n, 'group') as number) ?? 1) !== 1 || strides[0] !== strides[1] || new Set(pads).size > 1 || ((attr(n, 'dilations') as number[]) ?? [1, 1]).some((d) => d !== 1)) {
+          throw new TraceError('importOnnx', `node '${label}': only square-stride, symmetric-pad, ungrouped, undilated Conv is supported`);
+        }
+        outs = [o.conv2d(x(0), x(1), has(2) ? x(2) : undefined, { stride: strides[0], pad: pads[0] })];
+        break;
+      }
+      case 'Gather': {
+        const idx = raw.get(n.inputs[1]!);
+        outs = [o.gather(x(0), idx && idx.dims.length === 1 ? ints(n.inputs[1]!, label) : x(1), (attr(n, 'axis') as number) ?? 0)];
+        break;
+      }
+      case 'Constant': {
+        const v = attr(n, 'value') as OnnxTensor | undefined;
+        if (!v) throw new TraceError('importOnnx', `node '${label}': only tensor-valued Constant is supported`);
+        raw.set(n.outputs[0]!, { ...v, name: n.outputs[0]! });
+        fromConstantNodes.add(n.outputs[0]!);
+        continue;
+      }
+      default:
+        throw new TraceError('importOnnx', `node '${label}': op ${n.opType} is not supported by the importer`);
+    }
+    n.outputs.forEach((name, i) => {
+      if (name && outs[i]) env[name] = outs[i]!;
+    });
+  }
+  return env;
+}
