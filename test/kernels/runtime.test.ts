@@ -68,4 +68,34 @@ test('session cache returns the same session for the same model bytes and option
   assert.is(cache.size, 0);
 });
 
+
+
+test('compile(): a Kernel checks feed shapes/dtypes against the trace and names the tensor', async () => {
+  const { compile } = await import('../../kernels/index.ts');
+  const g = new Graph();
+  const x = g.input('x', [2, 2]);
+  const k = await compile(g, { y: x.softmax() });
+  const { y } = await k.run({ x: Tensor.from([[0, 0], [1, 1]]) });
+  assert.equal(y!.toArray(), [0.5, 0.5, 0.5, 0.5]);
+  await rejects(() => k.run({ x: Tensor.from([1, 2, 3, 4]) }), /feed 'x' has shape \[4\], expected \[2, 2\]/);
+  await rejects(() => k.run({ x: Tensor.from([[1, 2], [3, 4]], undefined, 'float64') }), /feed 'x' is float64, expected float32/);
+  await rejects(() => k.run({}), /missing feed 'x' \(float32\[2, 2\]\)/);
+});
+
+test('KernelWorker: runs sessions off-thread with the same provider fallback', async () => {
+  const { KernelWorker } = await import('../../kernels/index.ts');
+  const w = KernelWorker.start();
+  try {
+    const lines: string[] = [];
+    const s = await w.createSession(negModel(), { provider: 'cuda', log: (l) => lines.push(l) });
+    if (s.provider === 'cpu') assert.is(lines.length, 1);
+    const out = await s.run({ x: Tensor.from([1, 2, 3]) });
+    assert.equal(out.y!.toArray(), [-1, -2, -3]);
+    await rejects(() => s.run({}), /missing feed 'x'/);
+    await s.release();
+  } finally {
+    await w.terminate();
+  }
+});
+
 test.run();
