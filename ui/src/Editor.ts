@@ -1,0 +1,532 @@
+import { LGraph, LGraphCanvas, LGraphGroup, LiteGraph, type LGraphNode } from '@comfyorg/litegraph';
+import { isPortCompatible } from '../../core/plugin/portTypes.ts';
+import { Api, ApiError } from './api.ts';
+import { TesseraNode, formatMs, hooks, registerNodeTypes } from './TesseraNode.ts';
+import { buildDocument, type NodeSnapshot } from './graphFile.ts';
+import type { GraphDocument, Link, NodeDescription, PreviewMessage, RunInfo, ServerMessage, ValidationIssue, WireEvent } from './types.ts';
+
+/** Run status shown in the toolbar (also on `<body data-run-status>` for scripts and tests). */
+export type RunPhase = 'idle' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'invalid';
+
+/** A node type that is not registered on this server: kept (and saved) as it was, shown in red. */
+class MissingNode extends TesseraNode {}
+
+/**
+ * The visual editor: a litegraph canvas bound to the tessera API. Loads and saves the canonical
+ * graph file (layout in its `ui` block), validates as you edit, runs graphs through the server
+ * queue and paints the live event stream onto the nodes.
+ */
+export class Editor {
+  readonly api: Api;
+  readonly graph: LGraph;
+  readonly canvas: LGraphCanvas;
+  defs = new Map<string, NodeDescription>();
+  /** The document as last loaded or saved: the base for writing the file back. */
+  base?: GraphDocument;
+  /** `graphs/`-relative path when the graph came from (or was saved to) the workspace. */
+  path?: string;
+  fileName?: string;
+  dirty = false;
+  runId?: string;
+  phase: RunPhase = 'idle';
+  issues: ValidationIssue[] = [];
+  #loading = 0;
+  #validateTimer?: ReturnType<typeof setTimeout>;
+  #validateSeq = 0;
+  #viewBaseline: { offset: [number, number]; scale: number } = { offset: [0, 0], scale: 1 };
+  /** Messages of runs we have not learnt the id of yet (the WebSocket can beat the POST reply). */
+  #early = new Map<string, ServerMessage[]>();
+  #tick?: ReturnType<typeof setInterval>;
+  #runStarted = 0;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(canvasEl: HTMLCanvasElement, api = new Api()) {
+    this.api = api;
+    // Link rule = the engine's (ANY matches, NUMBER accepts INT, unions); while loading a file
+    // every link is kept, so a mistyped link is reported by validation instead of silently lost.
+    LiteGraph.isValidConnection = (a: unknown, b: unknown) => this.#loading > 0 || isPortCompatible(String(a ?? 'ANY') || 'ANY', String(b ?? 'ANY') || 'ANY');
+    this.graph = new LGraph();
+    this.canvas = new LGraphCanvas(canvasEl, this.graph);
+    this.canvas.allow_searchbox = true;
+    this.canvas.show_info = false;
+    this.graph.onNodeAdded = (node) => this.#onNodeAdded(node);
+    this.graph.onNodeRemoved = () => this.changed();
+    hooks.changed = () => this.changed();
+    hooks.workspaceFiles = async (ext) => {
+      try {
+        return (await this.api.workspaceFiles(ext?.join(','))).files;
+      } catch {
+        return [];
+      }
+    };
+  }
+
+  /** Subscribes to editor state changes (toolbar updates). */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #notify(): void {
+    for (const l of this.#listeners) l();
+  }
+
+  /** Fetches node definitions and registers one litegraph type per node type. */
+  async init(): Promise<void> {
+    const defs = await this.api.nodes();
+    // Start from a clean registry: the editor offers tessera's nodes only.
+    for (const t of Object.keys(LiteGraph.registered_node_types)) LiteGraph.unregisterNodeType(t);
+    registerNodeTypes(defs);
+    this.defs = new Map(defs.map((d) => [d.type, d]));
+  }
+
+  get nodes(): TesseraNode[] {
+    return this.graph.nodes.filter((n): n is TesseraNode => n instanceof TesseraNode);
+  }
+
+  nodeById(id: string): TesseraNode | undefined {
+    return this.nodes.find((n) => n.tid === id);
+  }
+
+  // ---- load ------------------------------------------------------------------------------------
+
+  /** Parses a graph file's text (migrating older versions through the server) and loads it. */
+  async loadText(text: string, source: { path?: string; fileName?: string }): Promise<void> {
+    let doc: GraphDocument;
+    try {
+      doc = JSON.parse(text) as GraphDocument;
+    } catch (error) {
+      throw new Error(`${source.path ?? source.fileName ?? 'file'} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not a tessera graph file (expected a JSON object)');
+    if (doc.version !== 1 || Array.isArray(doc.nodes)) {
+      const r = await this.api.validate(doc);
+      if (r.graph) doc = r.graph;
+    }
+    if ((doc as { format?: unknown }).format !== 'tessera-graph' || !doc.nodes || typeof doc.nodes !== 'object') throw new Error('not a tessera graph file (missing "format": "tessera-graph" or "nodes")');
+    this.load(doc, source);
+  }
+
+  /** Shows a graph document on the canvas. */
+  load(doc: GraphDocument, source: { path?: string; fileName?: string } = {}): void {
+    this.#loading++;
+    try {
+      this.graph.clear();
+      this.clearRun();
+      this.base = structuredClone(doc);
+      this.path = source.path;
+      this.fileName = source.fileName ?? source.path?.split('/').pop();
+      const uiNodes = doc.ui?.nodes ?? {};
+      const placed: TesseraNode[] = [];
+      for (const [id, n] of Object.entries(doc.nodes)) {
+        const node = this.#create(n.type);
+        node.tid = id;
+        node.title = n.title ?? node.def.title;
+        node.applyParams(n.params ?? {});
+        if (n.disabled) node.mode = 2; // LGraphEventMode.NEVER
+        const ui = uiNodes[id];
+        this.graph.add(node);
+        if (ui?.pos) node.pos = [ui.pos[0], ui.pos[1]];
+        else placed.push(node);
+        if (ui?.size) {
+          node.setSizeQuietly([ui.size[0], ui.size[1]]);
+          node.userSized = true;
+        }
+        if (ui?.color) node.color = ui.color;
+        if (ui?.bgcolor) node.bgcolor = ui.bgcolor;
+        if (ui?.collapsed) node.collapse(true);
+      }
+      for (const [id, n] of Object.entries(doc.nodes)) this.#connectInputs(this.nodeById(id)!, n.inputs ?? {});
+      this.#autoLayout(placed);
+      for (const node of this.nodes) node.properties.loadedPos = [node.pos[0], node.pos[1]];
+      for (const g of doc.ui?.groups ?? []) {
+        const group = new LGraphGroup(g.title);
+        group.pos = [g.bounding[0], g.bounding[1]];
+        group.size = [g.bounding[2], g.bounding[3]];
+        if (g.color) group.color = g.color;
+        this.graph.add(group);
+      }
+      const vp = doc.ui?.viewport;
+      if (vp) {
+        if (vp.offset) this.canvas.ds.offset = [vp.offset[0], vp.offset[1]];
+        if (vp.scale) this.canvas.ds.scale = vp.scale;
+      } else this.fitView();
+      this.#viewBaseline = { offset: [this.canvas.ds.offset[0], this.canvas.ds.offset[1]], scale: this.canvas.ds.scale };
+    } finally {
+      this.#loading--;
+    }
+    this.dirty = false;
+    this.canvas.setDirty(true, true);
+    this.#notify();
+    void this.validate();
+  }
+
+  #create(type: string): TesseraNode {
+    if (this.defs.has(type)) return LiteGraph.createNode(type) as unknown as TesseraNode;
+    // Unknown type: a stand-in with no ports; the file's node is written back untouched.
+    const node = new MissingNode(`missing: ${type}`);
+    node.setup({ type, title: `missing: ${type}`, category: 'missing', description: `node type "${type}" is not registered on this server`, version: '0', plugin: '', inputs: {}, outputs: {}, params: { type: 'object' }, output: false, cache: 'never', deprecated: false, experimental: false });
+    node.color = '#722';
+    return node;
+  }
+
+  #connectInputs(node: TesseraNode, inputs: Record<string, Link | Link[]>): void {
+    const unresolved: Record<string, Link[]> = {};
+    for (const [name, value] of Object.entries(inputs)) {
+      const links = Array.isArray(value) ? value : [value];
+      const spec = node.def.inputs[name];
+      if (spec?.list) node.ensureListSlots(name, links.length);
+      links.forEach((link, k) => {
+        const src = this.nodeById(link?.node);
+        const outIndex = src?.outputs?.findIndex((o) => (o as unknown as { tName?: string }).tName === link.output) ?? -1;
+        const slots = node.slotsOf(name);
+        const target = spec?.list ? slots[k] : slots[0];
+        if (!src || outIndex < 0 || target === undefined || !src.connect(outIndex, node, target)) (unresolved[name] ??= []).push(link);
+      });
+      if (spec?.list) node.ensureListSlots(name);
+    }
+    // Links the canvas cannot draw (missing node/port): kept so saving loses nothing.
+    if (Object.keys(unresolved).length) node.properties.unresolved = unresolved;
+  }
+
+  /** Places nodes without a saved position in columns by dependency depth. */
+  #autoLayout(nodes: TesseraNode[]): void {
+    if (!nodes.length) return;
+    const depth = new Map<TesseraNode, number>();
+    const depthOf = (n: TesseraNode, seen = new Set<TesseraNode>()): number => {
+      if (depth.has(n)) return depth.get(n)!;
+      if (seen.has(n)) return 0;
+      seen.add(n);
+      let d = 0;
+      for (const input of n.inputs ?? []) {
+        if (input.link == null) continue;
+        const link = this.graph.links.get(input.link);
+        const src = link ? (this.graph.getNodeById(link.origin_id) as TesseraNode | null) : null;
+        if (src) d = Math.max(d, depthOf(src, seen) + 1);
+      }
+      depth.set(n, d);
+      return d;
+    };
+    const rows = new Map<number, number>();
+    let maxX = 0;
+    for (const n of this.nodes) if (!nodes.includes(n)) maxX = Math.max(maxX, n.pos[0] + n.size[0] + 60);
+    for (const n of nodes) {
+      const d = depthOf(n);
+      const row = rows.get(d) ?? 0;
+      n.pos = [maxX + 40 + d * 280, 60 + row];
+      rows.set(d, row + n.size[1] + 80);
+    }
+  }
+
+  /** Zooms and pans so every node is visible. */
+  fitView(): void {
+    const nodes = this.nodes;
+    const el = this.canvas.canvas;
+    if (!nodes.length || !el.clientWidth) {
+      this.canvas.ds.offset = [0, 0];
+      this.canvas.ds.scale = 1;
+      return;
+    }
+    const minX = Math.min(...nodes.map((n) => n.pos[0]));
+    const minY = Math.min(...nodes.map((n) => n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT));
+    const maxX = Math.max(...nodes.map((n) => n.pos[0] + n.size[0]));
+    const maxY = Math.max(...nodes.map((n) => n.pos[1] + n.size[1] + 40));
+    const scale = Math.min(1.2, Math.max(0.25, Math.min(el.clientWidth / (maxX - minX + 80), el.clientHeight / (maxY - minY + 80))));
+    this.canvas.ds.scale = scale;
+    this.canvas.ds.offset = [(el.clientWidth / scale - (maxX - minX)) / 2 - minX, (el.clientHeight / scale - (maxY - minY)) / 2 - minY];
+    this.canvas.setDirty(true, true);
+  }
+
+  #onNodeAdded(node: LGraphNode): void {
+    if (!(node instanceof TesseraNode)) return;
+    if (this.#loading) return;
+    // New or pasted node: give it a fresh, readable id unless its own is still free.
+    const taken = new Set(this.nodes.filter((n) => n !== node).map((n) => n.tid));
+    if (!node.tid || taken.has(node.tid)) {
+      const stem = (node.def.type.split('/').pop() ?? 'node').replace(/[^A-Za-z0-9]/g, '').replace(/^./, (c) => c.toLowerCase()) || 'node';
+      let i = 1;
+      while (taken.has(i === 1 ? stem : `${stem}${i}`)) i++;
+      node.tid = i === 1 ? stem : `${stem}${i}`;
+    }
+    delete node.properties.loadedPos;
+    this.changed();
+  }
+
+  // ---- save ------------------------------------------------------------------------------------
+
+  /** The canonical graph file for what is on the canvas. */
+  toDocument(): GraphDocument {
+    const snapshots: NodeSnapshot[] = this.nodes.map((node) => {
+      const inputs: Record<string, Link[]> = {};
+      for (const name of Object.keys(node.def.inputs)) {
+        for (const i of node.slotsOf(name)) {
+          const id = node.inputs[i]!.link;
+          if (id == null) continue;
+          const link = this.graph.links.get(id);
+          const src = link ? (this.graph.getNodeById(link.origin_id) as TesseraNode | null) : null;
+          const out = src?.outputs?.[link!.origin_slot] as unknown as { tName?: string } | undefined;
+          if (src && out?.tName) (inputs[name] ??= []).push({ node: src.tid, output: out.tName });
+        }
+      }
+      const unresolved = (node.properties.unresolved ?? {}) as Record<string, Link[]>;
+      for (const [name, links] of Object.entries(unresolved)) inputs[name] = [...(inputs[name] ?? []), ...links];
+      const origin = this.base?.nodes[node.tid] && this.base.nodes[node.tid]!.type === node.def.type ? { node: this.base.nodes[node.tid]!, ...(this.base.ui?.nodes?.[node.tid] ? { ui: this.base.ui.nodes[node.tid] } : {}) } : undefined;
+      const loadedPos = node.properties.loadedPos as [number, number] | undefined;
+      const listInputs = new Set(Object.entries(node.def.inputs).filter(([, s]) => s.list).map(([k]) => k));
+      if (node instanceof MissingNode && origin) for (const [k, v] of Object.entries(origin.node.inputs ?? {})) if (Array.isArray(v)) listInputs.add(k);
+      return {
+        id: node.tid,
+        type: node.def.type,
+        title: node.title,
+        defaultTitle: node.def.title,
+        params: node instanceof MissingNode && origin ? structuredClone(origin.node.params ?? {}) : node.params,
+        inputs,
+        listInputs,
+        disabled: node.mode === 2,
+        pos: [node.pos[0], node.pos[1]],
+        size: [node.size[0], node.size[1]],
+        sized: node.userSized,
+        moved: !loadedPos || Math.round(loadedPos[0]) !== Math.round(node.pos[0]) || Math.round(loadedPos[1]) !== Math.round(node.pos[1]),
+        collapsed: Boolean(node.flags.collapsed),
+        ...(node.color && !(node instanceof MissingNode) ? { color: node.color } : {}),
+        ...(node.bgcolor ? { bgcolor: node.bgcolor } : {}),
+        ...(origin ? { origin } : {}),
+      };
+    });
+    const ds = this.canvas.ds;
+    const changed = Math.abs(ds.scale - this.#viewBaseline.scale) > 1e-6 || Math.abs(ds.offset[0] - this.#viewBaseline.offset[0]) > 0.5 || Math.abs(ds.offset[1] - this.#viewBaseline.offset[1]) > 0.5;
+    const groups = this.graph.groups.map((g) => ({ title: g.title, bounding: [Math.round(g.pos[0]), Math.round(g.pos[1]), Math.round(g.size[0]), Math.round(g.size[1])] as [number, number, number, number], ...(g.color ? { color: g.color } : {}) }));
+    return buildDocument(this.base, snapshots, { offset: [ds.offset[0], ds.offset[1]], scale: ds.scale, changed, ...(groups.length || this.base?.ui?.groups ? { groups } : {}) });
+  }
+
+  /** Saves into the workspace's graphs/ folder (PUT /api/graphs/…). */
+  async save(path = this.path): Promise<string> {
+    if (!path) throw new Error('no file name: use "Save as…"');
+    const doc = this.toDocument();
+    const r = await this.api.saveGraph(path, doc);
+    this.base = structuredClone(doc);
+    this.path = path;
+    this.fileName = path.split('/').pop();
+    // The saved layout is the new baseline: later saves compare against it.
+    for (const node of this.nodes) node.properties.loadedPos = [node.pos[0], node.pos[1]];
+    this.dirty = false;
+    this.#notify();
+    return r.path;
+  }
+
+  /** Marks the graph modified and schedules a validation. */
+  changed(): void {
+    if (this.#loading) return;
+    this.dirty = true;
+    this.canvas.setDirty(true, true);
+    clearTimeout(this.#validateTimer);
+    this.#validateTimer = setTimeout(() => void this.validate(), 300);
+    this.#notify();
+  }
+
+  // ---- validate --------------------------------------------------------------------------------
+
+  /** Asks the server for every problem and shows each on its node. Returns the issues. */
+  async validate(): Promise<ValidationIssue[]> {
+    const seq = ++this.#validateSeq;
+    let issues: ValidationIssue[];
+    try {
+      issues = (await this.api.validate(this.toDocument())).issues;
+    } catch (error) {
+      issues = [{ code: 'request', pointer: '', message: `validation request failed: ${(error as Error).message}` }];
+    }
+    if (seq !== this.#validateSeq) return issues; // a newer validation superseded this one
+    this.showIssues(issues);
+    return issues;
+  }
+
+  showIssues(issues: ValidationIssue[]): void {
+    this.issues = issues;
+    for (const node of this.nodes) node.issues = issues.filter((i) => i.nodeId === node.tid);
+    this.canvas.setDirty(true, true);
+    this.#notify();
+  }
+
+  /** Problems not attached to a node on the canvas (shown in the banner). */
+  get graphIssues(): ValidationIssue[] {
+    const ids = new Set(this.nodes.map((n) => n.tid));
+    return this.issues.filter((i) => i.nodeId === undefined || !ids.has(i.nodeId));
+  }
+
+  // ---- run -------------------------------------------------------------------------------------
+
+  /** Validates, then queues a run; invalid graphs are not sent (their problems are shown). */
+  async run(options: { seed?: number } = {}): Promise<RunInfo | undefined> {
+    const local = this.nodes.flatMap((n) => n.localIssues().map((m) => ({ code: 'invalid_params', pointer: `/nodes/${n.tid}/params`, message: m, nodeId: n.tid })));
+    if (local.length) {
+      this.showIssues(local);
+      this.#setPhase('invalid');
+      return undefined;
+    }
+    const doc = this.toDocument();
+    this.clearRun();
+    this.#setPhase('queued');
+    try {
+      const { run } = await this.api.run(doc, { ...options, ...(this.path ? { label: this.path } : this.fileName ? { label: this.fileName } : {}) });
+      this.runId = run.id;
+      this.showIssues([]);
+      for (const node of this.nodes) if (node.mode !== 2) node.run = { state: 'queued' };
+      this.#runStarted = performance.now();
+      this.#tick = setInterval(() => this.canvas.setDirty(true, false), 100);
+      for (const m of this.#early.get(run.id) ?? []) this.handle(m);
+      this.#early.clear();
+      this.#notify();
+      return run;
+    } catch (error) {
+      if (error instanceof ApiError && error.body.error === 'invalid_graph') {
+        this.showIssues(error.body.issues ?? []);
+        this.#setPhase('invalid');
+        return undefined;
+      }
+      this.#setPhase('failed', (error as Error).message);
+      throw error;
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.runId) await this.api.cancel(this.runId).catch(() => undefined);
+  }
+
+  clearRun(): void {
+    this.runId = undefined;
+    clearInterval(this.#tick);
+    for (const node of this.nodes) {
+      node.run = undefined;
+      if (!node.userSized) {
+        const s = node.computeSize();
+        node.setSizeQuietly([s[0], s[1]]);
+      }
+    }
+    this.#setPhase('idle');
+  }
+
+  statusText = '';
+
+  #setPhase(phase: RunPhase, text?: string): void {
+    this.phase = phase;
+    const done = this.nodes.filter((n) => n.run && ['done', 'cached'].includes(n.run.state)).length;
+    const total = this.nodes.filter((n) => n.run).length;
+    const elapsed = this.#runStarted ? formatMs(performance.now() - this.#runStarted) : '';
+    this.statusText =
+      text ??
+      {
+        idle: '',
+        queued: 'queued…',
+        running: `running ${done}/${total} nodes`,
+        done: `done in ${elapsed}`,
+        failed: 'failed',
+        cancelled: `cancelled after ${elapsed}`,
+        invalid: `graph has ${this.issues.length} problem${this.issues.length === 1 ? '' : 's'}; not run`,
+      }[phase];
+    document.body.dataset.runStatus = phase;
+    if (phase !== 'running' && phase !== 'queued') clearInterval(this.#tick);
+    this.#notify();
+  }
+
+  /** Applies one WebSocket message. */
+  handle(m: ServerMessage): void {
+    const runId = m.type === 'event' ? m.event.runId : m.type === 'preview' ? m.runId : m.type === 'run' ? m.run.id : undefined;
+    if (runId === undefined) return;
+    if (runId !== this.runId) {
+      // Possibly our run before the POST reply arrived: keep a bounded backlog.
+      if (this.phase === 'queued' && !this.runId) {
+        const list = this.#early.get(runId) ?? [];
+        if (list.length < 5000) list.push(m);
+        this.#early.set(runId, list);
+      }
+      return;
+    }
+    if (m.type === 'event') this.#onEvent(m.event);
+    else if (m.type === 'preview') this.#onPreview(m);
+    else if (m.type === 'run' && m.run.status === 'running' && this.phase === 'queued') this.#setPhase('running');
+  }
+
+  #onEvent(e: WireEvent): void {
+    const node = e.nodeId !== undefined ? this.nodeById(e.nodeId) : undefined;
+    const run = node ? (node.run ??= { state: 'queued' }) : undefined;
+    switch (e.type) {
+      case 'run:start':
+        this.#runStarted = performance.now() - e.t;
+        this.#setPhase('running');
+        break;
+      case 'node:start':
+        Object.assign(run!, { state: 'running', startedAt: performance.now() });
+        break;
+      case 'node:progress':
+        Object.assign(run!, { value: e.value, max: e.max });
+        break;
+      case 'node:cached':
+        run!.state = 'cached';
+        break;
+      case 'node:output':
+        if (run) run.outputText = summarize(e.outputs ?? {});
+        break;
+      case 'node:done':
+        Object.assign(run!, { state: e.cached ? 'cached' : 'done', durationMs: e.durationMs });
+        break;
+      case 'node:error':
+        Object.assign(run!, { state: 'error', message: e.error?.message, durationMs: run?.startedAt !== undefined ? performance.now() - run.startedAt : undefined });
+        break;
+      case 'node:skipped':
+        Object.assign(run!, { state: 'skipped', message: e.reason });
+        break;
+      case 'run:done':
+        this.#setPhase('done');
+        break;
+      case 'run:failed': {
+        const issues = (e.issues as ValidationIssue[] | undefined) ?? [];
+        if (issues.length) this.showIssues(issues);
+        const errors = (e.errors as { nodeId: string; message: string }[] | undefined) ?? [];
+        this.#setPhase('failed', errors.length ? `failed: ${errors[0]!.nodeId}: ${errors[0]!.message}` : issues.length ? `invalid graph (${issues.length} problems)` : 'failed');
+        break;
+      }
+      case 'run:cancelled':
+        for (const n of this.nodes) if (n.run && (n.run.state === 'queued' || n.run.state === 'running')) n.run = { ...n.run, state: 'skipped', message: 'cancelled' };
+        this.#setPhase('cancelled');
+        break;
+    }
+    if (this.phase === 'running' && e.type.startsWith('node:')) this.#setPhase('running');
+    this.canvas.setDirty(true, false);
+  }
+
+  #onPreview(p: PreviewMessage): void {
+    const node = this.nodeById(p.nodeId);
+    if (!node) return;
+    const run = (node.run ??= { state: 'running' });
+    const preview: NonNullable<typeof run.preview> = { ...p };
+    if (p.src) {
+      const img = new Image();
+      img.onload = () => this.canvas.setDirty(true, false);
+      img.src = p.src;
+      preview.image = img;
+    }
+    run.preview = preview;
+    node.fitPreview();
+    this.canvas.setDirty(true, true);
+    this.#notify();
+  }
+
+  /** Adds a node of a type at a canvas position (or the middle of the view). */
+  addNode(type: string, pos?: [number, number]): TesseraNode | undefined {
+    const node = LiteGraph.createNode(type) as unknown as TesseraNode | null;
+    if (!node) return undefined;
+    const ds = this.canvas.ds;
+    const el = this.canvas.canvas;
+    node.pos = pos ?? [el.clientWidth / 2 / ds.scale - ds.offset[0] - node.size[0] / 2, el.clientHeight / 2 / ds.scale - ds.offset[1] - node.size[1] / 2];
+    this.graph.add(node);
+    return node;
+  }
+}
+
+function summarize(outputs: Record<string, unknown>): string {
+  const parts = Object.entries(outputs).map(([k, v]) => {
+    const s = typeof v === 'string' ? JSON.stringify(v) : v && typeof v === 'object' && '$summary' in v ? String((v as { $summary: unknown }).$summary) : JSON.stringify(v);
+    return `${k}: ${s && s.length > 80 ? s.slice(0, 77) + '…' : s}`;
+  });
+  return parts.join('  ');
+}

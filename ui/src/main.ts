@@ -1,0 +1,256 @@
+import '@comfyorg/litegraph/style.css';
+import './style.css';
+import { Editor } from './Editor.ts';
+import type { NodeDescription } from './types.ts';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const canvasEl = $<HTMLCanvasElement>('canvas');
+const wrap = $<HTMLDivElement>('canvas-wrap');
+const status = $<HTMLSpanElement>('status');
+const issuesBox = $<HTMLDivElement>('issues');
+const editor = new Editor(canvasEl);
+// Scripts (and the browser tests) reach the editor here.
+(window as unknown as { tessera: Editor }).tessera = editor;
+
+function say(text: string, kind: 'info' | 'error' = 'info'): void {
+  status.textContent = text;
+  status.dataset.kind = kind;
+}
+
+function resize(): void {
+  const r = wrap.getBoundingClientRect();
+  canvasEl.width = Math.max(1, Math.floor(r.width));
+  canvasEl.height = Math.max(1, Math.floor(r.height));
+  editor.canvas.setDirty(true, true);
+}
+new ResizeObserver(resize).observe(wrap);
+resize();
+
+function render(): void {
+  const name = editor.path ? `graphs/${editor.path}` : editor.fileName ?? 'untitled';
+  $('graph-name').textContent = `${editor.dirty ? '● ' : ''}${name}`;
+  document.title = `${editor.dirty ? '● ' : ''}${name} — tessera`;
+  const running = editor.phase === 'queued' || editor.phase === 'running';
+  $<HTMLButtonElement>('btn-cancel').disabled = !running;
+  $<HTMLButtonElement>('btn-run').disabled = running;
+  if (editor.statusText) say(editor.statusText, editor.phase === 'failed' || editor.phase === 'invalid' ? 'error' : 'info');
+  const loose = editor.graphIssues;
+  issuesBox.hidden = loose.length === 0;
+  issuesBox.replaceChildren(...loose.map((i) => Object.assign(document.createElement('div'), { textContent: `⚠ ${i.pointer || '/'}: ${i.message}` })));
+}
+editor.onChange(render);
+
+// ---- menus -------------------------------------------------------------------------------------
+
+const openMenu = $<HTMLDivElement>('open-menu');
+$('btn-open').addEventListener('click', async (e) => {
+  e.stopPropagation();
+  if (!openMenu.hidden) {
+    openMenu.hidden = true;
+    return;
+  }
+  openMenu.replaceChildren(Object.assign(document.createElement('div'), { className: 'muted', textContent: 'loading…' }));
+  openMenu.hidden = false;
+  try {
+    const { graphs } = await editor.api.graphs();
+    openMenu.replaceChildren(
+      ...(graphs.length
+        ? graphs.map((g) => {
+            const item = document.createElement('button');
+            item.className = 'item';
+            item.dataset.path = g.path;
+            item.textContent = g.path;
+            if (g.description) item.title = g.description;
+            item.addEventListener('click', () => {
+              openMenu.hidden = true;
+              void openGraph(g.path);
+            });
+            return item;
+          })
+        : [Object.assign(document.createElement('div'), { className: 'muted', textContent: 'no graphs in graphs/' })]),
+    );
+  } catch (error) {
+    openMenu.replaceChildren(Object.assign(document.createElement('div'), { className: 'error', textContent: (error as Error).message }));
+  }
+});
+document.addEventListener('click', () => (openMenu.hidden = true));
+
+async function confirmDiscard(): Promise<boolean> {
+  return !editor.dirty || window.confirm('Discard unsaved changes?');
+}
+
+async function openGraph(path: string): Promise<void> {
+  if (!(await confirmDiscard())) return;
+  try {
+    await editor.loadText(await editor.api.graphText(path), { path });
+    say(`opened graphs/${path}`);
+  } catch (error) {
+    say((error as Error).message, 'error');
+  }
+}
+
+$('btn-new').addEventListener('click', async () => {
+  if (!(await confirmDiscard())) return;
+  editor.load({ format: 'tessera-graph', version: 1, name: 'untitled', nodes: {} });
+  say('new graph');
+});
+
+const fileInput = $<HTMLInputElement>('file-input');
+$('btn-import').addEventListener('click', () => fileInput.click());
+fileInput.addEventListener('change', async () => {
+  const file = fileInput.files?.[0];
+  fileInput.value = '';
+  if (file) await loadFile(file);
+});
+
+async function loadFile(file: File): Promise<void> {
+  if (!(await confirmDiscard())) return;
+  try {
+    await editor.loadText(await file.text(), { fileName: file.name });
+    say(`loaded ${file.name}`);
+  } catch (error) {
+    say((error as Error).message, 'error');
+  }
+}
+
+async function save(): Promise<void> {
+  if (!editor.path) return saveAs();
+  try {
+    say(`saved ${await editor.save()}`);
+  } catch (error) {
+    say(`save failed: ${(error as Error).message}`, 'error');
+  }
+}
+
+async function saveAs(): Promise<void> {
+  const suggestion = editor.path ?? editor.fileName ?? `${editor.base?.name ?? 'untitled'}.json`;
+  const name = window.prompt('Save in graphs/ as:', suggestion);
+  if (!name) return;
+  try {
+    say(`saved ${await editor.save(name.endsWith('.json') ? name : `${name}.json`)}`);
+  } catch (error) {
+    say(`save failed: ${(error as Error).message}`, 'error');
+  }
+}
+
+$('btn-save').addEventListener('click', () => void save());
+$('btn-save-as').addEventListener('click', () => void saveAs());
+$('btn-download').addEventListener('click', () => {
+  const blob = new Blob([JSON.stringify(editor.toDocument(), null, 2) + '\n'], { type: 'application/json' });
+  const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: editor.fileName ?? `${editor.base?.name ?? 'graph'}.json` });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+});
+
+$('btn-validate').addEventListener('click', async () => {
+  const issues = await editor.validate();
+  say(issues.length ? `${issues.length} problem${issues.length === 1 ? '' : 's'} (marked on the nodes)` : 'graph is valid', issues.length ? 'error' : 'info');
+});
+
+async function run(): Promise<void> {
+  const seedText = $<HTMLInputElement>('seed-input').value.trim();
+  const seed = seedText === '' ? undefined : Number(seedText);
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 4294967295)) {
+    say('seed must be an integer in 0..4294967295', 'error');
+    return;
+  }
+  try {
+    await editor.run(seed === undefined ? {} : { seed });
+  } catch (error) {
+    say(`run failed: ${(error as Error).message}`, 'error');
+  }
+}
+$('btn-run').addEventListener('click', () => void run());
+$('btn-cancel').addEventListener('click', () => void editor.cancel());
+
+document.addEventListener('keydown', (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key === 's') {
+    e.preventDefault();
+    void save();
+  } else if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
+    e.preventDefault();
+    void run();
+  }
+});
+
+// ---- palette -----------------------------------------------------------------------------------
+
+const search = $<HTMLInputElement>('palette-search');
+const list = $<HTMLDivElement>('palette-list');
+
+function renderPalette(): void {
+  const q = search.value.trim().toLowerCase();
+  const defs = [...editor.defs.values()].filter((d) => !q || `${d.type} ${d.title} ${d.description} ${d.category}`.toLowerCase().includes(q));
+  const byCat = new Map<string, NodeDescription[]>();
+  for (const d of defs) byCat.set(d.category, [...(byCat.get(d.category) ?? []), d]);
+  list.replaceChildren(
+    ...[...byCat.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([cat, ds]) => {
+        const section = document.createElement('section');
+        section.append(Object.assign(document.createElement('h3'), { textContent: cat }));
+        for (const d of ds.sort((a, b) => a.title.localeCompare(b.title))) {
+          const item = document.createElement('div');
+          item.className = 'palette-item';
+          item.draggable = true;
+          item.dataset.type = d.type;
+          item.title = `${d.type}\n${d.description}`;
+          item.textContent = d.title;
+          item.addEventListener('click', () => editor.addNode(d.type));
+          item.addEventListener('dragstart', (e) => e.dataTransfer?.setData('application/x-tessera-node', d.type));
+          section.append(item);
+        }
+        return section;
+      }),
+  );
+}
+search.addEventListener('input', renderPalette);
+
+// ---- drag and drop -----------------------------------------------------------------------------
+
+const dropHint = $<HTMLDivElement>('drop-hint');
+wrap.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  dropHint.hidden = !e.dataTransfer?.types.includes('Files');
+});
+wrap.addEventListener('dragleave', () => (dropHint.hidden = true));
+wrap.addEventListener('drop', async (e) => {
+  e.preventDefault();
+  dropHint.hidden = true;
+  const type = e.dataTransfer?.getData('application/x-tessera-node');
+  if (type) {
+    const [x, y] = editor.canvas.convertEventToCanvasOffset(e);
+    editor.addNode(type, [x, y]);
+    return;
+  }
+  const file = e.dataTransfer?.files?.[0];
+  if (file) await loadFile(file);
+});
+
+window.addEventListener('beforeunload', (e) => {
+  if (editor.dirty) e.preventDefault();
+});
+
+// ---- start -------------------------------------------------------------------------------------
+
+async function start(): Promise<void> {
+  try {
+    await editor.init();
+  } catch (error) {
+    say(`cannot reach the server: ${(error as Error).message}`, 'error');
+    return;
+  }
+  renderPalette();
+  editor.api.connect(
+    (m) => editor.handle(m),
+    (connected) => (document.body.dataset.ws = connected ? 'open' : 'closed'),
+  );
+  // ?graph=demo.json opens a workspace graph at start; otherwise the canvas starts empty.
+  const initial = new URLSearchParams(location.search).get('graph');
+  if (initial) await openGraph(initial);
+  else editor.load({ format: 'tessera-graph', version: 1, name: 'untitled', nodes: {} });
+  document.body.dataset.ready = 'true';
+  render();
+}
+void start();
