@@ -92,6 +92,8 @@ interface RunEntry {
   controller?: AbortController;
   subscription?: Subscription;
   readonly previews: Map<string, { last: number; pending?: { value: unknown; index?: number }; timer?: NodeJS.Timeout }>;
+  /** Preview files being written; the run record waits for them. */
+  readonly writes: Promise<unknown>[];
 }
 
 /** Options of a {@link RunQueue}. */
@@ -166,7 +168,7 @@ export class RunQueue {
   /** Queues a run (already validated by the caller) and returns its id. */
   enqueue(request: RunRequest): RunInfo {
     const id = newRunId();
-    const entry: RunEntry = { id, request, dir: join(this.#runsDir, id), createdAt: new Date(), status: 'queued', events: [], nodes: {}, previews: new Map() };
+    const entry: RunEntry = { id, request, dir: join(this.#runsDir, id), createdAt: new Date(), status: 'queued', events: [], nodes: {}, previews: new Map(), writes: [] };
     this.#runs.set(id, entry);
     this.#pending.push(entry);
     this.#emitRun(entry);
@@ -370,7 +372,7 @@ export class RunQueue {
       return;
     }
     const file = `previews/${safeName(nodeId)}/${safeName(port === '$progress' ? 'progress' : port)}.png`;
-    void writeFileAtomic(join(e.dir, file), preview.png).catch(() => undefined);
+    e.writes.push(writeFileAtomic(join(e.dir, file), preview.png).catch(() => undefined));
     this.#broadcast({ ...base, kind: preview.kind, width: preview.width, height: preview.height, ...(preview.kind === 'heatmap' ? { min: preview.min, max: preview.max } : {}), src: `data:image/png;base64,${preview.png.toString('base64')}`, file });
   }
 
@@ -390,6 +392,7 @@ export class RunQueue {
 
   async #writeRecord(e: RunEntry): Promise<void> {
     try {
+      await Promise.all(e.writes);
       await mkdir(e.dir, { recursive: true });
       if (e.status === 'cancelled' && !e.startedAt) await writeFileAtomic(join(e.dir, 'graph.json'), JSON.stringify(e.request.graph, null, 2) + '\n');
       await writeFileAtomic(join(e.dir, 'events.jsonl'), e.events.map((ev) => JSON.stringify(ev)).join('\n') + '\n');
