@@ -154,13 +154,22 @@ export function sampleFiles(split: Split, index: number, k: number) {
 
 const hex = (c: Rgb) => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
 
+function hueDistance(a: number, b: number): number {
+  const d = Math.abs(a - b) % 16;
+  return Math.min(d, 16 - d);
+}
+
 function pickIdentities(rng: Rng, split: Split, k: number, avoidHue: Set<number>, avoidId: Set<number>): number[] {
   const [lo, hi] = SPLITS[split];
   const out: number[] = [];
   for (let i = 0; i < k; i++) {
+    // Primary hues within a scene: ≥ 2 bins (45°) apart when the draw allows, else at least
+    // distinct (16 bins > 8 slots + 1 swap), so subjects stay separable by color.
     let id = lo + rng.int(hi - lo);
-    // Distinct primary hues within a scene keep subjects separable; 16 bins > 8 slots + 1 swap.
-    for (let tries = 0; tries < 256 && (avoidHue.has(identityFromId(id).hueBin) || avoidId.has(id)); tries++) {
+    for (let tries = 0; tries < 256; tries++) {
+      const h = identityFromId(id).hueBin;
+      const gap = tries < 64 ? 2 : 1;
+      if (!avoidId.has(id) && [...avoidHue].every((x) => hueDistance(x, h) >= gap)) break;
       id = lo + rng.int(hi - lo);
     }
     avoidHue.add(identityFromId(id).hueBin);
@@ -365,4 +374,19 @@ function makeLoser(
     mask,
     changed,
   };
+}
+
+/**
+ * Re-renders a sample's target from its annotation alone (background + identities + poses),
+ * optionally with some slots' identities replaced. Reproduces the stored target byte for byte,
+ * which makes the annotation a complete description of the scene; with replacements it makes
+ * controlled counterfactuals (swapped subjects, leaked attributes) for metric tests.
+ */
+export function renderTarget(a: SemAlignAnnotation, replace: ReadonlyMap<number, Identity> = new Map()): ImageValue {
+  const W = a.target.width;
+  const H = a.target.height;
+  const data = renderBackground(a.background, W, H);
+  const drawn = a.subjects.map((s) => ({ shader: new SubjectShader(replace.get(s.slot) ?? identityFromId(s.identity)), pose: s.pose }));
+  drawSubjects(data, W, H, drawn);
+  return { width: W, height: H, channels: 3, data };
 }

@@ -1,0 +1,21 @@
+/**
+ * semalign: SemAlign-Synth, a procedural multi-subject dataset with exact dense patch
+ * correspondences and DIP preference pairs (see docs/semalign.md).
+ *
+ * @packageDocumentation
+ */
+import { definePlugin } from 'tessera';
+import { Generate } from './nodes/generate.ts';
+import { Load, LoadAll } from './nodes/load.ts';
+import { DipPairs, Preview } from './nodes/preview.ts';
+
+export type { AttentionMaps } from './ports.ts';
+export { SemAlignPorts } from './ports.ts';
+export type { SemAlignSample, SemAlignAnnotation, GeneratorConfig } from './sample.ts';
+export { DEFAULT_CONFIG, generateSample, renderTarget, MAX_K } from './sample.ts';
+export { generateInMemory, generateToDisk } from './generate.ts';
+export { loadSample, readManifest } from './dataset.ts';
+export { DatasetError } from './validate.ts';
+export { Generate, Load, LoadAll, Preview, DipPairs };
+
+export default definePlugin({ name: 'semalign', version: '0.1.0', nodes: [Generate, Load, LoadAll, Preview, DipPairs] });
