@@ -30,10 +30,13 @@ export class KernelWorker {
 
   private constructor() {
     this.worker = new Worker(new URL('./kernelWorker.worker.mjs', import.meta.url), { execArgv: [] });
+    // An idle worker must not keep the process alive; it is ref'd only while calls are in flight.
+    this.worker.unref();
     this.worker.on('message', (msg: { id: number; ok: boolean; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
+      if (this.pending.size === 0) this.worker.unref();
       if (msg.ok) p.resolve(msg);
       else p.reject(new Error(msg.error));
     });
@@ -56,6 +59,7 @@ export class KernelWorker {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.worker.ref();
       this.worker.postMessage({ ...msg, id }, transfer);
     });
   }

@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 
-// Frames inside the tracer/autodiff machinery are skipped so the location points at user code
-// (a model, a building block) rather than at this library.
-const internalDirs = [dirname(fileURLToPath(import.meta.url)), dirname(dirname(fileURLToPath(import.meta.url))) + '/autodiff'];
+// Frames inside kernels/ (tracer, autodiff, blocks, trainer) are skipped so the location points
+// at the caller's model code rather than at this library.
+const internalDirs = [dirname(dirname(fileURLToPath(import.meta.url)))];
 
 /** The first stack frame outside the tracer, as `file:line:col`, or '' when none is found. */
 export function callerLocation(): string {
