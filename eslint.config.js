@@ -14,7 +14,7 @@ const boundary = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/node_modules/**', 'ui/dist/**', 'runs/**', '**/dist/**', 'test/.artifacts/**'] },
+  { ignores: ['node_modules/**', '**/node_modules/**', 'ui/dist/**', 'runs/**', '**/dist/**', 'test/.artifacts/**', 'docs/api/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
