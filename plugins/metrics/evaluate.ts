@@ -33,6 +33,7 @@ export interface SampleMetrics {
   readonly id: string;
   readonly k: number;
   readonly subjects: readonly SubjectMetrics[];
+  /** PSNR (dB) over all subject pixels of the sample pooled. */
   readonly identityPsnr: number | null;
   readonly descriptorCos: number | null;
   readonly retrievalAcc: number | null;
@@ -255,7 +256,9 @@ export function evaluateSample(sample: SemAlignSample, generated: ImageValue, op
     id: a.id,
     k,
     subjects,
-    identityPsnr: mean(subjects.map((s) => s.psnr)),
+    // PSNR of the pooled subject pixels, not a mean of per-subject PSNRs (which the 100 dB cap of
+    // an exact subject would dominate).
+    identityPsnr: psnr(sse.slice(1).reduce((x, y) => x + y, 0), cnt.slice(1).reduce((x, y) => x + y, 0)),
     descriptorCos: mean(subjects.map((s) => s.descriptorCos)),
     retrievalAcc: evaluated.length ? evaluated.filter((s) => s.correct).length / evaluated.length : null,
     colorLeak: mean(subjects.map((s) => s.colorLeak)),
