@@ -316,7 +316,6 @@ export class RunQueue {
         if (event.type === 'run:failed') e.errors = event.errors;
         break;
     }
-    // Stack traces stay in the run record on disk; clients get name and message.
     this.#push(e, toWireValue(event) as Record<string, unknown>);
   }
 

@@ -299,8 +299,8 @@ export class TesseraServer {
           return sendJson(res, 200, def);
         }
       case 'validate': {
-        allow('POST');
         if (id !== undefined) break;
+        allow('POST');
         const body = await this.#body(req, 'validate');
         const { graph, issues, migratedFrom } = this.#check(body.graph);
         return sendJson(res, 200, { valid: issues.length === 0, issues, ...(migratedFrom !== undefined ? { migratedFrom, graph } : {}) });

@@ -248,7 +248,9 @@ export class Editor {
       while (taken.has(i === 1 ? stem : `${stem}${i}`)) i++;
       node.tid = i === 1 ? stem : `${stem}${i}`;
     }
+    // A pasted copy is a new node: no load-time position, no links of the original's file.
     delete node.properties.loadedPos;
+    delete node.properties.unresolved;
     this.changed();
   }
 

@@ -165,7 +165,7 @@ export class TesseraNode extends LGraphNode {
     } else if (schema['x-widget'] === 'seed') {
       w = this.addWidget('number', key, (value as number | undefined) ?? 0, (v: unknown) => set(Math.round(Number(v))), { min: schema.minimum ?? 0, max: schema.maximum ?? 4294967295, step2: 1, precision: 0 }) as ParamWidget;
       const target = w;
-      this.addWidget('button', `🎲 randomize ${key}`, '', () => {
+      this.addWidget('button', `randomize ${key}`, '', () => {
         const max = Math.min(schema.maximum ?? 4294967295, 4294967295);
         const min = schema.minimum ?? 0;
         const v = min + Math.floor(Math.random() * (max - min + 1));
@@ -328,11 +328,11 @@ export class TesseraNode extends LGraphNode {
       case 'queued':
         return 'queued';
       case 'running':
-        return `${run.max ? `${run.value ?? 0}/${run.max} ` : ''}⏱${time}`;
+        return `running${run.max ? ` ${run.value ?? 0}/${run.max}` : ''} ·${time || ' 0 ms'}`;
       case 'done':
         return `✓${time}`;
       case 'cached':
-        return '⚡ cached';
+        return '↻ cached';
       case 'error':
         return `✗ failed${time}`;
       case 'skipped':

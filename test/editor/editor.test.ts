@@ -1,0 +1,282 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { TesseraServer } from '../../core/server/createServer.ts';
+import { startServer } from '../server/helpers.ts';
+
+// End-to-end: the real server (with the bundled editor) on a loopback port, driven by Debian's
+// Chromium through playwright-core. Screenshots land in test/.artifacts/editor/.
+
+const root = new URL('../../', import.meta.url).pathname;
+const artifacts = join(root, 'test/.artifacts/editor');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The committed graphs (work in progress of other changes in a checkout does not count). */
+function committedGraphs(): string[] {
+  try {
+    return execFileSync('git', ['ls-files', 'graphs'], { cwd: root, encoding: 'utf8' }).split('\n').filter((f) => /^graphs\/[^/]+\.json$/.test(f)).map((f) => f.slice(7)).sort();
+  } catch {
+    return readdirSync(join(root, 'graphs')).filter((f) => f.endsWith('.json')).sort(); // not a git checkout
+  }
+}
+const repoGraphs = committedGraphs();
+const demo = JSON.parse(readFileSync(join(root, 'graphs/demo.json'), 'utf8'));
+
+/** A graph with visual outputs, from the server tests' node pack. */
+const previewGraph = {
+  format: 'tessera-graph',
+  version: 1,
+  name: 'previews',
+  nodes: {
+    img: { type: 'servertest/Gradient', params: { width: 96, height: 64 } },
+    heat: { type: 'servertest/Heat' },
+    range: { type: 'core/Range', params: { stop: 40 } },
+    curve: { type: 'core/ListMap', params: { op: 'power', operand: 2 }, inputs: { list: { node: 'range', output: 'list' } } },
+  },
+  ui: { nodes: { img: { pos: [40, 40] }, heat: { pos: [40, 380] }, range: { pos: [400, 40] }, curve: { pos: [700, 40] } } },
+};
+
+let server: TesseraServer;
+let browser: Browser;
+let page: Page;
+const workspace = mkdtempSync(join(tmpdir(), 'tessera-editor-'));
+const pageErrors: string[] = [];
+
+test.before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  mkdirSync(join(workspace, 'graphs'));
+  for (const f of repoGraphs) writeFileSync(join(workspace, 'graphs', f), readFileSync(join(root, 'graphs', f)));
+  writeFileSync(join(workspace, 'graphs/zz-previews.json'), JSON.stringify(previewGraph, null, 2));
+  server = await startServer({ workspace, ui: true });
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--window-size=1600,900'],
+  });
+  page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('dialog', (d) => void d.accept());
+  // Nothing but the server itself may be contacted (no CDN).
+  await page.route('**/*', (route) => (route.request().url().startsWith(server.url.replace(/\/$/, '')) ? route.continue() : route.abort()));
+  await page.goto(server.url);
+  await page.waitForSelector('body[data-ready=true]', { timeout: 15_000 });
+  await page.waitForSelector('body[data-ws=open]', { timeout: 5000 });
+});
+
+test.after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+/** Opens a workspace graph through the Open menu. */
+async function openFromMenu(path: string): Promise<void> {
+  await page.click('#btn-open');
+  await page.click(`#open-menu button[data-path="${path}"]`);
+  await page.waitForFunction((p) => (window as any).tessera.path === p && (window as any).tessera.nodes.length > 0, path, { timeout: 5000 });
+}
+
+const documentNow = () => page.evaluate(() => (window as any).tessera.toDocument());
+const runStatus = () => page.evaluate(() => document.body.dataset.runStatus);
+
+/** Clicks a number widget's right (+) or left (−) arrow, through the real canvas. */
+async function clickWidgetArrow(nodeId: string, widget: string, side: 'left' | 'right'): Promise<void> {
+  const at = await page.evaluate(
+    ([id, name, s]) => {
+      const ed = (window as any).tessera;
+      const node = ed.nodeById(id);
+      const w = node.widgets.find((x: any) => x.name === name);
+      const y = node.pos[1] + (w.last_y ?? w.y) + 10;
+      const x = s === 'right' ? node.pos[0] + node.size[0] - 20 : node.pos[0] + 20;
+      const [cx, cy] = ed.canvas.ds.convertOffsetToCanvas([x, y]);
+      const r = ed.canvas.canvas.getBoundingClientRect();
+      return [r.left + cx, r.top + cy];
+    },
+    [nodeId, widget, side] as const,
+  );
+  await page.mouse.click(at[0]!, at[1]!);
+}
+
+test('the editor loads: palette from the server definitions, no page errors, no foreign requests', async () => {
+  const items = await page.$$eval('.palette-item', (els) => els.map((e) => (e as HTMLElement).dataset.type));
+  for (const t of ['core/Math', 'core/CountStream', 'servertest/Gradient']) assert.ok(items.includes(t), t);
+  await page.fill('#palette-search', 'stream');
+  const filtered = await page.$$eval('.palette-item', (els) => els.map((e) => (e as HTMLElement).dataset.type));
+  assert.ok(filtered.includes('core/CountStream'));
+  assert.not.ok(filtered.includes('core/Add'));
+  await page.fill('#palette-search', '');
+  assert.equal(pageErrors, []);
+});
+
+test('every graph in graphs/ opens and saves back unchanged (exact round trip)', async () => {
+  for (const f of repoGraphs) {
+    await openFromMenu(f);
+    assert.equal(await documentNow(), JSON.parse(readFileSync(join(root, 'graphs', f), 'utf8')), f);
+  }
+});
+
+test('demo: change a param through its widget, run, progress reaches done, previews appear, save', async () => {
+  await openFromMenu('demo.json');
+  await shot('01-demo-loaded');
+  // The widget shows the file's value; its right arrow steps it by 1.
+  await clickWidgetArrow('draw', 'max', 'right');
+  assert.is(await page.evaluate(() => (window as any).tessera.nodeById('draw').params.max), 101);
+  assert.match(await page.textContent('#graph-name') ?? '', /●/);
+  await page.click('#btn-run');
+  await page.waitForFunction(() => (window as any).tessera.nodeById('slowB')?.run?.state === 'running', undefined, { timeout: 10_000 });
+  await page.waitForTimeout(250);
+  await shot('02-demo-running');
+  // Live per-node progress with an elapsed time while it runs.
+  const mid = await page.evaluate(() => (window as any).tessera.nodes.map((n: any) => [n.tid, n.run?.state]));
+  assert.ok(mid.some(([, s]: [string, string]) => s === 'running'), JSON.stringify(mid));
+  await page.waitForSelector('body[data-run-status=done]', { timeout: 15_000 });
+  await page.waitForTimeout(100);
+  await shot('03-demo-done');
+  const states = await page.evaluate(() => Object.fromEntries((window as any).tessera.nodes.map((n: any) => [n.tid, n.run?.state])));
+  for (const id of Object.keys(demo.nodes)) assert.ok(['done', 'cached'].includes(states[id]), `${id}: ${states[id]}`);
+  const durations = await page.evaluate(() => (window as any).tessera.nodeById('slowA').run.durationMs);
+  assert.ok(durations >= 500, `slowA took ${durations} ms`);
+  // Output previews: the printed text on the sink, a plot of the collected list.
+  const print = await page.evaluate(() => (window as any).tessera.nodeById('print').run.outputText);
+  assert.match(print, /mean of squares 143\.5/);
+  const plot = await page.evaluate(() => (window as any).tessera.nodeById('collect').run.preview);
+  assert.is(plot.kind, 'plot');
+  assert.is(plot.length, 20);
+  assert.match(await page.textContent('#status') ?? '', /done in/);
+  // Save (Ctrl+S) writes the canonical file: the demo with exactly that one param changed.
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction(() => !(window as any).tessera.dirty, undefined, { timeout: 5000 });
+  const saved = JSON.parse(readFileSync(join(workspace, 'graphs/demo.json'), 'utf8'));
+  const expected = structuredClone(demo);
+  expected.nodes.draw.params.max = 101;
+  assert.equal(saved, expected);
+  // A second run reuses cached results for nodes whose inputs did not change.
+  await page.click('#btn-run');
+  await page.waitForSelector('body[data-run-status=done]', { timeout: 15_000 });
+  const cached = await page.evaluate(() => (window as any).tessera.nodeById('stats').run.state);
+  assert.ok(['cached', 'done'].includes(cached));
+});
+
+test('image, heatmap and plot previews are drawn on their nodes', async () => {
+  await openFromMenu('zz-previews.json');
+  await page.click('#btn-run');
+  await page.waitForSelector('body[data-run-status=done]', { timeout: 10_000 });
+  await page.waitForFunction(() => (window as any).tessera.nodeById('img').run?.preview?.image?.complete, undefined, { timeout: 5000 });
+  const kinds = await page.evaluate(() => ['img', 'heat', 'curve'].map((id) => (window as any).tessera.nodeById(id).run.preview?.kind));
+  assert.equal(kinds, ['image', 'heatmap', 'plot']);
+  const size = await page.evaluate(() => {
+    const p = (window as any).tessera.nodeById('img').run.preview;
+    return [p.image.naturalWidth, p.image.naturalHeight];
+  });
+  assert.equal(size, [96, 64]);
+  await page.waitForTimeout(100);
+  await shot('04-previews');
+});
+
+test('validation errors show on the offending node before running; nothing is queued', async () => {
+  const broken = { ...structuredClone(demo), name: 'broken' };
+  broken.nodes.square.params.op = 'nope';
+  delete broken.nodes.collect.inputs;
+  await dropFile('broken.json', JSON.stringify(broken));
+  await page.waitForFunction(() => (window as any).tessera.fileName === 'broken.json', undefined, { timeout: 5000 });
+  await page.waitForFunction(() => (window as any).tessera.nodeById('square').issues.length > 0, undefined, { timeout: 5000 });
+  const before = (await (await fetch(`${server.url}api/runs`)).json()).runs.length;
+  await page.click('#btn-run');
+  await page.waitForSelector('body[data-run-status=invalid]', { timeout: 5000 });
+  const issues = await page.evaluate(() => Object.fromEntries((window as any).tessera.nodes.filter((n: any) => n.issues.length).map((n: any) => [n.tid, n.issues.map((i: any) => i.code)])));
+  assert.ok(issues.square?.includes('invalid_params'), JSON.stringify(issues));
+  assert.ok(issues.collect?.includes('missing_input'), JSON.stringify(issues));
+  assert.is((await (await fetch(`${server.url}api/runs`)).json()).runs.length, before);
+  await shot('05-validation');
+});
+
+/** Drops a file onto the canvas like a user dragging it from the desktop. */
+async function dropFile(name: string, text: string): Promise<void> {
+  const dt = await page.evaluateHandle(([n, t]) => {
+    const d = new DataTransfer();
+    d.items.add(new File([t], n, { type: 'application/json' }));
+    return d;
+  }, [name, text] as const);
+  await page.dispatchEvent('#canvas-wrap', 'dragover', { dataTransfer: dt });
+  await page.dispatchEvent('#canvas-wrap', 'drop', { dataTransfer: dt });
+}
+
+test('links: incompatible port types are refused, compatible ones (INT → NUMBER, ANY) accepted', async () => {
+  await page.click('#btn-new');
+  const result = await page.evaluate(() => {
+    const ed = (window as any).tessera;
+    const text = ed.addNode('core/String', [0, 0]);
+    const seed = ed.addNode('core/Seed', [0, 200]);
+    const math = ed.addNode('core/Math', [300, 0]);
+    const print = ed.addNode('core/Print', [300, 200]);
+    const refused = text.connect(0, math, 0);
+    const intToNumber = seed.connect(0, math, 0);
+    const toAny = text.connect(0, print, 0);
+    return { refused: refused == null, intToNumber: intToNumber != null, toAny: toAny != null, ids: ed.nodes.map((n: any) => n.tid) };
+  });
+  assert.ok(result.refused, 'STRING → NUMBER refused');
+  assert.ok(result.intToNumber, 'INT → NUMBER accepted');
+  assert.ok(result.toAny, 'STRING → ANY accepted');
+  assert.equal(result.ids, ['string', 'seed', 'math', 'print']);
+  const doc = await documentNow();
+  assert.equal(doc.nodes.math.inputs, { a: { node: 'seed', output: 'seed' } });
+  // The seed widget's randomize button sets a value in range.
+  const seedValue = await page.evaluate(() => {
+    const n = (window as any).tessera.nodeById('seed');
+    n.widgets.find((w: any) => w.type === 'button').callback();
+    return n.params.value;
+  });
+  assert.ok(Number.isInteger(seedValue) && seedValue >= 0 && seedValue <= 4294967295);
+  // Copy/paste: the copy keeps its params and gets a fresh id.
+  const pasted = await page.evaluate(() => {
+    const ed = (window as any).tessera;
+    const math = ed.nodeById('math');
+    math.setParam('op', 'max');
+    ed.canvas.selectNodes([math]);
+    ed.canvas.copyToClipboard();
+    ed.canvas.pasteFromClipboard();
+    const copy = ed.nodes.find((n: any) => n.tid === 'math2');
+    return copy && { type: copy.def.type, params: copy.params };
+  });
+  assert.equal(pasted, { type: 'core/Math', params: { op: 'max' } });
+});
+
+test('a failing node shows its message; cancel stops a running graph', async () => {
+  const failing = { format: 'tessera-graph', version: 1, nodes: { n: { type: 'core/Number', params: { value: 1 } }, f: { type: 'servertest/Fail', params: { message: 'deliberate failure' }, inputs: { value: { node: 'n', output: 'value' } } } } };
+  await dropFile('failing.json', JSON.stringify(failing));
+  await page.waitForFunction(() => (window as any).tessera.fileName === 'failing.json', undefined, { timeout: 5000 });
+  await page.click('#btn-run');
+  await page.waitForSelector('body[data-run-status=failed]', { timeout: 10_000 });
+  const f = await page.evaluate(() => (window as any).tessera.nodeById('f').run);
+  assert.is(f.state, 'error');
+  assert.is(f.message, 'deliberate failure');
+  assert.match(await page.textContent('#status') ?? '', /deliberate failure/);
+  await shot('06-failed');
+
+  const slow = { format: 'tessera-graph', version: 1, nodes: { s: { type: 'servertest/Sleep', params: { ms: 20_000 } } } };
+  await dropFile('slow.json', JSON.stringify(slow));
+  await page.waitForFunction(() => (window as any).tessera.fileName === 'slow.json', undefined, { timeout: 5000 });
+  await page.click('#btn-run');
+  await page.waitForFunction(() => (window as any).tessera.nodeById('s').run?.state === 'running', undefined, { timeout: 10_000 });
+  assert.is(await page.isEnabled('#btn-cancel'), true);
+  await page.click('#btn-cancel');
+  await page.waitForSelector('body[data-run-status=cancelled]', { timeout: 5000 });
+  assert.is(await page.isEnabled('#btn-cancel'), false);
+});
+
+test('every graph in graphs/ runs from the editor', async () => {
+  for (const f of repoGraphs) {
+    await openFromMenu(f);
+    await page.click('#btn-run');
+    await page.waitForFunction(() => ['done', 'failed', 'cancelled', 'invalid'].includes(document.body.dataset.runStatus ?? ''), undefined, { timeout: 30_000 });
+    assert.is(await runStatus(), 'done', `${f}: ${await page.textContent('#status')}`);
+  }
+  assert.equal(pageErrors, []);
+});
+
+test.run();
