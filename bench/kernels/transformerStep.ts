@@ -3,7 +3,7 @@
  * ceiling and vs PyTorch eager, measured in the same run, alternating sides.
  *
  *   bash bench/kernels/run.sh            # installs python3-torch + OpenBLAS if missing, then runs this
- *   node --import tsx bench/kernels/transformerStep.ts --steps 120 --rounds 2 [--no-torch]
+ *   node --import tsx bench/kernels/transformerStep.ts --steps 120 --rounds 2 [--threads 2] [--no-torch] [--no-spin]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ const STEPS = arg('steps', 120);
 const ROUNDS = arg('rounds', 2);
 const THREADS = arg('threads', 2);
 const NO_TORCH = process.argv.includes('--no-torch');
+const SPIN = !process.argv.includes('--no-spin');
 const B = 4;
 const T = 512;
 const D = 128;
@@ -47,21 +48,23 @@ function fill(n: number, k: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
 }
 
-async function matmulCeiling(): Promise<number> {
+/** A MatMul 1024³ session; `measure(n)` returns n run times (ms). Kept alive to interleave with steps. */
+async function matmulSession() {
   const g = new Graph();
   const a = g.input('a', [1024, 1024]);
   const b = g.input('b', [1024, 1024]);
-  const s = await KernelSession.create(g.toModel({ c: a.matmul(b) }), { threads: THREADS });
+  const s = await KernelSession.create(g.toModel({ c: a.matmul(b) }), { threads: THREADS, spin: SPIN });
   const feeds = { a: new Tensor('float32', [1024, 1024], fill(1 << 20, 0.1)), b: new Tensor('float32', [1024, 1024], fill(1 << 20, 0.2)) };
-  for (let i = 0; i < 5; i++) await s.runOrt(feeds, ['c']);
-  const times: number[] = [];
-  for (let i = 0; i < 40; i++) {
-    const t0 = performance.now();
-    await s.runOrt(feeds, ['c']);
-    times.push(performance.now() - t0);
-  }
-  await s.release();
-  return median(times);
+  for (let i = 0; i < 3; i++) await s.runOrt(feeds, ['c']);
+  return async (n: number) => {
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await s.runOrt(feeds, ['c']);
+      times.push(performance.now() - t0);
+    }
+    return times;
+  };
 }
 
 async function tinyOverhead(): Promise<number> {
@@ -110,9 +113,7 @@ function torchRun(steps: number): { median: number; core: string; threads: numbe
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-const mm = await matmulCeiling();
-const ceiling = (2 * 1024 ** 3) / (mm / 1000) / 1e9;
-console.log(`ORT MatMul 1024³: median ${mm.toFixed(2)} ms = ${ceiling.toFixed(1)} GFLOP/s (${THREADS} threads)`);
+const matmul = await matmulSession();
 console.log(`session.run overhead, tiny Add graph: median ${(await tinyOverhead()).toFixed(1)} µs`);
 
 const t0 = performance.now();
@@ -125,35 +126,52 @@ const createMs = performance.now() - t1;
 await probe.release();
 console.log(`step graph: ${built.model.graph.nodes.length} nodes, ${(bytes.length / 1024).toFixed(0)} KiB; trace+autodiff+encode ${traceMs.toFixed(0)} ms; session creation ${createMs.toFixed(0)} ms`);
 
-const trainer = await Trainer.create(block, { optimizer: adamw({ lr: 1e-3 }), seed: 0, threads: THREADS });
+const trainer = await Trainer.create(block, { optimizer: adamw({ lr: 1e-3 }), seed: 0, threads: THREADS, spin: SPIN });
 const feeds = { x: new Tensor('float32', [B, T, D], fill(B * T * D, 0.013)), y: new Tensor('float32', [B, T, D], fill(B * T * D, 0.029)) };
 for (let i = 0; i < 10; i++) await trainer.step(feeds);
 
+// The machine is shared: MatMul runs, our steps and PyTorch's steps alternate within every round,
+// and per-round ratios are reported next to the overall medians.
 const ours: number[] = [];
 const theirs: number[] = [];
+const mms: number[] = [];
+const roundRatio: number[] = [];
+const roundSpeedup: number[] = [];
 let torchInfo: { core: string; threads: number } | null = null;
 for (let round = 0; round < ROUNDS; round++) {
-  for (let i = 0; i < STEPS; i++) {
-    const s0 = performance.now();
-    await trainer.step(feeds);
-    ours.push(performance.now() - s0);
+  const rm: number[] = [];
+  const ro: number[] = [];
+  for (let half = 0; half < 2; half++) {
+    rm.push(...(await matmul(8)));
+    for (let i = 0; i < STEPS / 2; i++) {
+      const s0 = performance.now();
+      await trainer.step(feeds);
+      ro.push(performance.now() - s0);
+    }
   }
+  mms.push(...rm);
+  ours.push(...ro);
+  roundRatio.push((stepFlops / median(ro)) / ((2 * 1024 ** 3) / median(rm)));
   if (!NO_TORCH) {
     const r = torchRun(STEPS);
     if (r) {
       theirs.push(r.median);
+      roundSpeedup.push(r.median / median(ro));
       torchInfo = r;
     }
   }
 }
+const mm = median(mms);
+const ceiling = (2 * 1024 ** 3) / (mm / 1000) / 1e9;
+console.log(`ORT MatMul 1024³: median ${mm.toFixed(2)} ms = ${ceiling.toFixed(1)} GFLOP/s (${THREADS} threads, ${mms.length} runs interleaved with the steps)`);
 const ourMs = median(ours);
 const ourGflops = stepFlops / (ourMs / 1000) / 1e9;
 console.log(
-  `tessera step (B=${B}, T=${T}, D=${D}, ${H} heads, MLP ${HID}, AdamW): median ${ourMs.toFixed(2)} ms over ${ours.length} steps = ${ourGflops.toFixed(1)} GFLOP/s = ${((100 * ourGflops) / ceiling).toFixed(0)} % of the MatMul ceiling`,
+  `tessera step (B=${B}, T=${T}, D=${D}, ${H} heads, MLP ${HID}, AdamW): median ${ourMs.toFixed(2)} ms over ${ours.length} steps = ${ourGflops.toFixed(1)} GFLOP/s = ${((100 * ourGflops) / ceiling).toFixed(0)} % of the MatMul ceiling (per round: ${roundRatio.map((r) => (100 * r).toFixed(0) + ' %').join(', ')})`,
 );
 if (theirs.length) {
   const tm = median(theirs);
   console.log(`PyTorch eager (${torchInfo!.threads} threads, OpenBLAS core ${torchInfo!.core}): median ${tm.toFixed(2)} ms = ${(stepFlops / (tm / 1000) / 1e9).toFixed(1)} GFLOP/s (round medians ${theirs.map((v) => v.toFixed(1)).join(', ')})`);
-  console.log(`speed-up vs PyTorch: ${(tm / ourMs).toFixed(2)}×`);
+  console.log(`speed-up vs PyTorch: ${(tm / ourMs).toFixed(2)}× (per round: ${roundSpeedup.map((r) => r.toFixed(2) + '×').join(', ')})`);
 }
 await trainer.dispose();

@@ -124,4 +124,23 @@ test('random normal/uniform: seeded, reproducible, distinct streams, sane statis
   assert.ok(Math.abs(um - 1) < 0.05, `uniform mean ${um}`);
 });
 
+
+
+test('cast VJP: gradients flow back through float64 → float32 → float64 casts in the source dtype', async () => {
+  const g = new Graph({ dtype: 'float64' });
+  const x = g.param('x', [3]);
+  const w = g.constant(new Tensor('float64', [3], Float64Array.from([0.5, -2, 3])));
+  const y = o.cast(o.cast(x, 'float32').mul(2), 'float64');
+  const [dx] = grad(y.mul(w).sum(), [x]);
+  assert.is(dx!.dtype, 'float64');
+  const s = await KernelSession.create(g.toModel({ dx: dx! }));
+  const out = await s.run({ x: Tensor.from([1, 2, 3], undefined, 'float64') });
+  assert.equal(out.dx!.toArray(), [1, -4, 6]);
+  // int casts carry no gradient
+  const i = o.cast(x, 'int64');
+  const [dz] = grad(o.cast(i, 'float64').sum(), [x]);
+  const s2 = await KernelSession.create(g.toModel({ dz: dz! }));
+  assert.equal((await s2.run({ x: Tensor.from([1, 2, 3], undefined, 'float64') })).dz!.toArray(), [0, 0, 0]);
+});
+
 test.run();
