@@ -9,6 +9,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TesseraServer } from '../../core/server/createServer.ts';
 import { startServer } from '../server/helpers.ts';
 
+// Callbacks given to page.evaluate run in the browser; the project's tsconfig has no DOM lib.
+declare const window: any;
+declare const document: any;
+declare const DataTransfer: any;
+
 // End-to-end: the real server (with the bundled editor) on a loopback port, driven by Debian's
 // Chromium through playwright-core. Screenshots land in test/.artifacts/editor/.
 
@@ -103,10 +108,10 @@ async function clickWidgetArrow(nodeId: string, widget: string, side: 'left' | '
 }
 
 test('the editor loads: palette from the server definitions, no page errors, no foreign requests', async () => {
-  const items = await page.$$eval('.palette-item', (els) => els.map((e) => (e as HTMLElement).dataset.type));
+  const items = await page.$$eval('.palette-item', (els) => els.map((e) => (e as any).dataset.type));
   for (const t of ['core/Math', 'core/CountStream', 'servertest/Gradient']) assert.ok(items.includes(t), t);
   await page.fill('#palette-search', 'stream');
-  const filtered = await page.$$eval('.palette-item', (els) => els.map((e) => (e as HTMLElement).dataset.type));
+  const filtered = await page.$$eval('.palette-item', (els) => els.map((e) => (e as any).dataset.type));
   assert.ok(filtered.includes('core/CountStream'));
   assert.not.ok(filtered.includes('core/Add'));
   await page.fill('#palette-search', '');
@@ -185,13 +190,14 @@ test('validation errors show on the offending node before running; nothing is qu
   await dropFile('broken.json', JSON.stringify(broken));
   await page.waitForFunction(() => (window as any).tessera.fileName === 'broken.json', undefined, { timeout: 5000 });
   await page.waitForFunction(() => (window as any).tessera.nodeById('square').issues.length > 0, undefined, { timeout: 5000 });
-  const before = (await (await fetch(`${server.url}api/runs`)).json()).runs.length;
+  const runCount = async () => ((await (await fetch(`${server.url}api/runs`)).json()) as { runs: unknown[] }).runs.length;
+  const before = await runCount();
   await page.click('#btn-run');
   await page.waitForSelector('body[data-run-status=invalid]', { timeout: 5000 });
   const issues = await page.evaluate(() => Object.fromEntries((window as any).tessera.nodes.filter((n: any) => n.issues.length).map((n: any) => [n.tid, n.issues.map((i: any) => i.code)])));
   assert.ok(issues.square?.includes('invalid_params'), JSON.stringify(issues));
   assert.ok(issues.collect?.includes('missing_input'), JSON.stringify(issues));
-  assert.is((await (await fetch(`${server.url}api/runs`)).json()).runs.length, before);
+  assert.is(await runCount(), before);
   await shot('05-validation');
 });
 
