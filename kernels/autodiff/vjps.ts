@@ -5,7 +5,6 @@
  */
 import type { OpRecord } from '../trace/Graph.ts';
 import { Sym } from '../trace/Sym.ts';
-import { TraceError } from '../trace/TraceError.ts';
 import * as o from '../trace/ops.ts';
 
 export interface VjpContext {
@@ -181,16 +180,31 @@ export const VJPS: Record<string, VjpRule> = {
       outputs[0]!.shape.findIndex((d, i) => d !== x!.shape[i]) === -1 ? 0 : outputs[0]!.shape.findIndex((d, i) => d !== x!.shape[i]),
     ),
   ],
-  slice: ({ inputs: [x], attrs, location }, [dy]) => {
-    const steps = attrs.steps as number[];
-    if (steps.some((s) => s !== 1)) throw new TraceError('slice', `gradient of a strided slice is not supported${location ? ` (slice at ${location})` : ''}`);
-    const before = new Array(x!.rank).fill(0);
-    const after = new Array(x!.rank).fill(0);
-    (attrs.axes as number[]).forEach((a, i) => {
-      before[a] = (attrs.starts as number[])[i]!;
-      after[a] = x!.shape[a]! - (attrs.ends as number[])[i]!;
+  slice: ({ inputs: [x], attrs }, [dy]) => {
+    // Scatter back: for a strided axis, interleave s−1 zeros after each element (reshape + pad),
+    // then pad every sliced axis out to the input's extent.
+    let gr = dy!;
+    const axes = attrs.axes as number[];
+    axes.forEach((a, i) => {
+      const step = (attrs.steps as number[])[i]!;
+      const start = (attrs.starts as number[])[i]!;
+      const n = gr.shape[a]!;
+      if (n === 0) return;
+      if (step > 1) {
+        const sh = [...gr.shape];
+        gr = o.reshape(gr, [...sh.slice(0, a + 1), 1, ...sh.slice(a + 1)]);
+        const pads = new Array(2 * gr.rank).fill(0);
+        pads[gr.rank + a + 1] = step - 1;
+        gr = o.pad(gr, pads);
+        gr = o.reshape(gr, [...sh.slice(0, a), n * step, ...sh.slice(a + 1)]);
+        gr = o.slice(gr, [0], [(n - 1) * step + 1], [a]);
+      }
+      const pads = new Array(2 * gr.rank).fill(0);
+      pads[a] = start;
+      pads[gr.rank + a] = x!.shape[a]! - start - gr.shape[a]!;
+      gr = o.pad(gr, pads);
     });
-    return [o.pad(dy!, [...before, ...after])];
+    return [axes.some((a) => dy!.shape[a] === 0) ? zerosLike(x!) : gr];
   },
   gather: ({ inputs: [x], attrs }, [dy]) => {
     const axis = attrs.axis as number;

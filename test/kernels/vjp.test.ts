@@ -62,6 +62,7 @@ check('split', (_, { a }) => {
 }, { a: { shape: [2, 3] } });
 check('split with unused piece', (_, { a }) => o.split(a!, [2, 2], 0)[1]!, { a: { shape: [4, 2] } });
 check('slice', (_, { a }) => o.slice(a!, [1, 0], [3, 2], [0, 1]), { a: { shape: [4, 3] } });
+check('slice strided', (_, { a }) => o.slice(a!, [1, 0], [6, 5], [0, 1], [2, 3]), { a: { shape: [6, 5] } });
 check('gather', (_, { a }) => o.gather(a!, [2, 0, 2], 1), { a: { shape: [2, 3, 2] } });
 check('expand', (_, { a }) => o.expand(a!, [2, 3, 4]), { a: { shape: [3, 1] } });
 check('pad', (_, { a }) => o.pad(a!, [1, 0, 0, 2], 0.5), { a: { shape: [2, 2] } });
