@@ -158,7 +158,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--workspace <dir>', 'folder whose graphs and files the editor may open', '.')
     .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string }) => {
       const { serveCommand } = await import('../server/serveCommand.ts');
-      code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN }, io);
+      // Same plugins as `run` (built-ins, config, --plugin, node_modules), loaded only once the options are fine.
+      code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine(plugins(), io) }, io);
     });
 
   program.addOption(new Option('--no-color', 'disable colors').hideHelp());

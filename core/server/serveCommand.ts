@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli/main.ts';
-import { createEngine } from '../engine/Engine.ts';
+import { createEngine, type Engine } from '../engine/Engine.ts';
+import { isLoopback } from './auth.ts';
 import { createServer } from './createServer.ts';
 
 /** Options of `tessera serve`. */
@@ -10,6 +11,12 @@ export interface ServeOptions {
   token?: string;
   concurrency: number;
   workspace: string;
+  /**
+   * The engine to serve, or how to load it (the CLI passes its own loader, so `serve` sees the
+   * same plugins as `run`: built-ins, tessera.config.json, `--plugin`, node_modules). Default:
+   * built-ins plus the plugins discovered from the working directory.
+   */
+  engine?: Engine | (() => Promise<Engine>);
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -27,23 +34,23 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     io.stderr.write(`error: --concurrency must be a positive integer\n`);
     return 2;
   }
-  const { builtinPlugins } = await import('../../plugins/index.ts');
-  const engine = await createEngine({ plugins: builtinPlugins });
-  for (const p of engine.registry.problems) io.stderr.write(`warning: plugin ${p.plugin}: ${p.message}\n`);
-  // Plugin records gained a status with the plugin loader; read it loosely so both shapes work.
-  for (const p of engine.plugins as readonly { name: string; status?: string; problems?: readonly string[] }[]) {
-    if (p.status && p.status !== 'loaded') io.stderr.write(`warning: plugin ${p.name} ${p.status}: ${(p.problems ?? []).join('; ')}\n`);
+  const token = opts.token || undefined;
+  // Refuse an exposed bind before the (slow) plugin loading.
+  if (!isLoopback(opts.host) && !token) {
+    io.stderr.write(`error: binding ${opts.host} exposes the server beyond this machine: pass --token (or set TESSERA_TOKEN)\n`);
+    return 2;
   }
+  const engine = opts.engine === undefined ? await defaultEngine(io) : typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
   let server;
   try {
-    server = createServer({ engine, host: opts.host, port: opts.port, ...(opts.token ? { token: opts.token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version });
+    server = createServer({ engine, host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version });
     await server.listen();
   } catch (error) {
     io.stderr.write(`error: ${(error as Error).message}\n`);
     return 2;
   }
-  io.stdout.write(`tessera ${pkg.version} serving ${server.url}${opts.token ? ' (token required)' : ''}\n`);
-  io.stdout.write(`  editor    ${server.url}${opts.token ? '?token=…' : ''}\n  API       ${server.url}api/  (docs/api.md)\n  runs in   ${server.queue.runsDir}\n`);
+  io.stdout.write(`tessera ${pkg.version} serving ${server.url}${token ? ' (token required)' : ''}\n`);
+  io.stdout.write(`  editor    ${server.url}${token ? '?token=…' : ''}\n  API       ${server.url}api/  (docs/api.md)\n  runs in   ${server.queue.runsDir}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
@@ -56,4 +63,15 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   });
   await server.close();
   return 0;
+}
+
+/** Built-in plugins plus those discovered from the working directory, problems reported. */
+async function defaultEngine(io: CliIo): Promise<Engine> {
+  const { builtinPlugins } = await import('../../plugins/index.ts');
+  const { discoverPlugins } = await import('../loader/discoverPlugins.ts');
+  const { loadPlugins } = await import('../loader/loadPlugins.ts');
+  const engine = await createEngine({ plugins: builtinPlugins });
+  await loadPlugins(engine, discoverPlugins({ cwd: process.cwd() }));
+  for (const p of engine.plugins) if (p.status !== 'loaded' || p.problems.length) io.stderr.write(`warning: plugin ${p.name} ${p.status}: ${p.problems.join('; ')}\n`);
+  return engine;
 }
