@@ -280,6 +280,8 @@ test('every graph in graphs/ runs from the editor', async () => {
     await openFromMenu(f);
     await page.click('#btn-run');
     await page.waitForFunction(() => ['done', 'failed', 'cancelled', 'invalid'].includes(document.body.dataset.runStatus ?? ''), undefined, { timeout: 30_000 });
+    const unknown = await page.evaluate(() => (window as any).tessera.issues.filter((i: any) => i.code === 'unknown_node_type').map((i: any) => i.message));
+    assert.equal(unknown, [], `${f} uses node types the server's plugins do not register (plugins/index.ts): ${unknown.join('; ')}`);
     assert.is(await runStatus(), 'done', `${f}: ${await page.textContent('#status')}`);
   }
   assert.equal(pageErrors, []);
