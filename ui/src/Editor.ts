@@ -38,6 +38,8 @@ export class Editor {
   #early = new Map<string, ServerMessage[]>();
   #tick?: ReturnType<typeof setInterval>;
   #runStarted = 0;
+  /** Last event `seq` applied for the current run. */
+  #lastSeq = -1;
   readonly #listeners = new Set<() => void>();
 
   constructor(canvasEl: HTMLCanvasElement, api = new Api()) {
@@ -396,6 +398,7 @@ export class Editor {
 
   clearRun(): void {
     this.runId = undefined;
+    this.#lastSeq = -1;
     clearInterval(this.#tick);
     for (const node of this.nodes) {
       node.run = undefined;
@@ -443,9 +446,29 @@ export class Editor {
       }
       return;
     }
-    if (m.type === 'event') this.#onEvent(m.event);
+    if (m.type === 'event') {
+      if (m.event.seq <= this.#lastSeq) return; // already applied (replayed after a reconnect)
+      this.#lastSeq = m.event.seq;
+      this.#onEvent(m.event);
+    }
     else if (m.type === 'preview') this.#onPreview(m);
     else if (m.type === 'run' && m.run.status === 'running' && this.phase === 'queued') this.#setPhase('running');
+    else if (m.type === 'run' && m.run.status === 'queued' && m.run.position) this.#setPhase('queued', `queued (${m.run.position} run${m.run.position === 1 ? '' : 's'} ahead)`);
+  }
+
+  /**
+   * After the WebSocket reconnects, fetches the events of the current run that were missed while
+   * it was down (the server keeps every event), so the nodes show the truth.
+   */
+  async catchUp(): Promise<void> {
+    const id = this.runId;
+    if (!id || !(this.phase === 'queued' || this.phase === 'running')) return;
+    try {
+      const r = await this.api.request<{ events: WireEvent[] }>('GET', `/api/runs/${encodeURIComponent(id)}/events?since=${this.#lastSeq + 1}`);
+      for (const event of r.events) if (this.runId === id) this.handle({ type: 'event', event });
+    } catch {
+      /* the next reconnect tries again */
+    }
   }
 
   #onEvent(e: WireEvent): void {

@@ -244,7 +244,11 @@ async function start(): Promise<void> {
   renderPalette();
   editor.api.connect(
     (m) => editor.handle(m),
-    (connected) => (document.body.dataset.ws = connected ? 'open' : 'closed'),
+    (connected) => {
+      document.body.dataset.ws = connected ? 'open' : 'closed';
+      if (connected) void editor.catchUp();
+      else if (editor.phase === 'running' || editor.phase === 'queued') say('connection lost; reconnecting…', 'error');
+    },
   );
   // ?graph=demo.json opens a workspace graph at start; otherwise the canvas starts empty.
   const initial = new URLSearchParams(location.search).get('graph');
