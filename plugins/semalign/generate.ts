@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { buildManifest, type Manifest, type ManifestEntry, writeManifest, writeSample } from './dataset.ts';
+import { buildManifest, type Manifest, writeManifest } from './dataset.ts';
+import { type ManifestEntry, writeSample } from './files.ts';
 import type { Split } from './identity.ts';
 import { type GeneratorConfig, generateSample, type SampleRequest, type SemAlignSample, validateConfig } from './sample.ts';
 

@@ -1,4 +1,4 @@
-import { Rng } from 'tessera';
+import { Prng } from './prng.ts';
 
 /** Size of the identity space: identities are the integers `0 .. IDENTITY_SPACE - 1`. */
 export const IDENTITY_SPACE = 1 << 24;
@@ -21,7 +21,7 @@ export type Rgb = readonly [number, number, number];
 /**
  * A subject: everything needed to render it, derived from its identity number alone.
  * Discrete attributes come from a bijection of the id (so distinct ids → distinct tuples);
- * continuous ones (aspect, frequency, jitter) from an Rng seeded by the id.
+ * continuous ones (aspect, frequency, jitter) from a PRNG seeded by the id.
  */
 export interface Identity {
   readonly id: number;
@@ -85,7 +85,7 @@ export function identityFromId(id: number): Identity {
   const accessory = ACCESSORIES[(code >>> 17) & 3]!;
   const freqBin = (code >>> 19) & 7;
   const variant = (code >>> 22) & 3;
-  const rng = new Rng(id ^ 0x5e3a1);
+  const rng = new Prng(id ^ 0x5e3a1);
   const h1 = hueBin * 22.5 + (rng.float() - 0.5) * 8;
   const h2 = h1 + 70 + hueOffset * 30; // 70°..280° away: the two colors always contrast in hue
   const tones: readonly (readonly [number, number, number, number])[] = [

@@ -1,4 +1,4 @@
-import type { Rng } from 'tessera';
+import type { Prng } from './prng.ts';
 import type { Pose } from './geometry.ts';
 
 /** Axis-aligned box `[x, y, w, h]` in target pixels. */
@@ -30,7 +30,7 @@ const ceilTo = (x: number, step: number) => Math.ceil(x / step - 1e-9) * step;
  * circle at most (radius SUBJECT_RADIUS·half), so any rotation keeps it inside, and disjoint boxes give
  * disjoint subjects by construction (no rejection sampling, so no failure case).
  */
-export function sampleLayout(rng: Rng, opts: LayoutOptions): Placement[] {
+export function sampleLayout(rng: Prng, opts: LayoutOptions): Placement[] {
   const { size, k } = opts;
   let cols = Math.ceil(Math.sqrt(k));
   let rows = Math.ceil(k / cols);

@@ -1,4 +1,5 @@
-import type { ImageValue, Rng } from 'tessera';
+import type { ImageValue } from 'tessera';
+import type { Prng } from './prng.ts';
 import { type Affine, type Pose, invert, subjectToImage } from './geometry.ts';
 import type { Rgb } from './identity.ts';
 import { SUBJECT_RADIUS, type SubjectShader } from './subject.ts';
@@ -14,7 +15,7 @@ export interface Background {
 }
 
 /** Samples a muted background (low saturation, mid-high lightness) so subjects stand out. */
-export function sampleBackground(rng: Rng, size: number): Background {
+export function sampleBackground(rng: Prng, size: number): Background {
   const col = (): Rgb => {
     const base = 150 + rng.int(80);
     return [base + rng.int(40) - 20, base + rng.int(40) - 20, base + rng.int(40) - 20].map((v) =>

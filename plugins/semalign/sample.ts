@@ -1,4 +1,5 @@
-import { type ImageValue, Rng } from 'tessera';
+import type { ImageValue } from 'tessera';
+import { Prng } from './prng.ts';
 import { computeCorrespondence, type Correspondence } from './correspondence.ts';
 import { type Affine, type Pose, referencePose, referenceToTarget } from './geometry.ts';
 import { type Identity, identityFromId, type Rgb, SPLITS, type Split } from './identity.ts';
@@ -159,7 +160,7 @@ function hueDistance(a: number, b: number): number {
   return Math.min(d, 16 - d);
 }
 
-function pickIdentities(rng: Rng, split: Split, k: number, avoidHue: Set<number>, avoidId: Set<number>): number[] {
+function pickIdentities(rng: Prng, split: Split, k: number, avoidHue: Set<number>, avoidId: Set<number>): number[] {
   const [lo, hi] = SPLITS[split];
   const out: number[] = [];
   for (let i = 0; i < k; i++) {
@@ -209,7 +210,7 @@ export interface SampleRequest {
 export function generateSample(config: GeneratorConfig, req: SampleRequest): SemAlignSample {
   const { split, index } = req;
   if (!(split in SPLITS)) throw new RangeError(`split must be one of ${Object.keys(SPLITS).join(', ')}, got ${split}`);
-  const rng = new Rng(config.seed).fork(`${split}:${index}`);
+  const rng = Prng.keyed(config.seed, `${split}:${index}`);
   const k = req.k ?? config.kMin + rng.int(config.kMax - config.kMin + 1);
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new RangeError(`k must be an integer in [1, ${MAX_K}], got ${k}`);
   const W = config.targetSize;
@@ -316,7 +317,7 @@ export function generateSample(config: GeneratorConfig, req: SampleRequest): Sem
 
 function makeLoser(
   config: GeneratorConfig,
-  rng: Rng,
+  rng: Prng,
   split: Split,
   k: number,
   identities: Identity[],

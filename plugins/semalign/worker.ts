@@ -1,7 +1,7 @@
 // Worker entry for generateToDisk: receives chunks of sample requests, writes the files, and
 // answers with their manifest entries.
 import { parentPort, workerData } from 'node:worker_threads';
-import { writeSample } from './dataset.ts';
+import { writeSample } from './files.ts';
 import { type GeneratorConfig, generateSample, type SampleRequest } from './sample.ts';
 
 const { root, config } = workerData as { root: string; config: GeneratorConfig };

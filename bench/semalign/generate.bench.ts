@@ -1,0 +1,62 @@
+// SemAlign-Synth generation throughput (a benchmark, not a test).
+//
+//   node --import tsx bench/semalign/generate.bench.ts [--count 2000] [--workers 2] [--k 4] [--size 64]
+//
+// Prints samples/s for (1) in-memory generation on one thread (rendering, correspondences,
+// DIP pair; no encoding), (2) the same plus PNG/JSON encoding, and (3) end-to-end generation to
+// disk with the worker pool (files + manifest, worker start-up included), plus the load average
+// so a reader can tell a busy machine from a slow generator.
+import { rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeSample } from '../../plugins/semalign/dataset.ts';
+import { generateToDisk } from '../../plugins/semalign/generate.ts';
+import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts';
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const count = arg('count', 2000);
+const workers = arg('workers', 2);
+const k = arg('k', 4);
+const size = arg('size', 64);
+const config = { ...DEFAULT_CONFIG, kMin: k, kMax: k, targetSize: size, refSize: size / 2 };
+
+// Warm-up, so the JIT has compiled the renderer before timing.
+for (let i = 0; i < 50; i++) generateSample(config, { split: 'train', index: 1_000_000 + i });
+
+const oneThread = Math.min(count, 500);
+let t0 = performance.now();
+for (let i = 0; i < oneThread; i++) generateSample(config, { split: 'train', index: i });
+const memRate = oneThread / ((performance.now() - t0) / 1000);
+
+t0 = performance.now();
+for (let i = 0; i < oneThread; i++) encodeSample(generateSample(config, { split: 'train', index: i }));
+const encRate = oneThread / ((performance.now() - t0) / 1000);
+
+const dir = join(tmpdir(), `semalign-bench-${process.pid}`);
+rmSync(dir, { recursive: true, force: true });
+let first = 0;
+t0 = performance.now();
+await generateToDisk(dir, config, { train: count }, { workers, onProgress: (done) => (first ||= performance.now() - t0) });
+const wall = (performance.now() - t0) / 1000;
+rmSync(dir, { recursive: true, force: true });
+
+const result = {
+  size,
+  k,
+  count,
+  workers,
+  cores: availableParallelism(),
+  loadavg1: +loadavg()[0]!.toFixed(2),
+  inMemory1Thread: Math.round(memRate),
+  encoded1Thread: Math.round(encRate),
+  toDisk: Math.round(count / wall),
+  toDiskSeconds: +wall.toFixed(2),
+  firstChunkSeconds: +(first / 1000).toFixed(2),
+};
+console.log(`in memory, 1 thread:        ${result.inMemory1Thread} samples/s`);
+console.log(`+ PNG/JSON encoding, 1 thr: ${result.encoded1Thread} samples/s`);
+console.log(`to disk, ${workers} workers:        ${result.toDisk} samples/s (${count} samples in ${result.toDiskSeconds} s, first chunk after ${result.firstChunkSeconds} s)`);
+console.log(JSON.stringify(result));
