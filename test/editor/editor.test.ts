@@ -252,6 +252,59 @@ test('links: incompatible port types are refused, compatible ones (INT → NUMBE
   assert.equal(pasted, { type: 'core/Math', params: { op: 'max' } });
 });
 
+/** Drags with the mouse from one node's output slot to another node's input slot. */
+async function dragLink(from: string, out: number, to: string, input: number): Promise<void> {
+  const [a, b] = await page.evaluate(
+    ([f, o, t, i]) => {
+      // No helper functions in here: tsx's name-keeping wrapper does not exist in the page.
+      const ed = (window as any).tessera;
+      const r = ed.canvas.canvas.getBoundingClientRect();
+      return [ed.nodeById(f).getConnectionPos(false, o), ed.nodeById(t).getConnectionPos(true, i)].map((p: number[]) => ed.canvas.ds.convertOffsetToCanvas(p)).map(([x, y]: number[]) => [r.left + x, r.top + y]);
+    },
+    [from, out, to, input] as const,
+  );
+  await page.mouse.move(a[0]!, a[1]!);
+  await page.mouse.down();
+  await page.mouse.move((a[0]! + b[0]!) / 2, (a[1]! + b[1]!) / 2, { steps: 5 });
+  await page.mouse.move(b[0]!, b[1]!, { steps: 5 });
+  await page.mouse.up();
+}
+
+test('links drawn with the mouse: an incompatible drop is refused, a compatible one connects', async () => {
+  await page.click('#btn-new');
+  await page.evaluate(() => {
+    const ed = (window as any).tessera;
+    ed.addNode('core/String', [0, 0]);
+    ed.addNode('core/Number', [0, 200]);
+    ed.addNode('core/Math', [360, 60]);
+    ed.canvas.ds.offset = [80, 80];
+    ed.canvas.ds.scale = 1;
+    ed.canvas.setDirty(true, true);
+  });
+  await dragLink('string', 0, 'math', 0);
+  assert.is((await documentNow()).nodes.math.inputs, undefined, 'STRING → NUMBER refused');
+  await dragLink('number', 0, 'math', 0);
+  assert.equal((await documentNow()).nodes.math.inputs, { a: { node: 'number', output: 'value' } });
+  // Live validation follows the edit: the "not connected" problem goes away.
+  await page.waitForFunction(() => (window as any).tessera.nodeById('math').issues.length === 0, undefined, { timeout: 5000 });
+  await shot('07-linked');
+});
+
+test('a token-protected server: the editor opened with ?token= works (assets via cookie, API, WebSocket)', async () => {
+  const guarded = await startServer({ workspace, ui: true, token: 'e2e-token' });
+  const other = await browser.newPage();
+  try {
+    assert.is((await other.goto(guarded.url))!.status(), 401);
+    await other.goto(`${guarded.url}?token=e2e-token&graph=demo.json`);
+    await other.waitForSelector('body[data-ready=true]', { timeout: 10_000 });
+    await other.waitForSelector('body[data-ws=open]', { timeout: 5000 });
+    assert.is(await other.evaluate(() => (window as any).tessera.nodes.length), Object.keys(demo.nodes).length);
+  } finally {
+    await other.close();
+    await guarded.close();
+  }
+});
+
 test('a failing node shows its message; cancel stops a running graph', async () => {
   const failing = { format: 'tessera-graph', version: 1, nodes: { n: { type: 'core/Number', params: { value: 1 } }, f: { type: 'servertest/Fail', params: { message: 'deliberate failure' }, inputs: { value: { node: 'n', output: 'value' } } } } };
   await dropFile('failing.json', JSON.stringify(failing));
