@@ -39,7 +39,7 @@ const dir = join(tmpdir(), `semalign-bench-${process.pid}`);
 rmSync(dir, { recursive: true, force: true });
 let first = 0;
 t0 = performance.now();
-await generateToDisk(dir, config, { train: count }, { workers, onProgress: (done) => (first ||= performance.now() - t0) });
+await generateToDisk(dir, config, { train: count }, { workers, onProgress: () => (first ||= performance.now() - t0) });
 const wall = (performance.now() - t0) / 1000;
 rmSync(dir, { recursive: true, force: true });
 
