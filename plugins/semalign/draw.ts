@@ -112,7 +112,7 @@ export function contactSheet(samples: readonly SemAlignSample[], opts: SheetOpti
       const [bx, by, bw, bh] = sub.box;
       rect(img, tx + Math.round(bx * s), ty + Math.round(by * s), Math.round(bw * s), Math.round(bh * s), SLOT_COLORS[i]!);
       const visible = c.refToTarget[i]!.map((v, u) => [u, v] as const).filter(([, v]) => v >= 0);
-      const pick = visible.filter((_, j) => visible.length <= opts.lines || j % Math.ceil(visible.length / opts.lines) === 0);
+      const pick = opts.lines <= 0 ? [] : visible.filter((_, j) => visible.length <= opts.lines || j % Math.ceil(visible.length / opts.lines) === 0);
       for (const [u, v] of pick) {
         const [rx, ry] = refPos[i]!;
         const ux = rx + ((u % c.refGrid[0]) + 0.5) * c.refPatchSize * s;
