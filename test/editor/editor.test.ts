@@ -125,6 +125,42 @@ test('every graph in graphs/ opens and saves back unchanged (exact round trip)',
   }
 });
 
+test('round trip with every layout feature: groups, viewport, sizes, colours, collapsed, disabled, titles, unknown types, dangling links', async () => {
+  const rich = {
+    format: 'tessera-graph',
+    version: 1,
+    name: 'rich',
+    description: 'layout features',
+    seed: 3,
+    metadata: { author: 'test', tags: ['a'] },
+    nodes: {
+      n: { type: 'core/Number', title: 'Input number', params: { value: 2.5 } },
+      s: { type: 'core/Sum', inputs: { values: { node: 'n', output: 'value' } } },
+      j: { type: 'core/JSON', params: { value: { a: [1, 2] } }, disabled: true },
+      u: { type: 'plugin/Unknown', params: { x: 1 }, inputs: { in: { node: 'n', output: 'value' } } },
+      d: { type: 'core/Print', inputs: { value: { node: 'ghost', output: 'value' } } },
+      p: { type: 'core/Print', inputs: { value: { node: 's', output: 'sum' } }, extra: { kept: true } },
+    },
+    ui: {
+      nodes: {
+        n: { pos: [0, 0], size: [260, 90], color: '#335', bgcolor: '#224' },
+        s: { pos: [320, 0], collapsed: true },
+        j: { pos: [0, 200] },
+        u: { pos: [320, 200] },
+        d: { pos: [640, 200] },
+        p: { pos: [640, 0] },
+      },
+      groups: [{ title: 'inputs', bounding: [-20, -60, 320, 400], color: '#3f789e' }],
+      viewport: { offset: [40, 60], scale: 0.9 },
+      theme: 'dark',
+    },
+  };
+  await dropFile('rich.json', JSON.stringify(rich));
+  await page.waitForFunction(() => (window as any).tessera.fileName === 'rich.json', undefined, { timeout: 5000 });
+  assert.equal(await documentNow(), rich);
+  await shot('01b-rich');
+});
+
 test('demo: change a param through its widget, run, progress reaches done, previews appear, save', async () => {
   await openFromMenu('demo.json');
   await shot('01-demo-loaded');

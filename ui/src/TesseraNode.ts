@@ -280,8 +280,17 @@ export class TesseraNode extends LGraphNode {
       ctx.stroke();
       ctx.restore();
     }
+    if (this.mode === 2 && !run) {
+      // Disabled (litegraph mode "Never"): validated but not run, nor its descendants.
+      ctx.save();
+      ctx.font = 'bold 12px sans-serif';
+      ctx.textAlign = 'right';
+      ctx.fillStyle = STATE_COLORS.skipped;
+      ctx.fillText('disabled', w, -titleH - 7);
+      ctx.restore();
+    }
     if (run) {
-      // Badge in the title bar: state and elapsed time.
+      // Badge above the title bar: state and elapsed time.
       const badge = this.#badgeText(run);
       // Above the title bar, so long titles and the badge never overlap.
       ctx.save();
