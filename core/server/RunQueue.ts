@@ -188,6 +188,11 @@ export class RunQueue {
     return this.#onDisk.find((r) => r.id === id);
   }
 
+  /** Events so far of a run held in memory, synchronously (so a replay cannot miss a live event). */
+  eventsInMemory(id: string): Record<string, unknown>[] | undefined {
+    return this.#runs.get(id)?.events.slice();
+  }
+
   /** Events so far (from `since`, by `seq` position). Runs of earlier sessions are read from disk. */
   async events(id: string, since = 0): Promise<Record<string, unknown>[] | undefined> {
     const e = this.#runs.get(id);

@@ -235,14 +235,19 @@ export class TesseraServer {
     (conn as WebSocketConnection & { runFilter?: string }).runFilter = runFilter;
     conn.send({ type: 'status', queue: this.queue.queueState() });
     if (runFilter) {
-      // Replay first, then live: events are pushed synchronously by the queue, so nothing can
-      // slip in between reading the list and joining the broadcast set.
-      const run = this.queue.get(runFilter)!;
-      conn.send({ type: 'run', run });
-      void this.queue.events(runFilter).then((events) => {
-        for (const event of events ?? []) conn.send({ type: 'event', event });
-        if (!conn.closed) this.#clients.add(conn);
-      });
+      conn.send({ type: 'run', run: this.queue.get(runFilter)! });
+      const live = this.queue.eventsInMemory(runFilter);
+      if (live) {
+        // Replay and join the broadcast in the same tick, so no live event falls in between.
+        for (const event of live) conn.send({ type: 'event', event });
+        this.#clients.add(conn);
+      } else {
+        // A run of an earlier session: finished, so there is nothing live to miss.
+        void this.queue.events(runFilter).then((events) => {
+          for (const event of events ?? []) conn.send({ type: 'event', event });
+          if (!conn.closed) this.#clients.add(conn);
+        });
+      }
     } else this.#clients.add(conn);
     conn.onMessage((text) => {
       // The only client command: a ping to check liveness.

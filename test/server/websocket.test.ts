@@ -78,6 +78,19 @@ test('?run=<id> replays a finished run, then only that run', async () => {
   }
 });
 
+test('?run=<id> joined mid-run: replay and live events together have no gap and no duplicate', async () => {
+  const id = (await call(server.url, 'POST', '/api/runs', { body: { graph: graph({ s: { type: 'servertest/Sleep', params: { ms: 300 } }, c: { type: 'core/CountStream', params: { count: 30, intervalMs: 5 } }, l: { type: 'core/Collect', inputs: { stream: { node: 'c', output: 'value' } } } }) } })).json.run.id;
+  await waitUntil(async () => (await call(server.url, 'GET', `/api/runs/${id}`)).json.eventCount > 5);
+  const ws = await TestSocket.open(server.url, `/api/ws?run=${id}`);
+  try {
+    await ws.waitFor((m) => m.type === 'event' && m.event.type === 'run:done');
+    const seqs = ws.messages.filter((m) => m.type === 'event').map((m) => m.event.seq);
+    assert.equal(seqs, seqs.map((_, i) => i));
+  } finally {
+    ws.close();
+  }
+});
+
 test('handshake checks: cross-origin refused, wrong path 404, same origin accepted', async () => {
   await rejects(TestSocket.open(server.url, '/api/ws', { Origin: 'https://evil.example' }), /403/);
   await rejects(TestSocket.open(server.url, '/api/other'), /404/);
