@@ -199,8 +199,9 @@ test('demo: change a param through its widget, run, progress reaches done, previ
   // A second run reuses cached results for nodes whose inputs did not change.
   await page.click('#btn-run');
   await page.waitForSelector('body[data-run-status=done]', { timeout: 15_000 });
-  const cached = await page.evaluate(() => (window as any).tessera.nodeById('stats').run.state);
-  assert.ok(['cached', 'done'].includes(cached));
+  // The seeded random draw and the delay fed by it are unchanged, so they come from the cache.
+  const cached = await page.evaluate(() => ['draw', 'slowB', 'count'].map((id) => (window as any).tessera.nodeById(id).run.state));
+  assert.equal(cached, ['cached', 'cached', 'done']);
 });
 
 test('image, heatmap and plot previews are drawn on their nodes', async () => {
@@ -274,6 +275,12 @@ test('links: incompatible port types are refused, compatible ones (INT → NUMBE
     return n.params.value;
   });
   assert.ok(Number.isInteger(seedValue) && seedValue >= 0 && seedValue <= 4294967295);
+  // A file-path param offers the workspace's files (here: .json only).
+  await page.click('.palette-item[data-type="servertest/PickFile"]');
+  await page.waitForFunction(() => (window as any).tessera.nodeById('pickFile')?.widgets[0].options.values.length > 1, undefined, { timeout: 5000 });
+  const files = await page.evaluate(() => (window as any).tessera.nodeById('pickFile').widgets[0].options.values);
+  assert.ok(files.includes('graphs/demo.json'), JSON.stringify(files));
+  assert.ok(files.every((f: string) => f === '' || f.endsWith('.json')), JSON.stringify(files));
   // Copy/paste: the copy keeps its params and gets a fresh id.
   const pasted = await page.evaluate(() => {
     const ed = (window as any).tessera;

@@ -52,6 +52,12 @@ export const serverTestPlugin = definePlugin({
       },
     }),
     defineNode({
+      type: 'servertest/PickFile', title: 'Pick file', category: 'test', description: 'Outputs a workspace file path chosen in the editor.', version: '1.0.0',
+      inputs: {}, outputs: { path: { type: 'STRING' } },
+      params: { type: 'object', properties: { file: { type: 'string', 'x-widget': 'file:.json', default: '' } }, additionalProperties: false },
+      execute: ({ params }) => ({ path: (params as { file: string }).file }),
+    }),
+    defineNode({
       type: 'servertest/Fail', title: 'Fail', category: 'test', description: 'Throws.', version: '1.0.0',
       inputs: { value: { type: 'ANY', optional: true } }, outputs: { value: { type: 'ANY' } },
       params: { type: 'object', properties: { message: { type: 'string', default: 'boom' } }, additionalProperties: false },

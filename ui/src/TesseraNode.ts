@@ -189,11 +189,11 @@ export class TesseraNode extends LGraphNode {
       Object.defineProperty(w, '_displayValue', { get: () => formatNumber(Number(w.value)) });
     } else if (types.length === 1 && types[0] === 'boolean') {
       w = this.addWidget('toggle', key, Boolean(value), (v: unknown) => set(Boolean(v)), {}) as ParamWidget;
-    } else if (types.length === 1 && types[0] === 'string' && (schema['x-widget'] === 'file' || schema.format === 'path')) {
+    } else if (types.length === 1 && types[0] === 'string' && fileWidget(schema)) {
       const current = (value as string | undefined) ?? '';
       w = this.addWidget('combo', key, current, (v: unknown) => set(String(v)), { values: [current] }) as ParamWidget;
       const widget = w;
-      void hooks.workspaceFiles(schema['x-extensions']).then((files) => {
+      void hooks.workspaceFiles(fileWidget(schema)!.extensions).then((files) => {
         (widget.options as { values: string[] }).values = [...new Set([String(widget.value ?? ''), ...files])];
       });
     } else if (types.length === 1 && types[0] === 'string') {
@@ -237,7 +237,7 @@ export class TesseraNode extends LGraphNode {
       if (!key || !(key in params)) continue;
       const v = params[key];
       w.value = (w.json ? JSON.stringify(v) : w.type === 'combo' && (w.options as { values?: unknown[] }).values && !(w.options as { values: unknown[] }).values.includes(v) ? String(v) : v) as never;
-      if (w.type === 'combo' && (this.def.params.properties?.[key]?.['x-widget'] === 'file' || this.def.params.properties?.[key]?.format === 'path')) {
+      if (w.type === 'combo' && fileWidget(this.def.params.properties?.[key] ?? {})) {
         const opts = w.options as { values: string[] };
         if (!opts.values.includes(String(v))) opts.values = [String(v), ...opts.values];
       }
@@ -405,6 +405,17 @@ function roundTo(v: number, step: number): number {
 function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   return String(Number(v.toPrecision(10)));
+}
+
+/**
+ * A workspace-file param: `"x-widget": "file"`, or `"file:.png,.jpg"` to offer only those
+ * extensions (x-widget is the one editor keyword the engine's ajv knows, so the filter rides in it).
+ */
+function fileWidget(schema: JsonSchema): { extensions?: string[] } | undefined {
+  const w = schema['x-widget'];
+  if (w === 'file') return {};
+  if (typeof w === 'string' && w.startsWith('file:')) return { extensions: w.slice(5).split(',').map((e) => e.trim()).filter(Boolean) };
+  return undefined;
 }
 
 function decimals(step: number): number {

@@ -20,7 +20,6 @@ export interface JsonSchema {
   items?: JsonSchema;
   'x-widget'?: string;
   'x-step'?: number;
-  'x-extensions'?: string[];
   [key: string]: unknown;
 }
 
