@@ -204,6 +204,8 @@ export class TesseraServer {
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex): void {
+    // An upgrade socket has no error listener yet; a client reset must not crash the server.
+    socket.on('error', () => socket.destroy());
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
