@@ -106,6 +106,26 @@ test('protocol errors close the socket (unmasked client frame → 1002)', async 
   assert.is(ws.closeCode, 1002);
 });
 
+test('oversized client messages close with 1009; aborted handshakes leave the server up', async () => {
+  const ws = await TestSocket.open(server.url, '/api/ws');
+  await ws.waitFor((m) => m.type === 'status');
+  ws.send('x'.repeat(70 * 1024));
+  for (let i = 0; i < 100 && ws.closeCode === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.is(ws.closeCode, 1009);
+  const net = await import('node:net');
+  const url = new URL(server.url);
+  for (let i = 0; i < 5; i++) {
+    await new Promise<void>((resolve) => {
+      const sock = net.connect(Number(url.port), url.hostname, () => {
+        sock.write(`GET /api/ws HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`);
+        sock.resetAndDestroy();
+        resolve();
+      });
+    });
+  }
+  assert.is((await call(server.url, 'GET', '/api/health')).status, 200);
+});
+
 test('a client that vanishes mid-run does not affect the run', async () => {
   const ws = await TestSocket.open(server.url, '/api/ws');
   const id = (await call(server.url, 'POST', '/api/runs', { body: { graph: graph({ s: { type: 'servertest/Sleep', params: { ms: 300 } } }) } })).json.run.id;
