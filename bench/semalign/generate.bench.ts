@@ -5,7 +5,10 @@
 // Prints samples/s for (1) in-memory generation on one thread (rendering, correspondences,
 // DIP pair; no encoding), (2) the same plus PNG/JSON encoding, and (3) end-to-end generation to
 // disk with the worker pool (files + manifest, worker start-up included), plus the load average
-// so a reader can tell a busy machine from a slow generator.
+// so a reader can tell a busy machine from a slow generator. On a shared machine wall-clock rates
+// depend on the neighbours, so the to-disk run also reports samples per CPU-second of the whole
+// process (all worker threads included): `cores × that` is the rate the same work reaches when
+// the cores are free.
 import { rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,8 +42,11 @@ const dir = join(tmpdir(), `semalign-bench-${process.pid}`);
 rmSync(dir, { recursive: true, force: true });
 let first = 0;
 t0 = performance.now();
+const cpu0 = process.cpuUsage();
 await generateToDisk(dir, config, { train: count }, { workers, onProgress: () => (first ||= performance.now() - t0) });
 const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 rmSync(dir, { recursive: true, force: true });
 
 const result = {
@@ -54,9 +60,12 @@ const result = {
   encoded1Thread: Math.round(encRate),
   toDisk: Math.round(count / wall),
   toDiskSeconds: +wall.toFixed(2),
+  toDiskPerCpuSecond: Math.round(count / cpuSeconds),
+  toDiskIfCoresFree: Math.round((count / cpuSeconds) * Math.min(workers || 1, availableParallelism())),
   firstChunkSeconds: +(first / 1000).toFixed(2),
 };
 console.log(`in memory, 1 thread:        ${result.inMemory1Thread} samples/s`);
 console.log(`+ PNG/JSON encoding, 1 thr: ${result.encoded1Thread} samples/s`);
 console.log(`to disk, ${workers} workers:        ${result.toDisk} samples/s (${count} samples in ${result.toDiskSeconds} s, first chunk after ${result.firstChunkSeconds} s)`);
+console.log(`to disk per CPU-second:      ${result.toDiskPerCpuSecond} samples (→ ${result.toDiskIfCoresFree} samples/s with ${Math.min(workers || 1, availableParallelism())} free cores); load average ${result.loadavg1}`);
 console.log(JSON.stringify(result));

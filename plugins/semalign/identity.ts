@@ -65,6 +65,11 @@ function hsl(h: number, s: number, l: number): Rgb {
   return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
 }
 
+/** Primary hue bin of an identity without building it (scene sampling tests many candidates). */
+export function hueBinOf(id: number): number {
+  return (scrambleId(id) >>> 6) & 15;
+}
+
 const cache = new Map<number, Identity>();
 
 /** Builds (and memoises a bounded number of) identities from their id. */

@@ -145,10 +145,24 @@ export function drawSubjects(
   const hits = new Int32Array(n);
   for (let y = ry0; y < ry1; y++) {
     let nActive = 0;
-    for (let i = 0; i < n; i++) if (y >= prepared[i]!.y0 && y < prepared[i]!.y1) active[nActive++] = i;
-    if (nActive === 0) continue;
     const dy0 = y + 0.5;
-    for (let x = rx0; x < rx1; x++) {
+    // Only the pixels of this row that some subject's disk can reach: the hull of the disks'
+    // chords (pixels outside keep the background, which base already holds there).
+    let xa = rx1;
+    let xb = rx0;
+    for (let i = 0; i < n; i++) {
+      const p = prepared[i]!;
+      if (y < p.y0 || y >= p.y1) continue;
+      const dy = Math.max(0, Math.abs(dy0 - p.cy) - 0.5);
+      const half = p.far2 - dy * dy;
+      if (half < 0) continue;
+      const w = Math.sqrt(half);
+      xa = Math.min(xa, Math.max(p.x0, Math.floor(p.cx - w - 0.5)));
+      xb = Math.max(xb, Math.min(p.x1, Math.ceil(p.cx + w + 0.5)));
+      active[nActive++] = i;
+    }
+    if (nActive === 0) continue;
+    for (let x = Math.max(rx0, xa); x < Math.min(rx1, xb); x++) {
       const o = (y * width + x) * 3;
       // Candidates: subjects whose disk can reach this pixel; `interior` one covers it wholly.
       let nc = 0;

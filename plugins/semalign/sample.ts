@@ -2,7 +2,7 @@ import type { ImageValue } from 'tessera';
 import { Prng } from './prng.ts';
 import { computeCorrespondence, type Correspondence } from './correspondence.ts';
 import { type Affine, type Pose, referencePose, referenceToTarget } from './geometry.ts';
-import { type Identity, identityFromId, type Rgb, SPLITS, type Split } from './identity.ts';
+import { hueBinOf, type Identity, identityFromId, type Rgb, SPLITS, type Split } from './identity.ts';
 import { type Box, sampleLayout } from './layout.ts';
 import { type Background, type Drawn, drawSubjects, poseBounds, renderBackground, renderReference, sampleBackground } from './render.ts';
 import { SubjectShader } from './subject.ts';
@@ -168,12 +168,14 @@ function pickIdentities(rng: Prng, split: Split, k: number, avoidHue: Set<number
     // distinct (16 bins > 8 slots + 1 swap), so subjects stay separable by color.
     let id = lo + rng.int(hi - lo);
     for (let tries = 0; tries < 256; tries++) {
-      const h = identityFromId(id).hueBin;
+      const h = hueBinOf(id);
       const gap = tries < 64 ? 2 : 1;
-      if (!avoidId.has(id) && [...avoidHue].every((x) => hueDistance(x, h) >= gap)) break;
+      let ok = !avoidId.has(id);
+      for (const x of avoidHue) if (hueDistance(x, h) < gap) ok = false;
+      if (ok) break;
       id = lo + rng.int(hi - lo);
     }
-    avoidHue.add(identityFromId(id).hueBin);
+    avoidHue.add(hueBinOf(id));
     avoidId.add(id);
     out.push(id);
   }
