@@ -196,6 +196,16 @@ test('demo: change a param through its widget, run, progress reaches done, previ
   const expected = structuredClone(demo);
   expected.nodes.draw.params.max = 101;
   assert.equal(saved, expected);
+  // The Runs menu lists this run; its files open from there.
+  await page.click('#btn-runs');
+  const runId = await page.evaluate(() => (window as any).tessera.runId);
+  await page.click(`.run-row[data-run-id="${runId}"]`);
+  await page.waitForSelector('.run-files a', { timeout: 5000 });
+  const links = await page.$$eval('.run-files a', (els) => els.map((e) => (e as any).textContent));
+  assert.ok(links.some((l: string) => l.startsWith('summary.json')), JSON.stringify(links));
+  const href = await page.getAttribute('.run-files a >> nth=-1', 'href');
+  assert.is((await fetch(href!)).status, 200);
+  await page.click('#canvas');
   // A second run reuses cached results for nodes whose inputs did not change.
   await page.click('#btn-run');
   await page.waitForSelector('body[data-run-status=done]', { timeout: 15_000 });

@@ -55,6 +55,20 @@ export class Api {
     return this.request('POST', `/api/runs/${encodeURIComponent(runId)}/cancel`);
   }
 
+  runs(): Promise<{ runs: RunInfo[] }> {
+    return this.request('GET', '/api/runs');
+  }
+
+  runFiles(runId: string): Promise<{ files: { path: string; size: number }[] }> {
+    return this.request('GET', `/api/runs/${encodeURIComponent(runId)}/files`);
+  }
+
+  /** A link to one run file; carries the token in the query, since a link cannot set headers. */
+  fileUrl(runId: string, path: string): string {
+    const url = `${this.#base}/api/runs/${encodeURIComponent(runId)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
+    return this.#token ? `${url}?token=${encodeURIComponent(this.#token)}` : url;
+  }
+
   graphs(): Promise<{ graphs: { path: string; name?: string; description?: string }[] }> {
     return this.request('GET', '/api/graphs');
   }

@@ -1,6 +1,7 @@
 import '@comfyorg/litegraph/style.css';
 import './style.css';
 import { Editor } from './Editor.ts';
+import { formatMs } from './TesseraNode.ts';
 import type { NodeDescription } from './types.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -74,7 +75,58 @@ $('btn-open').addEventListener('click', async (e) => {
     openMenu.replaceChildren(Object.assign(document.createElement('div'), { className: 'error', textContent: (error as Error).message }));
   }
 });
-document.addEventListener('click', () => (openMenu.hidden = true));
+// Runs: the queue and history (newest first); a click lists the run's output files as links.
+const runsMenu = $<HTMLDivElement>('runs-menu');
+$('btn-runs').addEventListener('click', async (e) => {
+  e.stopPropagation();
+  if (!runsMenu.hidden) {
+    runsMenu.hidden = true;
+    return;
+  }
+  runsMenu.hidden = false;
+  runsMenu.replaceChildren(Object.assign(document.createElement('div'), { className: 'muted', textContent: 'loading…' }));
+  try {
+    const { runs } = await editor.api.runs();
+    runsMenu.replaceChildren(
+      ...(runs.length
+        ? runs.slice(0, 30).map((r) => {
+            const row = document.createElement('div');
+            row.className = 'run-row';
+            row.dataset.runId = r.id;
+            const when = new Date(r.createdAt).toLocaleTimeString();
+            row.append(
+              Object.assign(document.createElement('span'), { className: `st-${r.status}`, textContent: r.status }),
+              Object.assign(document.createElement('span'), { textContent: `${r.label ?? r.graphName ?? r.id}  ${when}` }),
+              Object.assign(document.createElement('span'), { className: 'muted', textContent: r.durationMs !== undefined ? formatMs(r.durationMs) : r.position !== undefined ? `#${r.position + 1} in queue` : '' }),
+            );
+            row.addEventListener('click', async (ev) => {
+              ev.stopPropagation();
+              const next = row.nextElementSibling;
+              if (next?.classList.contains('run-files')) return next.remove();
+              const box = Object.assign(document.createElement('div'), { className: 'run-files' });
+              row.after(box);
+              try {
+                const { files } = await editor.api.runFiles(r.id);
+                box.replaceChildren(...files.map((f) => Object.assign(document.createElement('a'), { href: editor.api.fileUrl(r.id, f.path), target: '_blank', textContent: `${f.path}  (${f.size} B)` })));
+                if (!files.length) box.textContent = 'no files yet';
+              } catch (error) {
+                box.textContent = (error as Error).message;
+              }
+            });
+            return row;
+          })
+        : [Object.assign(document.createElement('div'), { className: 'muted', textContent: 'no runs yet' })]),
+    );
+  } catch (error) {
+    runsMenu.replaceChildren(Object.assign(document.createElement('div'), { className: 'error', textContent: (error as Error).message }));
+  }
+});
+runsMenu.addEventListener('click', (e) => e.stopPropagation());
+
+document.addEventListener('click', () => {
+  openMenu.hidden = true;
+  runsMenu.hidden = true;
+});
 
 async function confirmDiscard(): Promise<boolean> {
   return !editor.dirty || window.confirm('Discard unsaved changes?');
