@@ -16,7 +16,7 @@ export class ImageFileError extends Error {
 
 /**
  * Encodes an 8-bit image (gray, RGB or RGBA) as PNG with pngjs. One fixed filter (Sub) and a
- * light deflate level instead of pngjs's per-row filter search: ~2.5× faster on tiny images,
+ * the fastest deflate level instead of pngjs's per-row filter search: ~2.5× faster on tiny images,
  * ~7 % larger files, and the bytes still depend only on the pixels.
  */
 export function encodePng(img: ImageValue): Buffer {
@@ -26,7 +26,7 @@ export function encodePng(img: ImageValue): Buffer {
   }
   return PNG.sync.write(
     { width: img.width, height: img.height, data: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength) } as never,
-    { colorType, inputColorType: colorType, inputHasAlpha: img.channels === 4, bitDepth: 8, filterType: 1, deflateLevel: 3 },
+    { colorType, inputColorType: colorType, inputHasAlpha: img.channels === 4, bitDepth: 8, filterType: 1, deflateLevel: 1 },
   );
 }
 
