@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Engine } from '../engine/Engine.ts';
 import type { ExecutionEvent, NodeErrorInfo } from '../engine/events.ts';
@@ -467,11 +467,22 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
 }
 
+const CLI_STATUS: Record<string, RunStatus> = { 'run:done': 'done', 'run:failed': 'failed', 'run:cancelled': 'cancelled' };
+
+/**
+ * Reads a run directory's summary: one written by this server, or by `tessera run` (whose
+ * run.json holds `{file, status: "run:done", runId}`; it is listed under its folder name).
+ */
 async function readRunRecord(dir: string): Promise<RunInfo | undefined> {
   try {
-    const r = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
-    if (typeof r.id !== 'string' || typeof r.status !== 'string' || typeof r.createdAt !== 'string') return undefined;
-    return { ...(r as unknown as RunInfo), nodes: {} };
+    const path = join(dir, 'run.json');
+    const r = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    if (typeof r.id === 'string' && typeof r.status === 'string' && typeof r.createdAt === 'string') return { ...(r as unknown as RunInfo), nodes: {} };
+    const status = CLI_STATUS[String(r.status)];
+    if (!status) return undefined;
+    const { mtime } = await stat(path);
+    const errors = Array.isArray(r.errors) ? (r.errors as NodeErrorInfo[]).map(({ stack: _stack, ...rest }) => rest) : undefined;
+    return { id: basename(dir), status, ...(typeof r.file === 'string' ? { label: r.file } : {}), createdAt: mtime.toISOString(), finishedAt: mtime.toISOString(), eventCount: 0, nodes: {}, ...(errors?.length ? { errors } : {}) };
   } catch {
     return undefined;
   }

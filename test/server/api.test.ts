@@ -246,6 +246,24 @@ test('history: a new server on the same workspace lists earlier runs and their e
   }
 });
 
+test('history includes runs recorded by `tessera run` (listed by folder name, files browsable)', async () => {
+  const ws = tempWorkspace();
+  const dir = join(ws, 'runs', 'demo-2026-11-26T13-00-00-000Z');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ file: 'graphs/demo.json', status: 'run:done', runId: 'x' }));
+  writeFileSync(join(dir, 'events.jsonl'), JSON.stringify({ type: 'run:done', runId: 'x', seq: 0, t: 1, durationMs: 1 }) + '\n');
+  writeFileSync(join(dir, 'summary.json'), '{"ok":true}');
+  const s = await startServer({ workspace: ws });
+  try {
+    const run = (await call(s.url, 'GET', '/api/runs')).json.runs[0];
+    assert.equal([run.id, run.status, run.label], ['demo-2026-11-26T13-00-00-000Z', 'done', 'graphs/demo.json']);
+    assert.equal((await call(s.url, 'GET', `/api/runs/${run.id}/files/summary.json`)).json, { ok: true });
+    assert.is((await call(s.url, 'GET', `/api/runs/${run.id}/events`)).json.events[0].type, 'run:done');
+  } finally {
+    await s.close();
+  }
+});
+
 test('concurrency 2 runs two at once', async () => {
   const s = await startServer({ concurrency: 2 });
   try {
