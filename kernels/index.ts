@@ -1,16 +1,37 @@
 /**
- * tessera/kernels: differentiable tensor programs traced to ONNX and run by onnxruntime-node.
+ * tessera/kernels: differentiable tensor programs traced to ONNX and run by onnxruntime-node,
+ * with reverse-mode autodiff into standard ONNX ops, optimizers and one-graph training steps.
+ *
+ * @example
+ * import { Trainer, adamw, init, ops } from 'tessera/kernels';
+ * const trainer = await Trainer.create((g) => {
+ *   const x = g.input('x', [64, 2]); const y = g.input('y', [64, 1]);
+ *   const w = g.param('w', [2, 1], { init: init.xavier() });
+ *   return { loss: ops.matmul(x, w).sub(y).square().mean() };
+ * }, { optimizer: adamw({ lr: 1e-2 }), seed: 1 });
+ * const { loss } = await trainer.step({ x: xs, y: ys });
  *
  * @packageDocumentation
  */
+
+// ONNX protobuf encoding/decoding and import of external graphs
 export type { DType, OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxAttribute, OnnxValueInfo } from './onnx/OnnxModel.ts';
 export { DEFAULT_IR_VERSION, DEFAULT_OPSET } from './onnx/OnnxModel.ts';
 export { encodeModel } from './onnx/encodeModel.ts';
 export { decodeModel, loadOnnxFile } from './onnx/decodeModel.ts';
+export { importOnnx } from './trace/importOnnx.ts';
+export type { ImportOptions } from './trace/importOnnx.ts';
+
+// Tensor runtime: tensors, sessions, providers, worker threads
 export { Tensor } from './runtime/Tensor.ts';
 export type { TensorLike, NestedNumbers } from './runtime/Tensor.ts';
 export { KernelSession, SessionCache, defaultSessionCache } from './runtime/KernelSession.ts';
-export type { Provider, SessionOptions } from './runtime/KernelSession.ts';
+export type { Provider, SessionOptions, Runner } from './runtime/KernelSession.ts';
+export { Kernel, compile, checkFeeds } from './runtime/Kernel.ts';
+export type { CompileOptions, InputSpec } from './runtime/Kernel.ts';
+export { KernelWorker, WorkerSession } from './runtime/KernelWorker.ts';
+
+// Tracing builder and autodiff
 export { Graph } from './trace/Graph.ts';
 export type { FloatDType, ParamInfo, ParamOptions, OpRecord } from './trace/Graph.ts';
 export { Sym } from './trace/Sym.ts';
@@ -19,10 +40,8 @@ export { init } from './trace/init.ts';
 export type { Init } from './trace/init.ts';
 export * as ops from './trace/ops.ts';
 export { grad } from './autodiff/grad.ts';
-export { Kernel, compile, checkFeeds } from './runtime/Kernel.ts';
-export type { CompileOptions, InputSpec } from './runtime/Kernel.ts';
-export { KernelWorker, WorkerSession } from './runtime/KernelWorker.ts';
-export type { Runner } from './runtime/KernelSession.ts';
+
+// Optimizers, training steps, checkpoints
 export { adamw, sgd } from './train/optimizers.ts';
 export type { OptimizerSpec, AdamWSpec, SgdSpec, LrSpec } from './train/optimizers.ts';
 export { schedules } from './train/schedules.ts';
@@ -31,6 +50,8 @@ export type { TrainerOptions, StepResult } from './train/Trainer.ts';
 export { buildStepGraph, buildForwardGraph } from './train/buildStep.ts';
 export type { ModelFn, ModelOutput, ParamLayout, ParamSlot, TrainableSelector } from './train/buildStep.ts';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './train/safetensors.ts';
+
+// Building blocks (MOSAIC / DPO work)
 export { multiHeadAttention, scaledDotProductAttention, splitHeads, mergeHeads, groupMask, mosaicMask } from './blocks/attention.ts';
 export type { AttentionParams, AttentionOptions, AttentionResult } from './blocks/attention.ts';
 export {
@@ -46,5 +67,3 @@ export {
 } from './blocks/losses.ts';
 export { transformerBlock, transformerBlockParams } from './blocks/transformerBlock.ts';
 export type { TransformerBlockParams } from './blocks/transformerBlock.ts';
-export { importOnnx } from './trace/importOnnx.ts';
-export type { ImportOptions } from './trace/importOnnx.ts';

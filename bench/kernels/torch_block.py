@@ -1,6 +1,9 @@
 """PyTorch eager reference for bench/kernels/transformerStep.ts: the same pre-LN transformer block
-(B=4, T=512, D=128, 4 heads, MLP 512, exact GELU, MSE, AdamW), float32. Prints one JSON line:
-median step ms, the OpenBLAS core that ran, thread count."""
+(B=4, T=512, D=128, 4 heads, MLP 512, exact GELU, MSE, AdamW), float32.
+
+Server mode (used by the bench so both sides alternate in short bursts): after warm-up it prints
+one JSON line {core, threads}, then for every line "N" on stdin runs N steps and prints a JSON
+list of step times in ms; "quit" exits."""
 import ctypes
 import ctypes.util
 import json
@@ -10,8 +13,7 @@ import time
 
 import torch
 
-steps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-threads = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 B, T, D, H, HID = 4, 512, 128, 4, 512
@@ -66,11 +68,17 @@ def step():
     return loss.item()
 
 
-losses = [step() for _ in range(10)]
-times = []
-for _ in range(steps):
-    t0 = time.perf_counter()
-    losses.append(step())
-    times.append((time.perf_counter() - t0) * 1000)
-times.sort()
-print(json.dumps({"median": times[len(times) // 2], "core": openblas_core(), "threads": torch.get_num_threads(), "losses": losses[:3]}))
+# Warm-up long enough for the allocator and OpenMP pool to settle (the first ~10 steps are slow).
+for _ in range(25):
+    step()
+print(json.dumps({"core": openblas_core(), "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
+for line in sys.stdin:
+    cmd = line.strip()
+    if cmd == "quit":
+        break
+    times = []
+    for _ in range(int(cmd)):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    print(json.dumps(times), flush=True)

@@ -3,9 +3,11 @@
  * ceiling and vs PyTorch eager, measured in the same run, alternating sides.
  *
  *   bash bench/kernels/run.sh            # installs python3-torch + OpenBLAS if missing, then runs this
- *   node --import tsx bench/kernels/transformerStep.ts --steps 120 --rounds 2 [--threads 2] [--no-torch] [--no-spin]
+ *   node --import tsx bench/kernels/transformerStep.ts [--steps 150] [--per 10] [--threads 2] [--no-torch] [--no-spin]
+ *
+ * --steps: measured steps per side; --per: steps per side in each alternation cycle.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Graph, KernelSession, Tensor, Trainer, adamw, transformerBlock, transformerBlockParams, weightedMSE } from '../../kernels/index.ts';
@@ -16,8 +18,8 @@ const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 };
-const STEPS = arg('steps', 120);
-const ROUNDS = arg('rounds', 2);
+const STEPS = arg('steps', 150);
+const PER = arg('per', 10);
 const THREADS = arg('threads', 2);
 const NO_TORCH = process.argv.includes('--no-torch');
 const SPIN = !process.argv.includes('--no-spin');
@@ -97,20 +99,49 @@ function torchEnv(): NodeJS.ProcessEnv {
   return / avx512f /.test(flags + ' ') ? { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' } : { ...process.env };
 }
 
-function torchRun(steps: number): { median: number; core: string; threads: number; losses: number[] } | null {
+/** A persistent PyTorch process answering "run N steps" requests, so both sides can alternate often. */
+async function startTorch(): Promise<{ info: { core: string; threads: number; torch: string }; run: (n: number) => Promise<number[]>; quit: () => void } | null> {
   const script = fileURLToPath(new URL('./torch_block.py', import.meta.url));
   // Debian's torch lives in the system interpreter, not in a pyenv/venv python3 that may shadow it.
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const r = spawnSync(python, [script, String(steps), String(THREADS)], {
-    env: torchEnv(),
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
+  const child = spawn(python, [script, String(THREADS)], { env: torchEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let waiting: ((l: string | null) => void) | null = null;
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (waiting) {
+        const w = waiting;
+        waiting = null;
+        w(line);
+      } else lines.push(line);
+    }
   });
-  if (r.status !== 0) {
-    console.error(`torch run failed: ${r.stderr || r.error}`);
+  child.on('exit', () => waiting?.(null));
+  const next = () => new Promise<string | null>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
+  const first = await next();
+  if (!first) {
+    console.error('torch process failed to start (see stderr above)');
     return null;
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return {
+    info: JSON.parse(first),
+    run: async (n) => {
+      child.stdin.write(`${n}\n`);
+      const l = await next();
+      if (!l) throw new Error('torch process died');
+      return JSON.parse(l);
+    },
+    quit: () => {
+      child.stdin.write('quit\n');
+      child.stdin.end();
+    },
+  };
 }
 
 const matmul = await matmulSession();
@@ -130,48 +161,44 @@ const trainer = await Trainer.create(block, { optimizer: adamw({ lr: 1e-3 }), se
 const feeds = { x: new Tensor('float32', [B, T, D], fill(B * T * D, 0.013)), y: new Tensor('float32', [B, T, D], fill(B * T * D, 0.029)) };
 for (let i = 0; i < 10; i++) await trainer.step(feeds);
 
-// The machine is shared: MatMul runs, our steps and PyTorch's steps alternate within every round,
-// and per-round ratios are reported next to the overall medians.
+// The machine is shared and its load comes in bursts: MatMul runs, our steps and PyTorch's steps
+// alternate in short cycles, and the paired per-cycle ratios are reported next to the medians.
+const torch = NO_TORCH ? null : await startTorch();
 const ours: number[] = [];
 const theirs: number[] = [];
 const mms: number[] = [];
-const roundRatio: number[] = [];
-const roundSpeedup: number[] = [];
-let torchInfo: { core: string; threads: number } | null = null;
-for (let round = 0; round < ROUNDS; round++) {
-  const rm: number[] = [];
+const cycleRatio: number[] = [];
+const cycleSpeedup: number[] = [];
+for (let c = 0; c < Math.ceil(STEPS / PER); c++) {
+  const rm = await matmul(4);
   const ro: number[] = [];
-  for (let half = 0; half < 2; half++) {
-    rm.push(...(await matmul(8)));
-    for (let i = 0; i < STEPS / 2; i++) {
-      const s0 = performance.now();
-      await trainer.step(feeds);
-      ro.push(performance.now() - s0);
-    }
+  for (let i = 0; i < PER; i++) {
+    const s0 = performance.now();
+    await trainer.step(feeds);
+    ro.push(performance.now() - s0);
   }
   mms.push(...rm);
   ours.push(...ro);
-  roundRatio.push((stepFlops / median(ro)) / ((2 * 1024 ** 3) / median(rm)));
-  if (!NO_TORCH) {
-    const r = torchRun(STEPS);
-    if (r) {
-      theirs.push(r.median);
-      roundSpeedup.push(r.median / median(ro));
-      torchInfo = r;
-    }
+  cycleRatio.push(stepFlops / median(ro) / ((2 * 1024 ** 3) / median(rm)));
+  if (torch) {
+    const rt = await torch.run(PER);
+    theirs.push(...rt);
+    cycleSpeedup.push(median(rt) / median(ro));
   }
 }
+torch?.quit();
+const q = (v: number[]) => `median ${median(v).toFixed(2)}, range ${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}`;
 const mm = median(mms);
 const ceiling = (2 * 1024 ** 3) / (mm / 1000) / 1e9;
 console.log(`ORT MatMul 1024³: median ${mm.toFixed(2)} ms = ${ceiling.toFixed(1)} GFLOP/s (${THREADS} threads, ${mms.length} runs interleaved with the steps)`);
 const ourMs = median(ours);
 const ourGflops = stepFlops / (ourMs / 1000) / 1e9;
 console.log(
-  `tessera step (B=${B}, T=${T}, D=${D}, ${H} heads, MLP ${HID}, AdamW): median ${ourMs.toFixed(2)} ms over ${ours.length} steps = ${ourGflops.toFixed(1)} GFLOP/s = ${((100 * ourGflops) / ceiling).toFixed(0)} % of the MatMul ceiling (per round: ${roundRatio.map((r) => (100 * r).toFixed(0) + ' %').join(', ')})`,
+  `tessera step (B=${B}, T=${T}, D=${D}, ${H} heads, MLP ${HID}, AdamW): median ${ourMs.toFixed(2)} ms over ${ours.length} steps = ${ourGflops.toFixed(1)} GFLOP/s = ${((100 * ourGflops) / ceiling).toFixed(0)} % of the MatMul ceiling; paired per-cycle ratio ${q(cycleRatio.map((r) => 100 * r))} %`,
 );
-if (theirs.length) {
+if (torch && theirs.length) {
   const tm = median(theirs);
-  console.log(`PyTorch eager (${torchInfo!.threads} threads, OpenBLAS core ${torchInfo!.core}): median ${tm.toFixed(2)} ms = ${(stepFlops / (tm / 1000) / 1e9).toFixed(1)} GFLOP/s (round medians ${theirs.map((v) => v.toFixed(1)).join(', ')})`);
-  console.log(`speed-up vs PyTorch: ${(tm / ourMs).toFixed(2)}× (per round: ${roundSpeedup.map((r) => r.toFixed(2) + '×').join(', ')})`);
+  console.log(`PyTorch ${torch.info.torch} eager (${torch.info.threads} threads, OpenBLAS core ${torch.info.core}): median ${tm.toFixed(2)} ms over ${theirs.length} steps = ${(stepFlops / (tm / 1000) / 1e9).toFixed(1)} GFLOP/s`);
+  console.log(`speed-up vs PyTorch: ${(tm / ourMs).toFixed(2)}× (ratio of medians); paired per-cycle ${q(cycleSpeedup)}×`);
 }
 await trainer.dispose();

@@ -547,7 +547,7 @@ function conv2d64(x: Sym, w: Sym, s: number, p: number, ho: number, wo: number):
 }
 
 /** float64 ConvTranspose: each kernel offset's contribution dilated by the stride and summed. */
-function convTranspose64(x: Sym, w: Sym, s: number, p: number, ho: number, wo: number): Sym {
+function convTranspose64(x: Sym, w: Sym, s: number, p: number): Sym {
   const [n, c, h, wd] = x.shape as number[];
   const [, o, kh, kw] = w.shape as number[];
   const fullH = (h! - 1) * s + kh!;
@@ -564,7 +564,7 @@ function convTranspose64(x: Sym, w: Sym, s: number, p: number, ho: number, wo: n
       acc = acc ? add(acc, z) : z;
     }
   }
-  return p > 0 ? slice(acc!, [p, p], [fullH - p, fullW - p], [2, 3]) : (ho === fullH && wo === fullW ? acc! : acc!);
+  return p > 0 ? slice(acc!, [p, p], [fullH - p, fullW - p], [2, 3]) : acc!;
 }
 
 /**
@@ -611,7 +611,7 @@ export function convTranspose2d(x: Sym, w: Sym, b?: Sym, o: ConvOptions = {}): S
   let y: Sym;
   if (x.dtype === 'float64') {
     y = g.internal(() => {
-      const c = convTranspose64(x, w, s, p, ho, wo);
+      const c = convTranspose64(x, w, s, p);
       return b ? add(c, reshape(b, [1, w.shape[1]!, 1, 1])) : c;
     });
   } else {
