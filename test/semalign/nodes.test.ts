@@ -87,6 +87,18 @@ test('LoadAll: a bad file fails the node naming it, or is logged and counted wit
   assert.ok(logs.some((l) => l.includes('samples skipped because of errors') && l.includes('"skipped":1')));
 });
 
+test('Load takes its folder from Generate.dir through a link', async () => {
+  const r = await run({
+    g: { type: 'semalign/Generate', params: { train: 5, val: 0, test: 0, inMemory: false, workers: 0 } },
+    l: { type: 'semalign/LoadAll', params: { kMin: 1, kMax: 8 }, inputs: { dir: { node: 'g', output: 'dir' } } },
+    out: { type: 'core/Print', inputs: { value: { node: 'l', output: 'manifest' } } },
+  });
+  assert.is(r.status, 'done', JSON.stringify(r.errors));
+  const mem = await run({ g: { type: 'semalign/Generate', params: { train: 3, val: 1, test: 0, write: false } } });
+  const manifest = mem.results.g!.manifest as { counts: { total: number } };
+  assert.is(manifest.counts.total, 4, 'an in-memory manifest still lists the samples');
+});
+
 test('DipPairs splits winners, losers and masks', async () => {
   const r = await run({
     g: { type: 'semalign/Generate', params: { train: 3, val: 0, test: 0, write: false } },

@@ -18,7 +18,7 @@ export const Generate = defineNode({
   inputs: {},
   outputs: {
     samples: { type: 'SEMALIGN_SAMPLES', description: 'The samples in memory (empty when inMemory is false).' },
-    manifest: { type: 'JSON', description: 'The manifest (also written as manifest.json when write is true).' },
+    manifest: { type: 'JSON', description: 'The manifest (written as manifest.json when write is true; without files when it is false).' },
     dir: { type: 'STRING', description: 'Absolute dataset directory ("" when write is false).' },
   },
   params: {
@@ -82,7 +82,11 @@ export const Generate = defineNode({
       // Yield now and then so progress events and cancellation get through.
       if (samples.length % 64 === 0) await new Promise((r) => setImmediate(r));
     }
-    const manifest = buildManifest(config, entries.length ? entries : []);
+    // In memory only: the manifest still lists every sample, with no files.
+    const listed = p.write
+      ? entries
+      : samples.map((s) => ({ id: s.annotation.id, split: s.annotation.split, index: s.annotation.index, k: s.annotation.k, annotation: '', files: [] }));
+    const manifest = buildManifest(config, listed);
     if (p.write) await writeManifest(root, manifest);
     return { samples, manifest, dir: root };
   },

@@ -29,7 +29,7 @@ interface FilterParams {
 
 /** Manifest entries after split/K filters, shuffle and limit; logs what the filters dropped. */
 export async function selectEntries(p: FilterParams, log: Logger): Promise<{ root: string; manifest: Manifest; entries: ManifestEntry[] }> {
-  if (!p.dir) throw new Error('semalign/Load: param dir is empty; point it at a folder holding manifest.json');
+  if (!p.dir) throw new Error('semalign/Load: no dataset folder: set param dir or wire the dir input (a folder holding manifest.json)');
   if (p.kMin > p.kMax) throw new RangeError(`semalign/Load: kMin (${p.kMin}) exceeds kMax (${p.kMax})`);
   const root = resolve(p.dir);
   const manifest = await readManifest(root);
@@ -54,7 +54,9 @@ async function loadOrReport(root: string, e: ManifestEntry, onError: string, log
 }
 
 const fingerprint = async (params: Record<string, unknown>) => {
-  // Re-load when the manifest changes (generation rewrites it last).
+  // Re-load when the manifest changes (generation rewrites it last). With the folder given on
+  // the `dir` input, the upstream value is part of the cache key already.
+  if (!params.dir) return 'dir from input';
   const st = await stat(join(resolve(String(params.dir)), 'manifest.json'));
   return `${st.mtimeMs}:${st.size}`;
 };
@@ -67,11 +69,11 @@ export const Load = defineNode({
   description: 'Streams validated samples from a dataset folder in batches; filters by split and K; seeded shuffle. Bad files fail with file and field (or are logged and counted with onError = warn).',
   version: '1.0.0',
   cache: { fingerprint },
-  inputs: {},
+  inputs: { dir: { type: 'STRING', optional: true, description: 'Dataset folder (e.g. semalign/Generate.dir); overrides params.dir.' } },
   outputs: { batch: { type: 'SEMALIGN_SAMPLES', stream: true, description: 'Batches of samples.' } },
   params: { type: 'object', properties: { ...filterParams, batchSize: { type: 'integer', default: 16, minimum: 1, description: 'Samples per emitted batch.' } } },
   async *execute(ctx) {
-    const p = ctx.params;
+    const p = { ...ctx.params, dir: ctx.inputs.dir ?? ctx.params.dir };
     const { root, entries } = await selectEntries(p, ctx.log);
     const bad = { n: 0 };
     let batch: SemAlignSample[] = [];
@@ -101,11 +103,11 @@ export const LoadAll = defineNode({
   description: 'Loads every selected sample (validated) into one SEMALIGN_SAMPLES value, plus the manifest.',
   version: '1.0.0',
   cache: { fingerprint },
-  inputs: {},
+  inputs: { dir: { type: 'STRING', optional: true, description: 'Dataset folder (e.g. semalign/Generate.dir); overrides params.dir.' } },
   outputs: { samples: { type: 'SEMALIGN_SAMPLES' }, manifest: { type: 'JSON' } },
   params: { type: 'object', properties: filterParams },
   async execute(ctx) {
-    const p = ctx.params;
+    const p = { ...ctx.params, dir: ctx.inputs.dir ?? ctx.params.dir };
     const { root, manifest, entries } = await selectEntries(p, ctx.log);
     const bad = { n: 0 };
     const samples: SemAlignSample[] = [];
