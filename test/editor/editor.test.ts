@@ -381,6 +381,54 @@ test('a failing node shows its message; cancel stops a running graph', async () 
   assert.is(await page.isEnabled('#btn-cancel'), false);
 });
 
+test('a dropped WebSocket mid-run: the editor reconnects and catches up on the missed events', async () => {
+  const other = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  const connections: { close: () => Promise<void> }[] = [];
+  let outage = false;
+  await other.routeWebSocket(/\/api\/ws/, (ws) => {
+    if (outage) {
+      void ws.close({ code: 4001 }).catch(() => undefined); // server unreachable: the client retries
+      return;
+    }
+    const upstream = ws.connectToServer();
+    let up = true;
+    // Once this connection is dropped, whatever the server still sends on it is lost.
+    upstream.onMessage((m) => {
+      if (up) ws.send(m);
+    });
+    connections.push({
+      close: async () => {
+        up = false;
+        await ws.close({ code: 4000 }).catch(() => undefined);
+      },
+    });
+  });
+  try {
+    await other.goto(`${server.url}?graph=demo.json`);
+    await other.waitForSelector('body[data-ws=open]', { timeout: 10_000 });
+    await other.click('#btn-run');
+    await other.waitForFunction(() => (window as any).tessera.nodeById('slowA')?.run?.state === 'running', undefined, { timeout: 10_000 });
+    outage = true;
+    await connections[connections.length - 1]!.close();
+    await other.waitForSelector('body[data-ws=closed]', { timeout: 5000 });
+    // The outage lasts until the run has finished: every remaining event is missed.
+    const runId = await other.evaluate(() => (window as any).tessera.runId);
+    for (let i = 0; i < 300; i++) {
+      const r = (await (await fetch(`${server.url}api/runs/${runId}`)).json()) as { status: string };
+      if (r.status === 'done') break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.is(await other.evaluate(() => document.body.dataset.runStatus), 'running');
+    outage = false;
+    await other.waitForSelector('body[data-run-status=done]', { timeout: 15_000 });
+    assert.ok(connections.length >= 2, 'reconnected');
+    const states = await other.evaluate(() => Object.fromEntries((window as any).tessera.nodes.map((n: any) => [n.tid, n.run?.state])));
+    for (const id of Object.keys(demo.nodes)) assert.ok(['done', 'cached'].includes(states[id]), `${id}: ${states[id]}`);
+  } finally {
+    await other.close();
+  }
+});
+
 test('every graph in graphs/ runs from the editor', async () => {
   for (const f of repoGraphs) {
     await openFromMenu(f);
