@@ -1,5 +1,7 @@
 import type { TesseraPlugin } from 'tessera';
 import core from './core/index.ts';
+import semalign from './semalign/index.ts';
+import metrics from './metrics/index.ts';
 
 /** The plugins that ship with tessera, loaded by the CLI and the server. */
-export const builtinPlugins: readonly TesseraPlugin[] = [core];
+export const builtinPlugins: readonly TesseraPlugin[] = [core, semalign, metrics];
