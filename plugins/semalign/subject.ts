@@ -37,10 +37,8 @@ export class SubjectShader {
   readonly #marker: number;
   readonly #accessory: number;
   readonly #p: number[];
-  readonly #c0: Rgb;
-  readonly #c1: Rgb;
-  readonly #c2: Rgb;
-  readonly #mark: Rgb;
+  /** Colors as one flat array: primary, secondary, tertiary, marker (RGB each). */
+  readonly #col: Float64Array;
   readonly #cos: number;
   readonly #sin: number;
   readonly #half: number; // half the pattern frequency: cycles per unit length
@@ -56,9 +54,10 @@ export class SubjectShader {
     this.#pattern = pat.indexOf(identity.pattern);
     this.#marker = ['eye', 'notch', 'bar', 'ring'].indexOf(identity.marker);
     this.#accessory = ['none', 'collar', 'badge', 'rim'].indexOf(identity.accessory);
-    [this.#c0, this.#c1, this.#c2] = identity.palette;
-    const lum = 0.299 * this.#c0[0] + 0.587 * this.#c0[1] + 0.114 * this.#c0[2];
-    this.#mark = lum > 110 ? [22, 20, 30] : [246, 244, 236];
+    const [c0, c1, c2] = identity.palette;
+    const lum = 0.299 * c0[0] + 0.587 * c0[1] + 0.114 * c0[2];
+    const mark: Rgb = lum > 110 ? [22, 20, 30] : [246, 244, 236];
+    this.#col = Float64Array.from([...c0, ...c1, ...c2, ...mark]);
     this.#cos = Math.cos(identity.orientation);
     this.#sin = Math.sin(identity.orientation);
     this.#half = identity.frequency / 2;
@@ -241,25 +240,25 @@ export class SubjectShader {
         mark = r2 < 0.024 && r2 > 0.007;
       }
     }
-    let c: Rgb;
-    if (mark) c = this.#mark;
-    else if (this.#accessory === 1 && Math.abs(v - 0.28) < 0.07) c = this.#c2;
-    else if (this.#accessory === 2 && Math.abs(u - 0.3) < 0.11 && Math.abs(v - 0.36) < 0.11) c = this.#c2;
-    else if (this.#accessory === 3 && !this.inside(u * 1.22, v * 1.22)) c = this.#c2;
+    let ci: number;
+    if (mark) ci = 9;
+    else if (this.#accessory === 1 && Math.abs(v - 0.28) < 0.07) ci = 6;
+    else if (this.#accessory === 2 && Math.abs(u - 0.3) < 0.11 && Math.abs(v - 0.36) < 0.11) ci = 6;
+    else if (this.#accessory === 3 && !this.inside(u * 1.22, v * 1.22)) ci = 6;
     else {
       const t = this.#patternValue(u, v);
-      if (t === 0) c = this.#c0;
-      else if (t === 1) c = this.#c1;
-      else if (t === 2) c = this.#c2;
+      if (t === 0 || t === 1 || t === 2) ci = 3 * t;
       else {
-        out[o] = this.#c0[0] + (this.#c1[0] - this.#c0[0]) * t;
-        out[o + 1] = this.#c0[1] + (this.#c1[1] - this.#c0[1]) * t;
-        out[o + 2] = this.#c0[2] + (this.#c1[2] - this.#c0[2]) * t;
+        const k = this.#col;
+        out[o] = k[0]! + (k[3]! - k[0]!) * t;
+        out[o + 1] = k[1]! + (k[4]! - k[1]!) * t;
+        out[o + 2] = k[2]! + (k[5]! - k[2]!) * t;
         return;
       }
     }
-    out[o] = c[0];
-    out[o + 1] = c[1];
-    out[o + 2] = c[2];
+    const k = this.#col;
+    out[o] = k[ci]!;
+    out[o + 1] = k[ci + 1]!;
+    out[o + 2] = k[ci + 2]!;
   }
 }

@@ -1,12 +1,19 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, type GeneratorConfig, generateSample, type SemAlignSample } from '../../plugins/semalign/sample.ts';
 import type { Split } from '../../plugins/semalign/identity.ts';
 
-/** A fresh temporary directory. */
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the test process exits. */
 export function tempDir(label: string): string {
-  return mkdtempSync(join(tmpdir(), `semalign-${label}-`));
+  const dir = mkdtempSync(join(tmpdir(), `semalign-${label}-`));
+  made.push(dir);
+  return dir;
 }
 
 /** Generator config with overrides. */

@@ -26,12 +26,12 @@ async function run(nodes: Record<string, unknown>, outDir = tempDir('run')) {
 test('graphs/semalign-make.json validates and runs: dataset, contact sheet, metric tables and plots', async () => {
   const doc = JSON.parse(readFileSync('graphs/semalign-make.json', 'utf8'));
   // Same graph, fewer samples, so the test stays fast.
-  doc.nodes.generate.params = { ...doc.nodes.generate.params, train: 12, val: 4, test: 4 };
+  doc.nodes.generate.params = { ...doc.nodes.generate.params, train: 8, val: 2, test: 2 };
   const r = await run(doc.nodes);
   assert.is(r.status, 'done', JSON.stringify(r.errors));
   const root = join(r.outDir, 'semalign');
   const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8'));
-  assert.is(manifest.counts.total, 20);
+  assert.is(manifest.counts.total, 12);
   assert.ok(existsSync(join(root, 'preview.png')));
   assert.ok(r.events.some((e) => e.type === 'node:progress' && (e as { nodeId: string }).nodeId === 'generate'), 'generation reports progress');
   for (const dir of ['metrics/ground-truth', 'metrics/swap']) {
@@ -46,7 +46,7 @@ test('graphs/semalign-make.json validates and runs: dataset, contact sheet, metr
 });
 
 test('Generate to disk with workers, then Load streams batches filtered by K, shuffled by seed', async () => {
-  const gen = await run({ g: { type: 'semalign/Generate', params: { train: 24, val: 0, test: 0, kMin: 1, kMax: 4, inMemory: false, workers: 2 } } });
+  const gen = await run({ g: { type: 'semalign/Generate', params: { train: 16, val: 0, test: 0, kMin: 1, kMax: 4, inMemory: false, workers: 2 } } });
   assert.is(gen.status, 'done', JSON.stringify(gen.errors));
   const dir = join(gen.outDir, 'semalign');
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
