@@ -170,11 +170,12 @@ test('demo: change a param through its widget, run, progress reaches done, previ
   assert.match(await page.textContent('#graph-name') ?? '', /●/);
   await page.click('#btn-run');
   await page.waitForFunction(() => (window as any).tessera.nodeById('slowB')?.run?.state === 'running', undefined, { timeout: 10_000 });
-  await page.waitForTimeout(250);
-  await shot('02-demo-running');
-  // Live per-node progress with an elapsed time while it runs.
+  // Mid-run (the docs screenshot): the stream part done with its plot, slowA running, the rest queued.
+  await page.waitForFunction(() => (window as any).tessera.nodeById('slowA')?.run?.value >= 2, undefined, { timeout: 10_000 });
+  // Live per-node progress while it runs.
   const mid = await page.evaluate(() => (window as any).tessera.nodes.map((n: any) => [n.tid, n.run?.state]));
   assert.ok(mid.some(([, s]: [string, string]) => s === 'running'), JSON.stringify(mid));
+  await shot('02-demo-running');
   await page.waitForSelector('body[data-run-status=done]', { timeout: 15_000 });
   await page.waitForTimeout(100);
   await shot('03-demo-done');

@@ -376,7 +376,7 @@ export class Editor {
       this.showIssues([]);
       for (const node of this.nodes) if (node.mode !== 2) node.run = { state: 'queued' };
       this.#runStarted = performance.now();
-      this.#tick = setInterval(() => this.canvas.setDirty(true, false), 100);
+      this.#tick = setInterval(() => this.canvas.setDirty(true, false), 250);
       for (const m of this.#early.get(run.id) ?? []) this.handle(m);
       this.#early.clear();
       this.#notify();
