@@ -438,6 +438,20 @@ test('every graph in graphs/ runs from the editor', async () => {
     const unknown = await page.evaluate(() => (window as any).tessera.issues.filter((i: any) => i.code === 'unknown_node_type').map((i: any) => i.message));
     assert.equal(unknown, [], `${f} uses node types the server's plugins do not register (plugins/index.ts): ${unknown.join('; ')}`);
     assert.is(await runStatus(), 'done', `${f}: ${await page.textContent('#status')}`);
+    await page.waitForTimeout(100);
+    await shot(`09-ran-${f.replace(/\.json$/, '')}`);
+    // Arrange leaves no two nodes overlapping (a layout edit: the graph is then modified).
+    await page.click('#btn-arrange');
+    const overlaps = await page.evaluate(() => {
+      const ns = (window as any).tessera.nodes;
+      const boxes = ns.map((n: any) => [n.pos[0], n.pos[1] - 30, n.pos[0] + n.size[0], n.pos[1] + n.size[1]]);
+      let count = 0;
+      for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) if (boxes[i][0] < boxes[j][2] && boxes[j][0] < boxes[i][2] && boxes[i][1] < boxes[j][3] && boxes[j][1] < boxes[i][3]) count++;
+      return count;
+    });
+    assert.is(overlaps, 0, `${f}: overlapping nodes after Arrange`);
+    assert.ok(await page.evaluate(() => (window as any).tessera.dirty));
+    await shot(`10-arranged-${f.replace(/\.json$/, '')}`);
   }
   assert.equal(pageErrors, []);
 });

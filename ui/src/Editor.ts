@@ -209,15 +209,28 @@ export class Editor {
       depth.set(n, d);
       return d;
     };
-    const rows = new Map<number, number>();
     let maxX = 0;
     for (const n of this.nodes) if (!nodes.includes(n)) maxX = Math.max(maxX, n.pos[0] + n.size[0] + 60);
-    for (const n of nodes) {
-      const d = depthOf(n);
-      const row = rows.get(d) ?? 0;
-      n.pos = [maxX + 40 + d * 280, 60 + row];
-      rows.set(d, row + n.size[1] + 80);
+    // Columns by depth, each as wide as its widest node; rows leave room for the text under nodes.
+    const columns = new Map<number, TesseraNode[]>();
+    for (const n of nodes) columns.set(depthOf(n), [...(columns.get(depthOf(n)) ?? []), n]);
+    let x = maxX + 40;
+    for (const d of [...columns.keys()].sort((a, b) => a - b)) {
+      const column = columns.get(d)!;
+      let y = 60;
+      for (const n of column) {
+        n.pos = [x, y + LiteGraph.NODE_TITLE_HEIGHT];
+        y += n.size[1] + LiteGraph.NODE_TITLE_HEIGHT + 70;
+      }
+      x += Math.max(...column.map((n) => n.size[0])) + 80;
     }
+  }
+
+  /** Lays every node out again in dependency columns (the Arrange button); a layout edit like any other. */
+  arrange(): void {
+    this.#autoLayout(this.nodes);
+    this.fitView();
+    this.changed();
   }
 
   /** Zooms and pans so every node is visible. */

@@ -195,6 +195,8 @@ $('btn-download').addEventListener('click', () => {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 });
 
+$('btn-arrange').addEventListener('click', () => editor.arrange());
+
 $('btn-validate').addEventListener('click', async () => {
   const issues = await editor.validate();
   say(issues.length ? `${issues.length} problem${issues.length === 1 ? '' : 's'} (marked on the nodes)` : 'graph is valid', issues.length ? 'error' : 'info');
