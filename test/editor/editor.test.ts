@@ -2,12 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TesseraServer } from '../../core/server/createServer.ts';
-import { startServer } from '../server/helpers.ts';
+import { startServer, tempWorkspace } from '../server/helpers.ts';
 
 // Callbacks given to page.evaluate run in the browser; the project's tsconfig has no DOM lib.
 declare const window: any;
@@ -48,7 +46,7 @@ const previewGraph = {
 let server: TesseraServer;
 let browser: Browser;
 let page: Page;
-const workspace = mkdtempSync(join(tmpdir(), 'tessera-editor-'));
+const workspace = tempWorkspace('tessera-editor-');
 const pageErrors: string[] = [];
 
 test.before(async () => {

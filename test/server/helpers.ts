@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, defineNode, definePlugin } from 'tessera';
@@ -69,9 +69,17 @@ export const serverTestPlugin = definePlugin({
   ],
 });
 
-/** A fresh workspace folder for one server. */
+const temps: string[] = [];
+// Run folders (datasets included) would pile up in /tmp otherwise.
+process.once('exit', () => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh workspace folder for one server, removed when the test process exits. */
 export function tempWorkspace(prefix = 'tessera-server-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
 }
 
 /** Starts a real server on an ephemeral loopback port (API only unless `ui` is set). */
