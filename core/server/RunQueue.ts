@@ -71,6 +71,8 @@ export interface PreviewMessage {
   max?: number;
   values?: (number | null)[];
   length?: number;
+  /** For a list of images/tensors: how many there were (the preview shows the first). */
+  count?: number;
   /** `data:image/png;base64,…` for images and heatmaps. */
   src?: string;
   /** The PNG inside the run directory (fetch with `GET /api/runs/{id}/files/{file}`). */
@@ -377,7 +379,7 @@ export class RunQueue {
     }
     const file = `previews/${safeName(nodeId)}/${safeName(port === '$progress' ? 'progress' : port)}.png`;
     e.writes.push(writeFileAtomic(join(e.dir, file), preview.png).catch(() => undefined));
-    this.#broadcast({ ...base, kind: preview.kind, width: preview.width, height: preview.height, ...(preview.kind === 'heatmap' ? { min: preview.min, max: preview.max } : {}), src: `data:image/png;base64,${preview.png.toString('base64')}`, file });
+    this.#broadcast({ ...base, kind: preview.kind, width: preview.width, height: preview.height, ...(preview.kind === 'heatmap' ? { min: preview.min, max: preview.max } : {}), ...(preview.count !== undefined ? { count: preview.count } : {}), src: `data:image/png;base64,${preview.png.toString('base64')}`, file });
   }
 
   #finish(e: RunEntry, status: RunStatus): void {

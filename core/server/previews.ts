@@ -4,8 +4,8 @@ const { PNG } = pngjs;
 
 /** What the editor can show on a node for one output value. */
 export type Preview =
-  | { readonly kind: 'image'; readonly width: number; readonly height: number; readonly png: Buffer }
-  | { readonly kind: 'heatmap'; readonly width: number; readonly height: number; readonly min: number; readonly max: number; readonly png: Buffer }
+  | { readonly kind: 'image'; readonly width: number; readonly height: number; readonly png: Buffer; readonly count?: number }
+  | { readonly kind: 'heatmap'; readonly width: number; readonly height: number; readonly min: number; readonly max: number; readonly png: Buffer; readonly count?: number }
   | { readonly kind: 'plot'; readonly values: number[]; readonly length: number; readonly min: number; readonly max: number };
 
 /** Largest side of a preview image; bigger images are downsampled so events stay small. */
@@ -15,8 +15,9 @@ const PLOT_POINTS = 400;
 /**
  * Turns an output value into a preview, when it has a visual form: IMAGE values
  * (`{width, height, channels, data}`) become PNGs, 2-D numeric data (`number[][]`, or a tensor
- * `{shape: [h, w] | [1, h, w], data}`) a heatmap PNG, and 1-D numeric series (loss curves) a plot.
- * Anything else gives undefined.
+ * `{shape: [h, w] | [1, h, w], data}`) a heatmap PNG, and 1-D numeric series (loss curves) a plot;
+ * a list of images or 2-D tensors is shown by its first element (with `count`). Anything else
+ * gives undefined.
  */
 export function makePreview(value: unknown): Preview | undefined {
   if (!value || typeof value !== 'object') return undefined;
@@ -25,6 +26,12 @@ export function makePreview(value: unknown): Preview | undefined {
   if (grid) return heatmapPreview(grid);
   const series = asSeries(value);
   if (series) return plotPreview(series);
+  // A batch (list of images or 2-D tensors): the first element stands for it.
+  if (Array.isArray(value) && value.length && value[0] && typeof value[0] === 'object' && !Array.isArray(value[0])) {
+    const first = value[0] as object;
+    const inner = isImage(first) ? imagePreview(first) : asGrid(first) ? heatmapPreview(asGrid(first)!) : undefined;
+    if (inner && inner.kind !== 'plot') return { ...inner, count: value.length };
+  }
   return undefined;
 }
 

@@ -26,6 +26,11 @@ export const serverTestPlugin = definePlugin({
       },
     }),
     defineNode({
+      type: 'servertest/Batch', title: 'Batch', category: 'test', description: 'Lists the images wired in.', version: '1.0.0',
+      inputs: { images: { type: 'IMAGE', list: true } }, outputs: { images: { type: 'JSON' } },
+      execute: ({ inputs }) => ({ images: inputs.images }),
+    }),
+    defineNode({
       type: 'servertest/Heat', title: 'Heatmap', category: 'test', description: 'A 2-D grid of numbers.', version: '1.0.0',
       inputs: {}, outputs: { grid: { type: 'JSON' } },
       execute: () => ({ grid: Array.from({ length: 8 }, (_, y) => Array.from({ length: 12 }, (_, x) => x * y)) }),

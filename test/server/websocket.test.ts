@@ -20,6 +20,7 @@ const visual = graph({
   heat: { type: 'servertest/Heat' },
   range: { type: 'core/Range', params: { start: 0, stop: 50, step: 1 } },
   sq: { type: 'core/ListMap', params: { op: 'multiply', operand: 2 }, inputs: { list: { node: 'range', output: 'list' } } },
+  list: { type: 'servertest/Batch', inputs: { images: [{ node: 'img', output: 'image' }, { node: 'img', output: 'image' }] } },
 });
 
 test('stream: status first, then every event of a run in order, with image/heatmap/plot previews', async () => {
@@ -45,6 +46,8 @@ test('stream: status first, then every event of a run in order, with image/heatm
     const heat = ws.messages.find((m) => m.type === 'preview' && m.nodeId === 'heat');
     assert.is(heat.kind, 'heatmap');
     assert.equal([heat.width, heat.height, heat.min, heat.max], [12, 8, 0, 77]);
+    const batch = ws.messages.find((m) => m.type === 'preview' && m.nodeId === 'list');
+    assert.equal([batch.kind, batch.count, batch.width], ['image', 2, 600]);
     const plot = ws.messages.find((m) => m.type === 'preview' && m.nodeId === 'sq');
     assert.is(plot.kind, 'plot');
     assert.is(plot.length, 50);

@@ -365,7 +365,7 @@ export class TesseraNode extends LGraphNode {
       ctx.drawImage(p.image, x + (w - dw) / 2, y, dw, dh);
       ctx.fillStyle = '#ccc';
       ctx.font = '10px sans-serif';
-      const label = p.kind === 'heatmap' ? `${p.width}×${p.height}  [${fmt(p.min)}, ${fmt(p.max)}]` : `${p.width}×${p.height}`;
+      const label = (p.count !== undefined ? `1 of ${p.count}  ` : '') + (p.kind === 'heatmap' ? `${p.width}×${p.height}  [${fmt(p.min)}, ${fmt(p.max)}]` : `${p.width}×${p.height}`);
       ctx.fillText(label, x + 2, y + dh - 3);
     } else if (p.kind === 'plot' && p.values?.length) {
       ctx.fillStyle = '#1e1e1e';

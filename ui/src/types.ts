@@ -157,6 +157,7 @@ export interface PreviewMessage {
   max?: number;
   values?: (number | null)[];
   length?: number;
+  count?: number;
   src?: string;
   file?: string;
 }
