@@ -78,6 +78,26 @@ test('AdamW step equals a JS AdamW (PyTorch semantics, decoupled decay, bias cor
   p.forEach((x, i) => assert.ok(Math.abs(x - q[i]!) < 1e-12, `param ${i}: ${x} vs ${q[i]}`));
 });
 
+test('weight-decay exclusions do not depend on declaration order (flat layout puts decayed params first)', async () => {
+  const reversed = (g: Graph) => {
+    const x = g.input('x', [3, 2]);
+    const y = g.input('y', [3, 1]);
+    const b = g.param('b', [1], { init: init.values(Tensor.from(B0, undefined, 'float64')), decay: false });
+    const W = g.param('W', [2, 1], { init: init.values(Tensor.from(W0, undefined, 'float64')) });
+    return { loss: x.matmul(W).add(b).sub(y).square().mean() };
+  };
+  const opts = { dtype: 'float64' as const, optimizer: adamw({ lr: 0.05, weightDecay: 0.5 }) };
+  const a = await Trainer.create(linearModel, opts);
+  const r = await Trainer.create(reversed, opts);
+  assert.equal(r.layout.trainable.map((s) => s.name), ['W', 'b']);
+  for (let i = 0; i < 3; i++) {
+    await a.step(feeds64());
+    await r.step(feeds64());
+  }
+  assert.equal(r.getParams().W!.toArray(), a.getParams().W!.toArray());
+  assert.equal(r.getParams().b!.toArray(), a.getParams().b!.toArray());
+});
+
 test('SGD with Nesterov momentum and L2 equals a JS reference', async () => {
   const { p } = await paramsAfter(sgd({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 }), 3);
   const q = [W0[0]![0]!, W0[1]![0]!, B0[0]!];
