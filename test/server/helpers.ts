@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, defineNode, definePlugin } from 'tessera';
+import { createEngine, createLogger, defineNode, definePlugin } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
 import { createServer, type ServerOptions, type TesseraServer } from '../../core/server/createServer.ts';
 import { FrameDecoder, Opcode, acceptKey, encodeFrame } from '../../core/server/websocket.ts';
@@ -89,7 +89,8 @@ export function tempWorkspace(prefix = 'tessera-server-'): string {
 
 /** Starts a real server on an ephemeral loopback port (API only unless `ui` is set). */
 export async function startServer(options: Partial<ServerOptions> = {}): Promise<TesseraServer> {
-  const engine = await createEngine({ plugins: [...builtinPlugins, serverTestPlugin] });
+  // Node warnings (e.g. metrics scoring ground truth) still reach clients as node:log events; keep test output clean.
+  const engine = await createEngine({ plugins: [...builtinPlugins, serverTestPlugin], logger: createLogger(() => undefined) });
   return createServer({ engine, host: '127.0.0.1', port: 0, ui: false, workspace: tempWorkspace(), ...options }).listen();
 }
 
