@@ -1,43 +1,16 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { join, resolve, basename } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Engine } from '../engine/Engine.ts';
-import { createEngine } from '../engine/Engine.ts';
-import { loadGraphFile } from '../graph/loadGraphFile.ts';
-import { applyOverrides } from '../graph/applyOverrides.ts';
-import { formatIssue, type ValidationIssue } from '../graph/ValidationIssue.ts';
-import type { GraphDocument } from '../graph/GraphDocument.ts';
-import type { ExecutionEvent } from '../engine/events.ts';
-import { formatEvent } from './formatEvent.ts';
-import { TtyProgress } from './TtyProgress.ts';
-import { toWireValue } from '../util/summarizeValue.ts';
-import { writeFileAtomic } from '../util/writeFileAtomic.ts';
+import type { ValidationIssue } from '../graph/ValidationIssue.ts';
 
-/** Exit codes: 0 success, 1 a node failed, 2 invalid graph or usage, 130 cancelled (Ctrl-C). */
-export const EXIT = { ok: 0, nodeFailure: 1, invalid: 2, cancelled: 130 } as const;
+// Only commander is imported up front: each command imports what it needs when it runs, so
+// `tessera --help` and `--version` stay fast however large the engine and its plugins grow.
+import { EXIT, type CliIo } from './CliIo.ts';
+
+export { EXIT, type CliIo };
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** Where the CLI writes; tests pass their own. */
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream;
-}
-
-/**
- * Loads the engine with the built-in plugins plus those found in tessera.config.json, `--plugin`
- * folders and node_modules. Only commands that need it call this, so `--help` stays fast.
- */
-async function loadEngine(pluginPaths: readonly string[], io: CliIo, quiet = false): Promise<Engine> {
-  const { builtinPlugins } = await import('../../plugins/index.ts');
-  const { discoverPlugins } = await import('../loader/discoverPlugins.ts');
-  const { loadPlugins } = await import('../loader/loadPlugins.ts');
-  const engine = await createEngine({ plugins: builtinPlugins });
-  await loadPlugins(engine, discoverPlugins({ cwd: process.cwd(), paths: pluginPaths }));
-  if (!quiet) for (const p of engine.plugins) if (p.status !== 'loaded' || p.problems.length) io.stderr.write(`warning: plugin ${p.name} ${p.status === 'loaded' ? 'loaded with problems' : p.status}: ${p.problems.join('; ')}\n`);
-  return engine;
-}
 
 /**
  * The `tessera` command line. Returns the exit code instead of exiting, so tests can call it.
@@ -67,6 +40,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--target <node>', 'compute only what this node needs (repeatable)', collect, [])
     .option('--no-cache', 'ignore cached results')
     .action(async (file: string, opts: { set: string[]; seed?: number; out?: string; json?: boolean; target: string[]; cache: boolean }) => {
+      const { runCommand } = await import('./runCommand.ts');
       code = await runCommand(file, opts, io, plugins());
     });
 
@@ -76,6 +50,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .argument('<graphs...>', 'graph files')
     .option('--json', 'print issues as JSON')
     .action(async (files: string[], opts: { json?: boolean }) => {
+      const [{ loadEngine }, { loadGraphFile }, { formatIssue }] = await Promise.all([import('./loadEngine.ts'), import('../graph/loadGraphFile.ts'), import('../graph/ValidationIssue.ts')]);
       const engine = await loadEngine(plugins(), io);
       const report: { file: string; valid: boolean; issues: ValidationIssue[] }[] = [];
       for (const file of files) {
@@ -93,6 +68,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .description('List every registered node type (with --json: the full definitions the editor reads).')
     .option('--json', 'print definitions as JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { loadEngine } = await import('./loadEngine.ts');
       const engine = await loadEngine(plugins(), io);
       const defs = engine.describeNodes();
       if (opts.json) io.stdout.write(JSON.stringify(defs, null, 2) + '\n');
@@ -111,6 +87,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .description('List plugins: what loaded, from where, with which node types; what was refused or failed, and why.')
     .option('--json', 'print records as JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { loadEngine } = await import('./loadEngine.ts');
       const engine = await loadEngine(plugins(), io, true);
       if (opts.json) io.stdout.write(JSON.stringify(engine.plugins, null, 2) + '\n');
       else
@@ -157,7 +134,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--concurrency <n>', 'runs executed at once from the queue', (v) => Number(v), 1)
     .option('--workspace <dir>', 'folder whose graphs and files the editor may open', '.')
     .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string }) => {
-      const { serveCommand } = await import('../server/serveCommand.ts');
+      const [{ serveCommand }, { loadEngine }] = await Promise.all([import('../server/serveCommand.ts'), import('./loadEngine.ts')]);
       // Same plugins as `run` (built-ins, config, --plugin, node_modules), loaded only once the options are fine.
       code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine(plugins(), io) }, io);
     });
@@ -174,83 +151,6 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return EXIT.nodeFailure;
   }
   return code;
-}
-
-async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; json?: boolean; target: string[]; cache: boolean }, io: CliIo, pluginPaths: readonly string[]): Promise<number> {
-  const loaded = await loadGraphFile(file);
-  let issues = [...loaded.issues];
-  let graph = loaded.graph;
-  if (graph && opts.set.length) {
-    const o = applyOverrides(graph, opts.set);
-    graph = o.graph;
-    issues.push(...o.issues);
-  }
-  const engine = await loadEngine(pluginPaths, io);
-  if (graph) issues.push(...engine.validate(graph));
-  for (const t of opts.target) if (graph && !graph.nodes?.[t]) issues.push({ code: 'invalid_override', pointer: '', message: `--target: no node "${t}" in the graph` });
-  issues = dedupeIssues(issues);
-  if (issues.length || !graph) {
-    if (opts.json) io.stdout.write(JSON.stringify({ type: 'run:invalid', file, issues }) + '\n');
-    io.stderr.write(`${file}: graph is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'})\n${issues.map((i) => '  ' + formatIssue(i)).join('\n')}\n`);
-    return EXIT.invalid;
-  }
-  const outDir = resolve(opts.out ?? join('runs', `${basename(file).replace(/\.json$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(EXIT.cancelled);
-    io.stderr.write('\ncancelling… (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-  const tty = !opts.json && io.stdout.isTTY ? new TtyProgress(io.stdout as NodeJS.WriteStream) : undefined;
-  const deciles = new Map<string, number>();
-  const events: ExecutionEvent[] = [];
-  let last: ExecutionEvent | undefined;
-  try {
-    await new Promise<void>((done, fail) => {
-      engine.run(graph as GraphDocument, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), outDir, targets: opts.target, useCache: opts.cache, signal: controller.signal }).subscribe({
-        next: (e) => {
-          last = e;
-          events.push(e);
-          if (opts.json) io.stdout.write(JSON.stringify(toWireValue(e)) + '\n');
-          else if (tty) tty.handle(e);
-          else {
-            const line = formatEvent(e, deciles);
-            if (line !== undefined) io.stdout.write(line + '\n');
-          }
-        },
-        error: fail,
-        complete: done,
-      });
-    });
-  } finally {
-    tty?.stop();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-  }
-  await writeRunRecord(outDir, file, graph, events);
-  if (last?.type === 'run:done') return EXIT.ok;
-  if (last?.type === 'run:cancelled') return EXIT.cancelled;
-  return EXIT.nodeFailure;
-}
-
-/** Leaves the graph as run, every event, and a summary next to the outputs, for later inspection. */
-async function writeRunRecord(outDir: string, file: string, graph: GraphDocument, events: ExecutionEvent[]): Promise<void> {
-  const last = events[events.length - 1];
-  await writeFileAtomic(join(outDir, 'graph.json'), JSON.stringify(graph, null, 2) + '\n');
-  await writeFileAtomic(join(outDir, 'events.jsonl'), events.map((e) => JSON.stringify(toWireValue(e))).join('\n') + '\n');
-  await writeFileAtomic(join(outDir, 'run.json'), JSON.stringify(toWireValue({ file, status: last?.type, runId: last?.runId, ...(last?.type === 'run:done' ? { results: last.results } : {}), ...(last?.type === 'run:failed' ? { errors: last.errors } : {}) }), null, 2) + '\n');
-}
-
-function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const k = `${i.code}\0${i.pointer}\0${i.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliIo } from '../cli/main.ts';
+import type { CliIo } from '../cli/CliIo.ts';
 
 /**
  * Runs a plugin's uvu tests in a child process with this engine's toolchain (tsx, uvu) and the

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { CliIo } from '../cli/main.ts';
+import type { CliIo } from '../cli/CliIo.ts';
 import { createEngine, type Engine } from '../engine/Engine.ts';
 import { isLoopback } from './auth.ts';
 import { createServer } from './createServer.ts';

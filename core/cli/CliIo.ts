@@ -1,0 +1,8 @@
+/** Exit codes: 0 success, 1 a node failed, 2 invalid graph or usage, 130 cancelled (Ctrl-C). */
+export const EXIT = { ok: 0, nodeFailure: 1, invalid: 2, cancelled: 130 } as const;
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream;
+}

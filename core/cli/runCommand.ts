@@ -1,0 +1,93 @@
+import { join, resolve, basename } from 'node:path';
+import { loadGraphFile } from '../graph/loadGraphFile.ts';
+import { applyOverrides } from '../graph/applyOverrides.ts';
+import { formatIssue, type ValidationIssue } from '../graph/ValidationIssue.ts';
+import type { GraphDocument } from '../graph/GraphDocument.ts';
+import type { ExecutionEvent } from '../engine/events.ts';
+import { formatEvent } from './formatEvent.ts';
+import { TtyProgress } from './TtyProgress.ts';
+import { toWireValue } from '../util/summarizeValue.ts';
+import { writeFileAtomic } from '../util/writeFileAtomic.ts';
+import { loadEngine } from './loadEngine.ts';
+import { EXIT, type CliIo } from './CliIo.ts';
+
+/**
+ * `tessera run`: load, override, validate (exit 2 with every problem), run with live progress,
+ * and leave the graph as run, its events and a summary in the run directory.
+ */
+export async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; json?: boolean; target: string[]; cache: boolean }, io: CliIo, pluginPaths: readonly string[]): Promise<number> {
+  const loaded = await loadGraphFile(file);
+  let issues = [...loaded.issues];
+  let graph = loaded.graph;
+  if (graph && opts.set.length) {
+    const o = applyOverrides(graph, opts.set);
+    graph = o.graph;
+    issues.push(...o.issues);
+  }
+  const engine = await loadEngine(pluginPaths, io);
+  if (graph) issues.push(...engine.validate(graph));
+  for (const t of opts.target) if (graph && !graph.nodes?.[t]) issues.push({ code: 'invalid_override', pointer: '', message: `--target: no node "${t}" in the graph` });
+  issues = dedupeIssues(issues);
+  if (issues.length || !graph) {
+    if (opts.json) io.stdout.write(JSON.stringify({ type: 'run:invalid', file, issues }) + '\n');
+    io.stderr.write(`${file}: graph is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'})\n${issues.map((i) => '  ' + formatIssue(i)).join('\n')}\n`);
+    return EXIT.invalid;
+  }
+  const outDir = resolve(opts.out ?? join('runs', `${basename(file).replace(/\.json$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.cancelled);
+    io.stderr.write('\ncancelling… (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const tty = !opts.json && io.stdout.isTTY ? new TtyProgress(io.stdout as NodeJS.WriteStream) : undefined;
+  const deciles = new Map<string, number>();
+  const events: ExecutionEvent[] = [];
+  let last: ExecutionEvent | undefined;
+  try {
+    await new Promise<void>((done, fail) => {
+      engine.run(graph as GraphDocument, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), outDir, targets: opts.target, useCache: opts.cache, signal: controller.signal }).subscribe({
+        next: (e) => {
+          last = e;
+          events.push(e);
+          if (opts.json) io.stdout.write(JSON.stringify(toWireValue(e)) + '\n');
+          else if (tty) tty.handle(e);
+          else {
+            const line = formatEvent(e, deciles);
+            if (line !== undefined) io.stdout.write(line + '\n');
+          }
+        },
+        error: fail,
+        complete: done,
+      });
+    });
+  } finally {
+    tty?.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  await writeRunRecord(outDir, file, graph, events);
+  if (last?.type === 'run:done') return EXIT.ok;
+  if (last?.type === 'run:cancelled') return EXIT.cancelled;
+  return EXIT.nodeFailure;
+}
+
+/** Leaves the graph as run, every event, and a summary next to the outputs, for later inspection. */
+async function writeRunRecord(outDir: string, file: string, graph: GraphDocument, events: ExecutionEvent[]): Promise<void> {
+  const last = events[events.length - 1];
+  await writeFileAtomic(join(outDir, 'graph.json'), JSON.stringify(graph, null, 2) + '\n');
+  await writeFileAtomic(join(outDir, 'events.jsonl'), events.map((e) => JSON.stringify(toWireValue(e))).join('\n') + '\n');
+  await writeFileAtomic(join(outDir, 'run.json'), JSON.stringify(toWireValue({ file, status: last?.type, runId: last?.runId, ...(last?.type === 'run:done' ? { results: last.results } : {}), ...(last?.type === 'run:failed' ? { errors: last.errors } : {}) }), null, 2) + '\n');
+}
+
+function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.code}\0${i.pointer}\0${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
