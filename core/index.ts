@@ -63,5 +63,3 @@ export type { PluginManifest, PluginPackageJson } from './loader/readManifest.ts
 /** inversify, re-exported so plugins that bind services need no import of their own. */
 export { ContainerModule, injectable, inject, multiInject } from 'inversify';
 export type { ContainerModuleLoadOptions, ServiceIdentifier } from 'inversify';
-export { createServer, TesseraServer } from './server/createServer.ts';
-export type { ServerOptions } from './server/createServer.ts';
