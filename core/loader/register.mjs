@@ -1,5 +1,6 @@
 // `node --import <tessera>/core/loader/register.mjs …`: TypeScript via tsx plus `'tessera'`
 // resolution for code outside the repository (used by `tessera plugin test`).
+import './preloadDependencies.mjs';
 import { register } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { register as registerTsx } from 'tsx/esm/api';
