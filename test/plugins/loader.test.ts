@@ -90,7 +90,7 @@ test('CLI: tessera plugins lists loaded and refused plugins with reasons; exit 1
   assert.match(r.stdout, /✗ tessera-plugin-future@3\.0\.0 .* refused\n\s+.*supports engine API \^2\.0\.0/);
   const json = spawnSync(process.execPath, [join(root, 'bin/tessera.mjs'), 'plugins', '--json', '--plugin', join(fixtures, 'good')], { cwd: tmp, encoding: 'utf8' });
   assert.is(json.status, 0);
-  assert.equal(JSON.parse(json.stdout).map((p: { name: string }) => p.name), ['core', 'tessera-plugin-good']);
+  assert.equal(JSON.parse(json.stdout).map((p: { name: string }) => p.name), [...builtinPlugins.map((p) => p.name), 'tessera-plugin-good']);
 });
 
 test('scaffold: tessera plugin new → npm test passes offline → nodes --plugin lists it', () => {
