@@ -30,6 +30,7 @@ export type { Provider, SessionOptions, Runner } from './runtime/KernelSession.t
 export { Kernel, compile, checkFeeds } from './runtime/Kernel.ts';
 export type { CompileOptions, InputSpec } from './runtime/Kernel.ts';
 export { KernelWorker, WorkerSession } from './runtime/KernelWorker.ts';
+export { BatchedKernel, compileBatched } from './runtime/BatchedKernel.ts';
 
 // Tracing builder and autodiff
 export { Graph } from './trace/Graph.ts';

@@ -98,4 +98,19 @@ test('KernelWorker: runs sessions off-thread with the same provider fallback', a
   }
 });
 
+test('compileBatched: one traced graph per batch size, cached', async () => {
+  const { compileBatched } = await import('../../kernels/index.ts');
+  const k = compileBatched((g, batch) => {
+    const x = g.input('x', [batch, 3]);
+    return { y: x.softmax(), s: x.sum(1) };
+  });
+  const a = await k.run({ x: Tensor.from([[1, 2, 3]]) });
+  const b = await k.run({ x: Tensor.from([[0, 0, 0], [1, 1, 1]]) });
+  await k.run({ x: Tensor.from([[5, 5, 5]]) });
+  assert.equal(a.y!.shape, [1, 3]);
+  assert.equal(b.s!.toArray(), [0, 3]);
+  assert.equal(k.sizes.sort(), [1, 2]);
+  await rejects(() => k.run({ x: Tensor.from([[1, 2]]) }), /feed 'x' has shape \[1, 2\], expected \[1, 3\]/);
+});
+
 test.run();
