@@ -6,10 +6,9 @@ import type { ExecutionEvent, NodeErrorInfo } from './events.ts';
 import type { NodeCache } from './NodeCache.ts';
 import type { ExecuteContext, InputSpec } from '../plugin/NodeDefinition.ts';
 import type { Logger } from '../services/Logger.ts';
-import { createLogger } from '../services/Logger.ts';
-import { Rng } from '../services/Rng.ts';
 import { ArtifactStore } from '../services/ArtifactStore.ts';
 import { Channel } from './Channel.ts';
+import { NodeContext, type ContextHost } from './NodeContext.ts';
 import { Deferred } from '../util/Deferred.ts';
 import { cacheKey, seededKey } from './cacheKey.ts';
 import { hashString32 } from '../util/hash.ts';
@@ -84,6 +83,7 @@ class RunState {
   readonly #results: Record<string, Record<string, unknown>> = {};
   readonly #errors: NodeErrorInfo[] = [];
   readonly #artifacts: ArtifactStore;
+  readonly #contextHost: ContextHost;
   #running = 0;
   readonly #slotWaiters: (() => void)[] = [];
 
@@ -96,6 +96,7 @@ class RunState {
     readonly t0: number,
   ) {
     this.#artifacts = new ArtifactStore(options.outDir);
+    this.#contextHost = { emit: (e) => this.emit(e), logger: services.logger, signal, artifacts: this.#artifacts, get: (t) => services.get(t) };
     const nextReader = new Map<string, number>();
     for (const id of plan.order) {
       const node = plan.nodes.get(id)!;
@@ -303,29 +304,7 @@ class RunState {
   }
 
   #context(node: PlannedNode, inputs: Record<string, unknown>, seed: number, markRng: () => void): ExecuteContext {
-    const base = { nodeId: node.id, nodeType: node.def.type };
-    let rng: Rng | undefined;
-    const emit = this.emit;
-    const log = createLogger((level, message, fields) => {
-      emit({ type: 'node:log', ...base, level, message, ...(fields ? { fields } : {}) });
-      if (level === 'warn' || level === 'error') this.services.logger[level](`[${node.id}] ${message}`, fields);
-    }, 'debug');
-    const services = this.services;
-    return {
-      nodeId: node.id,
-      inputs,
-      params: node.params,
-      signal: this.signal,
-      progress: (value, max, message, preview) => emit({ type: 'node:progress', ...base, value, ...(max !== undefined ? { max } : {}), ...(message !== undefined ? { message } : {}), ...(preview !== undefined ? { preview } : {}) }),
-      log,
-      get rng() {
-        markRng();
-        rng ??= new Rng(seed);
-        return rng;
-      },
-      artifacts: this.#artifacts,
-      get: <T>(token: ServiceIdentifier<T>) => services.get(token),
-    };
+    return new NodeContext(this.#contextHost, node.id, node.def.type, inputs, node.params, seed, markRng);
   }
 
   async #cacheKey(node: PlannedNode, data: Record<string, PortData[]>): Promise<string | undefined> {

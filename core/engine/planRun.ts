@@ -66,7 +66,10 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
   const indegree = new Map<string, number>();
   const depsOf = new Map<string, string[]>();
   for (const id of needed) {
-    const deps = [...new Set(Object.values(graph.nodes[id]!.inputs ?? {}).flatMap((v) => linksOf(v).map((l) => l.node)))];
+    const deps: string[] = [];
+    for (const value of Object.values(graph.nodes[id]!.inputs ?? {})) {
+      for (const link of linksOf(value)) if (!deps.includes(link.node)) deps.push(link.node);
+    }
     depsOf.set(id, deps);
     indegree.set(id, deps.length);
   }
@@ -109,7 +112,8 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
       }
     }
     for (const [port, spec] of Object.entries(def.outputs as Record<string, OutputSpec>)) if (spec.stream || mapped) streamPorts.add(`${id}.${port}`);
-    const disabled = g.disabled === true || depsOf.get(id)!.some((d) => nodes.get(d)?.disabled);
+    let disabled = g.disabled === true;
+    for (const d of depsOf.get(id)!) disabled ||= nodes.get(d)!.disabled;
     nodes.set(id, { id, def, params: resolved.params, links, deps: depsOf.get(id)!, mapped, disabled });
   }
   return { order, nodes, streamPorts, readers, targets: wanted };

@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { AnyNodeDefinition } from './NodeDefinition.ts';
 import { createAjv } from '../util/createAjv.ts';
+import { cloneJson } from '../util/cloneJson.ts';
 import { describeNode, type NodeDescription } from './describeNode.ts';
 
 const TYPE_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -88,7 +89,7 @@ export class NodeRegistry {
    * argument: the caller's object is not modified.
    */
   resolveParams(type: string, params: Record<string, unknown> | undefined): ParamsResult {
-    const value = structuredClone(params ?? {});
+    const value = params ? cloneJson(params) : {};
     const validate = this.#validators.get(type);
     if (!validate) {
       const extra = Object.keys(value);

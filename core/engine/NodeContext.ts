@@ -1,0 +1,67 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { ExecuteContext, ProgressReporter } from '../plugin/NodeDefinition.ts';
+import type { Logger } from '../services/Logger.ts';
+import { createLogger } from '../services/Logger.ts';
+import { Rng } from '../services/Rng.ts';
+import type { ArtifactStore } from '../services/ArtifactStore.ts';
+
+/** What a node context reports to and draws from: one per run. */
+export interface ContextHost {
+  emit(event: { type: 'node:progress' | 'node:log'; nodeId: string; nodeType: string; [k: string]: unknown }): void;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly artifacts: ArtifactStore;
+  get<T>(token: ServiceIdentifier<T>): T;
+}
+
+/**
+ * The `ctx` a node's `execute` receives. Its functions (progress, log, rng, get) are made on
+ * first use: most nodes touch few of them, and a graph of 10,000 nodes would otherwise build
+ * tens of thousands of closures per run. They are own properties once made, so destructuring
+ * `({ progress, rng })` works.
+ */
+export class NodeContext implements ExecuteContext {
+  readonly #host: ContextHost;
+  readonly #seed: number;
+  readonly #onRng: () => void;
+  readonly #nodeType: string;
+  #rng: Rng | undefined;
+  #log: Logger | undefined;
+  #progress: ProgressReporter | undefined;
+
+  constructor(host: ContextHost, readonly nodeId: string, nodeType: string, readonly inputs: Record<string, any>, readonly params: Record<string, any>, seed: number, onRng: () => void) {
+    this.#host = host;
+    this.#nodeType = nodeType;
+    this.#seed = seed;
+    this.#onRng = onRng;
+  }
+
+  get signal(): AbortSignal {
+    return this.#host.signal;
+  }
+
+  get artifacts(): ArtifactStore {
+    return this.#host.artifacts;
+  }
+
+  get rng(): Rng {
+    this.#onRng();
+    return (this.#rng ??= new Rng(this.#seed));
+  }
+
+  get progress(): ProgressReporter {
+    return (this.#progress ??= (value, max, message, preview) =>
+      this.#host.emit({ type: 'node:progress', nodeId: this.nodeId, nodeType: this.#nodeType, value, ...(max !== undefined ? { max } : {}), ...(message !== undefined ? { message } : {}), ...(preview !== undefined ? { preview } : {}) }));
+  }
+
+  get log(): Logger {
+    return (this.#log ??= createLogger((level, message, fields) => {
+      this.#host.emit({ type: 'node:log', nodeId: this.nodeId, nodeType: this.#nodeType, level, message, ...(fields ? { fields } : {}) });
+      if (level === 'warn' || level === 'error') this.#host.logger[level](`[${this.nodeId}] ${message}`, fields);
+    }, 'debug'));
+  }
+
+  get get(): <T>(token: ServiceIdentifier<T>) => T {
+    return (token) => this.#host.get(token);
+  }
+}
