@@ -52,6 +52,7 @@ export class NodeRegistry {
     }
     if (def.params !== undefined) {
       try {
+        this.#allowHints(def.params);
         this.#validators.set(def.type, this.#ajv.compile(def.params as object));
       } catch (error) {
         return fail(`params schema does not compile: ${(error as Error).message}`);
@@ -59,6 +60,18 @@ export class NodeRegistry {
     }
     this.#defs.set(def.type, { def, plugin });
     return true;
+  }
+
+  /**
+   * Editor hints (`x-widget`, `x-step`, or a plugin's own `x-…`) carry no validation meaning;
+   * ajv's strict mode would refuse them as unknown keywords, so each one is declared on first sight.
+   */
+  #allowHints(schema: unknown): void {
+    if (!schema || typeof schema !== 'object') return;
+    for (const [key, value] of Object.entries(schema)) {
+      if (key.startsWith('x-') && !this.#ajv.getKeyword(key)) this.#ajv.addKeyword({ keyword: key });
+      if (value && typeof value === 'object') this.#allowHints(value);
+    }
   }
 
   get(type: string): AnyNodeDefinition | undefined {

@@ -80,4 +80,20 @@ test('planRun: targets default to sinks, else leaves; order is topological with 
   assert.equal([...sp.streamPorts].sort(), ['m.result', 's.value']);
 });
 
+test('registry: params schemas may carry any x- editor hint; a broken schema is refused naming the plugin', async () => {
+  const { NodeRegistry, defineNode } = await import('tessera');
+  const registry = new NodeRegistry();
+  const hinted = defineNode({
+    type: 'h/Hinted', title: 'h', category: 'h', description: 'h', version: '1.0.0', inputs: {}, outputs: { v: { type: 'NUMBER' } },
+    params: { type: 'object', properties: { n: { type: 'number', default: 1, 'x-slider': { log: true } } }, 'x-layout': 'compact' },
+    execute: ({ params }) => ({ v: params.n }),
+  });
+  assert.ok(registry.register(hinted, 'hints'));
+  assert.equal(registry.resolveParams('h/Hinted', {}), { ok: true, params: { n: 1 } });
+  const broken = { ...hinted, type: 'h/Broken', params: { type: 'object', properties: { n: { type: 'nonsense' } } } };
+  assert.not.ok(registry.register(broken as never, 'hints'));
+  assert.match(registry.problems[0]!.message, /params schema does not compile/);
+  assert.is(registry.problems[0]!.plugin, 'hints');
+});
+
 test.run();
