@@ -22,7 +22,9 @@ type ValueOf<S> = S extends { readonly enum: readonly (infer E)[] }
       ? string
       : S extends { readonly type: 'boolean' }
         ? boolean
-        : S extends { readonly type: 'array' }
+        : S extends { readonly type: 'array'; readonly items: infer Item }
+          ? ValueOf<Item>[]
+          : S extends { readonly type: 'array' }
           ? unknown[]
           : S extends { readonly type: 'object' }
             ? Record<string, unknown>
@@ -30,7 +32,8 @@ type ValueOf<S> = S extends { readonly enum: readonly (infer E)[] }
 
 /**
  * TypeScript type of a params object described by a JSON Schema written `as const` (or inline
- * in `defineNode`): numbers, strings, booleans, enums; properties with a default are present.
+ * in `defineNode`): numbers, strings, booleans, enums, arrays of those; properties with a default
+ * are present.
  */
 export type ParamsOf<S> = S extends { readonly properties: infer P }
   ? { -readonly [K in keyof P]: ValueOf<P[K]> }
