@@ -1,4 +1,5 @@
 import type { ImageValue } from 'tessera';
+import zlib from 'node:zlib';
 import pngjs from 'pngjs';
 
 const { PNG } = pngjs;
@@ -14,20 +15,57 @@ export class ImageFileError extends Error {
   }
 }
 
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const TYPE_IHDR = 0x49484452;
+const TYPE_IDAT = 0x49444154;
+const TYPE_IEND = 0x49454e44;
+/** pngjs's sync writer settings (deflate level 1, its default chunk size and Z_RLE strategy). */
+const DEFLATE: zlib.ZlibOptions = { chunkSize: 32 * 1024, level: 1, strategy: zlib.constants.Z_RLE };
+
+/** Writes one chunk (length, type, data, CRC over type + data) at `o`; returns the end offset. */
+function putChunk(out: Buffer, o: number, type: number, data: Uint8Array | null): number {
+  const len = data ? data.length : 0;
+  out.writeUInt32BE(len, o);
+  out.writeUInt32BE(type, o + 4);
+  if (data) out.set(data, o + 8);
+  out.writeUInt32BE(zlib.crc32(out.subarray(o + 4, o + 8 + len)), o + 8 + len);
+  return o + 12 + len;
+}
+
 /**
- * Encodes an 8-bit image (gray, RGB or RGBA) as PNG with pngjs. One fixed filter (Sub) and a
- * the fastest deflate level instead of pngjs's per-row filter search: ~2.5× faster on tiny images,
- * ~7 % larger files, and the bytes still depend only on the pixels.
+ * Encodes an 8-bit image (gray, RGB or RGBA) as PNG. One fixed filter (Sub) and the fastest
+ * deflate level instead of a per-row filter search: ~2.5× faster on tiny images, ~7 % larger
+ * files, and the bytes still depend only on the pixels. Writes exactly the bytes pngjs's sync
+ * writer gives for `{ filterType: 1, deflateLevel: 1 }` (same chunks, filter and zlib settings;
+ * a test compares them), without its per-pixel repacking.
  */
 export function encodePng(img: ImageValue): Buffer {
-  const colorType = img.channels === 1 ? 0 : img.channels === 3 ? 2 : 6;
-  if (img.data.length !== img.width * img.height * img.channels) {
-    throw new RangeError(`image data has ${img.data.length} bytes, expected ${img.width}×${img.height}×${img.channels}`);
+  const { width, height, channels } = img;
+  const colorType = channels === 1 ? 0 : channels === 3 ? 2 : channels === 4 ? 6 : -1;
+  if (colorType < 0) throw new RangeError(`image has ${channels} channels, expected 1, 3 or 4`);
+  if (img.data.length !== width * height * channels) {
+    throw new RangeError(`image data has ${img.data.length} bytes, expected ${width}×${height}×${channels}`);
   }
-  return PNG.sync.write(
-    { width: img.width, height: img.height, data: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength) } as never,
-    { colorType, inputColorType: colorType, inputHasAlpha: img.channels === 4, bitDepth: 8, filterType: 1, deflateLevel: 1 },
-  );
+  const src = img.data;
+  const row = width * channels;
+  const filtered = Buffer.allocUnsafe((row + 1) * height);
+  for (let y = 0, i = 0, o = 0; y < height; y++) {
+    filtered[o++] = 1; // Sub
+    for (let x = 0; x < channels && x < row; x++) filtered[o++] = src[i++]!;
+    for (let x = channels; x < row; x++, i++) filtered[o++] = src[i]! - src[i - channels]!;
+  }
+  const idat = zlib.deflateSync(filtered, DEFLATE);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = colorType;
+  const out = Buffer.allocUnsafe(8 + 25 + 12 + idat.length + 12);
+  SIGNATURE.copy(out, 0);
+  let o = putChunk(out, 8, TYPE_IHDR, ihdr);
+  o = putChunk(out, o, TYPE_IDAT, idat);
+  putChunk(out, o, TYPE_IEND, null);
+  return out;
 }
 
 /**

@@ -51,24 +51,44 @@ export function renderBackground(bg: Background, width: number, height: number):
   const lh = Math.floor(height / bg.noiseScale) + 2;
   const lat = new Float64Array(lw * lh);
   for (let iy = 0; iy < lh; iy++) for (let ix = 0; ix < lw; ix++) lat[iy * lw + ix] = lattice(ix, iy, seed);
+  // Per-column and per-row terms once (the same floating-point operations as per pixel, so the
+  // bytes are unchanged).
+  const gxT = new Float64Array(width);
+  const colIx = new Int32Array(width);
+  const colFx = new Float64Array(width);
+  for (let x = 0; x < width; x++) {
+    const px = x + 0.5;
+    gxT[x] = (px / width - 0.5) * ct;
+    const gx = px / bg.noiseScale;
+    colIx[x] = Math.floor(gx);
+    colFx[x] = gx - colIx[x]!;
+  }
+  const a0 = a[0]!;
+  const a1 = a[1]!;
+  const a2 = a[2]!;
+  const d0 = b[0]! - a0;
+  const d1 = b[1]! - a1;
+  const d2 = b[2]! - a2;
+  const amp2 = 2 * bg.noiseAmp;
+  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const px = x + 0.5;
-      const py = y + 0.5;
-      const g = Math.min(1, Math.max(0, 0.5 + ((px / width - 0.5) * ct + (py / height - 0.5) * st)));
-      const gx = px / bg.noiseScale;
-      const gy = py / bg.noiseScale;
-      const ix = Math.floor(gx);
-      const iy = Math.floor(gy);
-      const fx = gx - ix;
-      const fy = gy - iy;
-      const l0 = iy * lw + ix;
+    const py = y + 0.5;
+    const gyT = (py / height - 0.5) * st;
+    const gy = py / bg.noiseScale;
+    const iy = Math.floor(gy);
+    const fy = gy - iy;
+    let o = y * width * 3;
+    for (let x = 0; x < width; x++, o += 3) {
+      const g = Math.min(1, Math.max(0, 0.5 + (gxT[x]! + gyT)));
+      const fx = colFx[x]!;
+      const l0 = iy * lw + colIx[x]!;
       const l1 = l0 + lw;
       const n0 = lat[l0]! + (lat[l0 + 1]! - lat[l0]!) * fx;
       const n1 = lat[l1]! + (lat[l1 + 1]! - lat[l1]!) * fx;
-      const n = (n0 + (n1 - n0) * fy) * 2 * bg.noiseAmp;
-      const o = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) out[o + c] = Math.max(0, Math.min(255, Math.round(a[c]! + (b[c]! - a[c]!) * g + n)));
+      const n = (n0 + (n1 - n0) * fy) * amp2;
+      out[o] = clamp(Math.round(a0 + d0 * g + n));
+      out[o + 1] = clamp(Math.round(a1 + d1 * g + n));
+      out[o + 2] = clamp(Math.round(a2 + d2 * g + n));
     }
   }
   return out;
@@ -143,6 +163,9 @@ export function drawSubjects(
   const active = new Int32Array(n);
   const cand = new Int32Array(n);
   const hits = new Int32Array(n);
+  const shaders = prepared.map((p) => p.shader);
+  const inv = new Float64Array(6 * n);
+  for (let i = 0; i < n; i++) inv.set(prepared[i]!.inv, 6 * i);
   for (let y = ry0; y < ry1; y++) {
     let nActive = 0;
     const dy0 = y + 0.5;
@@ -196,12 +219,13 @@ export function drawSubjects(
         const px = x + SUBSAMPLES[s]!;
         const py = y + SUBSAMPLES[s + 1]!;
         for (let c = interior >= 0 ? interior : 0; c < nc; c++) {
-          const p = prepared[cand[c]!]!;
-          const m = p.inv;
-          const u = m[0] * px + m[1] * py + m[2];
-          const v = m[3] * px + m[4] * py + m[5];
-          if (c !== interior && !p.shader.inside(u, v)) continue;
-          p.shader.colorAt(u, v, col, 0);
+          const i = cand[c]!;
+          const m = 6 * i;
+          const u = inv[m]! * px + inv[m + 1]! * py + inv[m + 2]!;
+          const v = inv[m + 3]! * px + inv[m + 4]! * py + inv[m + 5]!;
+          const sh = shaders[i]!;
+          if (c !== interior && !sh.inside(u, v)) continue;
+          sh.colorAt(u, v, col, 0);
           r += col[0]!;
           g += col[1]!;
           b += col[2]!;
