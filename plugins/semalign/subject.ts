@@ -137,8 +137,15 @@ export class SubjectShader {
         const y = v / p[1]!;
         return x * x + y * y <= 1;
       }
-      case 1:
-        return Math.abs(u / p[0]!) ** p[2]! + Math.abs(v / p[1]!) ** p[2]! <= 1;
+      case 1: {
+        const x = Math.abs(u / p[0]!);
+        const y = Math.abs(v / p[1]!);
+        // Decided without the two powers where that is certain (n ≥ 2.5): a term > 1 alone
+        // exceeds 1; x + y ≤ 0.99 gives xⁿ + yⁿ ≤ (x + y)ⁿ < 0.98; x, y ≤ 0.75 gives ≤ 2·0.75^2.5 < 0.98.
+        if (x > 1 || y > 1) return false;
+        if (x + y <= 0.99 || (x <= 0.75 && y <= 0.75)) return true;
+        return x ** p[2]! + y ** p[2]! <= 1;
+      }
       case 2: {
         const r = p[0]! * (1 + p[1]! * Math.cos(p[2]! * Math.atan2(v, u) + p[3]!));
         return r2 <= r * r;
@@ -204,8 +211,10 @@ export class SubjectShader {
         const fx = smooth(gx - ix);
         const fy = smooth(gy - iy);
         const s = this.#seed;
-        const a = hash2(ix, iy, s) + (hash2(ix + 1, iy, s) - hash2(ix, iy, s)) * fx;
-        const b = hash2(ix, iy + 1, s) + (hash2(ix + 1, iy + 1, s) - hash2(ix, iy + 1, s)) * fx;
+        const h00 = hash2(ix, iy, s);
+        const h01 = hash2(ix, iy + 1, s);
+        const a = h00 + (hash2(ix + 1, iy, s) - h00) * fx;
+        const b = h01 + (hash2(ix + 1, iy + 1, s) - h01) * fx;
         return a + (b - a) * fy > 0.5 ? 1 : 0;
       }
       case 6: // waves
