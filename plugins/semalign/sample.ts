@@ -245,10 +245,16 @@ export function generateSample(config: GeneratorConfig, req: SampleRequest): Sem
     refs: refs.map((r, i) => ({ mask: r.mask, refToTarget: affines[i]! })),
   });
 
+  // Indexed loops: a for-of over the Uint8Array deoptimised generateSample once per sample.
   const pixels = new Array<number>(k).fill(0);
-  for (const l of label) if (l > 0) pixels[l - 1]!++;
+  for (let p = 0; p < label.length; p++) {
+    const l = label[p]!;
+    if (l > 0) pixels[l - 1]!++;
+  }
+  const ownedBySlot = new Array<number>(k).fill(0);
+  for (const o of correspondence.owner) if (o >= 0) ownedBySlot[o]!++;
   const subjects: SubjectAnnotation[] = identities.map((identity, slot) => {
-    const owned = correspondence.owner.filter((o) => o === slot).length;
+    const owned = ownedBySlot[slot]!;
     return {
       slot,
       identity: identity.id,
