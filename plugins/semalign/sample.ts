@@ -153,7 +153,8 @@ export function sampleFiles(split: Split, index: number, k: number) {
   };
 }
 
-const hex = (c: Rgb) => '#' + c.map((v) => v.toString(16).padStart(2, '0')).join('');
+const hex2 = (v: number) => (v < 16 ? '0' : '') + v.toString(16);
+const hex = (c: Rgb) => '#' + hex2(c[0]) + hex2(c[1]) + hex2(c[2]);
 
 function hueDistance(a: number, b: number): number {
   const d = Math.abs(a - b) % 16;
@@ -252,7 +253,8 @@ export function generateSample(config: GeneratorConfig, req: SampleRequest): Sem
     if (l > 0) pixels[l - 1]!++;
   }
   const ownedBySlot = new Array<number>(k).fill(0);
-  for (const o of correspondence.owner) if (o >= 0) ownedBySlot[o]!++;
+  const owner = correspondence.owner;
+  for (let v = 0; v < owner.length; v++) if (owner[v]! >= 0) ownedBySlot[owner[v]!]!++;
   const subjects: SubjectAnnotation[] = identities.map((identity, slot) => {
     const owned = ownedBySlot[slot]!;
     return {
@@ -267,7 +269,7 @@ export function generateSample(config: GeneratorConfig, req: SampleRequest): Sem
         pattern: identity.pattern,
         marker: identity.marker,
         accessory: identity.accessory,
-        palette: identity.palette.map(hex),
+        palette: [hex(identity.palette[0]), hex(identity.palette[1]), hex(identity.palette[2])],
       },
       pixels: pixels[slot]!,
       ownedPatches: owned,
