@@ -11,6 +11,12 @@ export const MARKER_POS = [-0.38, -0.14] as const;
 
 const TAU = Math.PI * 2;
 
+/**
+ * Margin (subject units², far above rounding error ~1e-14) within which the star and blob
+ * inside tests fall back to their original atan2/cos formula, so results never change.
+ */
+const EPS = 1e-9;
+
 function frac(x: number): number {
   return x - Math.floor(x);
 }
@@ -45,6 +51,8 @@ export class SubjectShader {
   readonly #seed: number;
   /** Squared radius of a disk surely inside the shape: skips the exact test for most samples. */
   readonly #inner2: number;
+  /** cos and sin of the star's / blob's phase angles, for the atan2-free radius. */
+  readonly #q: Float64Array;
 
   constructor(identity: Identity) {
     this.identity = identity;
@@ -118,6 +126,8 @@ export class SubjectShader {
       }
     }
     this.#inner2 = inner * inner * 0.999; // crescent keeps 0: its hole may reach the centre
+    const ph = this.#family === 2 ? [this.#p[3]!, 0] : this.#family === 3 ? [this.#p[3]!, this.#p[4]!] : [0, 0];
+    this.#q = Float64Array.from([Math.cos(ph[0]!), Math.sin(ph[0]!), Math.cos(ph[1]!), Math.sin(ph[1]!)]);
   }
 
   /** Radius (subject space) of a disk centred at the origin that lies wholly on the subject. */
@@ -147,10 +157,39 @@ export class SubjectShader {
         return x ** p[2]! + y ** p[2]! <= 1;
       }
       case 2: {
+        // cos(nθ + φ) from (u + iv)ⁿ first (no atan2/cos); within EPS of the boundary, where
+        // rounding could tip the comparison, the answer comes from the original formula.
+        const q = this.#q;
+        const rr = Math.sqrt(r2);
+        const c1 = u / rr;
+        const s1 = v / rr;
+        let cn = c1;
+        let sn = s1;
+        for (let k = 1; k < p[2]!; k++) {
+          const t = cn * c1 - sn * s1;
+          sn = sn * c1 + cn * s1;
+          cn = t;
+        }
+        const ra = p[0]! * (1 + p[1]! * (cn * q[0]! - sn * q[1]!));
+        const diff = r2 - ra * ra;
+        if (diff < -EPS) return true;
+        if (diff > EPS) return false;
         const r = p[0]! * (1 + p[1]! * Math.cos(p[2]! * Math.atan2(v, u) + p[3]!));
         return r2 <= r * r;
       }
       case 3: {
+        const q = this.#q;
+        const rr = Math.sqrt(r2);
+        const c1 = u / rr;
+        const s1 = v / rr;
+        const c2 = c1 * c1 - s1 * s1;
+        const s2 = 2 * s1 * c1;
+        const c3 = c2 * c1 - s2 * s1;
+        const s3 = s2 * c1 + c2 * s1;
+        const ra = p[0]! * (1 + p[1]! * (c2 * q[0]! - s2 * q[1]!) + p[2]! * (c3 * q[2]! - s3 * q[3]!));
+        const diff = r2 - ra * ra;
+        if (diff < -EPS) return true;
+        if (diff > EPS) return false;
         const t = Math.atan2(v, u);
         const r = p[0]! * (1 + p[1]! * Math.cos(2 * t + p[3]!) + p[2]! * Math.cos(3 * t + p[4]!));
         return r2 <= r * r;
