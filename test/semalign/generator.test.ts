@@ -5,8 +5,12 @@ import { join } from 'node:path';
 import { generateToDisk } from '../../plugins/semalign/generate.ts';
 import { FAMILIES, IDENTITY_SPACE, identityFromId, PATTERNS, scrambleId, SPLITS, splitOfIdentity } from '../../plugins/semalign/identity.ts';
 import { generateSample, renderTarget, validateConfig } from '../../plugins/semalign/sample.ts';
-import { decodePng } from '../../plugins/semalign/png.ts';
+import pngjs from 'pngjs';
+import type { ImageValue } from 'tessera';
+import { decodePng, encodePng } from '../../plugins/semalign/png.ts';
 import { config, fixtures, tempDir } from './helpers.ts';
+
+const { PNG } = pngjs;
 
 function filesOf(root: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
@@ -121,6 +125,29 @@ test('references are the subject on white, centred; PNG decode matches memory', 
   assert.equal([...corner], [255, 255, 255], 'reference background is white');
   const c = ((R / 2) * R + R / 2) * 3;
   assert.not.equal([...ref0.data.slice(c, c + 3)], [255, 255, 255], 'subject at the centre');
+});
+
+test('encodePng writes the same bytes as pngjs (Sub filter, deflate level 1) and decodes back', () => {
+  const images: ImageValue[] = [
+    { width: 1, height: 1, channels: 3, data: new Uint8Array([1, 2, 3]) },
+    { width: 3, height: 2, channels: 4, data: new Uint8Array(24).map((_, i) => (i * 37) & 255) },
+    { width: 5, height: 3, channels: 1, data: new Uint8Array(15).map((_, i) => (i * 91) & 255) },
+  ];
+  for (const s of fixtures(6, [1, 4, 8])) images.push(s.target, s.label, ...s.refs, s.loser!, s.dipMask!);
+  for (const img of images) {
+    const colorType = img.channels === 1 ? 0 : img.channels === 3 ? 2 : 6;
+    const ref = PNG.sync.write({ width: img.width, height: img.height, data: Buffer.from(img.data) } as never, {
+      colorType,
+      inputColorType: colorType,
+      inputHasAlpha: img.channels === 4,
+      bitDepth: 8,
+      filterType: 1,
+      deflateLevel: 1,
+    });
+    const mine = encodePng(img);
+    assert.ok(mine.equals(ref), `${img.width}×${img.height}×${img.channels}: bytes differ from pngjs`);
+    if (img.channels !== 4) assert.ok(Buffer.from(decodePng(mine, 'x', img.channels as 1 | 3).data).equals(Buffer.from(img.data)));
+  }
 });
 
 test.run();
