@@ -215,6 +215,38 @@ export function drawSubjects(
       let g = 0;
       let b = 0;
       let covered = 0;
+      if (nc === 1) {
+        // One candidate (most pixels): the loop below without the candidate bookkeeping, same
+        // arithmetic in the same order.
+        const i = cand[0]!;
+        const m = 6 * i;
+        const m0 = inv[m]!;
+        const m1 = inv[m + 1]!;
+        const m2 = inv[m + 2]!;
+        const m3 = inv[m + 3]!;
+        const m4 = inv[m + 4]!;
+        const m5 = inv[m + 5]!;
+        const sh = shaders[i]!;
+        const all = interior === 0;
+        for (let s = 0; s < 8; s += 2) {
+          const px = x + SUBSAMPLES[s]!;
+          const py = y + SUBSAMPLES[s + 1]!;
+          const u = m0 * px + m1 * py + m2;
+          const v = m3 * px + m4 * py + m5;
+          if (!all && !sh.inside(u, v)) continue;
+          sh.colorAt(u, v, col, 0);
+          r += col[0]!;
+          g += col[1]!;
+          b += col[2]!;
+          covered++;
+        }
+        if (label) label[y * width + x] = covered >= LABEL_MIN_SAMPLES ? i + 1 : 0;
+        const rest = 4 - covered;
+        base[o] = Math.round((r + rest * bgSrc[o]!) / 4);
+        base[o + 1] = Math.round((g + rest * bgSrc[o + 1]!) / 4);
+        base[o + 2] = Math.round((b + rest * bgSrc[o + 2]!) / 4);
+        continue;
+      }
       for (let s = 0; s < 8; s += 2) {
         const px = x + SUBSAMPLES[s]!;
         const py = y + SUBSAMPLES[s + 1]!;
