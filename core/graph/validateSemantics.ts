@@ -21,7 +21,10 @@ export function validateSemantics(graph: GraphDocument, registry: NodeRegistry):
     const def = registry.get(node.type);
     if (!def) {
       const near = closestMatch(node.type, known);
-      issues.push({ code: 'unknown_node_type', nodeId: id, pointer: pointer('nodes', id, 'type'), message: `unknown node type "${node.type}"${near ? ` (did you mean "${near}"?)` : ''}` });
+      const namespace = node.type.slice(0, node.type.indexOf('/') + 1);
+      // A whole missing namespace usually means a plugin that is not loaded, not a typo.
+      const hint = near ? ` (did you mean "${near}"?)` : namespace && !known.some((t) => t.startsWith(namespace)) ? ` (no loaded plugin provides "${namespace}…"; load it with --plugin DIR or tessera.config.json, see \`tessera plugins\`)` : '';
+      issues.push({ code: 'unknown_node_type', nodeId: id, pointer: pointer('nodes', id, 'type'), message: `unknown node type "${node.type}"${hint}` });
       continue;
     }
     const params = registry.resolveParams(node.type, node.params);

@@ -66,6 +66,12 @@ test('migration reports repeated v0 ids and leaves current files alone', () => {
   assert.is(migrateGraph(current).graph, current);
 });
 
+test('an unknown namespace points at plugin loading rather than a typo', () => {
+  const issues = engine.validate({ format: 'tessera-graph', version: 1, nodes: { m: { type: 'mosaic/Model' } } });
+  assert.equal(issues.map((i) => i.code), ['unknown_node_type']);
+  assert.match(issues[0]!.message, /no loaded plugin provides "mosaic\/…"; load it with --plugin/);
+});
+
 test('the ui block is ignored by execution but checked by the schema', async () => {
   const g = { format: 'tessera-graph', version: 1, nodes: { n: { type: 'core/Number', params: { value: 2 } } }, ui: { nodes: { n: { pos: [1, 2] } }, anything: true } };
   assert.equal(engine.validate(g), []);
