@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { loadGraphFile } from '../graph/loadGraphFile.ts';
 import { applyOverrides } from '../graph/applyOverrides.ts';
@@ -44,15 +45,19 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
   process.on('SIGTERM', onSigint);
   const tty = !opts.json && io.stdout.isTTY ? new TtyProgress(io.stdout as NodeJS.WriteStream) : undefined;
   const deciles = new Map<string, number>();
-  const events: ExecutionEvent[] = [];
+  // The graph as run goes first, and events are appended as they happen, so a run that is
+  // killed (not just cancelled) still leaves its record up to that point.
+  await writeFileAtomic(join(outDir, 'graph.json'), JSON.stringify(graph, null, 2) + '\n');
+  const log = createWriteStream(join(outDir, 'events.jsonl'));
   let last: ExecutionEvent | undefined;
   try {
     await new Promise<void>((done, fail) => {
       engine.run(graph as GraphDocument, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), outDir, targets: opts.target, useCache: opts.cache, signal: controller.signal }).subscribe({
         next: (e) => {
           last = e;
-          events.push(e);
-          if (opts.json) io.stdout.write(JSON.stringify(toWireValue(e)) + '\n');
+          const line = JSON.stringify(toWireValue(e)) + '\n';
+          log.write(line);
+          if (opts.json) io.stdout.write(line);
           else if (tty) tty.handle(e);
           else {
             const line = formatEvent(e, deciles);
@@ -67,19 +72,12 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
     tty?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await new Promise<void>((resolve) => log.end(resolve));
   }
-  await writeRunRecord(outDir, file, graph, events);
+  await writeFileAtomic(join(outDir, 'run.json'), JSON.stringify(toWireValue({ file, status: last?.type, runId: last?.runId, ...(last?.type === 'run:done' ? { results: last.results } : {}), ...(last?.type === 'run:failed' ? { errors: last.errors } : {}) }), null, 2) + '\n');
   if (last?.type === 'run:done') return EXIT.ok;
   if (last?.type === 'run:cancelled') return EXIT.cancelled;
   return EXIT.nodeFailure;
-}
-
-/** Leaves the graph as run, every event, and a summary next to the outputs, for later inspection. */
-async function writeRunRecord(outDir: string, file: string, graph: GraphDocument, events: ExecutionEvent[]): Promise<void> {
-  const last = events[events.length - 1];
-  await writeFileAtomic(join(outDir, 'graph.json'), JSON.stringify(graph, null, 2) + '\n');
-  await writeFileAtomic(join(outDir, 'events.jsonl'), events.map((e) => JSON.stringify(toWireValue(e))).join('\n') + '\n');
-  await writeFileAtomic(join(outDir, 'run.json'), JSON.stringify(toWireValue({ file, status: last?.type, runId: last?.runId, ...(last?.type === 'run:done' ? { results: last.results } : {}), ...(last?.type === 'run:failed' ? { errors: last.errors } : {}) }), null, 2) + '\n');
 }
 
 function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {

@@ -114,4 +114,23 @@ test('Ctrl-C cancels the run cleanly: exit 130, run record says cancelled', asyn
   assert.is(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status, 'run:cancelled');
 });
 
+test('a killed run (SIGKILL) still leaves the graph and the events so far', async () => {
+  const out = join(tmp, 'killed');
+  let sent = false;
+  const r = await tessera(['run', 'graphs/demo.json', '--set', 'count.intervalMs=300', '--out', out], {
+    onStdout: (chunk, kill) => {
+      if (!sent && chunk.includes('count: 2/20')) {
+        sent = true;
+        kill('SIGKILL');
+      }
+    },
+  });
+  assert.is(r.code, null, 'killed by a signal');
+  assert.ok(existsSync(join(out, 'graph.json')));
+  const lines = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(lines[0].type, 'run:start');
+  assert.ok(lines.some((e: { type: string; nodeId?: string }) => e.type === 'node:progress' && e.nodeId === 'count'));
+  assert.not.ok(existsSync(join(out, 'run.json')), 'no summary for a run that never ended');
+});
+
 test.run();
