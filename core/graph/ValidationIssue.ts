@@ -25,10 +25,9 @@ export interface ValidationIssue {
   readonly nodeId?: string;
 }
 
-/** Escapes one JSON-pointer segment (RFC 6901). */
-export function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
+import { escapePointer } from '../util/jsonPointer.ts';
+
+export { escapePointer };
 
 /** Builds a JSON pointer from segments. */
 export function pointer(...segments: (string | number)[]): string {

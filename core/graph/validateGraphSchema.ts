@@ -2,7 +2,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { createAjv } from '../util/createAjv.ts';
 import type { ValidationIssue } from './ValidationIssue.ts';
-import { escapePointer } from './ValidationIssue.ts';
+import { escapePointer, unescapePointer } from '../util/jsonPointer.ts';
+import { describeAjvErrors, type SchemaProblem } from '../util/describeAjvErrors.ts';
 
 let compiled: ValidateFunction | undefined;
 
@@ -13,7 +14,7 @@ export const graphSchema: Record<string, unknown> = JSON.parse(readFileSync(new 
 export function validateGraphSchema(doc: unknown): ValidationIssue[] {
   compiled ??= createAjv({ verbose: true }).compile(graphSchema);
   if (compiled(doc)) return [];
-  return dedupe((compiled.errors ?? []).filter((e) => !isNoise(e)).map(toIssue));
+  return dedupe(describeAjvErrors((compiled.errors ?? []).filter((e) => !isNoise(e))).map(toIssue));
 }
 
 // `oneOf` on inputs reports each branch's failure plus the oneOf itself; the branch errors say more.
@@ -22,19 +23,11 @@ function isNoise(e: ErrorObject): boolean {
   return e.keyword === 'oneOf' || e.keyword === 'if' || (e.propertyName !== undefined && e.keyword !== 'propertyNames');
 }
 
-function toIssue(e: ErrorObject): ValidationIssue {
-  let ptr = e.instancePath;
-  let message = e.message ?? 'is invalid';
+function toIssue({ error: e, pointer, message: described }: SchemaProblem): ValidationIssue {
+  let ptr = pointer;
+  let message = described;
   const p = e.params as Record<string, unknown>;
-  if (e.keyword === 'additionalProperties') {
-    ptr += '/' + escapePointer(String(p.additionalProperty));
-    message = `unknown property "${p.additionalProperty}"`;
-  } else if (e.keyword === 'required') {
-    ptr += '/' + escapePointer(String(p.missingProperty));
-    message = `missing required property "${p.missingProperty}"`;
-  } else if (e.keyword === 'const') {
-    message = `must be ${JSON.stringify(p.allowedValue)}`;
-  } else if (e.keyword === 'pattern' && /^\/nodes\/[^/]+\/type$/.test(ptr)) {
+  if (e.keyword === 'pattern' && /^\/nodes\/[^/]+\/type$/.test(ptr)) {
     message = 'node type must look like "plugin/Name"';
   } else if (e.keyword === 'propertyNames') {
     message = `invalid node id ${JSON.stringify(p.propertyName)} (letters, digits, _ . : - ; at most 128 characters)`;
@@ -44,7 +37,7 @@ function toIssue(e: ErrorObject): ValidationIssue {
     return { code: 'unsupported_version', pointer: ptr, message: `format version ${JSON.stringify((e as { data?: unknown }).data ?? '?')} is not supported (this engine reads versions 0 and 1)` };
   }
   const m = /^\/nodes\/([^/]+)/.exec(ptr);
-  const nodeId = m ? m[1]!.replace(/~1/g, '/').replace(/~0/g, '~') : undefined;
+  const nodeId = m ? unescapePointer(m[1]!) : undefined;
   return { code: 'schema', message, pointer: ptr, ...(nodeId !== undefined ? { nodeId } : {}) };
 }
 

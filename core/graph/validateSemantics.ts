@@ -29,7 +29,7 @@ export function validateSemantics(graph: GraphDocument, registry: NodeRegistry):
     }
     const params = registry.resolveParams(node.type, node.params);
     if (!params.ok) {
-      for (const e of params.errors) issues.push({ code: 'invalid_params', nodeId: id, pointer: pointer('nodes', id, 'params') + e.pointer, message: e.message.startsWith('unknown param') ? e.message : `param ${e.pointer.slice(1) || '(params)'} ${e.message}` });
+      for (const e of params.errors) issues.push({ code: 'invalid_params', nodeId: id, pointer: pointer('nodes', id, 'params') + e.pointer, message: /^(unknown|missing required) param/.test(e.message) ? e.message : `param ${e.pointer.slice(1) || '(params)'} ${e.message}` });
     }
     checkInputs(id, node, def.inputs, graph, registry, issues);
   }

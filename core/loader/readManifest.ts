@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
 import semver from 'semver';
 import { createAjv } from '../util/createAjv.ts';
+import { describeAjvErrors } from '../util/describeAjvErrors.ts';
 import { ENGINE_API_VERSION } from '../version.ts';
 
 /** The `tessera` field of a plugin's package.json. */
@@ -35,7 +36,7 @@ export function checkManifest(pkg: PluginPackageJson, engineVersion = ENGINE_API
   if (pkg.tessera === undefined) return { refused: `${name}: package.json has no "tessera" field` };
   validate ??= createAjv().compile(schema);
   if (!validate(pkg.tessera)) {
-    const why = (validate.errors ?? []).map((e) => `tessera${e.instancePath} ${e.keyword === 'additionalProperties' ? `has unknown key "${(e.params as { additionalProperty: string }).additionalProperty}"` : e.message}`).join('; ');
+    const why = describeAjvErrors(validate.errors, 'key').map((e) => `tessera${e.pointer}: ${e.message}`).join('; ');
     return { refused: `${name}: invalid manifest: ${why}` };
   }
   const manifest = pkg.tessera as PluginManifest;

@@ -2,6 +2,8 @@ import type { ValidateFunction } from 'ajv';
 import type { AnyNodeDefinition } from './NodeDefinition.ts';
 import { createAjv } from '../util/createAjv.ts';
 import { cloneJson } from '../util/cloneJson.ts';
+import { describeAjvErrors } from '../util/describeAjvErrors.ts';
+import { escapePointer } from '../util/jsonPointer.ts';
 import { describeNode, type NodeDescription } from './describeNode.ts';
 
 const TYPE_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -106,16 +108,9 @@ export class NodeRegistry {
     const validate = this.#validators.get(type);
     if (!validate) {
       const extra = Object.keys(value);
-      return extra.length ? { ok: false, errors: extra.map((k) => ({ pointer: `/${k}`, message: `unknown param "${k}" (this node takes no params)` })) } : { ok: true, params: value };
+      return extra.length ? { ok: false, errors: extra.map((k) => ({ pointer: `/${escapePointer(k)}`, message: `unknown param "${k}" (this node takes no params)` })) } : { ok: true, params: value };
     }
     if (validate(value)) return { ok: true, params: value };
-    return {
-      ok: false,
-      errors: (validate.errors ?? []).map((e) => {
-        const extra = e.keyword === 'additionalProperties' ? `/${(e.params as { additionalProperty: string }).additionalProperty}` : e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : '';
-        const msg = e.keyword === 'additionalProperties' ? `unknown param "${(e.params as { additionalProperty: string }).additionalProperty}"` : e.keyword === 'enum' ? `${e.message}: ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}` : (e.message ?? 'is invalid');
-        return { pointer: e.instancePath + extra, message: msg };
-      }),
-    };
+    return { ok: false, errors: describeAjvErrors(validate.errors, 'param').map(({ pointer, message }) => ({ pointer, message })) };
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorObject } from 'ajv';
+import { describeAjvErrors } from '../util/describeAjvErrors.ts';
 
 /** Machine-readable error codes of the API (the `error` field of every 4xx/5xx body). */
 export type ApiErrorCode =
@@ -96,10 +97,5 @@ function drain(req: IncomingMessage): void {
 
 /** ajv errors as `{pointer, message}` pairs for a 400 body. */
 export function ajvIssues(errors: readonly ErrorObject[] | null | undefined): { pointer: string; message: string }[] {
-  return (errors ?? []).map((e) => {
-    let message = e.message ?? 'is invalid';
-    if (e.keyword === 'additionalProperties') message = `unknown property "${(e.params as { additionalProperty: string }).additionalProperty}"`;
-    if (e.keyword === 'required') message = `missing property "${(e.params as { missingProperty: string }).missingProperty}"`;
-    return { pointer: e.instancePath, message };
-  });
+  return describeAjvErrors(errors).map(({ pointer, message }) => ({ pointer, message }));
 }
