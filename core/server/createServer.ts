@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Engine } from '../engine/Engine.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
@@ -10,6 +10,7 @@ import { migrateGraph } from '../graph/migrateGraph.ts';
 import type { ValidationIssue } from '../graph/ValidationIssue.ts';
 import { createAjv } from '../util/createAjv.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
+import { walkFiles } from '../util/walkFiles.ts';
 import { ApiError, ajvIssues, readJsonBody, sendError, sendJson } from './http.ts';
 import { TOKEN_COOKIE, hostOfHeader, isLoopback, requestToken, tokenMatches } from './auth.ts';
 import { RunQueue, RUN_ID_PATTERN, type ServerMessage } from './RunQueue.ts';
@@ -403,55 +404,29 @@ export class TesseraServer {
 
   async #listGraphs(): Promise<{ path: string; name?: string; description?: string }[]> {
     const out: { path: string; name?: string; description?: string }[] = [];
-    const walk = async (dir: string, depth: number) => {
-      let entries;
+    const files = await walkFiles(this.graphsDir, { maxDepth: 4, skip: (name, isDir) => name.startsWith('.') || (!isDir && !name.endsWith('.json')) });
+    for (const p of files) {
+      const rel = relative(this.graphsDir, p).split(sep).join('/');
+      let meta: { name?: unknown; description?: unknown } = {};
       try {
-        entries = await readdir(dir, { withFileTypes: true });
+        meta = JSON.parse(await readFile(p, 'utf8')) as typeof meta;
       } catch {
-        return;
+        /* listed anyway; opening it reports the problem */
       }
-      for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-        if (e.name.startsWith('.')) continue;
-        const p = join(dir, e.name);
-        if (e.isDirectory() && depth < 4) await walk(p, depth + 1);
-        else if (e.isFile() && e.name.endsWith('.json')) {
-          const rel = relative(this.graphsDir, p).split(sep).join('/');
-          let meta: { name?: unknown; description?: unknown } = {};
-          try {
-            meta = JSON.parse(await readFile(p, 'utf8')) as typeof meta;
-          } catch {
-            /* listed anyway; opening it reports the problem */
-          }
-          out.push({ path: rel, ...(typeof meta.name === 'string' ? { name: meta.name } : {}), ...(typeof meta.description === 'string' ? { description: meta.description } : {}) });
-        }
-      }
-    };
-    await walk(this.graphsDir, 0);
+      out.push({ path: rel, ...(typeof meta.name === 'string' ? { name: meta.name } : {}), ...(typeof meta.description === 'string' ? { description: meta.description } : {}) });
+    }
     return out;
   }
 
   /** Workspace files for file-path widgets (workspace-relative, at most 2000, no runs/ or node_modules/). */
   async #workspaceFiles(ext?: string): Promise<string[]> {
-    const out: string[] = [];
     const exts = ext ? ext.split(',').map((e) => (e.startsWith('.') ? e : '.' + e).toLowerCase()) : undefined;
-    const walk = async (dir: string, depth: number) => {
-      if (out.length >= 2000 || depth > 6) return;
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-        if (e.name.startsWith('.') || SKIP_DIRS.has(e.name)) continue;
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p, depth + 1);
-        else if (e.isFile() && (!exts || exts.includes(extname(e.name).toLowerCase()))) out.push(relative(this.workspace, p).split(sep).join('/'));
-        if (out.length >= 2000) return;
-      }
-    };
-    await walk(this.workspace, 0);
-    return out;
+    const files = await walkFiles(this.workspace, {
+      maxDepth: 6,
+      limit: 2000,
+      skip: (name, isDir) => name.startsWith('.') || SKIP_DIRS.has(name) || (!isDir && !!exts && !exts.includes(extname(name).toLowerCase())),
+    });
+    return files.map((p) => relative(this.workspace, p).split(sep).join('/'));
   }
 
   /** Reads and schema-checks a JSON body. */
@@ -520,22 +495,10 @@ export async function confined(root: string, rel: string): Promise<string | unde
 }
 
 async function listFiles(dir: string): Promise<{ path: string; size: number }[]> {
+  // Half-written atomic writes (.name.tmp) are not files of the run yet.
+  const files = await walkFiles(dir, { maxDepth: 8, skip: (name) => name.startsWith('.') && name.endsWith('.tmp') });
   const out: { path: string; size: number }[] = [];
-  const walk = async (d: string, depth: number) => {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.name.startsWith('.') && e.name.endsWith('.tmp')) continue; // half-written atomic writes
-      const p = join(d, e.name);
-      if (e.isDirectory() && depth < 8) await walk(p, depth + 1);
-      else if (e.isFile()) out.push({ path: relative(dir, p).split(sep).join('/'), size: (await stat(p)).size });
-    }
-  };
-  await walk(dir, 0);
+  for (const p of files) out.push({ path: relative(dir, p).split(sep).join('/'), size: (await stat(p)).size });
   return out;
 }
 

@@ -1,7 +1,8 @@
-import { readdir, stat, readFile, copyFile, mkdir } from 'node:fs/promises';
+import { stat, readFile, copyFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
+import { walkFiles } from '../util/walkFiles.ts';
 
 /** The editor's sources (ui/) and bundle (ui/dist/, git-ignored). */
 export const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
@@ -10,18 +11,7 @@ const STAMP = '.build-stamp';
 /** Newest modification time under a folder (files only), skipping dist/ and node_modules/. */
 async function newestMtime(dir: string): Promise<number> {
   let newest = 0;
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const e of entries) {
-    if (e.name === 'dist' || e.name === 'node_modules' || e.name.startsWith('.')) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, await newestMtime(p));
-    else if (e.isFile()) newest = Math.max(newest, (await stat(p)).mtimeMs);
-  }
+  for (const p of await walkFiles(dir, { skip: (name) => name === 'dist' || name === 'node_modules' || name.startsWith('.') })) newest = Math.max(newest, (await stat(p)).mtimeMs);
   return newest;
 }
 

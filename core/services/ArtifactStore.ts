@@ -1,5 +1,6 @@
-import { mkdir, readdir } from 'node:fs/promises';
-import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
+import { walkFiles } from '../util/walkFiles.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 
 /**
@@ -55,21 +56,7 @@ export class ArtifactStore {
 
   /** Every file under the directory, relative paths, sorted. */
   async list(): Promise<string[]> {
-    const out: string[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (!e.name.endsWith('.tmp')) out.push(relative(this.dir, p));
-      }
-    };
-    await walk(this.dir);
-    return out.sort();
+    const files = await walkFiles(this.dir, { skip: (name, isDir) => !isDir && name.endsWith('.tmp') });
+    return files.map((f) => relative(this.dir, f)).sort();
   }
 }
