@@ -42,12 +42,13 @@ export class TtyProgress {
     this.#clear();
   }
 
-  #schedule(): void {
+  /** Redraws the running block after `ms`, unless a redraw is already due. */
+  #schedule(ms = 80): void {
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       this.#clear();
       this.#draw();
-    }, 80);
+    }, ms);
   }
 
   #clear(): void {
@@ -65,11 +66,7 @@ export class TtyProgress {
     }
     if (lines.length) this.#out.write(lines.join('\n') + '\n');
     this.#drawn = lines.length;
-    if (lines.length) this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      this.#clear();
-      this.#draw();
-    }, 250);
+    if (lines.length) this.#schedule(250); // elapsed times keep moving between events
   }
 }
 
