@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { loadGraphFile } from '../graph/loadGraphFile.ts';
 import { applyOverrides } from '../graph/applyOverrides.ts';
-import { formatIssue, type ValidationIssue } from '../graph/ValidationIssue.ts';
+import { dedupeIssues, formatIssue } from '../graph/ValidationIssue.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import type { ExecutionEvent } from '../engine/events.ts';
 import { formatEvent } from './formatEvent.ts';
@@ -78,14 +78,4 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
   if (last?.type === 'run:done') return EXIT.ok;
   if (last?.type === 'run:cancelled') return EXIT.cancelled;
   return EXIT.nodeFailure;
-}
-
-function dedupeIssues(issues: ValidationIssue[]): ValidationIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const k = `${i.code}\0${i.pointer}\0${i.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

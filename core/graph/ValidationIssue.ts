@@ -34,6 +34,17 @@ export function pointer(...segments: (string | number)[]): string {
   return segments.map((s) => '/' + escapePointer(String(s))).join('');
 }
 
+/** The issues without repeats (same code, pointer and message), first occurrence kept. */
+export function dedupeIssues(issues: readonly ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.code}\0${i.pointer}\0${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 /** One line per issue: `nodeId  /pointer  message [code]`. */
 export function formatIssue(issue: ValidationIssue): string {
   const where = issue.nodeId !== undefined ? `node ${issue.nodeId} at ${issue.pointer || '/'}` : issue.pointer || '/';

@@ -1,7 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { createAjv } from '../util/createAjv.ts';
-import type { ValidationIssue } from './ValidationIssue.ts';
+import { dedupeIssues, type ValidationIssue } from './ValidationIssue.ts';
 import { escapePointer, unescapePointer } from '../util/jsonPointer.ts';
 import { describeAjvErrors, type SchemaProblem } from '../util/describeAjvErrors.ts';
 
@@ -14,7 +14,7 @@ export const graphSchema: Record<string, unknown> = JSON.parse(readFileSync(new 
 export function validateGraphSchema(doc: unknown): ValidationIssue[] {
   compiled ??= createAjv({ verbose: true }).compile(graphSchema);
   if (compiled(doc)) return [];
-  return dedupe(describeAjvErrors((compiled.errors ?? []).filter((e) => !isNoise(e))).map(toIssue));
+  return dedupeIssues(describeAjvErrors((compiled.errors ?? []).filter((e) => !isNoise(e))).map(toIssue));
 }
 
 // `oneOf` on inputs reports each branch's failure plus the oneOf itself; the branch errors say more.
@@ -39,14 +39,4 @@ function toIssue({ error: e, pointer, message: described }: SchemaProblem): Vali
   const m = /^\/nodes\/([^/]+)/.exec(ptr);
   const nodeId = m ? unescapePointer(m[1]!) : undefined;
   return { code: 'schema', message, pointer: ptr, ...(nodeId !== undefined ? { nodeId } : {}) };
-}
-
-function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const k = i.pointer + '\0' + i.message;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
