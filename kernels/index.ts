@@ -48,6 +48,9 @@ export type { OptimizerSpec, AdamWSpec, SgdSpec, LrSpec } from './train/optimize
 export { schedules } from './train/schedules.ts';
 export { Trainer } from './train/Trainer.ts';
 export type { TrainerOptions, StepResult } from './train/Trainer.ts';
+export { CHECKPOINT_FORMAT, PARAMS_FORMAT, RESERVED_METADATA_KEYS } from './train/Trainer.ts';
+export { Predictor } from './train/Predictor.ts';
+export type { PredictFn, PredictorOptions, ParamsFile } from './train/Predictor.ts';
 export { buildStepGraph, buildForwardGraph } from './train/buildStep.ts';
 export type { ModelFn, ModelOutput, ParamLayout, ParamSlot, TrainableSelector } from './train/buildStep.ts';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './train/safetensors.ts';

@@ -4,7 +4,7 @@ import { checkFeeds, type InputSpec } from '../runtime/Kernel.ts';
 import { defaultSessionCache, type Provider, type Runner, type SessionCache, type SessionOptions } from '../runtime/KernelSession.ts';
 import { KernelWorker } from '../runtime/KernelWorker.ts';
 import { Tensor, type TensorLike } from '../runtime/Tensor.ts';
-import { STEP_NAMES, buildForwardGraph, buildStepGraph, type ModelFn, type ParamLayout, type TrainableSelector } from './buildStep.ts';
+import { STEP_NAMES, buildForwardGraph, buildStepGraph, type BuiltStep, type ModelFn, type ParamLayout, type TrainableSelector } from './buildStep.ts';
 import { adamw, type OptimizerSpec } from './optimizers.ts';
 import { loadSafetensors, saveSafetensors } from './safetensors.ts';
 
@@ -34,7 +34,60 @@ export interface StepResult {
   outputs: Record<string, Tensor>;
 }
 
-const FORMAT = 'tessera-kernels-checkpoint/1';
+/** Format tag of `save` checkpoints (params, optimizer state, counters). */
+export const CHECKPOINT_FORMAT = 'tessera-kernels-checkpoint/1';
+const FORMAT = CHECKPOINT_FORMAT;
+/** Format tag of `saveParams` files (weights only). */
+export const PARAMS_FORMAT = 'tessera-kernels-params/1';
+/** Metadata keys the trainer writes itself; user metadata may not use them. */
+export const RESERVED_METADATA_KEYS: readonly string[] = ['format', 'optimizer', 'dtype', 'step', 'seed', 'rngCounter'];
+
+/** Key of the graph built by `Trainer.create` (also reachable as 'base'). */
+const BASE = '';
+
+/** One step graph (and its lazily built forward graph) over the trainer's shared parameter layout. */
+interface Variant {
+  fn: ModelFn;
+  runner: Runner;
+  inputs: InputSpec[];
+  userOutputs: string[];
+  usesSeed: boolean;
+  forward: Promise<Runner> | null;
+}
+
+function userMetadata(metadata: Record<string, string> | undefined, reserved: readonly string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata ?? {})) {
+    if (reserved.includes(k)) throw new Error(`${what}: metadata key '${k}' is reserved (reserved: ${reserved.join(', ')})`);
+    if (typeof v !== 'string') throw new Error(`${what}: metadata '${k}' must be a string, got ${typeof v}`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** First difference between two layouts (names, shapes, offsets, decay, trainable/frozen split), or null. */
+function layoutDifference(a: ParamLayout, b: ParamLayout): string | null {
+  const slot = (s: ParamLayout['trainable'][number] | undefined) =>
+    s ? `'${s.name}' [${s.shape.join(', ')}] at offset ${s.offset}${s.decay ? '' : ' (no decay)'}` : 'nothing';
+  const names = (l: ParamLayout) => [...l.trainable, ...l.frozen].map((s) => s.name);
+  const inA = new Set(names(a));
+  const inB = new Set(names(b));
+  for (const n of names(b)) if (!inA.has(n)) return `parameter '${n}' exists only in the variant`;
+  for (const n of names(a)) if (!inB.has(n)) return `parameter '${n}' is missing from the variant`;
+  for (const part of ['trainable', 'frozen'] as const) {
+    const n = Math.max(a[part].length, b[part].length);
+    for (let i = 0; i < n; i++) {
+      const x = a[part][i];
+      const y = b[part][i];
+      const same = x && y && x.name === y.name && x.offset === y.offset && x.decay === y.decay && x.shape.length === y.shape.length && x.shape.every((d, j) => d === y.shape[j]);
+      if (!same) {
+        const name = (x ?? y)!.name;
+        return `parameter '${name}': ${part} slot ${i} is ${slot(x)} in the base graph, ${slot(y)} in the variant`;
+      }
+    }
+  }
+  return null;
+}
 
 /**
  * Trains a traced model with one onnxruntime session run per step: forward, loss, backward,
@@ -52,42 +105,107 @@ const FORMAT = 'tessera-kernels-checkpoint/1';
  */
 export class Trainer {
   private state: Record<string, Tensor> = {};
-  private forward: Runner | null = null;
   private completed = 0;
   private rngCounter = 0;
   private rngSeed = 0;
+  private readonly variantMap = new Map<string, Variant>();
+  /** Variants being built (and their functions), so a concurrent second add of a key waits for the first. */
+  private readonly pending = new Map<string, Promise<void>>();
+  private readonly pendingFns = new Map<string, ModelFn>();
 
   private constructor(
-    private readonly fn: ModelFn,
-    private readonly runner: Runner,
+    base: Variant,
     readonly layout: ParamLayout,
     private readonly params: ParamInfo[],
     private readonly stateNames: string[],
-    private readonly inputs: InputSpec[],
-    private readonly userOutputs: string[],
-    private readonly usesSeed: boolean,
     private readonly options: Required<Pick<TrainerOptions, 'dtype' | 'optimizer' | 'seed'>> & TrainerOptions,
     private readonly ownWorker: KernelWorker | null,
     private readonly worker: KernelWorker | null,
-  ) {}
+  ) {
+    this.variantMap.set(BASE, base);
+  }
 
   static async create(fn: ModelFn, options: TrainerOptions = {}): Promise<Trainer> {
     const opts = { ...options, dtype: options.dtype ?? 'float32', optimizer: options.optimizer ?? adamw(), seed: options.seed ?? 0 };
-    const built = buildStepGraph(fn, { dtype: opts.dtype, optimizer: opts.optimizer, clipGradNorm: opts.clipGradNorm, trainable: opts.trainable });
+    const built = Trainer.build(fn, opts);
     const ownWorker = options.worker === true ? KernelWorker.start() : null;
     const worker = ownWorker ?? (options.worker instanceof KernelWorker ? options.worker : null);
-    const runner = worker ? await worker.createSession(built.model, opts) : await (opts.cache ?? defaultSessionCache).get(built.model, opts);
-    const inputs = [...built.graph.inputs.values()]
-      .filter((s) => !s.name.startsWith('train.') && s.name !== 'seed')
-      .map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype }));
-    const t = new Trainer(fn, runner, built.layout, built.params, built.stateNames, inputs, built.userOutputs, built.usesSeed, opts, ownWorker, worker);
+    let base: Variant;
+    try {
+      base = await Trainer.variantFrom(fn, built, opts, worker);
+    } catch (error) {
+      await ownWorker?.terminate();
+      throw error;
+    }
+    const t = new Trainer(base, built.layout, built.params, built.stateNames, opts, ownWorker, worker);
     t.initialise();
     return t;
   }
 
-  /** The provider the step session runs on. */
+  private static build(fn: ModelFn, opts: Trainer['options']): BuiltStep {
+    return buildStepGraph(fn, { dtype: opts.dtype, optimizer: opts.optimizer, clipGradNorm: opts.clipGradNorm, trainable: opts.trainable });
+  }
+
+  private static async variantFrom(fn: ModelFn, built: BuiltStep, opts: Trainer['options'], worker: KernelWorker | null): Promise<Variant> {
+    const runner = worker ? await worker.createSession(built.model, opts) : await (opts.cache ?? defaultSessionCache).get(built.model, opts);
+    const inputs = [...built.graph.inputs.values()]
+      .filter((s) => !s.name.startsWith('train.') && s.name !== 'seed')
+      .map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype }));
+    return { fn, runner, inputs, userOutputs: built.userOutputs, usesSeed: built.usesSeed, forward: null };
+  }
+
+  /**
+   * Builds another step graph `key` from `fn` (e.g. the same model at another sequence length)
+   * with this trainer's dtype, optimizer, clipping, trainable selection and session options. Its
+   * parameter layout must equal the base graph's (names, shapes, offsets, decay, trainable/frozen
+   * split), else this throws naming the first differing parameter. All variants share ONE set of
+   * params, optimizer state, step counter and RNG counter; pick one with `step(feeds, { variant })`.
+   *
+   * Adding an existing key again with the same function is a no-op (nothing is traced); with a
+   * different function it throws. Identical graphs share one session through the session cache.
+   */
+  async addVariant(key: string, fn: ModelFn): Promise<void> {
+    if (typeof key !== 'string' || key === BASE || key === 'base') throw new Error(`trainer.addVariant: '${key}' is the base graph's key; pick another name`);
+    const existing = this.variantMap.get(key);
+    const inFlight = this.pending.get(key);
+    if (existing || inFlight) {
+      const sameFn = existing ? existing.fn === fn : this.pendingFns.get(key) === fn;
+      if (!sameFn) throw new Error(`trainer.addVariant: variant '${key}' already exists with another model function`);
+      return inFlight ?? undefined;
+    }
+    const job = (async () => {
+      const built = Trainer.build(fn, this.options);
+      const diff = layoutDifference(this.layout, built.layout);
+      if (diff) throw new Error(`trainer.addVariant('${key}'): parameter layout differs from the base graph: ${diff}`);
+      this.variantMap.set(key, await Trainer.variantFrom(fn, built, this.options, this.worker));
+    })();
+    this.pending.set(key, job);
+    this.pendingFns.set(key, fn);
+    try {
+      await job;
+    } finally {
+      this.pending.delete(key);
+      this.pendingFns.delete(key);
+    }
+  }
+
+  /** Variant keys: '' (the base graph from `create`) first, then added ones in order. */
+  get variants(): string[] {
+    return [...this.variantMap.keys()];
+  }
+
+  private variant(key: string | undefined, what: string): Variant {
+    const v = this.variantMap.get(key === undefined || key === 'base' ? BASE : key);
+    if (!v) {
+      const known = this.variants.map((k) => (k === BASE ? "'' (base)" : `'${k}'`)).join(', ');
+      throw new Error(`${what}: unknown variant '${key}' (known: ${known})`);
+    }
+    return v;
+  }
+
+  /** The provider the (base) step session runs on. */
   get provider(): Provider {
-    return this.runner.provider;
+    return this.variantMap.get(BASE)!.runner.provider;
   }
 
   /** Number of applied steps. */
@@ -132,11 +250,12 @@ export class Trainer {
     return f;
   }
 
-  /** Runs one training step on `feeds` (the model's inputs). */
-  async step(feeds: Record<string, TensorLike>, options: { outputs?: readonly string[] } = {}): Promise<StepResult> {
-    checkFeeds(this.inputs, feeds, 'trainer.step');
+  /** Runs one training step on `feeds` (the model's inputs) with the base graph or `options.variant`. */
+  async step(feeds: Record<string, TensorLike>, options: { variant?: string; outputs?: readonly string[] } = {}): Promise<StepResult> {
+    const v = this.variant(options.variant, 'trainer.step');
+    checkFeeds(v.inputs, feeds, 'trainer.step');
     const want = options.outputs ?? [];
-    for (const w of want) if (!this.userOutputs.includes(w)) throw new Error(`trainer.step: unknown output '${w}' (model outputs: ${this.userOutputs.join(', ') || 'none'})`);
+    for (const w of want) if (!v.userOutputs.includes(w)) throw new Error(`trainer.step: unknown output '${w}' (model outputs: ${v.userOutputs.join(', ') || 'none'})`);
     const dt = this.options.dtype;
     const all: Record<string, TensorLike> = {
       ...feeds,
@@ -145,9 +264,9 @@ export class Trainer {
       [STEP_NAMES.lr]: Tensor.scalar(this.lrAt(this.completed), dt),
     };
     for (const s of this.stateNames) all[STEP_NAMES.state(s)] = this.state[s]!;
-    if (this.usesSeed) all.seed = this.seedTensor();
+    if (v.usesSeed) all.seed = this.seedTensor();
     const names = ['loss', 'finite', 'gradNorm', STEP_NAMES.next('params'), STEP_NAMES.next('step'), ...this.stateNames.map(STEP_NAMES.next), ...want];
-    const out = await this.runner.run(all, names);
+    const out = await v.runner.run(all, names);
     this.rngCounter++;
     const finite = out.finite!.item() === 1;
     if (finite) {
@@ -163,16 +282,22 @@ export class Trainer {
     return { loss: out.loss!.item(), finite, gradNorm: out.gradNorm!.item(), step: this.completed, outputs };
   }
 
-  /** Runs the forward graph only (loss and model outputs) with the current parameters. */
-  async evaluate(feeds: Record<string, TensorLike>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    checkFeeds(this.inputs, feeds, 'trainer.evaluate');
-    if (!this.forward) {
-      const { model } = buildForwardGraph(this.fn, this.options.dtype, this.layout);
-      this.forward = this.worker ? await this.worker.createSession(model, this.options) : await (this.options.cache ?? defaultSessionCache).get(model, this.options);
+  /**
+   * Runs the forward graph only (loss and model outputs) with the current parameters, for the
+   * base graph or `options.variant` (each variant's forward session is built on first use).
+   */
+  async evaluate(feeds: Record<string, TensorLike>, outputs?: readonly string[], options: { variant?: string } = {}): Promise<Record<string, Tensor>> {
+    const v = this.variant(options.variant, 'trainer.evaluate');
+    checkFeeds(v.inputs, feeds, 'trainer.evaluate');
+    if (!v.forward) {
+      const { model } = buildForwardGraph(v.fn, this.options.dtype, this.layout);
+      v.forward = this.worker ? this.worker.createSession(model, this.options) : (this.options.cache ?? defaultSessionCache).get(model, this.options);
+      v.forward.catch(() => (v.forward = null));
     }
+    const forward = await v.forward;
     const all: Record<string, TensorLike> = { ...feeds, ...this.paramFeeds() };
-    if (this.forward.inputNames.includes('seed')) all.seed = this.seedTensor();
-    return this.forward.run(all, outputs);
+    if (forward.inputNames.includes('seed')) all.seed = this.seedTensor();
+    return forward.run(all, outputs);
   }
 
   /** Current parameter values by name (copies). */
@@ -221,10 +346,14 @@ export class Trainer {
 
   /**
    * Saves params, optimizer state, step count and RNG state as a .safetensors file, written
-   * atomically (temp file + rename in the same directory).
+   * atomically (temp file + rename in the same directory). `metadata` (string values) is stored
+   * in the header next to the trainer's own keys; using a reserved key (RESERVED_METADATA_KEYS)
+   * throws.
    */
-  async save(path: string): Promise<void> {
+  async save(path: string, metadata?: Record<string, string>): Promise<void> {
+    const user = userMetadata(metadata, RESERVED_METADATA_KEYS, 'trainer.save');
     await saveSafetensors(path, this.checkpointTensors(), {
+      ...user,
       format: FORMAT,
       optimizer: this.options.optimizer.kind,
       dtype: this.options.dtype,
@@ -234,13 +363,31 @@ export class Trainer {
     });
   }
 
-  /** Loads a checkpoint written by `save`, after checking every name, shape and dtype. */
-  async load(path: string): Promise<void> {
+  /**
+   * Writes the weights only (`param.<name>` for trainable and frozen params, format
+   * 'tessera-kernels-params/1', metadata `format, dtype` plus `metadata`), atomically like `save`.
+   * For small bundled checkpoints; read back with `load` or `Predictor.paramsFromCheckpoint`.
+   */
+  async saveParams(path: string, metadata?: Record<string, string>): Promise<void> {
+    const user = userMetadata(metadata, RESERVED_METADATA_KEYS, 'trainer.saveParams');
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(this.getParams())) tensors[`param.${name}`] = t;
+    await saveSafetensors(path, tensors, { ...user, format: PARAMS_FORMAT, dtype: this.options.dtype });
+  }
+
+  /**
+   * Loads a checkpoint written by `save`, after checking every name, shape and dtype, and returns
+   * its header metadata (the trainer's keys and the user's). A `saveParams` file is accepted too:
+   * its params are loaded and the optimizer state, step count and RNG counter restart from zero
+   * (as after `create`, with this trainer's seed).
+   */
+  async load(path: string): Promise<Record<string, string>> {
     const { tensors, metadata } = await loadSafetensors(path);
-    const expected = this.checkpointTensors();
+    const paramsOnly = metadata.format === PARAMS_FORMAT;
+    const expected = paramsOnly ? Object.fromEntries(Object.entries(this.checkpointTensors()).filter(([k]) => k.startsWith('param.'))) : this.checkpointTensors();
     const problems: string[] = [];
-    if (metadata.format !== FORMAT) problems.push(`format '${metadata.format ?? 'none'}' is not '${FORMAT}'`);
-    if (metadata.optimizer && metadata.optimizer !== this.options.optimizer.kind) {
+    if (metadata.format !== FORMAT && !paramsOnly) problems.push(`format '${metadata.format ?? 'none'}' is not '${FORMAT}' or '${PARAMS_FORMAT}'`);
+    if (!paramsOnly && metadata.optimizer && metadata.optimizer !== this.options.optimizer.kind) {
       problems.push(`optimizer is '${metadata.optimizer}' in the checkpoint, '${this.options.optimizer.kind}' in this trainer`);
     }
     for (const [name, t] of Object.entries(expected)) {
@@ -261,6 +408,14 @@ export class Trainer {
     const params: Record<string, Tensor> = {};
     for (const p of this.params) params[p.name] = tensors[`param.${p.name}`]!;
     this.setParams(params);
+    if (paramsOnly) {
+      for (const st of this.stateNames) this.state[st] = new Tensor(dt, [this.layout.trainableSize]);
+      this.completed = 0;
+      this.rngCounter = 0;
+      this.rngSeed = this.options.seed;
+      this.state.step = Tensor.scalar(0, dt);
+      return { ...metadata };
+    }
     for (const st of this.stateNames) {
       const buf = new Tensor(dt, [this.layout.trainableSize]);
       for (const s of this.layout.trainable) (buf.data as Float64Array).set(tensors[`optim.${st}.${s.name}`]!.data as Float64Array, s.offset);
@@ -270,13 +425,21 @@ export class Trainer {
     this.rngCounter = Number(metadata.rngCounter ?? 0);
     this.rngSeed = Number(metadata.seed ?? this.rngSeed);
     this.state.step = Tensor.scalar(this.completed, dt);
+    return { ...metadata };
   }
 
-  /** Releases sessions (and the private worker, if any). */
+  /**
+   * Releases the sessions of every variant (worker sessions; in-process sessions belong to the
+   * session cache) and the private worker, if any.
+   */
   async dispose(): Promise<void> {
+    await Promise.allSettled([...this.pending.values()]);
     if (this.worker) {
-      await this.runner.release().catch(() => undefined);
-      await this.forward?.release().catch(() => undefined);
+      for (const v of this.variantMap.values()) {
+        await v.runner.release().catch(() => undefined);
+        const f = await v.forward?.catch(() => null);
+        await f?.release().catch(() => undefined);
+      }
     }
     await this.ownWorker?.terminate();
   }
