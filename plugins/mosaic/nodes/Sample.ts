@@ -1,0 +1,89 @@
+import { defineNode } from 'tessera';
+import { encodePng } from '../../semalign/png.ts';
+import type { AttentionMaps } from '../../semalign/ports.ts';
+import '../../semalign/ports.ts';
+import { MosaicModel } from '../model/MosaicModel.ts';
+import { eulerSample } from '../sampling/eulerSample.ts';
+import { generationSheet } from '../sampling/generationSheet.ts';
+
+/** The MODEL input as a MOSAIC handle, or a clear error naming what arrived instead. */
+function asMosaic(value: unknown): MosaicModel {
+  if (value instanceof MosaicModel) return value;
+  const v = value as { kind?: unknown; config?: unknown } | null;
+  if (v && typeof v === 'object' && v.kind === 'mosaic' && v.config && typeof (v as MosaicModel).withWeights === 'function') return v as MosaicModel;
+  const what = v === null || v === undefined ? String(v) : typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}${typeof v.kind === 'string' ? ` of kind '${v.kind}'` : ''}` : typeof v;
+  throw new TypeError(`mosaic/Sample: input model must be a MOSAIC model handle (mosaic model → train/Train or a loaded checkpoint), got ${what}`);
+}
+
+/** Generates targets for SemAlign samples with a trained MOSAIC model (Euler flow-matching sampler). */
+export const Sample = defineNode({
+  type: 'mosaic/Sample',
+  title: 'MOSAIC: generate',
+  category: 'mosaic',
+  description:
+    'Generates each sample’s target from its references and layout: Euler integration of the flow-matching ODE from noise (t = 1) to t = 0. Deterministic per (seed, sample id), whatever the batching. Optionally outputs the last step’s reference→target attention maps for PCK, writes <outDir>/<sample id>.png and a contact sheet.',
+  version: '1.0.0',
+  output: true,
+  inputs: {
+    model: { type: 'MODEL', description: 'A trained or loaded MOSAIC model handle.' },
+    samples: { type: 'SEMALIGN_SAMPLES' },
+  },
+  outputs: {
+    images: { type: 'IMAGE_BATCH', description: 'One generated image per sample, same order.' },
+    attention: { type: 'ATTENTION_BATCH', description: 'Per sample the correspondence map [K·L, N] of the last step (empty when pck is off).' },
+    sheet: { type: 'IMAGE', description: 'Contact sheet: references | generation | ground truth | heatmaps.' },
+    files: { type: 'JSON', description: 'Written files, relative to the run directory.' },
+  },
+  params: {
+    type: 'object',
+    properties: {
+      steps: { type: 'integer', default: 20, minimum: 1, maximum: 1000, description: 'Euler steps from noise to image.' },
+      seed: { type: 'integer', default: 0, minimum: 0, maximum: 0xffffffff, description: 'Noise seed (each sample’s noise depends on the seed and its id only).' },
+      batchSize: { type: 'integer', default: 8, minimum: 1, maximum: 1024, description: 'Most samples per forward pass (per K).' },
+      pck: { type: 'boolean', default: true, description: 'Also output the attention maps (averaged over the model’s map blocks).' },
+      sheetRows: { type: 'integer', default: 8, minimum: 0, maximum: 256, description: 'Samples on the contact sheet (0: no sheet).' },
+      sheetScale: { type: 'integer', default: 3, minimum: 1, maximum: 16, description: 'Contact sheet upscale factor.' },
+      outDir: { type: 'string', default: 'generated', description: 'Output folder inside the run directory.' },
+      write: { type: 'boolean', default: true, description: 'Write <outDir>/<sample id>.png and <outDir>/sheet.png.' },
+    },
+  },
+  async execute(ctx) {
+    const p = ctx.params;
+    const model = asMosaic(ctx.inputs.model);
+    const samples = ctx.inputs.samples;
+    if (samples.length === 0) throw new Error('mosaic/Sample: no samples to generate (input samples is empty)');
+    let last = [0, 1];
+    const { images, maps } = await eulerSample(model, samples, {
+      steps: p.steps,
+      seed: p.seed,
+      batchSize: p.batchSize,
+      mapBlocks: p.pck ? model.mapBlocks : [],
+      signal: ctx.signal,
+      onStep: (done, total) => {
+        last = [done, total];
+        ctx.progress(done, total, `Euler step ${done}/${total}`);
+      },
+      // Each finished batch previews its first image.
+      onBatch: (idx, imgs) => ctx.progress(last[0]!, last[1]!, `generated ${samples[idx[0]!]!.annotation.id}`, imgs[0]),
+    });
+    const attention: AttentionMaps[] = maps ?? [];
+    const shown = Math.min(p.sheetRows, samples.length);
+    const sheet = shown > 0 ? generationSheet(samples.slice(0, shown), images.slice(0, shown), { scale: p.sheetScale, maps: maps?.slice(0, shown) }) : images[0]!;
+    const files: string[] = [];
+    if (p.write) {
+      const out = p.outDir;
+      for (let i = 0; i < samples.length; i++) {
+        ctx.signal.throwIfAborted();
+        const name = `${out}/${samples[i]!.annotation.id}.png`;
+        await ctx.artifacts.write(name, encodePng(images[i]!));
+        files.push(name);
+      }
+      if (shown > 0) {
+        await ctx.artifacts.write(`${out}/sheet.png`, encodePng(sheet));
+        files.push(`${out}/sheet.png`);
+      }
+    }
+    ctx.progress(1, 1, `${samples.length} images`, sheet);
+    return { images, attention, sheet, files };
+  },
+});

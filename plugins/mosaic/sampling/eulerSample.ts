@@ -1,0 +1,183 @@
+import { type ImageValue, Rng } from 'tessera';
+import { Predictor, Tensor } from 'tessera/kernels';
+import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { AttentionMaps } from '../../semalign/ports.ts';
+import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';
+import { dims, type MosaicConfig } from '../model/MosaicConfig.ts';
+import type { MosaicModel } from '../model/MosaicModel.ts';
+import { velocityProgram } from '../model/mosaicPrograms.ts';
+import { unpatchify } from '../model/patches.ts';
+import { timeFeatures } from '../model/positionFeatures.ts';
+
+export interface EulerSampleOptions {
+  /** Uniform Euler steps from t = 1 (noise) to t = 0 (≥ 1). */
+  readonly steps: number;
+  /** Noise seed: each sample's ε depends only on (seed, sample id). */
+  readonly seed: number;
+  /** Most samples per forward pass (default 8). */
+  readonly batchSize?: number;
+  /** Blocks whose correspondence maps are averaged and returned (empty/undefined: no maps). */
+  readonly mapBlocks?: readonly number[];
+  /**
+   * Time shift s (SD3): t ↦ s·t / (1 + (s − 1)·t) applied to the uniform grid. Default 1
+   * (uniform); s > 1 spends more steps at high noise.
+   */
+  readonly shift?: number;
+  /** Called after every network evaluation with (done, total) evaluations. */
+  readonly onStep?: (done: number, total: number) => void;
+  /** Called when a batch is finished, with the input indices and images of its samples. */
+  readonly onBatch?: (indices: readonly number[], images: readonly ImageValue[]) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface EulerSampleResult {
+  /** Generated targets, in input order. */
+  images: ImageValue[];
+  /** Per sample, the correspondence map [K·L, N] of the last step (t = 1/steps), when mapBlocks was given. */
+  maps?: AttentionMaps[];
+}
+
+/** The time grid t₀ = 1 > t₁ > … > t_steps = 0, optionally shifted. */
+export function timeGrid(steps: number, shift = 1): Float64Array {
+  const ts = new Float64Array(steps + 1);
+  for (let i = 0; i <= steps; i++) {
+    const t = 1 - i / steps;
+    ts[i] = shift === 1 ? t : (shift * t) / (1 + (shift - 1) * t);
+  }
+  return ts;
+}
+
+/**
+ * The initial noise ε ~ N(0, 1) of one sample, [N·P] float32: drawn on the host from a
+ * generator keyed by (seed, sample id), so a sample's noise (and therefore its image) does not
+ * depend on the batch size, the batch order or which other samples it is generated with.
+ */
+export function sampleNoise(seed: number, id: string, size: number, out = new Float32Array(size), offset = 0): Float32Array {
+  const rng = new Rng(seed).fork(`mosaic-noise:${id}`);
+  for (let i = 0; i < size; i++) out[offset + i] = rng.normal();
+  return out;
+}
+
+/** Throws before any session is built when the model or samples cannot be sampled. */
+function checkInputs(model: MosaicModel, samples: readonly SemAlignSample[], opts: EulerSampleOptions): void {
+  const c = model.config;
+  if (!model.weights) throw new Error(`mosaic sampling: the model (${c.preset}) has no weights; train it or load a checkpoint first`);
+  if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new RangeError(`mosaic sampling: steps must be a positive integer, got ${opts.steps}`);
+  const bs = opts.batchSize ?? 8;
+  if (!Number.isInteger(bs) || bs < 1) throw new RangeError(`mosaic sampling: batchSize must be a positive integer, got ${bs}`);
+  const shift = opts.shift ?? 1;
+  if (!(shift > 0) || !Number.isFinite(shift)) throw new RangeError(`mosaic sampling: shift must be a positive number, got ${shift}`);
+  const blocks = opts.mapBlocks ?? [];
+  const bad = blocks.filter((b) => !Number.isInteger(b) || b < 0 || b >= c.depth);
+  if (bad.length) throw new RangeError(`mosaic sampling: map blocks [${bad.join(', ')}] do not exist (blocks 0…${c.depth - 1})`);
+  checkSamples(samples, c, 'samples to generate');
+}
+
+/**
+ * Splits one K group into batches of equal size b ≤ batchSize: ceil(n / batchSize) batches of
+ * b = ceil(n / batches), the last padded by repeating its last sample (padding < number of batches).
+ * One static batch size per K means one session per K; the padded rows are computed and dropped.
+ */
+function planBatches(indices: readonly number[], batchSize: number): { size: number; batches: number[][] } {
+  const count = Math.ceil(indices.length / batchSize);
+  const size = Math.ceil(indices.length / count);
+  const batches: number[][] = [];
+  for (let i = 0; i < indices.length; i += size) batches.push(indices.slice(i, i + size));
+  return { size, batches };
+}
+
+/** One Euler sampling run of a batch (all samples share K); writes images/maps by input index. */
+async function sampleBatch(
+  predictor: Predictor,
+  c: MosaicConfig,
+  batch: readonly SemAlignSample[],
+  real: number,
+  ts: Float64Array,
+  seed: number,
+  wantMap: boolean,
+  tick: () => void,
+  signal: AbortSignal | undefined,
+): Promise<{ images: ImageValue[]; maps: AttentionMaps[] }> {
+  const { n, patchDim } = dims(c);
+  const b = batch.length;
+  const host = buildBatch(batch, c);
+  const tok = n * patchDim;
+  const x = new Float32Array(b * tok);
+  batch.forEach((s, i) => sampleNoise(seed, s.annotation.id, tok, x, i * tok));
+  const steps = ts.length - 1;
+  let map: Tensor | undefined;
+  for (let i = 0; i < steps; i++) {
+    signal?.throwIfAborted();
+    const t = ts[i]!;
+    const dt = ts[i]! - ts[i + 1]!;
+    const last = i === steps - 1;
+    const out = await predictor.run(
+      { xt: new Tensor('float32', [b, n, patchDim], x), tfeat: timeFeatures(new Float64Array(b).fill(t), c.width), refs: host.refs, boxes: host.boxes, boxmap: host.boxmap },
+      last && wantMap ? ['velocity', 'map'] : ['velocity'],
+    );
+    const v = out.velocity!.data as Float32Array;
+    for (let j = 0; j < x.length; j++) x[j] = x[j]! - dt * v[j]!;
+    if (last && wantMap) map = out.map;
+    tick();
+  }
+  const images: ImageValue[] = [];
+  const maps: AttentionMaps[] = [];
+  for (let i = 0; i < real; i++) {
+    images.push(unpatchify(x, c.targetSize, c.patch, i * tok));
+    if (map) {
+      const [, rows, cols] = map.shape as [number, number, number];
+      const src = map.data as Float32Array;
+      maps.push({ shape: [rows, cols], data: Float32Array.from(src.subarray(i * rows * cols, (i + 1) * rows * cols)) });
+    }
+  }
+  return { images, maps };
+}
+
+/**
+ * Generates targets with a trained MOSAIC model by Euler integration of the flow-matching ODE.
+ * Convention (as in training): x_t = (1 − t)·x0 + t·ε and the network predicts v = ε − x0, so
+ * starting at t = 1 from ε ~ N(0, 1), x ← x − Δt·v over `steps` steps reaches t = 0.
+ *
+ * Samples are grouped by K (the token count, hence the session, depends on K) and batched within
+ * each group; images come back in input order. Noise is drawn per sample from (seed, sample id),
+ * so a sample's image does not depend on the batch it shares. With `mapBlocks`, the reference→
+ * target correspondence map of the last step ([K·L, N], rows summing to 1) is returned per
+ * sample, the ATTENTION_BATCH format metrics/SemAlignMetrics scores for PCK.
+ *
+ * @example
+ * const { images, maps } = await eulerSample(model, samples, { steps: 20, seed: 0, mapBlocks: model.mapBlocks });
+ */
+export async function eulerSample(model: MosaicModel, samples: readonly SemAlignSample[], opts: EulerSampleOptions): Promise<EulerSampleResult> {
+  checkInputs(model, samples, opts);
+  const c = model.config;
+  const params = model.weights!.params as Record<string, Tensor>;
+  const blocks = opts.mapBlocks ?? [];
+  const wantMap = blocks.length > 0;
+  const ts = timeGrid(opts.steps, opts.shift ?? 1);
+  const plans = [...groupByK(samples)].map(([k, idx]) => ({ k, ...planBatches(idx, opts.batchSize ?? 8) }));
+  const total = plans.reduce((t, p) => t + p.batches.length * opts.steps, 0);
+  let done = 0;
+  const tick = () => opts.onStep?.(++done, total);
+
+  const images = new Array<ImageValue>(samples.length);
+  const maps = wantMap ? new Array<AttentionMaps>(samples.length) : undefined;
+  for (const plan of plans) {
+    opts.signal?.throwIfAborted();
+    const predictor = await Predictor.create(velocityProgram(c, plan.k, plan.size, blocks), params);
+    try {
+      for (const idx of plan.batches) {
+        const batch = idx.map((i) => samples[i]!);
+        while (batch.length < plan.size) batch.push(batch[batch.length - 1]!);
+        const r = await sampleBatch(predictor, c, batch, idx.length, ts, opts.seed, wantMap, tick, opts.signal);
+        idx.forEach((i, j) => {
+          images[i] = r.images[j]!;
+          if (maps) maps[i] = r.maps[j]!;
+        });
+        opts.onBatch?.(idx, r.images);
+      }
+    } finally {
+      await predictor.dispose();
+    }
+  }
+  return maps ? { images, maps } : { images };
+}
