@@ -198,7 +198,7 @@ test('mosaic/Sample through the engine: images, attention, <id>.png and sheet.pn
     s: { type: 'mosaic/Sample', inputs: { model: { node: 'm', output: 'model' }, samples: { node: 'g', output: 'samples' } } },
   });
   assert.is(bad.status, 'failed');
-  assert.match(JSON.stringify(bad.errors), /input model must be a MOSAIC model handle/);
+  assert.match(JSON.stringify(bad.errors), /mosaic\/Sample: .*must be a MOSAIC model/);
 });
 
 test.run();
