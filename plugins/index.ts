@@ -2,6 +2,8 @@ import type { TesseraPlugin } from 'tessera';
 import core from './core/index.ts';
 import semalign from './semalign/index.ts';
 import metrics from './metrics/index.ts';
+import train from './train/index.ts';
+import mosaic from './mosaic/index.ts';
 
 /** The plugins that ship with tessera, loaded by the CLI and the server. */
-export const builtinPlugins: readonly TesseraPlugin[] = [core, semalign, metrics];
+export const builtinPlugins: readonly TesseraPlugin[] = [core, semalign, metrics, train, mosaic];

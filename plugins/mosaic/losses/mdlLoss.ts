@@ -13,7 +13,12 @@ export interface MdlLossOptions {
 export function referencePairs(k: number): { i: number[]; j: number[] } {
   const i: number[] = [];
   const j: number[] = [];
-  for (let a = 0; a < k; a++) for (let b = a + 1; b < k; b++) (i.push(a), j.push(b));
+  for (let a = 0; a < k; a++) {
+    for (let b = a + 1; b < k; b++) {
+      i.push(a);
+      j.push(b);
+    }
+  }
   return { i, j };
 }
 

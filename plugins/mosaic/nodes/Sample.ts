@@ -1,19 +1,12 @@
+import { asMosaic } from './asMosaic.ts';
 import { defineNode } from 'tessera';
 import { encodePng } from '../../semalign/png.ts';
 import type { AttentionMaps } from '../../semalign/ports.ts';
 import '../../semalign/ports.ts';
-import { MosaicModel } from '../model/MosaicModel.ts';
 import { eulerSample } from '../sampling/eulerSample.ts';
 import { generationSheet } from '../sampling/generationSheet.ts';
 
 /** The MODEL input as a MOSAIC handle, or a clear error naming what arrived instead. */
-function asMosaic(value: unknown): MosaicModel {
-  if (value instanceof MosaicModel) return value;
-  const v = value as { kind?: unknown; config?: unknown } | null;
-  if (v && typeof v === 'object' && v.kind === 'mosaic' && v.config && typeof (v as MosaicModel).withWeights === 'function') return v as MosaicModel;
-  const what = v === null || v === undefined ? String(v) : typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}${typeof v.kind === 'string' ? ` of kind '${v.kind}'` : ''}` : typeof v;
-  throw new TypeError(`mosaic/Sample: input model must be a MOSAIC model handle (mosaic model → train/Train or a loaded checkpoint), got ${what}`);
-}
 
 /** Generates targets for SemAlign samples with a trained MOSAIC model (Euler flow-matching sampler). */
 export const Sample = defineNode({
@@ -49,7 +42,7 @@ export const Sample = defineNode({
   },
   async execute(ctx) {
     const p = ctx.params;
-    const model = asMosaic(ctx.inputs.model);
+    const model = asMosaic(ctx.inputs.model, 'mosaic/Sample');
     const samples = ctx.inputs.samples;
     if (samples.length === 0) throw new Error('mosaic/Sample: no samples to generate (input samples is empty)');
     let last = [0, 1];

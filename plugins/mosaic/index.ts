@@ -1,0 +1,29 @@
+/**
+ * mosaic: MOSAIC multi-subject generation — an in-context multi-reference diffusion transformer,
+ * the semantic correspondence attention loss (SCAL) and the multi-reference disentanglement loss
+ * (MDL), training through train/Train and Euler sampling (docs/mosaic.md, docs/results.md).
+ *
+ * @packageDocumentation
+ */
+import { definePlugin } from 'tessera';
+import { CorrespondenceAttention } from './nodes/CorrespondenceAttention.ts';
+import { MDLoss } from './nodes/MDLoss.ts';
+import { Model } from './nodes/Model.ts';
+import { Sample } from './nodes/Sample.ts';
+import { SCALoss } from './nodes/SCALoss.ts';
+
+export { MosaicModel } from './model/MosaicModel.ts';
+export type { MosaicWeights } from './model/MosaicModel.ts';
+export { PRESETS, resolveConfig, dims } from './model/MosaicConfig.ts';
+export type { MosaicConfig } from './model/MosaicConfig.ts';
+export { mosaicNetwork, tokenLayout } from './model/mosaicNetwork.ts';
+export { trainingProgram, velocityProgram } from './model/mosaicPrograms.ts';
+export { buildBatch, checkSamples } from './model/mosaicBatch.ts';
+export { loadWeights } from './model/loadWeights.ts';
+export { correspondenceMapOf, heatmapPanel } from './model/correspondencePreview.ts';
+export type { LossTerm, ScalTerm, MdlTerm } from './model/lossTerms.ts';
+export * from './losses/index.ts';
+export * from './sampling/index.ts';
+export { Model, CorrespondenceAttention, SCALoss, MDLoss, Sample };
+
+export default definePlugin({ name: 'mosaic', version: '0.1.0', nodes: [Model, CorrespondenceAttention, SCALoss, MDLoss, Sample] });

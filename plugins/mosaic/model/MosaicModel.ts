@@ -1,0 +1,68 @@
+import type { Tensor } from 'tessera/kernels';
+import type { Trainable, TrainingProgram } from '../../train/Trainable.ts';
+import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { LossTerm } from './lossTerms.ts';
+import type { MosaicConfig } from './MosaicConfig.ts';
+import { MosaicTrainingProgram } from '../training/MosaicTrainingProgram.ts';
+
+/** Trained or loaded weights a handle carries. */
+export interface MosaicWeights {
+  readonly params: Readonly<Record<string, Tensor>>;
+  /** Where they came from (a checkpoint path, or "train/Train step N"). */
+  readonly source: string;
+  readonly step: number;
+}
+
+/**
+ * The MODEL handle MOSAIC nodes pass along, as ComfyUI passes MODEL objects: an immutable value
+ * (architecture, the blocks whose correspondence maps are exposed, the loss terms wired in, and
+ * weights when trained or loaded). Each node returns a new handle, so branches of a graph never
+ * see each other's additions.
+ */
+export class MosaicModel implements Trainable {
+  readonly kind = 'mosaic';
+
+  constructor(
+    readonly config: MosaicConfig,
+    /** Blocks whose reference→target maps feed the losses (null: none chosen yet → all). */
+    readonly tapBlocks: readonly number[] | null = null,
+    readonly terms: readonly LossTerm[] = [],
+    readonly weights: MosaicWeights | null = null,
+  ) {}
+
+  /** Blocks the correspondence map averages over. */
+  get mapBlocks(): number[] {
+    return this.tapBlocks ? [...this.tapBlocks] : Array.from({ length: this.config.depth }, (_, i) => i);
+  }
+
+  withTaps(blocks: readonly number[]): MosaicModel {
+    const bad = blocks.filter((b) => !Number.isInteger(b) || b < 0 || b >= this.config.depth);
+    if (bad.length || blocks.length === 0) throw new RangeError(`attention blocks must be a non-empty list within 0…${this.config.depth - 1}, got [${blocks.join(', ')}]`);
+    return new MosaicModel(this.config, [...new Set(blocks)].sort((a, b) => a - b), this.terms, this.weights);
+  }
+
+  /** Adds a loss term (a second term of the same kind replaces the first). */
+  withTerm(term: LossTerm): MosaicModel {
+    return new MosaicModel(this.config, this.tapBlocks, [...this.terms.filter((t) => t.kind !== term.kind), term], this.weights);
+  }
+
+  withWeights(weights: MosaicWeights): MosaicModel {
+    return new MosaicModel(this.config, this.tapBlocks, this.terms, weights);
+  }
+
+  term<K extends LossTerm['kind']>(kind: K): Extract<LossTerm, { kind: K }> | undefined {
+    return this.terms.find((t) => t.kind === kind) as Extract<LossTerm, { kind: K }> | undefined;
+  }
+
+  trainingProgram(data: unknown, options: { steps: number }): TrainingProgram {
+    if (!Array.isArray(data)) throw new TypeError('mosaic: training data must be SEMALIGN_SAMPLES (an array of samples)');
+    return new MosaicTrainingProgram(this, data as SemAlignSample[], options);
+  }
+
+  /** One line for logs and the editor. */
+  describe(): string {
+    const c = this.config;
+    const terms = this.terms.map((t) => (t.kind === 'scal' ? `SCAL α=${t.alpha}` : `MDL β=${t.beta}`)).join(' + ') || 'diffusion only';
+    return `MOSAIC ${c.preset} (width ${c.width}, depth ${c.depth}, ${c.heads} heads, LoRA ${c.loraRank}, ≤${c.maxRefs} refs) · ${terms}${this.weights ? ` · weights: ${this.weights.source}` : ' · untrained'}`;
+  }
+}

@@ -1,0 +1,74 @@
+import { type Graph, type ModelFn, type Sym, flowMatchingNoise, ops as o } from 'tessera/kernels';
+import { correspondenceMap, mdlLoss, scalLoss } from '../losses/index.ts';
+import { dims, type MosaicConfig } from './MosaicConfig.ts';
+import { mosaicNetwork, type MosaicOutputs } from './mosaicNetwork.ts';
+
+/** Declares the network's batch inputs (names match MosaicBatch and the samplers' feeds). */
+export function networkInputs(g: Graph, c: MosaicConfig, k: number, batch: number) {
+  const { n, l, patchDim } = dims(c);
+  return {
+    refs: g.input('refs', [batch, k * l, patchDim]),
+    boxes: g.input('boxes', [batch, k, 4]),
+    boxmap: g.input('boxmap', [batch, n, k]),
+    tfeat: g.input('tfeat', [batch, c.width]),
+  };
+}
+
+/** Which loss terms a training graph contains. */
+export interface TrainingTerms {
+  scal: boolean;
+  /** Ignored for K = 1 (MDL needs two references). */
+  mdl: { distance: 'jsd' | 'skl' } | null;
+  tapBlocks: readonly number[];
+}
+
+/**
+ * The training-step program for batches of `batch` samples with K references: flow matching
+ * (x_t = (1 − t)·x0 + t·ε, regress ε − x0; ε drawn in-graph from the step seed) plus α·SCAL and
+ * β·MDL on the reference→target correspondence map. α and β are graph inputs, so β's warm-up
+ * never retraces the graph.
+ */
+export function trainingProgram(c: MosaicConfig, k: number, batch: number, terms: TrainingTerms): ModelFn {
+  const { n, l, patchDim } = dims(c);
+  return (g) => {
+    const x0 = g.input('x0', [batch, n, patchDim]);
+    const t = g.input('t', [batch]);
+    const ins = networkInputs(g, c, k, batch);
+    const noise = o.randomNormal(g, [batch, n, patchDim]);
+    const { xt, target } = flowMatchingNoise(x0, noise, t);
+    const useMdl = terms.mdl !== null && k >= 2;
+    const taps = terms.scal || useMdl ? terms.tapBlocks : [];
+    const net: MosaicOutputs = mosaicNetwork(g, c, k, { xt, ...ins }, { tapBlocks: taps });
+    const diffusion = o.mean(o.square(o.sub(net.velocity, target)));
+    const outputs: Record<string, Sym> = { diffusion };
+    let loss = diffusion;
+    if (taps.length) {
+      const map = correspondenceMap(net.taps);
+      if (terms.scal) {
+        const scal = scalLoss(map, g.input('scal.w', [batch, k * l, n]));
+        loss = o.add(loss, o.mul(g.input('loss.alpha', []), scal));
+        outputs.scal = scal;
+      }
+      if (useMdl) {
+        const mdl = mdlLoss(map, g.input('mdl.w', [batch, k, k * l]), { distance: terms.mdl!.distance });
+        loss = o.add(loss, o.mul(g.input('loss.beta', []), mdl));
+        outputs.mdl = mdl;
+      }
+    }
+    return { loss, outputs };
+  };
+}
+
+/**
+ * The sampling program: velocity at (x_t, t), and optionally the correspondence map averaged
+ * over `mapBlocks` (for heatmaps and PCK).
+ */
+export function velocityProgram(c: MosaicConfig, k: number, batch: number, mapBlocks: readonly number[] = []) {
+  const { n, patchDim } = dims(c);
+  return (g: Graph): Record<string, Sym> => {
+    const xt = g.input('xt', [batch, n, patchDim]);
+    const ins = networkInputs(g, c, k, batch);
+    const net = mosaicNetwork(g, c, k, { xt, ...ins }, { tapBlocks: mapBlocks });
+    return mapBlocks.length ? { velocity: net.velocity, map: correspondenceMap(net.taps) } : { velocity: net.velocity };
+  };
+}

@@ -1,0 +1,48 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { defineNode } from 'tessera';
+import { loadWeights } from '../model/loadWeights.ts';
+import { PRESETS, resolveConfig } from '../model/MosaicConfig.ts';
+import { MosaicModel } from '../model/MosaicModel.ts';
+
+const optInt = (minimum: number, maximum: number, description: string) => ({ type: 'integer', minimum, maximum, description }) as const;
+
+/** Creates the MOSAIC MODEL handle, untrained or with a checkpoint's weights. */
+export const Model = defineNode({
+  type: 'mosaic/Model',
+  title: 'MOSAIC model',
+  category: 'mosaic',
+  description:
+    'A flow-matching diffusion transformer conditioned the MOSAIC way: [layout, noisy target, reference₁…reference_K] tokens, references at t = 0 through a shared LoRA branch, no reference↔reference attention, learned slot offsets (K = 1…maxRefs with the same weights), adaLN time conditioning.',
+  version: '1.0.0',
+  inputs: {},
+  outputs: { model: { type: 'MODEL', description: 'MOSAIC handle (wire into CorrespondenceAttention / loss nodes / Train / Sample).' } },
+  params: {
+    type: 'object',
+    properties: {
+      preset: { type: 'string', enum: Object.keys(PRESETS), default: 'small', description: 'tiny: tests (seconds); small: the default (about 15 min of training here).' },
+      checkpoint: { type: 'string', default: '', description: 'Weights to load (.safetensors from train/Train or a weights-only file); relative to the working directory. Must match the preset.' },
+      width: optInt(4, 4096, 'Override: token width.'),
+      depth: optInt(1, 64, 'Override: number of blocks.'),
+      heads: optInt(1, 64, 'Override: attention heads.'),
+      loraRank: optInt(0, 1024, 'Override: rank of the reference-branch LoRA.'),
+      maxRefs: optInt(1, 16, 'Override: most references (slot offsets).'),
+    },
+  },
+  // A rewritten checkpoint (same path, new weights) must not be served from the cache.
+  cache: {
+    async fingerprint(p) {
+      if (!p.checkpoint) return 'none';
+      const st = await stat(resolve(String(p.checkpoint))).catch(() => null);
+      return st ? `${st.mtimeMs}:${st.size}` : 'missing';
+    },
+  },
+  async execute(ctx) {
+    const p = ctx.params;
+    const config = resolveConfig(p.preset, { width: p.width, depth: p.depth, heads: p.heads, loraRank: p.loraRank, maxRefs: p.maxRefs });
+    let model = new MosaicModel(config);
+    if (p.checkpoint) model = model.withWeights(await loadWeights(p.checkpoint, config));
+    ctx.log.info(model.describe());
+    return { model };
+  },
+});

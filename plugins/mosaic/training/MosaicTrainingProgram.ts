@@ -1,0 +1,136 @@
+import { Rng } from 'tessera';
+import { Tensor, type ModelFn } from 'tessera/kernels';
+import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { TrainBatch, TrainingProgram } from '../../train/Trainable.ts';
+import { betaAt, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
+import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';
+import { configDifferences, CONFIG_FIELDS, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
+import type { MosaicModel } from '../model/MosaicModel.ts';
+import { trainingProgram } from '../model/mosaicPrograms.ts';
+import { timeFeatures } from '../model/positionFeatures.ts';
+
+/** Checkpoint metadata key holding the model config as JSON. */
+export const CONFIG_KEY = 'mosaic.config';
+
+/** Logit-normal time: t = sigmoid(z), z ~ N(0, 1) (SD3 / the public code's sampling of t). */
+const logitNormal = (rng: Rng) => 1 / (1 + Math.exp(-rng.normal()));
+
+/**
+ * Trains a MOSAIC handle on SemAlign samples: one step graph per K present in the data (variant
+ * `k<K>`), each batch drawn from one K group. The batch of step s depends only on (seed, s):
+ * a sample is drawn uniformly (so K follows the data), the rest of the batch from its K group.
+ */
+export class MosaicTrainingProgram implements TrainingProgram {
+  readonly variants: string[];
+  readonly metrics: string[];
+  readonly metadata: Record<string, string>;
+  readonly initial?: Record<string, Tensor>;
+  private readonly groups: Map<number, number[]>;
+  private readonly fns = new Map<string, ModelFn>();
+
+  constructor(
+    private readonly model: MosaicModel,
+    private readonly samples: readonly SemAlignSample[],
+    private readonly options: { steps: number },
+  ) {
+    const c = model.config;
+    checkSamples(samples, c, 'training samples');
+    this.groups = groupByK(samples);
+    this.variants = [...this.groups.keys()].map((k) => `k${k}`);
+    const scal = model.term('scal');
+    const mdl = model.term('mdl');
+    // Validates every sample's correspondences against the grids up front (clear error before training).
+    const { l, n } = dims(c);
+    for (const [, idx] of this.groups) {
+      const group = idx.map((i) => samples[i]!);
+      if (scal) scalTargets(group, { mode: scal.mode, refPatches: l, targetPatches: n });
+    }
+    this.metrics = ['diffusion', ...(scal ? ['scal'] : []), ...(mdl && [...this.groups.keys()].some((k) => k >= 2) ? ['mdl'] : [])];
+    this.metadata = {
+      [CONFIG_KEY]: JSON.stringify(c),
+      'mosaic.terms': JSON.stringify(model.terms),
+      'mosaic.tapBlocks': JSON.stringify(model.mapBlocks),
+    };
+    if (model.weights) this.initial = { ...model.weights.params };
+  }
+
+  modelFn(variant: string, batchSize: number): ModelFn {
+    const key = `${variant}:${batchSize}`;
+    let fn = this.fns.get(key);
+    if (!fn) {
+      const k = Number(variant.slice(1));
+      const mdl = this.model.term('mdl');
+      fn = trainingProgram(this.model.config, k, batchSize, {
+        scal: !!this.model.term('scal'),
+        mdl: mdl ? { distance: mdl.distance } : null,
+        tapBlocks: this.model.mapBlocks,
+      });
+      this.fns.set(key, fn);
+    }
+    return fn;
+  }
+
+  batch(step: number, batchSize: number, seed: number): TrainBatch {
+    const rng = new Rng(seed).fork(`batch:${step}`);
+    const first = rng.int(this.samples.length);
+    const k = this.samples[first]!.refs.length;
+    const group = this.groups.get(k)!;
+    const picked = [this.samples[first]!];
+    while (picked.length < batchSize) picked.push(this.samples[group[rng.int(group.length)]!]!);
+    const c = this.model.config;
+    const { l, n } = dims(c);
+    const b = buildBatch(picked, c);
+    const t = picked.map(() => logitNormal(rng));
+    const feeds: TrainBatch['feeds'] = {
+      x0: b.x0,
+      refs: b.refs,
+      boxes: b.boxes,
+      boxmap: b.boxmap,
+      t: Tensor.from(t, [batchSize]),
+      tfeat: timeFeatures(t, c.width),
+    };
+    const scal = this.model.term('scal');
+    const mdl = this.model.term('mdl');
+    if (scal) {
+      feeds['scal.w'] = scalTargets(picked, { mode: scal.mode, refPatches: l, targetPatches: n });
+      feeds['loss.alpha'] = Tensor.scalar(scal.alpha);
+    }
+    if (mdl && k >= 2) {
+      feeds['mdl.w'] = mdlRowWeights(picked, { mode: mdl.mode, refPatches: l });
+      const f = mdl.fractions;
+      const total = this.options.steps;
+      const schedule = f
+        ? { beta: mdl.beta, warmupStart: fractionToSteps(f.start, total), rampSteps: fractionToSteps(f.ramp, total, true) }
+        : { beta: mdl.beta, warmupStart: mdl.warmupStart, rampSteps: mdl.rampSteps };
+      feeds['loss.beta'] = Tensor.scalar(betaAt(step, schedule));
+    }
+    return { variant: `k${k}`, feeds, size: batchSize, metrics: ['diffusion', ...(scal ? ['scal'] : []), ...(mdl && k >= 2 ? ['mdl'] : [])] };
+  }
+
+  checkMetadata(meta: Readonly<Record<string, string>>): string[] {
+    const raw = meta[CONFIG_KEY];
+    if (!raw) return ['the checkpoint has no MOSAIC config (not written by a MOSAIC training run)'];
+    let saved: Partial<MosaicConfig>;
+    try {
+      saved = JSON.parse(raw) as Partial<MosaicConfig>;
+    } catch {
+      return [`the checkpoint's ${CONFIG_KEY} is not JSON`];
+    }
+    const out = configDifferences(saved, this.model.config);
+    if (meta['mosaic.terms'] !== undefined && meta['mosaic.terms'] !== this.metadata['mosaic.terms']) {
+      out.push(`loss terms differ: ${meta['mosaic.terms']} in the checkpoint, ${this.metadata['mosaic.terms']} in this graph`);
+    }
+    return out;
+  }
+
+  withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): MosaicModel {
+    return this.model.withWeights({ params, source: info.source, step: info.step });
+  }
+
+  /** The total number of steps the run was planned for (β schedules are expressed in steps). */
+  get plannedSteps(): number {
+    return this.options.steps;
+  }
+}
+
+export { CONFIG_FIELDS };
