@@ -46,7 +46,7 @@ export { grad } from './autodiff/grad.ts';
 export { adamw, sgd } from './train/optimizers.ts';
 export type { OptimizerSpec, AdamWSpec, SgdSpec, LrSpec } from './train/optimizers.ts';
 export { schedules } from './train/schedules.ts';
-export { Trainer } from './train/Trainer.ts';
+export { Trainer, saveParamsFile } from './train/Trainer.ts';
 export type { TrainerOptions, StepResult } from './train/Trainer.ts';
 export { CHECKPOINT_FORMAT, PARAMS_FORMAT, RESERVED_METADATA_KEYS } from './train/Trainer.ts';
 export { Predictor } from './train/Predictor.ts';

@@ -39,6 +39,18 @@ export const CHECKPOINT_FORMAT = 'tessera-kernels-checkpoint/1';
 const FORMAT = CHECKPOINT_FORMAT;
 /** Format tag of `saveParams` files (weights only). */
 export const PARAMS_FORMAT = 'tessera-kernels-params/1';
+/**
+ * Writes named parameters as a weights-only file (`param.<name>` tensors, format
+ * {@link PARAMS_FORMAT}), atomically: what `trainer.saveParams` writes, for weights held
+ * outside a trainer (e.g. an EMA copy). Loadable by `trainer.load` and `Predictor.paramsFromCheckpoint`.
+ */
+export async function saveParamsFile(path: string, params: Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(params)) tensors[`param.${name}`] = t;
+  const dtype = Object.values(params)[0]?.dtype ?? 'float32';
+  await saveSafetensors(path, tensors, { ...metadata, format: PARAMS_FORMAT, dtype });
+}
+
 /** Metadata keys the trainer writes itself; user metadata may not use them. */
 export const RESERVED_METADATA_KEYS: readonly string[] = ['format', 'optimizer', 'dtype', 'step', 'seed', 'rngCounter'];
 
@@ -369,10 +381,7 @@ export class Trainer {
    * For small bundled checkpoints; read back with `load` or `Predictor.paramsFromCheckpoint`.
    */
   async saveParams(path: string, metadata?: Record<string, string>): Promise<void> {
-    const user = userMetadata(metadata, RESERVED_METADATA_KEYS, 'trainer.saveParams');
-    const tensors: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(this.getParams())) tensors[`param.${name}`] = t;
-    await saveSafetensors(path, tensors, { ...user, format: PARAMS_FORMAT, dtype: this.options.dtype });
+    await saveParamsFile(path, this.getParams(), userMetadata(metadata, RESERVED_METADATA_KEYS, 'trainer.saveParams'));
   }
 
   /**

@@ -4,7 +4,7 @@ import { AddNode, MathNode, SumNode } from './nodes/math.ts';
 import { FormatNode, JsonGetNode, MakeObjectNode } from './nodes/text.ts';
 import { ListIndexNode, ListMapNode, ListStatsNode, RangeNode } from './nodes/lists.ts';
 import { AssertNode, CollectNode, CountStreamNode, DelayNode } from './nodes/flow.ts';
-import { PrintNode, SaveJsonNode } from './nodes/sinks.ts';
+import { PrintNode, SaveImageNode, SaveJsonNode } from './nodes/sinks.ts';
 
 /** The built-in `core` plugin: nodes that make the engine usable and testable without ML. */
 export default definePlugin({
@@ -16,6 +16,6 @@ export default definePlugin({
     FormatNode, JsonGetNode, MakeObjectNode,
     RangeNode, ListMapNode, ListStatsNode, ListIndexNode,
     DelayNode, CountStreamNode, CollectNode, AssertNode,
-    PrintNode, SaveJsonNode,
+    PrintNode, SaveJsonNode, SaveImageNode,
   ],
 });

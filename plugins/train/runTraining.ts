@@ -92,9 +92,11 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
 
     const save = async (step: number): Promise<string> => {
       const path = join(dir, checkpointName(step));
-      await trainer.save(path, { ...program.metadata, 'train.settings': settingsKey(s) });
+      // The checkpoint is the commit point: EMA and history go first, so a kill between the
+      // writes leaves either a complete checkpoint or none (history rows past it are dropped).
       if (ema) await saveSafetensors(emaPath(path), ema, { step: String(step) });
       await writeFileAtomic(join(dir, HISTORY), JSON.stringify(history) + '\n');
+      await trainer.save(path, { ...program.metadata, 'train.settings': settingsKey(s) });
       const all = await listCheckpoints(dir);
       for (const old of all.slice(0, Math.max(0, all.length - s.keep))) {
         await rm(old.path, { force: true });

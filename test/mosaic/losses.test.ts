@@ -290,7 +290,12 @@ test('MDL gradient w.r.t. the map equals finite differences (jsd and skl, float6
   const map = randomMap(dims.B, dims.R, dims.N);
   // Points-like pooling with uneven weights per reference (2 rows each).
   const rw = new Float64Array(dims.B * dims.K * dims.R);
-  for (let b = 0; b < dims.B; b++) for (let k = 0; k < dims.K; k++) (rw[(b * dims.K + k) * dims.R + 2 * k] = 0.3 + 0.1 * b), (rw[(b * dims.K + k) * dims.R + 2 * k + 1] = 0.7 - 0.1 * b);
+  for (let b = 0; b < dims.B; b++) {
+    for (let k = 0; k < dims.K; k++) {
+      rw[(b * dims.K + k) * dims.R + 2 * k] = 0.3 + 0.1 * b;
+      rw[(b * dims.K + k) * dims.R + 2 * k + 1] = 0.7 - 0.1 * b;
+    }
+  }
   for (const distance of ['jsd', 'skl'] as const) {
     const out = await run('float64', { map: { data: map, shape: [2, 6, 5] }, rw: { data: rw, shape: [2, 3, 6] } }, (x) => {
       const loss = mdlLoss(x.map!, x.rw!, { distance });

@@ -1,4 +1,5 @@
 import { defineNode } from 'tessera';
+import pngjs from 'pngjs';
 
 export const PrintNode = defineNode({
   type: 'core/Print',
@@ -31,5 +32,31 @@ export const SaveJsonNode = defineNode({
   cache: 'never',
   async execute({ inputs, params, artifacts }) {
     return { path: await artifacts.writeJson(params.filename, inputs.value) };
+  },
+});
+
+export const SaveImageNode = defineNode({
+  type: 'core/SaveImage',
+  title: 'Save image',
+  category: 'core/output',
+  description: 'Writes an IMAGE as PNG into the run directory (atomically), shows it as the node preview and outputs the file path.',
+  version: '1.0.0',
+  inputs: { image: { type: 'IMAGE' } },
+  outputs: { path: { type: 'STRING' } },
+  params: { type: 'object', properties: { filename: { type: 'string', default: 'image.png', pattern: '^[^\\\\]+\\.png$' } }, additionalProperties: false },
+  output: true,
+  cache: 'never',
+  async execute({ inputs, params, artifacts, progress }) {
+    const img = inputs.image;
+    if (!img || !(img.width > 0 && img.height > 0) || img.data.length !== img.width * img.height * img.channels) {
+      throw new RangeError(`core/SaveImage: not a valid image (${img ? `${img.width}×${img.height}×${img.channels}, ${img.data.length} bytes` : 'nothing'})`);
+    }
+    const png = new pngjs.PNG({ width: img.width, height: img.height });
+    for (let i = 0, n = img.width * img.height; i < n; i++) {
+      for (let c = 0; c < 3; c++) png.data[i * 4 + c] = img.data[i * img.channels + (img.channels === 1 ? 0 : c)]!;
+      png.data[i * 4 + 3] = img.channels === 4 ? img.data[i * 4 + 3]! : 255;
+    }
+    progress(1, 1, params.filename, img);
+    return { path: await artifacts.write(params.filename, pngjs.PNG.sync.write(png)) };
   },
 });

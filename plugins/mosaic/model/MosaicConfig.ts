@@ -21,9 +21,16 @@ export interface MosaicConfig {
   readonly loraRank: number;
   /** Most references the model accepts (its learned slot offsets). */
   readonly maxRefs: number;
+  /**
+   * What reference tokens attend to besides themselves: 'target' (MOSAIC's mask: the layout and
+   * the target; other references only through the target, from the second block on) or 'self'
+   * (the public code's kv_cache mode: references see only themselves, so each reference's tokens
+   * are a function of that reference alone and could be cached across sampling steps).
+   */
+  readonly refAttention: 'target' | 'self';
 }
 
-const BASE = { targetSize: 64, refSize: 32, patch: 4, mlpRatio: 4, maxRefs: 8 } as const;
+const BASE = { targetSize: 64, refSize: 32, patch: 4, mlpRatio: 4, maxRefs: 8, refAttention: 'target' } as const;
 
 /**
  * Presets. `tiny` trains a few steps in seconds (tests); `small` is sized from the measured step
@@ -36,7 +43,7 @@ export const PRESETS: Readonly<Record<string, MosaicConfig>> = {
 };
 
 /** Names of the configuration fields that must agree between a checkpoint and a model. */
-export const CONFIG_FIELDS = ['targetSize', 'refSize', 'patch', 'width', 'depth', 'heads', 'mlpRatio', 'loraRank', 'maxRefs'] as const;
+export const CONFIG_FIELDS = ['targetSize', 'refSize', 'patch', 'width', 'depth', 'heads', 'mlpRatio', 'loraRank', 'maxRefs', 'refAttention'] as const;
 
 /** Derived sizes. */
 export function dims(c: MosaicConfig) {
@@ -72,6 +79,7 @@ export function validateConfig(c: MosaicConfig): void {
   int('mlpRatio', 1, 16);
   int('loraRank', 0, 1024);
   int('maxRefs', 1, 16);
+  if (c.refAttention !== 'target' && c.refAttention !== 'self') bad.push(`refAttention must be 'target' or 'self', got ${String(c.refAttention)}`);
   if (!bad.length) {
     if (c.targetSize % c.patch) bad.push(`patch ${c.patch} must divide targetSize ${c.targetSize}`);
     if (c.refSize % c.patch) bad.push(`patch ${c.patch} must divide refSize ${c.refSize}`);

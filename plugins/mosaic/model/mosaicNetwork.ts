@@ -1,4 +1,4 @@
-import { type Graph, type Sym, Tensor, init, mosaicMask, ops as o, scaledDotProductAttention, splitHeads, mergeHeads } from 'tessera/kernels';
+import { type Graph, type Sym, Tensor, groupMask, init, ops as o, scaledDotProductAttention, splitHeads, mergeHeads } from 'tessera/kernels';
 import { dims, type MosaicConfig } from './MosaicConfig.ts';
 import { positionFeatures, timeFeatures } from './positionFeatures.ts';
 
@@ -30,6 +30,8 @@ export interface MosaicOutputs {
   velocity: Sym;
   /** One tap per requested block. */
   taps: AttentionTap[];
+  /** With `collectHidden`: each block's output tokens, main branch [B, K+N, D] and references [B, K·L, D]. */
+  hidden: { main: Sym; refs: Sym }[];
 }
 
 /** Sequence layout of one forward pass: [layout K | target N | ref₁ L | … | ref_K L]. */
@@ -64,12 +66,11 @@ const gate = (x: Sym, g: Sym) => o.mul(x, o.reshape(g, [g.shape[0]!, 1, g.shape[
  * @example
  * const out = mosaicNetwork(g, PRESETS.tiny, 2, { xt, tfeat, refs, boxes, boxmap }, { tapBlocks: [0, 1] });
  */
-export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInputs, options: { tapBlocks?: readonly number[] } = {}): MosaicOutputs {
+export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInputs, options: { tapBlocks?: readonly number[]; collectHidden?: boolean } = {}): MosaicOutputs {
   if (!Number.isInteger(k) || k < 1 || k > c.maxRefs) throw new RangeError(`K = ${k} references is outside this model's range 1…${c.maxRefs}`);
-  const { n, l, grid, refGrid, patchDim, hidden } = dims(c);
+  const { n, l, grid, refGrid, patchDim, hidden: mlpWidth } = dims(c);
   const D = c.width;
   const r = c.loraRank;
-  const B = x.xt.shape[0]!;
   const seq = tokenLayout(c, k);
   const P = (name: string, shape: number[], i = init.xavier(), decay = true) => g.param(name, shape, { init: i, decay });
   const lora = (name: string, w: Sym, inDim: number, outDim: number): Sym =>
@@ -101,10 +102,12 @@ export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInp
   const cMain = timeEmb(x.tfeat); // [B, D]
   const cRef = timeEmb(g.constant(timeFeatures([0], D))); // [1, D]
 
-  const mask = mosaicMask(k, n, new Array(k).fill(l));
+  // Groups [layout, target, ref₁ … ref_K]: no reference↔reference attention; in 'self' mode references see only themselves.
+  const mask = groupMask([k, n, ...new Array<number>(k).fill(l)], (i, j) => (i < 2 ? true : c.refAttention === 'self' ? i === j : j < 2 || i === j));
+  const hidden: MosaicOutputs['hidden'] = [];
   const taps: AttentionTap[] = [];
   const tapSet = new Set(options.tapBlocks ?? []);
-  let hm = o.concat([layout.shape[0] === B ? layout : o.expand(layout, [B, k, D]), target], 1); // [B, K+N, D]
+  let hm = o.concat([layout, target], 1); // [B, K+N, D]
   let hr = refTok; // [B, K·L, D]
 
   for (let b = 0; b < c.depth; b++) {
@@ -115,13 +118,13 @@ export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInp
     const bqkv = P(`${pre}.attn.bqkv`, [3 * D], init.zeros(), false);
     const wo = P(`${pre}.attn.wo`, [D, D]);
     const bo = P(`${pre}.attn.bo`, [D], init.zeros(), false);
-    const w1 = P(`${pre}.mlp.w1`, [D, hidden]);
-    const b1 = P(`${pre}.mlp.b1`, [hidden], init.zeros(), false);
-    const w2 = P(`${pre}.mlp.w2`, [hidden, D]);
+    const w1 = P(`${pre}.mlp.w1`, [D, mlpWidth]);
+    const b1 = P(`${pre}.mlp.b1`, [mlpWidth], init.zeros(), false);
+    const w2 = P(`${pre}.mlp.w2`, [mlpWidth, D]);
     const b2 = P(`${pre}.mlp.b2`, [D], init.zeros(), false);
     const wqkvR = lora(`${pre}.attn.qkv`, wqkv, D, 3 * D);
     const woR = lora(`${pre}.attn.o`, wo, D, D);
-    const w2R = lora(`${pre}.mlp.2`, w2, hidden, D);
+    const w2R = lora(`${pre}.mlp.2`, w2, mlpWidth, D);
 
     const modM = o.split(o.linear(cMain, adaW, adaB), new Array(6).fill(D), 1);
     const modR = o.split(o.linear(cRef, adaW, adaB), new Array(6).fill(D), 1);
@@ -140,10 +143,11 @@ export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInp
     hm = o.add(hm, gate(o.linear(am, wo, bo), gm1));
     hr = o.add(hr, gate(o.linear(ar, woR, bo), gr1));
     hm = o.add(hm, gate(o.linear(o.gelu(o.linear(modulate(ln(hm), sm2, cm2), w1, b1)), w2, b2), gm2));
-    if (b < c.depth - 1) {
-      // The last block's reference MLP cannot reach the output: skip it.
+    if (b < c.depth - 1 || options.collectHidden) {
+      // The last block's reference MLP cannot reach the output: skip it unless hidden states are inspected.
       hr = o.add(hr, gate(o.linear(o.gelu(o.linear(modulate(ln(hr), sr2, cr2), w1, b1)), w2R, b2), gr2));
     }
+    if (options.collectHidden) hidden.push({ main: hm, refs: hr });
   }
   for (const tb of tapSet) if (tb < 0 || tb >= c.depth) throw new RangeError(`attention block ${tb} does not exist (blocks 0…${c.depth - 1})`);
 
@@ -154,5 +158,5 @@ export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInp
   const [fs, fc] = o.split(o.linear(cMain, finAda, finAdaB), [D, D], 1) as [Sym, Sym];
   const tgt = o.slice(hm, [seq.targetStart], [seq.refStart], [1]);
   const velocity = o.linear(modulate(ln(tgt), fs, fc), outW, outB);
-  return { velocity, taps };
+  return { velocity, taps, hidden };
 }

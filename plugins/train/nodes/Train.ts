@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineNode } from 'tessera';
+import { saveParamsFile } from 'tessera/kernels';
 import { encodePng } from '../../semalign/png.ts';
 import '../../semalign/ports.ts';
 import { lossCurveImage, lossCurveSvg } from '../lossCurve.ts';
@@ -50,6 +51,7 @@ export const Train = defineNode({
       checkpointDir: { type: 'string', default: '', description: 'Checkpoint folder; relative paths resolve from the working directory; "" = <run dir>/checkpoints (no resume across runs).' },
       resume: { type: 'boolean', default: true, description: 'Continue from the newest checkpoint in checkpointDir when there is one.' },
       seed: int(0, 0, 0xffffffff, 'Seeds initialisation, batch order, diffusion times and noise.'),
+      weightsFile: { type: 'string', default: '', description: 'Also write the final (or EMA) weights alone, without optimizer state, to this file inside the run directory ("" = do not).' },
       curveFile: { type: 'string', default: 'train/loss.png', description: 'Loss-curve PNG inside the run directory ("" = do not write); an SVG and history.json are written beside it.' },
     },
   },
@@ -92,9 +94,11 @@ export const Train = defineNode({
       await ctx.artifacts.write(p.curveFile.replace(/\.png$/i, '') + '.svg', lossCurveSvg(r.history));
       await ctx.artifacts.write(p.curveFile.replace(/[^/]*$/, '') + 'history.json', JSON.stringify(r.history) + '\n');
     }
+    if (p.weightsFile) await saveParamsFile(ctx.artifacts.resolvePath(p.weightsFile), r.params, { ...program.metadata, step: String(r.step) });
     ctx.progress(r.step, p.steps, 'loss curves', curve);
     const summary = { steps: r.step, resumedFrom: r.resumedFrom, seconds: r.seconds, samplesPerSecond: r.samplesPerSecond, provider: r.provider, checkpoint: r.checkpoint };
     ctx.log.info(`train: ${r.step} steps, ${r.seconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(1)} samples/s → ${r.checkpoint}`);
     return { model: program.withWeights(r.params, { step: r.step, source: r.checkpoint }), history: r.history, curve, checkpoint: r.checkpoint, summary };
   },
 });
+

@@ -1,0 +1,152 @@
+/**
+ * The four-arm MOSAIC ablation: no alignment loss / SCAL / MDL / SCAL + MDL, each trained from
+ * graphs/mosaic-train.json with the same data, steps and seeds (only the loss nodes wired into
+ * Train differ), then sampled and scored on held-out test identities at K = 1..6.
+ *
+ *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full]
+ *
+ * Each arm runs as `tessera run` in a child process (its own run directory and checkpoint
+ * folder); an arm whose run already finished with the same step count is reused, an unfinished
+ * one resumes from its last checkpoint. Writes <out>/ablation.json, <out>/ablation.md and one
+ * SVG per metric (arms against K).
+ */
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+
+type Arm = 'none' | 'scal' | 'mdl' | 'full';
+const ARMS: Record<Arm, string> = { none: 'no alignment loss', scal: 'SCAL', mdl: 'MDL', full: 'SCAL + MDL' };
+const METRICS = [
+  ['retrievalAcc', 'identity retrieval (↑)'],
+  ['identityPsnr', 'identity PSNR dB (↑)'],
+  ['descriptorCos', 'descriptor cosine (↑)'],
+  ['colorLeak', 'color leakage (↓)'],
+  ['textureLeak', 'texture leakage (↓)'],
+  ['pck@1', 'PCK@1 (↑)'],
+] as const;
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+}
+
+type Graph = { nodes: Record<string, { inputs?: Record<string, { node: string; output: string }>; params?: Record<string, unknown> }>; ui?: { nodes?: Record<string, unknown> } };
+
+/** Rewires the training graph for one arm: which loss nodes feed train/Train. */
+function armGraph(base: Graph, arm: Arm): Graph {
+  const g = JSON.parse(JSON.stringify(base)) as Graph;
+  const drop = (id: string) => {
+    delete g.nodes[id];
+    delete g.ui?.nodes?.[id];
+  };
+  const feed = (id: string, from: string) => (g.nodes[id]!.inputs!.model = { node: from, output: 'model' });
+  if (arm === 'none') {
+    drop('scal');
+    drop('mdl');
+    feed('train', 'attention');
+  } else if (arm === 'scal') {
+    drop('mdl');
+    feed('train', 'scal');
+  } else if (arm === 'mdl') {
+    drop('scal');
+    feed('mdl', 'attention');
+  }
+  return g;
+}
+
+function run(cmd: string, args: string[], log: string): Promise<number> {
+  return new Promise((res, rej) => {
+    void import('node:fs').then(({ openSync }) => {
+      const fd = openSync(log, 'a');
+      const p = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+      p.on('error', rej);
+      p.on('exit', (code) => res(code ?? 1));
+    });
+  });
+}
+
+const out = resolve(arg('out', 'runs/ablation'));
+const arms = arg('arms', 'none,scal,mdl,full').split(',') as Arm[];
+const base = JSON.parse(await readFile('graphs/mosaic-train.json', 'utf8')) as Graph;
+const steps = Number(arg('steps', String(base.nodes.train!.params!.steps)));
+await mkdir(out, { recursive: true });
+
+interface ArmResult { arm: Arm; seconds: number | null; trainSeconds: number | null; samplesPerSecond: number | null; perK: { k: number; samples: number; chance: number; means: Record<string, number | null> }[]; finalLoss: Record<string, number> }
+const results: ArmResult[] = [];
+for (const arm of arms) {
+  if (!(arm in ARMS)) throw new Error(`unknown arm '${arm}' (arms: ${Object.keys(ARMS).join(', ')})`);
+  const dir = join(out, arm);
+  const file = join(out, `${arm}.graph.json`);
+  await writeFile(file, JSON.stringify(armGraph(base, arm), null, 2) + '\n');
+  let summary: { steps?: number; seconds?: number; samplesPerSecond?: number } | null = null;
+  const readSummary = async () => {
+    const runJson = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { status?: string; results?: Record<string, Record<string, unknown>> };
+    return runJson.status === 'run:done' ? ((runJson.results?.train?.summary as typeof summary) ?? {}) : null;
+  };
+  summary = await readSummary().catch(() => null);
+  let wall: number | null = null;
+  if (!summary || summary.steps !== steps) {
+    console.log(`${arm}: training ${steps} steps → ${dir}`);
+    const t0 = performance.now();
+    const code = await run(process.execPath, ['bin/tessera.mjs', 'run', file, '-o', dir, '-s', `train.checkpointDir=${join(out, `${arm}-ckpt`)}`, '-s', `train.steps=${steps}`, '--json'], join(out, `${arm}.log`));
+    wall = (performance.now() - t0) / 1000;
+    if (code !== 0) throw new Error(`${arm}: tessera run exited ${code} (see ${join(out, `${arm}.log`)})`);
+    summary = await readSummary();
+  } else console.log(`${arm}: reusing the finished run in ${dir}`);
+  const metrics = JSON.parse(await readFile(join(dir, 'metrics', 'metrics.json'), 'utf8')) as { perK: ArmResult['perK'] };
+  const history = JSON.parse(await readFile(join(dir, 'train', 'history.json'), 'utf8')) as Record<string, number>[];
+  const tail = history.slice(-100);
+  const finalLoss: Record<string, number> = {};
+  for (const key of Object.keys(tail[0] ?? {})) if (key !== 'step') finalLoss[key] = tail.reduce((a, r) => a + (r[key] ?? 0), 0) / tail.length;
+  results.push({ arm, seconds: wall, trainSeconds: summary?.seconds ?? null, samplesPerSecond: summary?.samplesPerSecond ?? null, perK: metrics.perK, finalLoss });
+}
+
+const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
+const ks = [...new Set(results.flatMap((r) => r.perK.map((p) => p.k)))].sort((a, b) => a - b);
+const lines: string[] = [];
+for (const [m, title] of METRICS) {
+  lines.push(`**${title}**`, '', `| arm | ${ks.map((k) => `K=${k}`).join(' | ')} | mean |`, `|---|${ks.map(() => '---:').join('|')}|---:|`);
+  for (const r of results) {
+    const vals = ks.map((k) => r.perK.find((p) => p.k === k)?.means[m] ?? null);
+    const got = vals.filter((v): v is number => typeof v === 'number');
+    lines.push(`| ${ARMS[r.arm]} | ${vals.map((v) => fmt(v)).join(' | ')} | ${fmt(got.length ? got.reduce((a, b) => a + b, 0) / got.length : null)} |`);
+  }
+  if (m === 'retrievalAcc') lines.push(`| chance (1/K) | ${ks.map((k) => fmt(1 / k)).join(' | ')} | |`);
+  lines.push('');
+}
+lines.push('| arm | train wall s | samples/s | final loss (mean of last 100 steps) |', '|---|---:|---:|---|');
+for (const r of results) lines.push(`| ${ARMS[r.arm]} | ${fmt(r.trainSeconds, 0)} | ${fmt(r.samplesPerSecond, 1)} | ${Object.entries(r.finalLoss).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} |`);
+const machine = `${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${new Date().toISOString()}`;
+lines.push('', `Measured on ${machine}; ${steps} steps per arm; ${results[0]?.perK.reduce((a, p) => a + p.samples, 0) ?? 0} test samples.`);
+await writeFile(join(out, 'ablation.md'), lines.join('\n') + '\n');
+await writeFile(join(out, 'ablation.json'), JSON.stringify({ machine, steps, results }, null, 1) + '\n');
+
+// One SVG per metric: arms against K.
+const COLORS = ['#888888', '#e6194b', '#0082c8', '#3cb44b'];
+for (const [m, title] of METRICS) {
+  const series = results.map((r) => ks.map((k) => r.perK.find((p) => p.k === k)?.means[m] ?? null));
+  const vals = series.flat().filter((v): v is number => typeof v === 'number');
+  if (!vals.length) continue;
+  const lo = Math.min(...vals, m === 'retrievalAcc' ? 1 / ks[ks.length - 1]! : Infinity);
+  const hi = Math.max(...vals, lo + 1e-9);
+  const W = 420, H = 240, L = 50, B = 30;
+  const x = (k: number) => L + ((k - ks[0]!) / Math.max(1, ks[ks.length - 1]! - ks[0]!)) * (W - L - 20);
+  const y = (v: number) => 20 + (1 - (v - lo) / (hi - lo)) * (H - 20 - B);
+  const parts = [`<text x="${L}" y="14" font-size="12">${title}</text>`];
+  ks.forEach((k) => parts.push(`<text x="${x(k)}" y="${H - 10}" font-size="10" text-anchor="middle">K=${k}</text>`));
+  parts.push(`<text x="${L - 4}" y="${y(hi) + 4}" font-size="10" text-anchor="end">${hi.toPrecision(3)}</text>`, `<text x="${L - 4}" y="${y(lo) + 4}" font-size="10" text-anchor="end">${lo.toPrecision(3)}</text>`);
+  if (m === 'retrievalAcc') parts.push(`<polyline fill="none" stroke="#bbb" stroke-dasharray="4 3" points="${ks.map((k) => `${x(k)},${y(1 / k)}`).join(' ')}"/>`);
+  series.forEach((s, i) => {
+    const pts = s.map((v, j) => (v === null ? '' : `${x(ks[j]!).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(' ');
+    parts.push(`<polyline fill="none" stroke="${COLORS[i % 4]}" stroke-width="2" points="${pts}"/>`);
+    parts.push(`<text x="${W - 120}" y="${34 + i * 14}" font-size="11" fill="${COLORS[i % 4]}">${ARMS[results[i]!.arm]}</text>`);
+  });
+  await writeFile(join(out, `ablation_${m.replace('@', '_at_')}.svg`), `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">${parts.join('')}</svg>\n`);
+}
+for (const r of results) {
+  await copyFile(join(out, r.arm, 'generated', 'sheet.png'), join(out, `sheet_${r.arm}.png`)).catch(() => undefined);
+  await copyFile(join(out, r.arm, 'train', 'heatmaps.png'), join(out, `heatmaps_${r.arm}.png`)).catch(() => undefined);
+  await copyFile(join(out, r.arm, 'train', 'loss.png'), join(out, `loss_${r.arm}.png`)).catch(() => undefined);
+}
+console.log(lines.join('\n'));
