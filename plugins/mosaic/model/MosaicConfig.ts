@@ -100,7 +100,9 @@ export function resolveConfig(preset: string, overrides: Partial<Omit<MosaicConf
 }
 
 /** Differences between a checkpoint's config and a model's, as readable lines (empty: compatible). */
-export function configDifferences(saved: Partial<MosaicConfig>, model: MosaicConfig): string[] {
+export function configDifferences(stored: Partial<MosaicConfig>, model: MosaicConfig): string[] {
+  // Fields added after a checkpoint was written take the value every earlier model had.
+  const saved: Partial<MosaicConfig> = { refAttention: 'target', ...stored };
   const out: string[] = [];
   for (const k of CONFIG_FIELDS) if (saved[k] !== model[k]) out.push(`${k}: ${saved[k] ?? 'missing'} in the checkpoint, ${model[k]} in the model`);
   return out;

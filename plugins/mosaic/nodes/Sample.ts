@@ -1,3 +1,4 @@
+import type { SemAlignSample } from '../../semalign/sample.ts';
 import { asMosaic } from './asMosaic.ts';
 import { defineNode } from 'tessera';
 import { encodePng } from '../../semalign/png.ts';
@@ -60,8 +61,9 @@ export const Sample = defineNode({
       onBatch: (idx, imgs) => ctx.progress(last[0]!, last[1]!, `generated ${samples[idx[0]!]!.annotation.id}`, imgs[0]),
     });
     const attention: AttentionMaps[] = maps ?? [];
-    const shown = Math.min(p.sheetRows, samples.length);
-    const sheet = shown > 0 ? generationSheet(samples.slice(0, shown), images.slice(0, shown), { scale: p.sheetScale, maps: maps?.slice(0, shown) }) : images[0]!;
+    const rows = sheetRows(samples, p.sheetRows);
+    const shown = rows.length;
+    const sheet = shown > 0 ? generationSheet(rows.map((i) => samples[i]!), rows.map((i) => images[i]!), { scale: p.sheetScale, maps: maps && rows.map((i) => maps[i]!) }) : images[0]!;
     const files: string[] = [];
     if (p.write) {
       const out = p.outDir;
@@ -80,3 +82,19 @@ export const Sample = defineNode({
     return { images, attention, sheet, files };
   },
 });
+
+/** Up to `n` sample indices spread evenly over the K values present, ordered by K (so a sheet shows every K). */
+export function sheetRows(samples: readonly SemAlignSample[], n: number): number[] {
+  const groups = new Map<number, number[]>();
+  samples.forEach((s, i) => {
+    const g = groups.get(s.refs.length);
+    if (g) g.push(i);
+    else groups.set(s.refs.length, [i]);
+  });
+  const queues = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g);
+  const picked: number[] = [];
+  for (let round = 0; picked.length < Math.min(n, samples.length); round++) {
+    for (const q of queues) if (round < q.length && picked.length < n) picked.push(q[round]!);
+  }
+  return picked.sort((a, b) => samples[a]!.refs.length - samples[b]!.refs.length || a - b);
+}
