@@ -74,20 +74,33 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
     let history: HistoryRow[] = [];
     let ema: Record<string, Tensor> | null = null;
     let resumedFrom: number | null = null;
+    // The loop position (steps taken, skipped non-finite ones included) names checkpoints and
+    // drives the batches; the trainer's own count is applied updates only.
+    let start = 0;
     const existing = await listCheckpoints(dir);
     if (s.resume && existing.length) {
       const last = existing[existing.length - 1]!;
       const { metadata } = await loadSafetensors(last.path);
       const problems = program.checkMetadata(metadata);
-      if (metadata['train.settings'] && metadata['train.settings'] !== settingsKey(s)) problems.push(`training settings differ: ${metadata['train.settings']} in the checkpoint, ${settingsKey(s)} now`);
-      if (problems.length) throw new Error(`cannot resume from ${last.path}:\n  ${problems.join('\n  ')}\n(use another checkpoint folder, or resume: false to start over)`);
+      problems.push(...settingsDifferences(metadata['train.settings'], s));
+      if (problems.length) throw new Error(`cannot resume from ${last.path}:\n  ${problems.join('\n  ')}\n(use another checkpointDir, or resume: false to start over — that deletes the checkpoints in ${dir})`);
       await trainer.load(last.path);
-      resumedFrom = trainer.stepCount;
-      history = await readHistory(dir, resumedFrom);
-      if (s.ema > 0) ema = await readEma(emaPath(last.path));
-      hooks.log?.(`train: resumed from ${last.path} (step ${resumedFrom})`);
+      start = Number(metadata['train.position'] ?? trainer.stepCount);
+      resumedFrom = start;
+      history = await readHistory(dir, start);
+      if (s.ema > 0) {
+        ema = await readEma(emaPath(last.path));
+        if (!ema) throw new Error(`cannot resume from ${last.path}: its EMA weights ${emaPath(last.path)} are missing (resuming would restart the average)`);
+      }
+      hooks.log?.(`train: resumed from ${last.path} (step ${start})`);
     } else if (!s.resume && existing.length) {
-      hooks.log?.(`train: ${existing.length} checkpoint(s) in ${dir} are ignored (resume is off) and will be replaced`);
+      // Old checkpoints would outnumber (and outlive) this run's in pruning and in a later resume.
+      for (const old of existing) {
+        await rm(old.path, { force: true });
+        await rm(emaPath(old.path), { force: true });
+      }
+      await rm(join(dir, HISTORY), { force: true });
+      hooks.log?.(`train: resume is off; deleted ${existing.length} earlier checkpoint(s) in ${dir}`);
     }
 
     const save = async (step: number): Promise<string> => {
@@ -96,7 +109,7 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
       // writes leaves either a complete checkpoint or none (history rows past it are dropped).
       if (ema) await saveSafetensors(emaPath(path), ema, { step: String(step) });
       await writeFileAtomic(join(dir, HISTORY), JSON.stringify(history) + '\n');
-      await trainer.save(path, { ...program.metadata, 'train.settings': settingsKey(s) });
+      await trainer.save(path, { ...program.metadata, 'train.settings': settingsKey(s), 'train.position': String(step) });
       const all = await listCheckpoints(dir);
       for (const old of all.slice(0, Math.max(0, all.length - s.keep))) {
         await rm(old.path, { force: true });
@@ -106,7 +119,6 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
     };
 
     const t0 = performance.now();
-    const start = trainer.stepCount;
     let samples = 0;
     let checkpoint = '';
     for (let step = start; step < s.steps; step++) {
@@ -126,10 +138,11 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
       hooks.onStep?.(row, step + 1, s.steps);
       if (s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0 && step + 1 < s.steps) checkpoint = await save(step + 1);
     }
-    if (trainer.stepCount > start || !checkpoint) checkpoint = await save(trainer.stepCount);
+    const end = Math.max(start, s.steps);
+    if (end > start || !checkpoint) checkpoint = await save(end);
     const seconds = (performance.now() - t0) / 1000;
     const params = ema ? Object.fromEntries(Object.entries(ema).map(([k, t]) => [k, t.clone()])) : trainer.getParams();
-    return { params, history, step: trainer.stepCount, resumedFrom, checkpoint, seconds, samplesPerSecond: samples / Math.max(seconds, 1e-9), provider: trainer.provider };
+    return { params, history, step: end, resumedFrom, checkpoint, seconds, samplesPerSecond: samples / Math.max(seconds, 1e-9), provider: trainer.provider };
   } finally {
     await trainer.dispose();
   }
@@ -138,6 +151,25 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
 /** The settings that must not change across a resume (they shape the batches and updates). */
 function settingsKey(s: TrainSettings): string {
   return JSON.stringify({ steps: s.steps, batchSize: s.batchSize, lr: s.lr, schedule: s.schedule, warmupSteps: s.warmupSteps, weightDecay: s.weightDecay, beta1: s.beta1, beta2: s.beta2, clipGradNorm: s.clipGradNorm, ema: s.ema, seed: s.seed });
+}
+
+/**
+ * Readable differences between a checkpoint's settings and the current ones. `steps` is among
+ * them on purpose: the cosine LR schedule and fractional β warm-ups are planned over it, so
+ * extending a finished run is a new run (another checkpointDir), not a resume.
+ */
+function settingsDifferences(saved: string | undefined, s: TrainSettings): string[] {
+  if (!saved) return [];
+  let old: Record<string, unknown>;
+  try {
+    old = JSON.parse(saved) as Record<string, unknown>;
+  } catch {
+    return ['the checkpoint\'s training settings are unreadable'];
+  }
+  const now = JSON.parse(settingsKey(s)) as Record<string, unknown>;
+  return Object.keys(now)
+    .filter((k) => old[k] !== now[k])
+    .map((k) => `${k}: ${String(old[k])} in the checkpoint, ${String(now[k])} now${k === 'steps' ? ' (the LR schedule and β warm-up are planned over steps)' : ''}`);
 }
 
 const emaPath = (ckpt: string) => ckpt.replace(/\.safetensors$/, EMA_SUFFIX);

@@ -10,6 +10,7 @@ import { networkInputs } from '../../plugins/mosaic/model/mosaicPrograms.ts';
 import { timeFeatures } from '../../plugins/mosaic/model/positionFeatures.ts';
 import { loadWeights } from '../../plugins/mosaic/model/loadWeights.ts';
 import { runTraining, type TrainSettings } from '../../plugins/train/runTraining.ts';
+import { listCheckpoints } from '../../plugins/train/checkpoints.ts';
 import type { SemAlignSample } from '../../plugins/semalign/sample.ts';
 import { fixtures, tempDir } from '../semalign/helpers.ts';
 
@@ -95,6 +96,56 @@ test('reference↔reference mask: changing one reference never reaches another r
       }
     }
   }
+});
+
+test('correspondence taps: block-0 reference queries and target keys are exactly the rows of the right tokens', async () => {
+  const samples = fixtures(2, [3], {}, 'train');
+  const c = resolveConfig('tiny');
+  const params = await randomWeights(c, samples);
+  const b = buildBatch([samples[0]!], c);
+  const { l, n } = tokenLayout(c, 3);
+  const p = await Predictor.create((g: Graph) => {
+    const ins = networkInputs(g, c, 3, 1);
+    const xt = g.input('xt', [1, n, b.x0.shape[2]!]);
+    const t = mosaicNetwork(g, c, 3, { xt, ...ins }, { tapBlocks: [0] }).taps[0]!;
+    return { q: t.qRef, k: t.kTgt };
+  }, params);
+  const run = (xt: Tensor, refs: Tensor) => p.run({ xt, refs, boxes: b.boxes, boxmap: b.boxmap, tfeat: timeFeatures([0.3], c.width) });
+  const base = await run(b.x0, b.refs);
+  const [H, d] = [c.heads, c.width / c.heads];
+  /** Rows (token index within the tap) whose values moved, over all heads. */
+  const moved = (a: Tensor, z: Tensor, rows: number) => {
+    const out = new Set<number>();
+    for (let h = 0; h < H; h++) for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) if (a.data[(h * rows + r) * d + j] !== z.data[(h * rows + r) * d + j]) out.add(r);
+    return [...out];
+  };
+  const P = b.x0.shape[2]!;
+  const xt = b.x0.clone();
+  for (let i = 0; i < P; i++) (xt.data as Float32Array)[37 * P + i]! += 0.5; // target patch 37
+  const tgt = await run(xt, b.refs);
+  assert.equal(moved(base.k!, tgt.k!, n), [37], 'target keys: only patch 37 may change in block 0');
+  const refs = b.refs.clone();
+  for (let i = 0; i < P; i++) (refs.data as Float32Array)[(2 * l + 5) * P + i]! += 0.5; // reference 2, patch 5
+  const ref = await run(b.x0, refs);
+  assert.equal(moved(base.q!, ref.q!, 3 * l), [2 * l + 5], 'reference queries: only row 2·L + 5 may change in block 0');
+  await p.dispose();
+});
+
+test('resume refuses changed settings, data or blocks; resume: false deletes earlier checkpoints', async () => {
+  const samples = fixtures(6, [1, 2], {}, 'train');
+  const c = resolveConfig('tiny');
+  const dir = tempDir('mosaic-resume-rules');
+  await runTraining(withLosses(c).trainingProgram(samples, { steps: 4 }), { ...SETTINGS, steps: 4, checkpointEvery: 2, keep: 5 }, dir);
+  const again = (model: MosaicModel, data: SemAlignSample[], over: Partial<TrainSettings>) => runTraining(model.trainingProgram(data, { steps: 4 }), { ...SETTINGS, steps: 4, checkpointEvery: 2, keep: 5, resume: true, ...over }, dir);
+  await rejects(again(withLosses(c), samples, { lr: 1e-2 }), /lr: 0.003 in the checkpoint, 0.01 now/);
+  await rejects(again(withLosses(c), samples, { steps: 8 }), /steps: 4 in the checkpoint, 8 now/);
+  await rejects(again(withLosses(c), samples.slice(1), {}), /training samples .* differ/);
+  await rejects(again(withLosses(c).withTaps([1]), samples, {}), /correspondence blocks differ/);
+  const done = await again(withLosses(c), samples, {});
+  assert.is(done.resumedFrom, 4, 'a finished run resumes at its end');
+  const fresh = await runTraining(withLosses(c).trainingProgram(samples, { steps: 2 }), { ...SETTINGS, steps: 2, checkpointEvery: 1, keep: 5, resume: false }, dir);
+  assert.equal((await listCheckpoints(dir)).map((x) => x.step), [1, 2], 'old checkpoints (2, 4) must be gone');
+  assert.ok(fresh.checkpoint.endsWith('step-00000002.safetensors'));
 });
 
 test('tiny trains with SCAL and MDL: every term is finite and the loss falls', async () => {

@@ -84,7 +84,7 @@ export function validateConfig(c: MosaicConfig): void {
     if (c.targetSize % c.patch) bad.push(`patch ${c.patch} must divide targetSize ${c.targetSize}`);
     if (c.refSize % c.patch) bad.push(`patch ${c.patch} must divide refSize ${c.refSize}`);
     if (c.width % c.heads) bad.push(`width ${c.width} must be divisible by heads ${c.heads}`);
-    if ((c.width / c.heads) % 4) bad.push(`head width ${c.width / c.heads} must be a multiple of 4 (2-D position features)`);
+    if (c.width % 4) bad.push(`width ${c.width} must be a multiple of 4 (2-D sine/cosine position features)`);
   }
   if (bad.length) throw new RangeError(`invalid MOSAIC config (${c.preset}):\n  ${bad.join('\n  ')}`);
 }

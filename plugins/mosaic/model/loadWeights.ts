@@ -29,7 +29,12 @@ export async function loadWeights(path: string, c: MosaicConfig): Promise<Mosaic
   const { params, metadata } = loaded;
   const raw = metadata[CONFIG_KEY];
   if (!raw) throw new Error(`mosaic: ${file} is not a MOSAIC checkpoint (its metadata has no ${CONFIG_KEY})`);
-  const saved = JSON.parse(raw) as Partial<MosaicConfig>;
+  let saved: Partial<MosaicConfig>;
+  try {
+    saved = JSON.parse(raw) as Partial<MosaicConfig>;
+  } catch {
+    throw new Error(`mosaic: ${file} has an unreadable ${CONFIG_KEY} (not JSON)`);
+  }
   const diff = configDifferences(saved, c);
   if (diff.length) {
     throw new Error(`mosaic: checkpoint ${file} was trained with preset '${saved.preset ?? '?'}', the model node asks for '${c.preset}':\n  ${diff.join('\n  ')}\n(set the Model node's preset to match, or pick another checkpoint)`);

@@ -28,6 +28,10 @@ export function checkSamples(samples: readonly SemAlignSample[], c: MosaicConfig
     s.refs.forEach((r, i) => {
       if (r.width !== c.refSize || r.height !== c.refSize) bad.push(`${id}: reference ${i} is ${r.width}×${r.height}, the model expects ${c.refSize}×${c.refSize}`);
     });
+    const subjects = s.annotation.subjects;
+    if (s.annotation.k !== k || subjects.length !== k) bad.push(`${id}: ${k} references but annotation.k = ${s.annotation.k} and ${subjects.length} subjects`);
+    const slots = subjects.map((x) => x.slot);
+    if (slots.some((v) => !Number.isInteger(v) || v < 0 || v >= k) || new Set(slots).size !== slots.length) bad.push(`${id}: subject slots [${slots.join(', ')}] must be distinct integers in 0…${k - 1}`);
     if (bad.length > 20) break;
   }
   if (bad.length) throw new RangeError(`${what} do not fit the model:\n  ${bad.slice(0, 20).join('\n  ')}`);

@@ -68,6 +68,7 @@ const gate = (x: Sym, g: Sym) => o.mul(x, o.reshape(g, [g.shape[0]!, 1, g.shape[
  */
 export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInputs, options: { tapBlocks?: readonly number[]; collectHidden?: boolean } = {}): MosaicOutputs {
   if (!Number.isInteger(k) || k < 1 || k > c.maxRefs) throw new RangeError(`K = ${k} references is outside this model's range 1…${c.maxRefs}`);
+  for (const tb of options.tapBlocks ?? []) if (!Number.isInteger(tb) || tb < 0 || tb >= c.depth) throw new RangeError(`attention block ${tb} does not exist (blocks 0…${c.depth - 1})`);
   const { n, l, grid, refGrid, patchDim, hidden: mlpWidth } = dims(c);
   const D = c.width;
   const r = c.loraRank;
@@ -149,7 +150,6 @@ export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInp
     }
     if (options.collectHidden) hidden.push({ main: hm, refs: hr });
   }
-  for (const tb of tapSet) if (tb < 0 || tb >= c.depth) throw new RangeError(`attention block ${tb} does not exist (blocks 0…${c.depth - 1})`);
 
   const finAda = P('final.ada.w', [D, 2 * D], init.zeros());
   const finAdaB = P('final.ada.b', [2 * D], init.zeros(), false);

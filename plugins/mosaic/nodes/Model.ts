@@ -27,6 +27,7 @@ export const Model = defineNode({
       heads: optInt(1, 64, 'Override: attention heads.'),
       loraRank: optInt(0, 1024, 'Override: rank of the reference-branch LoRA.'),
       maxRefs: optInt(1, 16, 'Override: most references (slot offsets).'),
+      refAttention: { type: 'string', enum: ['target', 'self'], description: "Override: what references attend to besides themselves — 'target' (MOSAIC: layout + target) or 'self' (kv-cache mode)." },
     },
   },
   // A rewritten checkpoint (same path, new weights) must not be served from the cache.
@@ -39,7 +40,7 @@ export const Model = defineNode({
   },
   async execute(ctx) {
     const p = ctx.params;
-    const config = resolveConfig(p.preset, { width: p.width, depth: p.depth, heads: p.heads, loraRank: p.loraRank, maxRefs: p.maxRefs });
+    const config = resolveConfig(p.preset, { width: p.width, depth: p.depth, heads: p.heads, loraRank: p.loraRank, maxRefs: p.maxRefs, refAttention: p.refAttention as 'target' | 'self' | undefined });
     let model = new MosaicModel(config);
     if (p.checkpoint) model = model.withWeights(await loadWeights(p.checkpoint, config));
     ctx.log.info(model.describe());

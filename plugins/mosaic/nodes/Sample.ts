@@ -18,6 +18,8 @@ export const Sample = defineNode({
     'Generates each sample’s target from its references and layout: Euler integration of the flow-matching ODE from noise (t = 1) to t = 0. Deterministic per (seed, sample id), whatever the batching. Optionally outputs the last step’s reference→target attention maps for PCK, writes <outDir>/<sample id>.png and a contact sheet.',
   version: '1.0.0',
   output: true,
+  // Writes this run's PNGs; a cached result would point at another run's files.
+  cache: 'never',
   inputs: {
     model: { type: 'MODEL', description: 'A trained or loaded MOSAIC model handle.' },
     samples: { type: 'SEMALIGN_SAMPLES' },

@@ -2,7 +2,8 @@ import { Rng } from 'tessera';
 import { Tensor, type ModelFn } from 'tessera/kernels';
 import type { SemAlignSample } from '../../semalign/sample.ts';
 import type { TrainBatch, TrainingProgram } from '../../train/Trainable.ts';
-import { betaAt, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
+import { createHash } from 'node:crypto';
+import { betaAt, checkBatch, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
 import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';
 import { configDifferences, CONFIG_FIELDS, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';
@@ -39,17 +40,16 @@ export class MosaicTrainingProgram implements TrainingProgram {
     this.variants = [...this.groups.keys()].map((k) => `k${k}`);
     const scal = model.term('scal');
     const mdl = model.term('mdl');
-    // Validates every sample's correspondences against the grids up front (clear error before training).
+    // Every sample's correspondences against the grids, up front: a clear error before training.
     const { l, n } = dims(c);
-    for (const [, idx] of this.groups) {
-      const group = idx.map((i) => samples[i]!);
-      if (scal) scalTargets(group, { mode: scal.mode, refPatches: l, targetPatches: n });
-    }
+    for (const [, idx] of this.groups) checkBatch(idx.map((i) => samples[i]!), l, n);
     this.metrics = ['diffusion', ...(scal ? ['scal'] : []), ...(mdl && [...this.groups.keys()].some((k) => k >= 2) ? ['mdl'] : [])];
     this.metadata = {
       [CONFIG_KEY]: JSON.stringify(c),
       'mosaic.terms': JSON.stringify(model.terms),
       'mosaic.tapBlocks': JSON.stringify(model.mapBlocks),
+      // Which samples (ids and K, in order): a resume on other data would not be exact.
+      'mosaic.data': `${samples.length}:${createHash('sha256').update(samples.map((s) => `${s.annotation.id}/${s.refs.length}`).join(',')).digest('hex').slice(0, 16)}`,
     };
     if (model.weights) this.initial = { ...model.weights.params };
   }
@@ -117,9 +117,12 @@ export class MosaicTrainingProgram implements TrainingProgram {
       return [`the checkpoint's ${CONFIG_KEY} is not JSON`];
     }
     const out = configDifferences(saved, this.model.config);
-    if (meta['mosaic.terms'] !== undefined && meta['mosaic.terms'] !== this.metadata['mosaic.terms']) {
-      out.push(`loss terms differ: ${meta['mosaic.terms']} in the checkpoint, ${this.metadata['mosaic.terms']} in this graph`);
-    }
+    const same = (key: string, what: string) => {
+      if (meta[key] !== undefined && meta[key] !== this.metadata[key]) out.push(`${what} differ: ${meta[key]} in the checkpoint, ${this.metadata[key]} in this graph`);
+    };
+    same('mosaic.terms', 'loss terms');
+    same('mosaic.tapBlocks', 'correspondence blocks');
+    same('mosaic.data', 'training samples (count:hash of ids)');
     return out;
   }
 

@@ -22,6 +22,9 @@ export const Train = defineNode({
     'Compiles the MODEL handle (network + every loss node wired into it) into one ONNX training-step graph and runs AdamW with warm-up/cosine LR, gradient clipping, optional EMA, checkpoints every N steps with exact resume, and a loss-curve PNG/SVG.',
   version: '1.0.0',
   output: true,
+  // It writes checkpoints and curves into this run; with resume on, a re-run of a finished
+  // training is a quick load of its last checkpoint rather than a cached handle from another run.
+  cache: 'never',
   inputs: {
     model: { type: 'MODEL', description: 'A trainable MODEL handle (e.g. from mosaic/SCALoss).' },
     data: { type: 'SEMALIGN_SAMPLES|DATASET', description: 'Training samples.' },
@@ -36,7 +39,7 @@ export const Train = defineNode({
   params: {
     type: 'object',
     properties: {
-      steps: int(200, 1, 10_000_000, 'Total optimisation steps (a resumed run counts the steps already done).'),
+      steps: int(200, 1, 10_000_000, 'Total optimisation steps (a resumed run counts the steps already done; changing it means a new run: the LR schedule is planned over it).'),
       batchSize: int(4, 1, 4096, 'Samples per step.'),
       lr: num(1e-3, 0, 10, 'Peak learning rate.'),
       schedule: { type: 'string', enum: ['constant', 'cosine'], default: 'cosine', description: 'After warm-up: constant, or cosine decay to lr/10.' },
@@ -98,7 +101,9 @@ export const Train = defineNode({
     ctx.progress(r.step, p.steps, 'loss curves', curve);
     const summary = { steps: r.step, resumedFrom: r.resumedFrom, seconds: r.seconds, samplesPerSecond: r.samplesPerSecond, provider: r.provider, checkpoint: r.checkpoint };
     ctx.log.info(`train: ${r.step} steps, ${r.seconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(1)} samples/s → ${r.checkpoint}`);
-    return { model: program.withWeights(r.params, { step: r.step, source: r.checkpoint }), history: r.history, curve, checkpoint: r.checkpoint, summary };
+    // With EMA the handle's weights are the average, which only the weights file holds.
+    const source = p.weightsFile ? ctx.artifacts.resolvePath(p.weightsFile) : p.ema > 0 ? `${r.checkpoint} (EMA weights)` : r.checkpoint;
+    return { model: program.withWeights(r.params, { step: r.step, source }), history: r.history, curve, checkpoint: r.checkpoint, summary };
   },
 });
 
