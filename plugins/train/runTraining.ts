@@ -42,7 +42,8 @@ export interface TrainResult {
 
 export interface TrainHooks {
   signal?: AbortSignal;
-  onStep?: (row: HistoryRow, step: number, total: number) => void;
+  /** After every step; `history` is the whole run's (resumed rows included). */
+  onStep?: (row: HistoryRow, step: number, total: number, history: readonly HistoryRow[]) => void;
   log?: (line: string) => void;
 }
 
@@ -135,7 +136,7 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
       if (!r.finite) hooks.log?.(`train: step ${step + 1} had a non-finite loss or gradient; the update was skipped`);
       history.push(row);
       if (s.ema > 0) ema = updateEma(ema, trainer.getParams(), s.ema);
-      hooks.onStep?.(row, step + 1, s.steps);
+      hooks.onStep?.(row, step + 1, s.steps, history);
       if (s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0 && step + 1 < s.steps) checkpoint = await save(step + 1);
     }
     const end = Math.max(start, s.steps);

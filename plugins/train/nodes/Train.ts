@@ -83,12 +83,14 @@ export const Train = defineNode({
     const r = await runTraining(program, settings, dir, {
       signal: ctx.signal,
       log: (line) => ctx.log.info(line),
-      onStep: (row, step, total) => {
+      onStep: (row, step, total, history) => {
         const now = performance.now();
-        if (now - last < 250 && step < total) return;
+        if (now - last < 250 && step < total && step % 100 !== 0) return;
         last = now;
         const terms = Object.entries(row).filter(([k]) => k !== 'step' && k !== 'gradNorm').map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' · ');
-        ctx.progress(step, total, terms);
+        // The editor shows the live loss curves as the node's preview (redrawn every 100 steps).
+        const preview = step % 100 === 0 || step === total ? lossCurveImage(history) : undefined;
+        ctx.progress(step, total, terms, preview);
       },
     });
     const curve = lossCurveImage(r.history);
