@@ -3,7 +3,11 @@
  * graphs/mosaic-train.json with the same data, steps and seeds (only the loss nodes wired into
  * Train differ), then sampled and scored on held-out test identities at K = 1..6.
  *
- *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full]
+ *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full] [--eval 384]
+ *
+ * After training, each arm's final weights are evaluated with graphs/mosaic-generate.json on
+ * `--eval` held-out test samples (K = 1..6, same samples and sampling seed for every arm); the
+ * tables use that evaluation (0: use the 96-sample evaluation inside each training run).
  *
  * Each arm runs as `tessera run` in a child process (its own run directory and checkpoint
  * folder); an arm whose run already finished with the same step count is reused, an unfinished
@@ -70,9 +74,10 @@ const out = resolve(arg('out', 'runs/ablation'));
 const arms = arg('arms', 'none,scal,mdl,full').split(',') as Arm[];
 const base = JSON.parse(await readFile('graphs/mosaic-train.json', 'utf8')) as Graph;
 const steps = Number(arg('steps', String(base.nodes.train!.params!.steps)));
+const evalCount = Number(arg('eval', '384'));
 await mkdir(out, { recursive: true });
 
-interface ArmResult { arm: Arm; seconds: number | null; trainSeconds: number | null; samplesPerSecond: number | null; perK: { k: number; samples: number; chance: number; means: Record<string, number | null> }[]; finalLoss: Record<string, number> }
+interface ArmResult { arm: Arm; seconds: number | null; evalSeconds: number | null; trainSeconds: number | null; samplesPerSecond: number | null; perK: { k: number; samples: number; chance: number; means: Record<string, number | null> }[]; finalLoss: Record<string, number> }
 const results: ArmResult[] = [];
 for (const arm of arms) {
   if (!(arm in ARMS)) throw new Error(`unknown arm '${arm}' (arms: ${Object.keys(ARMS).join(', ')})`);
@@ -94,12 +99,27 @@ for (const arm of arms) {
     if (code !== 0) throw new Error(`${arm}: tessera run exited ${code} (see ${join(out, `${arm}.log`)})`);
     summary = await readSummary();
   } else console.log(`${arm}: reusing the finished run in ${dir}`);
-  const metrics = JSON.parse(await readFile(join(dir, 'metrics', 'metrics.json'), 'utf8')) as { perK: ArmResult['perK'] };
+  let metricsDir = join(dir, 'metrics');
+  let evalSeconds: number | null = null;
+  if (evalCount > 0) {
+    const evalDir = join(out, `${arm}-eval${evalCount}`);
+    metricsDir = join(evalDir, 'metrics');
+    const finished = await readFile(join(evalDir, 'run.json'), 'utf8').then((t) => (JSON.parse(t) as { status?: string }).status === 'run:done').catch(() => false);
+    if (!finished) {
+      console.log(`${arm}: evaluating on ${evalCount} test samples → ${evalDir}`);
+      const t0 = performance.now();
+      const args = ['bin/tessera.mjs', 'run', 'graphs/mosaic-generate.json', '-o', evalDir, '-s', `model.checkpoint=${join(dir, 'train', 'weights.safetensors')}`, '-s', `testData.test=${evalCount}`, '--json'];
+      const code = await run(process.execPath, args, join(out, `${arm}-eval.log`));
+      if (code !== 0) throw new Error(`${arm}: evaluation exited ${code} (see ${join(out, `${arm}-eval.log`)})`);
+      evalSeconds = (performance.now() - t0) / 1000;
+    }
+  }
+  const metrics = JSON.parse(await readFile(join(metricsDir, 'metrics.json'), 'utf8')) as { perK: ArmResult['perK'] };
   const history = JSON.parse(await readFile(join(dir, 'train', 'history.json'), 'utf8')) as Record<string, number>[];
   const tail = history.slice(-100);
   const finalLoss: Record<string, number> = {};
   for (const key of Object.keys(tail[0] ?? {})) if (key !== 'step') finalLoss[key] = tail.reduce((a, r) => a + (r[key] ?? 0), 0) / tail.length;
-  results.push({ arm, seconds: wall, trainSeconds: summary?.seconds ?? null, samplesPerSecond: summary?.samplesPerSecond ?? null, perK: metrics.perK, finalLoss });
+  results.push({ arm, seconds: wall, evalSeconds, trainSeconds: summary?.seconds ?? null, samplesPerSecond: summary?.samplesPerSecond ?? null, perK: metrics.perK, finalLoss });
 }
 
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
@@ -118,7 +138,7 @@ for (const [m, title] of METRICS) {
 lines.push('| arm | train wall s | samples/s | final loss (mean of last 100 steps) |', '|---|---:|---:|---|');
 for (const r of results) lines.push(`| ${ARMS[r.arm]} | ${fmt(r.trainSeconds, 0)} | ${fmt(r.samplesPerSecond, 1)} | ${Object.entries(r.finalLoss).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} |`);
 const machine = `${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${new Date().toISOString()}`;
-lines.push('', `Measured on ${machine}; ${steps} steps per arm; ${results[0]?.perK.reduce((a, p) => a + p.samples, 0) ?? 0} test samples.`);
+lines.push('', `Measured on ${machine}; ${steps} steps per arm; ${results[0]?.perK.reduce((a, p) => a + p.samples, 0) ?? 0} held-out test samples per arm (the same for every arm).`);
 await writeFile(join(out, 'ablation.md'), lines.join('\n') + '\n');
 await writeFile(join(out, 'ablation.json'), JSON.stringify({ machine, steps, results }, null, 1) + '\n');
 
@@ -145,7 +165,7 @@ for (const [m, title] of METRICS) {
   await writeFile(join(out, `ablation_${m.replace('@', '_at_')}.svg`), `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">${parts.join('')}</svg>\n`);
 }
 for (const r of results) {
-  await copyFile(join(out, r.arm, 'generated', 'sheet.png'), join(out, `sheet_${r.arm}.png`)).catch(() => undefined);
+  await copyFile(join(out, evalCount > 0 ? `${r.arm}-eval${evalCount}` : r.arm, 'generated', 'sheet.png'), join(out, `sheet_${r.arm}.png`)).catch(() => undefined);
   await copyFile(join(out, r.arm, 'train', 'heatmaps.png'), join(out, `heatmaps_${r.arm}.png`)).catch(() => undefined);
   await copyFile(join(out, r.arm, 'train', 'loss.png'), join(out, `loss_${r.arm}.png`)).catch(() => undefined);
 }
