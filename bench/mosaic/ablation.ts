@@ -118,7 +118,13 @@ for (const arm of arms) {
   const history = JSON.parse(await readFile(join(dir, 'train', 'history.json'), 'utf8')) as Record<string, number>[];
   const tail = history.slice(-100);
   const finalLoss: Record<string, number> = {};
-  for (const key of Object.keys(tail[0] ?? {})) if (key !== 'step') finalLoss[key] = tail.reduce((a, r) => a + (r[key] ?? 0), 0) / tail.length;
+  const keys = new Set(tail.flatMap((r) => Object.keys(r)));
+  for (const key of keys) {
+    if (key === 'step') continue;
+    // K = 1 steps have no MDL term: average each term over the steps that have it.
+    const vals = tail.map((r) => r[key]).filter((v): v is number => typeof v === 'number');
+    finalLoss[key] = vals.reduce((a, v) => a + v, 0) / vals.length;
+  }
   results.push({ arm, seconds: wall, evalSeconds, trainSeconds: summary?.seconds ?? null, samplesPerSecond: summary?.samplesPerSecond ?? null, perK: metrics.perK, finalLoss });
 }
 
