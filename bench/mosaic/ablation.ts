@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { opt } from './benchArgs.ts';
 
 type Arm = 'none' | 'scal' | 'mdl' | 'full';
 const ARMS: Record<Arm, string> = { none: 'no alignment loss', scal: 'SCAL', mdl: 'MDL', full: 'SCAL + MDL' };
@@ -29,11 +30,6 @@ const METRICS = [
   ['textureLeak', 'texture leakage (↓)'],
   ['pck@1', 'PCK@1 (↑)'],
 ] as const;
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
 
 type Graph = { nodes: Record<string, { inputs?: Record<string, { node: string; output: string }>; params?: Record<string, unknown> }>; ui?: { nodes?: Record<string, unknown> } };
 
@@ -70,11 +66,11 @@ function run(cmd: string, args: string[], log: string): Promise<number> {
   });
 }
 
-const out = resolve(arg('out', 'runs/ablation'));
-const arms = arg('arms', 'none,scal,mdl,full').split(',') as Arm[];
+const out = resolve(opt('out') ?? 'runs/ablation');
+const arms = (opt('arms') ?? 'none,scal,mdl,full').split(',') as Arm[];
 const base = JSON.parse(await readFile('graphs/mosaic-train.json', 'utf8')) as Graph;
-const steps = Number(arg('steps', String(base.nodes.train!.params!.steps)));
-const evalCount = Number(arg('eval', '384'));
+const steps = Number(opt('steps') ?? String(base.nodes.train!.params!.steps));
+const evalCount = Number(opt('eval') ?? '384');
 await mkdir(out, { recursive: true });
 
 interface ArmResult { arm: Arm; seconds: number | null; evalSeconds: number | null; trainSeconds: number | null; samplesPerSecond: number | null; perK: { k: number; samples: number; chance: number; means: Record<string, number | null> }[]; finalLoss: Record<string, number> }

@@ -6,19 +6,16 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { opt } from './benchArgs.ts';
 import { blit, canvas, rect, SLOT_COLORS } from '../../plugins/semalign/draw.ts';
 import { decodePng, encodePng } from '../../plugins/semalign/png.ts';
 import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : def;
-};
-const out = arg('out', 'runs/ablation');
-const evalDir = arg('eval', 'eval384');
-const arms = arg('arms', 'none,scal,mdl,full').split(',');
-const ids = arg('ids', '').split(',').filter(Boolean);
-const scale = Number(arg('scale', '2'));
+const out = opt('out') ?? 'runs/ablation';
+const evalDir = opt('eval') ?? 'eval384';
+const arms = (opt('arms') ?? 'none,scal,mdl,full').split(',');
+const ids = (opt('ids') ?? '').split(',').filter(Boolean);
+const scale = Number(opt('scale') ?? '2');
 const GAP = 6;
 
 // The evaluation graph's test split: seed 0, K uniform in 1..6.
@@ -48,5 +45,5 @@ for (const s of rows) {
   blit(img, s.target, x, y, scale);
   y += rowH(s.refs.length) + GAP;
 }
-await writeFile(arg('file', 'compare.png'), encodePng(img));
+await writeFile(opt('file') ?? 'compare.png', encodePng(img));
 console.log(`columns: references | ${arms.join(' | ')} | ground truth; ${rows.length} rows`);

@@ -26,7 +26,8 @@
 // loaded before timing. With untrained weights the images are noise, but the cost is the same:
 // the network is evaluated the same number of times on the same shapes.
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
+import { machine, median, num, opt, round } from './benchArgs.ts';
 import { Trainer, adamw, type Tensor } from 'tessera/kernels';
 import { loadWeights } from '../../plugins/mosaic/model/loadWeights.ts';
 import { resolveConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
@@ -38,39 +39,20 @@ import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts
 
 // ---------------------------------------------------------------- options
 
-const argv = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const num = (name: string, def: number, min = 1) => {
-  const v = opt(name);
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name} must be an integer ≥ ${min}, got '${v}'`);
-  return n;
-};
 const ksArg = opt('ks');
 const ks = ksArg ? ksArg.split(',').map((s) => Number(s.trim())) : [1, 2, 3, 4, 5, 6];
 if (ks.some((k) => !Number.isInteger(k) || k < 1 || k > 8)) throw new RangeError(`--ks must be a comma list of integers in 1…8, got '${ksArg}'`);
 const preset = opt('preset') ?? 'small';
-const steps = num('steps', 20);
-const batch = num('batch', 8);
-const count = num('count', 16);
-const reps = num('reps', 3);
+const steps = num('steps', 20, 1);
+const batch = num('batch', 8, 1);
+const count = num('count', 16, 1);
+const reps = num('reps', 3, 1);
 const seed = num('seed', 0, 0);
 const checkpoint = opt('checkpoint');
 const jsonPath = opt('json');
 
 const config = resolveConfig(preset);
 
-const median = (v: readonly number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const round = (x: number, d = 2) => +x.toFixed(d);
-const machine = () => ({ cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), loadavg: loadavg().map((x) => round(x)) });
 
 // ---------------------------------------------------------------- weights
 

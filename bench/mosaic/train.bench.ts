@@ -32,7 +32,8 @@
 // the median step time of each K in that setting (and its ratio to the isolated per-K run).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
+import { machine, median, num, opt, round } from './benchArgs.ts';
 import { fileURLToPath } from 'node:url';
 import { Trainer, adamw } from 'tessera/kernels';
 import { resolveConfig, type MosaicConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
@@ -45,17 +46,6 @@ import type { TrainingProgram } from '../../plugins/train/Trainable.ts';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
-const opt = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const num = (name: string, def: number) => {
-  const v = opt(name);
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new RangeError(`--${name} must be a number, got '${v}'`);
-  return n;
-};
 const list = (name: string, def: number[]) => {
   const v = opt(name);
   if (v === undefined) return def;
@@ -67,11 +57,11 @@ const list = (name: string, def: number[]) => {
 const preset = opt('preset') ?? 'small';
 const ks = list('ks', [1, 2, 3, 4, 5, 6, 7, 8]);
 const mixedKs = list('mixed-ks', [1, 2, 3, 4, 5, 6]);
-const batch = num('batch', 4);
-const steps = num('steps', 30);
-const warmup = num('warmup', 3);
-const seed = num('seed', 0);
-const threads = opt('threads') === undefined ? undefined : num('threads', 2);
+const batch = num('batch', 4, 1);
+const steps = num('steps', 30, 1);
+const warmup = num('warmup', 3, 0);
+const seed = num('seed', 0, 0);
+const threads = opt('threads') === undefined ? undefined : num('threads', 2, 1);
 const spin = (opt('spin') ?? 'off') === 'on';
 const jsonPath = opt('json');
 const plotPath = opt('plot');
@@ -81,17 +71,6 @@ const config = resolveConfig(preset);
 
 // ---------------------------------------------------------------- helpers
 
-const median = (v: readonly number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const round = (x: number, d = 2) => +x.toFixed(d);
-const machine = () => ({
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: availableParallelism(),
-  loadavg: loadavg().map((x) => round(x)),
-});
 
 /** One MOSAIC training program whose samples all have K references (so every batch is variant k<K>). */
 function programFor(model: MosaicModel, k: number): TrainingProgram {
