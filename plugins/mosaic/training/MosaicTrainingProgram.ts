@@ -5,7 +5,7 @@ import type { TrainBatch, TrainingProgram } from '../../train/Trainable.ts';
 import { createHash } from 'node:crypto';
 import { betaAt, checkBatch, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
 import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';
-import { configDifferences, CONFIG_FIELDS, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
+import { configDifferences, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';
 import { trainingProgram } from '../model/mosaicPrograms.ts';
 import { timeFeatures } from '../model/positionFeatures.ts';
@@ -129,11 +129,5 @@ export class MosaicTrainingProgram implements TrainingProgram {
   withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): MosaicModel {
     return this.model.withWeights({ params, source: info.source, step: info.step });
   }
-
-  /** The total number of steps the run was planned for (β schedules are expressed in steps). */
-  get plannedSteps(): number {
-    return this.options.steps;
-  }
 }
 
-export { CONFIG_FIELDS };
