@@ -4,7 +4,6 @@ import { LOSS_PRESETS, mdlReference, mdlRowWeights } from '../losses/index.ts';
 import { dims } from '../model/MosaicConfig.ts';
 import { asMosaic } from './asMosaic.ts';
 import { lossPreview, PREVIEW_PARAMS } from './lossPreview.ts';
-import { blank } from './SCALoss.ts';
 
 /** Wires MOSAIC's multi-reference disentanglement loss into the model. */
 export const MDLoss = defineNode({
@@ -42,14 +41,14 @@ export const MDLoss = defineNode({
     const term = preset
       ? { kind: 'mdl' as const, beta: preset.beta, warmupStart: 0, rampSteps: 0, mode: preset.mdlMode, distance: preset.distance, fractions: preset.warmupStartFraction || preset.rampFraction ? { start: preset.warmupStartFraction, ramp: preset.rampFraction } : undefined }
       : { kind: 'mdl' as const, beta: p.beta, warmupStart: p.warmupStart, rampSteps: p.rampSteps, mode: p.mode as 'tokens' | 'points', distance: p.distance as 'jsd' | 'skl' };
-    const next = (model.tapBlocks ? model : model.withTaps(model.mapBlocks)).withTerm(term);
+    const next = model.withTerm(term);
     const { n, l } = dims(model.config);
-    const pv = await lossPreview(ctx, next, ctx.inputs.preview, (s, map) => {
+    const { value, heatmaps } = await lossPreview(ctx, next, ctx.inputs.preview, (s, map) => {
       const k = s.refs.length;
       if (k < 2) return null;
       const w = mdlRowWeights([s], { mode: term.mode, refPatches: l });
       return mdlReference(Float64Array.from(map), Float64Array.from(w.data as Float32Array), { B: 1, K: k, R: k * l, N: n }, term.distance);
     });
-    return { model: next, value: pv.value ?? Number.NaN, heatmaps: pv.heatmaps ?? blank() };
+    return { model: next, value, heatmaps };
   },
 });

@@ -36,15 +36,13 @@ export const SCALoss = defineNode({
     const model = asMosaic(ctx.inputs.model, 'mosaic/SCALoss');
     const preset = p.preset === 'custom' ? null : LOSS_PRESETS[p.preset as 'paper' | 'code'];
     const term = { kind: 'scal', alpha: preset?.alpha ?? p.alpha, mode: preset?.scalMode ?? p.mode } as const;
-    const next = (model.tapBlocks ? model : model.withTaps(model.mapBlocks)).withTerm(term);
+    const next = model.withTerm(term);
     const { n, l } = dims(model.config);
-    const pv = await lossPreview(ctx, next, ctx.inputs.preview, (s, map) => {
+    const { value, heatmaps } = await lossPreview(ctx, next, ctx.inputs.preview, (s, map) => {
       const w = scalTargets([s], { mode: term.mode, refPatches: l, targetPatches: n });
       return scalReference(Float64Array.from(map), Float64Array.from(w.data as Float32Array), { B: 1, R: s.refs.length * l, N: n });
     });
-    return { model: next, value: pv.value ?? Number.NaN, heatmaps: pv.heatmaps ?? blank() };
+    return { model: next, value, heatmaps };
   },
 });
 
-/** A 1×1 white image for "no preview" (IMAGE ports carry images, not null). */
-export const blank = () => ({ width: 1, height: 1, channels: 3 as const, data: new Uint8Array([255, 255, 255]) });

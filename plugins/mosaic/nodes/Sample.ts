@@ -1,11 +1,12 @@
-import type { SemAlignSample } from '../../semalign/sample.ts';
-import { asMosaic } from './asMosaic.ts';
 import { defineNode } from 'tessera';
 import { encodePng } from '../../semalign/png.ts';
 import type { AttentionMaps } from '../../semalign/ports.ts';
 import '../../semalign/ports.ts';
+import type { SemAlignSample } from '../../semalign/sample.ts';
+import { groupByK } from '../model/mosaicBatch.ts';
 import { eulerSample } from '../sampling/eulerSample.ts';
 import { generationSheet } from '../sampling/generationSheet.ts';
+import { asMosaic } from './asMosaic.ts';
 
 /** The MODEL input as a MOSAIC handle, or a clear error naming what arrived instead. */
 
@@ -87,13 +88,7 @@ export const Sample = defineNode({
 
 /** Up to `n` sample indices spread evenly over the K values present, ordered by K (so a sheet shows every K). */
 export function sheetRows(samples: readonly SemAlignSample[], n: number): number[] {
-  const groups = new Map<number, number[]>();
-  samples.forEach((s, i) => {
-    const g = groups.get(s.refs.length);
-    if (g) g.push(i);
-    else groups.set(s.refs.length, [i]);
-  });
-  const queues = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g);
+  const queues = [...groupByK(samples).values()];
   const picked: number[] = [];
   for (let round = 0; picked.length < Math.min(n, samples.length); round++) {
     for (const q of queues) if (round < q.length && picked.length < n) picked.push(q[round]!);

@@ -11,20 +11,25 @@ export const PREVIEW_PARAMS = {
   previewFile: { type: 'string', default: '', description: 'Also write the heatmap PNG here, inside the run directory ("" = do not).' },
 } as const;
 
+/** A 1×1 white image for "no preview" (IMAGE ports carry images, not null). */
+const blank = (): ImageValue => ({ width: 1, height: 1, channels: 3, data: new Uint8Array([255, 255, 255]) });
+
 /**
  * Eager mode of a loss node: with weights and a preview sample, evaluates the correspondence map
- * on that one sample and returns the loss value (from `value`) and the heatmap panel.
+ * on that one sample and returns the loss value (from `value`; NaN when there is none) and the
+ * heatmap panel (a blank pixel without a preview).
  */
 export async function lossPreview(
   ctx: ExecuteContext,
   model: MosaicModel,
   samples: readonly SemAlignSample[] | undefined,
   value: (sample: SemAlignSample, map: Float32Array) => number | null,
-): Promise<{ value: number | null; heatmaps: ImageValue | null }> {
-  if (!samples?.length) return { value: null, heatmaps: null };
+): Promise<{ value: number; heatmaps: ImageValue }> {
+  const none = { value: Number.NaN, heatmaps: blank() };
+  if (!samples?.length) return none;
   if (!model.weights) {
     ctx.log.warn(`${ctx.nodeId}: preview samples given but the model has no weights yet; no heatmaps`);
-    return { value: null, heatmaps: null };
+    return none;
   }
   const p = ctx.params as { previewIndex: number; previewT: number; previewFile: string };
   const sample = samples[Math.min(p.previewIndex, samples.length - 1)]!;
@@ -32,5 +37,5 @@ export async function lossPreview(
   const heatmaps = heatmapPanel(model, sample, map);
   if (p.previewFile) await ctx.artifacts.write(p.previewFile, encodePng(heatmaps));
   ctx.progress(1, 1, `${sample.annotation.id}`, heatmaps);
-  return { value: value(sample, map), heatmaps };
+  return { value: value(sample, map) ?? Number.NaN, heatmaps };
 }
