@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { Graph, Predictor, Tensor, Trainer } from 'tessera/kernels';
+import { Graph, Predictor, Tensor } from 'tessera/kernels';
 import { buildBatch } from '../../plugins/mosaic/model/mosaicBatch.ts';
 import { resolveConfig, type MosaicConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
 import { MosaicModel } from '../../plugins/mosaic/model/MosaicModel.ts';
@@ -13,28 +13,12 @@ import { runTraining, type TrainSettings } from '../../plugins/train/runTraining
 import { listCheckpoints } from '../../plugins/train/checkpoints.ts';
 import type { SemAlignSample } from '../../plugins/semalign/sample.ts';
 import { fixtures, tempDir } from '../semalign/helpers.ts';
+import { perturbedWeights, rejects } from './helpers.ts';
 
 const withLosses = (c: MosaicConfig) =>
   new MosaicModel(c).withTaps([0, 1]).withTerm({ kind: 'scal', alpha: 0.4, mode: 'reference' }).withTerm({ kind: 'mdl', beta: 0.6, warmupStart: 0, rampSteps: 0, mode: 'points', distance: 'jsd' });
 
 const SETTINGS: TrainSettings = { steps: 8, batchSize: 2, lr: 3e-3, schedule: 'constant', warmupSteps: 0, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipGradNorm: 1, ema: 0, checkpointEvery: 0, keep: 2, resume: false, seed: 3 };
-
-/** Random (non-zero) weights for a config: a trainer's initialisation plus noise, so every path carries signal. */
-async function randomWeights(c: MosaicConfig, samples: SemAlignSample[]) {
-  const prog = new MosaicModel(c).trainingProgram(samples, { steps: 1 });
-  const t = await Trainer.create(prog.modelFn(prog.variants[0]!, 1), { seed: 1 });
-  const params = t.getParams();
-  let s = 12345;
-  for (const p of Object.values(params)) {
-    const d = p.data as Float32Array;
-    for (let i = 0; i < d.length; i++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      d[i]! += ((s / 2 ** 32) - 0.5) * 0.2;
-    }
-  }
-  await t.dispose();
-  return params;
-}
 
 /** Every block's reference tokens for one sample, with reference `change` replaced by noise when given. */
 async function refHidden(c: MosaicConfig, sample: SemAlignSample, params: Record<string, Tensor>, change?: number): Promise<Float32Array[]> {
@@ -57,16 +41,6 @@ async function refHidden(c: MosaicConfig, sample: SemAlignSample, params: Record
   return Array.from({ length: c.depth }, (_, i) => out[`refs${i}`]!.data as Float32Array);
 }
 
-async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable(`expected a rejection matching ${re}`);
-}
-
 const maxDiff = (a: Float32Array, b: Float32Array, from: number, to: number) => {
   let m = 0;
   for (let i = from; i < to; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
@@ -77,7 +51,7 @@ test('reference↔reference mask: changing one reference never reaches another r
   const samples = fixtures(3, [3], {}, 'train');
   for (const mode of ['self', 'target'] as const) {
     const c = resolveConfig('tiny', { depth: 3, refAttention: mode });
-    const params = await randomWeights(c, samples);
+    const params = await perturbedWeights(c, samples, 0.06, 12345);
     const base = await refHidden(c, samples[0]!, params);
     const changed = await refHidden(c, samples[0]!, params, 2);
     const { l } = tokenLayout(c, 3);
@@ -101,7 +75,7 @@ test('reference↔reference mask: changing one reference never reaches another r
 test('correspondence taps: block-0 reference queries and target keys are exactly the rows of the right tokens', async () => {
   const samples = fixtures(2, [3], {}, 'train');
   const c = resolveConfig('tiny');
-  const params = await randomWeights(c, samples);
+  const params = await perturbedWeights(c, samples, 0.06, 12345);
   const b = buildBatch([samples[0]!], c);
   const { l, n } = tokenLayout(c, 3);
   const p = await Predictor.create((g: Graph) => {

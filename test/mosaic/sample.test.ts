@@ -4,8 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectRun, createEngine, createLogger, defineNode, definePlugin, type ImageValue, Rng } from 'tessera';
-import { Tensor, Trainer } from 'tessera/kernels';
+import { collectRun, createEngine, createLogger, defineNode, definePlugin, type ImageValue } from 'tessera';
 import { resolveConfig, dims } from '../../plugins/mosaic/model/MosaicConfig.ts';
 import { MosaicModel } from '../../plugins/mosaic/model/MosaicModel.ts';
 import { eulerSample, generationSheet, timeGrid } from '../../plugins/mosaic/sampling/index.ts';
@@ -14,44 +13,19 @@ import { SLOT_COLORS } from '../../plugins/semalign/draw.ts';
 import { decodePng } from '../../plugins/semalign/png.ts';
 import { DEFAULT_CONFIG, generateSample, type SemAlignSample } from '../../plugins/semalign/sample.ts';
 import { tempDir } from '../semalign/helpers.ts';
+import { perturbedWeights, rejects } from './helpers.ts';
 
 const config = resolveConfig('tiny');
 const { n, l } = dims(config);
 const KS = [2, 1, 2, 3, 2];
 const samples: SemAlignSample[] = KS.map((k, i) => generateSample({ ...DEFAULT_CONFIG, seed: 0 }, { split: 'val', index: i, k }));
 
-/**
- * Tiny-preset weights: a Trainer's fresh initialisation, perturbed on the host so the zero-initialised
- * output and modulation layers do not make the velocity identically zero (then every image would
- * be pure noise and batch independence trivially true).
- */
 let weighted: Promise<MosaicModel> | undefined;
 function trainedModel(): Promise<MosaicModel> {
-  return (weighted ??= (async () => {
-    const base = new MosaicModel(config);
-    const trainer = await Trainer.create(base.trainingProgram(samples, { steps: 1 }).modelFn('k2', 2));
-    const rng = new Rng(7);
-    const params: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(trainer.getParams())) {
-      const d = Float32Array.from(t.data as Float32Array, (v) => v + 0.05 * rng.normal());
-      params[name] = new Tensor('float32', t.shape, d);
-    }
-    await trainer.dispose();
-    return base.withWeights({ params, source: 'test', step: 0 });
-  })());
+  return (weighted ??= perturbedWeights(config, samples, 0.05, 7).then((params) => new MosaicModel(config).withWeights({ params, source: 'test', step: 0 })));
 }
 
 const bytesOf = (imgs: { data: Uint8Array }[]) => imgs.map((i) => Buffer.from(i.data));
-
-async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable(`expected an error matching ${re}`);
-}
 
 test('timeGrid: uniform from 1 to 0, shift keeps the ends', () => {
   assert.equal([...timeGrid(4)], [1, 0.75, 0.5, 0.25, 0]);
