@@ -22,5 +22,7 @@ export function createAjv(options: { useDefaults?: boolean; verbose?: boolean } 
   // Editor hints that ride along in params schemas; they have no validation meaning.
   ajv.addKeyword({ keyword: 'x-widget' });
   ajv.addKeyword({ keyword: 'x-step' });
+  // Marks a param that names a file or folder: checked against the workspace boundary.
+  ajv.addKeyword({ keyword: 'x-path' });
   return ajv;
 }
