@@ -14,7 +14,8 @@ export type ValidationCode =
   | 'invalid_params'
   | 'cycle'
   | 'no_outputs'
-  | 'invalid_override';
+  | 'invalid_override'
+  | 'path_outside_workspace';
 
 /** One problem in a graph file: where (node id + JSON pointer), what, and a plain message. */
 export interface ValidationIssue {
