@@ -31,15 +31,16 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
 
   program
     .command('run')
-    .description('Run a graph headless. Exit 0 on success, 1 if a node failed, 2 if the graph is invalid, 130 if cancelled.')
+    .description('Run a graph headless. Exit 0 on success, 1 if a node failed or the run record could not be written, 2 if the graph is invalid or --out holds an earlier run, 130 if cancelled.')
     .argument('<graph>', 'graph file (.json)')
     .option('-s, --set <node.param=value>', 'override a param (repeatable; value parsed as JSON when it can be)', collect, [])
     .option('--seed <n>', 'run seed (default: the graph\'s seed, else 0)', parseSeed)
     .option('-o, --out <dir>', 'run directory for outputs (default: runs/<graph>-<time>)')
+    .option('--force', 'reuse an --out directory that already holds a run record (its graph.json, events.jsonl and run.json are deleted first)')
     .option('--json', 'print events as JSON lines instead of text')
     .option('--target <node>', 'compute only what this node needs (repeatable)', collect, [])
     .option('--no-cache', 'ignore cached results')
-    .action(async (file: string, opts: { set: string[]; seed?: number; out?: string; json?: boolean; target: string[]; cache: boolean }) => {
+    .action(async (file: string, opts: { set: string[]; seed?: number; out?: string; force?: boolean; json?: boolean; target: string[]; cache: boolean }) => {
       const { runCommand } = await import('./runCommand.ts');
       code = await runCommand(file, opts, io, plugins());
     });
