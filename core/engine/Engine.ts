@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ServiceIdentifier } from 'inversify';
 import type { TesseraPlugin } from '../plugin/definePlugin.ts';
 import type { AnyNodeDefinition } from '../plugin/NodeDefinition.ts';
-import { NODE_DEFINITION, LOGGER } from '../plugin/tokens.ts';
+import { NODE_DEFINITION, LOGGER, WORKSPACE } from '../plugin/tokens.ts';
 import { NodeRegistry } from '../plugin/NodeRegistry.ts';
 import type { NodeDescription } from '../plugin/describeNode.ts';
 import type { Logger } from '../services/Logger.ts';
@@ -14,6 +14,8 @@ import { createConsoleLogger } from '../services/Logger.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import type { ValidationIssue } from '../graph/ValidationIssue.ts';
 import { validateGraph } from '../graph/validateGraph.ts';
+import { validatePaths } from '../graph/validatePaths.ts';
+import { Workspace } from '../services/Workspace.ts';
 import { NodeCache } from './NodeCache.ts';
 import { planRun } from './planRun.ts';
 import { executeRun, type RunOptions } from './executeRun.ts';
@@ -24,6 +26,11 @@ export interface EngineOptions {
   /** Byte budget of the cross-run result cache (default 512 MiB). */
   readonly cacheBytes?: number;
   readonly logger?: Logger;
+  /**
+   * The folder every path a graph names must stay inside (default: the working directory,
+   * boundary enforced). See {@link Engine.useWorkspace}.
+   */
+  readonly workspace?: Workspace;
 }
 
 /** Where a plugin came from. */
@@ -58,6 +65,7 @@ export class Engine {
   readonly logger: Logger;
   /** Every plugin the engine was given, in load order, with what became of it. */
   readonly plugins: PluginRecord[] = [];
+  #workspace: Workspace;
 
   private constructor(options: EngineOptions) {
     this.container = new Container({ defaultScope: 'Singleton' });
@@ -65,6 +73,21 @@ export class Engine {
     this.cache = new NodeCache(options.cacheBytes);
     this.logger = options.logger ?? createConsoleLogger('warn');
     this.container.bind(LOGGER).toConstantValue(this.logger);
+    this.#workspace = options.workspace ?? new Workspace(process.cwd());
+    this.container.bind(WORKSPACE).toDynamicValue(() => this.#workspace).inTransientScope();
+  }
+
+  /** The boundary graphs' paths are checked against, in validation and when nodes use them. */
+  get workspace(): Workspace {
+    return this.#workspace;
+  }
+
+  /**
+   * Sets the boundary for later validations and runs (the server sets its workspace; the CLI
+   * lifts the boundary only for `--allow-outside-workspace`).
+   */
+  useWorkspace(workspace: Workspace): void {
+    this.#workspace = workspace;
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -111,9 +134,13 @@ export class Engine {
     return this.container.isBound(NODE_DEFINITION) ? this.container.getAll(NODE_DEFINITION) : [];
   }
 
-  /** Every problem with a graph document (schema + semantics); empty when it may run. */
+  /**
+   * Every problem with a graph document (schema, semantics, then paths outside the workspace);
+   * empty when it may run.
+   */
   validate(doc: unknown): ValidationIssue[] {
-    return validateGraph(doc, this.registry);
+    const issues = validateGraph(doc, this.registry);
+    return issues.length ? issues : validatePaths(doc as GraphDocument, this.registry, this.#workspace);
   }
 
   /** Node definitions as JSON (the editor's palette, `tessera nodes --json`). */

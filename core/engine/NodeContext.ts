@@ -4,6 +4,7 @@ import type { Logger } from '../services/Logger.ts';
 import { createLogger } from '../services/Logger.ts';
 import { Rng } from '../services/Rng.ts';
 import type { ArtifactStore } from '../services/ArtifactStore.ts';
+import { WORKSPACE } from '../plugin/tokens.ts';
 
 /** What a node context reports to and draws from: one per run. */
 export interface ContextHost {
@@ -59,6 +60,11 @@ export class NodeContext implements ExecuteContext {
       this.#host.emit({ type: 'node:log', nodeId: this.nodeId, nodeType: this.#nodeType, level, message, ...(fields ? { fields } : {}) });
       if (level === 'warn' || level === 'error') this.#host.logger[level](`[${this.nodeId}] ${message}`, fields);
     }, 'debug'));
+  }
+
+  // A method (not made on first use like the rest): nodes that name paths are few.
+  resolvePath(path: string, access: 'read' | 'write'): Promise<string> {
+    return this.#host.get(WORKSPACE).with({ writable: [this.#host.artifacts.dir] }).resolve(path, access);
   }
 
   get get(): <T>(token: ServiceIdentifier<T>) => T {

@@ -80,6 +80,13 @@ export interface ExecuteContext<I = Record<string, any>, P = Record<string, any>
   readonly artifacts: ArtifactStore;
   /** Resolves a service bound in the engine's container (e.g. by another plugin). */
   get<T>(token: ServiceIdentifier<T>): T;
+  /**
+   * The real absolute path for a path the graph named (a param marked `"x-path"`, or a path that
+   * arrived on an input), relative paths from the workspace root. Throws a `WorkspacePathError`
+   * when it leaves the workspace (symlinks followed); writes may also go to the run directory,
+   * reads also to the engine's extra read roots. Use it for every path before touching it.
+   */
+  resolvePath(path: string, access: 'read' | 'write'): Promise<string>;
 }
 
 /** What `execute` may return. */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { defineNode, type ImageValue, Rng } from 'tessera';
 import { identityFromId } from '../semalign/identity.ts';
 import { decodePng } from '../semalign/png.ts';
@@ -10,13 +10,13 @@ import { attentionFromCorrespondence, evaluateSample, type SampleMetrics } from 
 import { aggregateByK, kTable, plotSvg, SAMPLE_COLUMNS, sampleTable, subjectTable, toCsv } from './report.ts';
 
 /** Which generated images to score, from the node's inputs and params. */
-async function generatedImages(samples: readonly SemAlignSample[], given: ImageValue[] | undefined, dir: string): Promise<{ images: ImageValue[]; source: string }> {
+async function generatedImages(samples: readonly SemAlignSample[], given: ImageValue[] | undefined, dir: string, resolveDir: (dir: string, access: 'read') => Promise<string>): Promise<{ images: ImageValue[]; source: string }> {
   if (given) {
     if (given.length !== samples.length) throw new RangeError(`metrics: ${given.length} generated images for ${samples.length} samples (input generated must align with samples)`);
     return { images: given, source: 'input' };
   }
   if (dir) {
-    const root = resolve(dir);
+    const root = await resolveDir(dir, 'read');
     const images = await Promise.all(
       samples.map(async (s) => {
         const file = join(root, `${s.annotation.id}.png`);
@@ -58,7 +58,7 @@ export const SemAlignMetrics = defineNode({
   params: {
     type: 'object',
     properties: {
-      generatedDir: { type: 'string', default: '', description: 'Folder of generated PNGs named <sample id>.png.' },
+      generatedDir: { type: 'string', default: '', 'x-path': 'read', description: 'Folder of generated PNGs named <sample id>.png, inside the workspace.' },
       pckRadii: { type: 'array', items: { type: 'number', minimum: 0 }, default: [0, 1, 2], description: 'PCK radii in target patches.' },
       outDir: { type: 'string', default: 'metrics', description: 'Output folder inside the run directory.' },
       plots: { type: 'boolean', default: true },
@@ -67,7 +67,7 @@ export const SemAlignMetrics = defineNode({
   async execute(ctx) {
     const samples = ctx.inputs.samples;
     if (samples.length === 0) throw new Error('metrics: no samples to score (input samples is empty)');
-    const { images, source } = await generatedImages(samples, ctx.inputs.generated, ctx.params.generatedDir);
+    const { images, source } = await generatedImages(samples, ctx.inputs.generated, ctx.params.generatedDir, (d, a) => ctx.resolvePath(d, a));
     if (source === 'ground-truth') ctx.log.warn('metrics: no generated images given; scoring the ground truth itself (a sanity baseline)');
     const attention = ctx.inputs.attention;
     if (attention && attention.length !== samples.length) throw new RangeError(`metrics: ${attention.length} attention maps for ${samples.length} samples`);

@@ -21,7 +21,7 @@ export const Model = defineNode({
     type: 'object',
     properties: {
       preset: { type: 'string', enum: Object.keys(PRESETS), default: 'small', description: 'tiny: tests (seconds); small: the default (about 15 min of training here).' },
-      checkpoint: { type: 'string', default: '', description: 'Weights to load (.safetensors from train/Train or a weights-only file); relative to the working directory. Must match the preset.' },
+      checkpoint: { type: 'string', default: '', 'x-path': 'read', description: 'Weights to load (.safetensors from train/Train or a weights-only file), inside the workspace; relative to its root. Must match the preset.' },
       width: optInt(4, 4096, 'Override: token width.'),
       depth: optInt(1, 64, 'Override: number of blocks.'),
       heads: optInt(1, 64, 'Override: attention heads.'),
@@ -42,7 +42,7 @@ export const Model = defineNode({
     const p = ctx.params;
     const config = resolveConfig(p.preset, { width: p.width, depth: p.depth, heads: p.heads, loraRank: p.loraRank, maxRefs: p.maxRefs, refAttention: p.refAttention as 'target' | 'self' | undefined });
     let model = new MosaicModel(config);
-    if (p.checkpoint) model = model.withWeights(await loadWeights(p.checkpoint, config));
+    if (p.checkpoint) model = model.withWeights(await loadWeights(await ctx.resolvePath(p.checkpoint, 'read'), config));
     ctx.log.info(model.describe());
     return { model };
   },

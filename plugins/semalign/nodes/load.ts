@@ -6,7 +6,7 @@ import type { SemAlignSample } from '../sample.ts';
 import '../ports.ts';
 
 const filterParams = {
-  dir: { type: 'string', default: '', description: 'Dataset folder (holding manifest.json); relative paths resolve from the working directory.' },
+  dir: { type: 'string', default: '', 'x-path': 'read', description: 'Dataset folder (holding manifest.json) inside the workspace; relative paths resolve from the workspace root.' },
   split: { type: 'string', enum: ['all', 'train', 'val', 'test'], default: 'all' },
   kMin: { type: 'integer', default: 1, minimum: 1, maximum: 8, description: 'Keep samples with K ≥ kMin.' },
   kMax: { type: 'integer', default: 8, minimum: 1, maximum: 8, description: 'Keep samples with K ≤ kMax.' },
@@ -27,11 +27,14 @@ interface FilterParams {
   onError: string;
 }
 
-/** Manifest entries after split/K filters, shuffle and limit; logs what the filters dropped. */
-export async function selectEntries(p: FilterParams, log: Logger): Promise<{ root: string; manifest: Manifest; entries: ManifestEntry[] }> {
+/**
+ * Manifest entries after split/K filters, shuffle and limit; logs what the filters dropped.
+ * `resolveDir` confines the folder (a node passes `ctx.resolvePath`).
+ */
+export async function selectEntries(p: FilterParams, log: Logger, resolveDir: (dir: string, access: 'read') => Promise<string>): Promise<{ root: string; manifest: Manifest; entries: ManifestEntry[] }> {
   if (!p.dir) throw new Error('semalign/Load: no dataset folder: set param dir or wire the dir input (a folder holding manifest.json)');
   if (p.kMin > p.kMax) throw new RangeError(`semalign/Load: kMin (${p.kMin}) exceeds kMax (${p.kMax})`);
-  const root = resolve(p.dir);
+  const root = await resolveDir(p.dir, 'read');
   const manifest = await readManifest(root);
   let entries = manifest.samples.filter((e) => p.split === 'all' || e.split === p.split);
   const bySplit = entries.length;
@@ -74,7 +77,7 @@ export const Load = defineNode({
   params: { type: 'object', properties: { ...filterParams, batchSize: { type: 'integer', default: 16, minimum: 1, description: 'Samples per emitted batch.' } } },
   async *execute(ctx) {
     const p = { ...ctx.params, dir: ctx.inputs.dir ?? ctx.params.dir };
-    const { root, entries } = await selectEntries(p, ctx.log);
+    const { root, entries } = await selectEntries(p, ctx.log, (d, a) => ctx.resolvePath(d, a));
     const bad = { n: 0 };
     let batch: SemAlignSample[] = [];
     let done = 0;
@@ -108,7 +111,7 @@ export const LoadAll = defineNode({
   params: { type: 'object', properties: filterParams },
   async execute(ctx) {
     const p = { ...ctx.params, dir: ctx.inputs.dir ?? ctx.params.dir };
-    const { root, manifest, entries } = await selectEntries(p, ctx.log);
+    const { root, manifest, entries } = await selectEntries(p, ctx.log, (d, a) => ctx.resolvePath(d, a));
     const bad = { n: 0 };
     const samples: SemAlignSample[] = [];
     for (const e of entries) {

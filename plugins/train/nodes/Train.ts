@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { defineNode } from 'tessera';
 import { saveParamsFile } from 'tessera/kernels';
 import { encodePng } from '../../semalign/png.ts';
@@ -51,7 +50,7 @@ export const Train = defineNode({
       ema: num(0, 0, 0.999999, 'EMA decay of the weights (0: off); the output carries the EMA weights.'),
       checkpointEvery: int(100, 0, 10_000_000, 'Save every N steps (0: only at the end).'),
       keep: int(3, 1, 1000, 'Checkpoints kept on disk.'),
-      checkpointDir: { type: 'string', default: '', description: 'Checkpoint folder; relative paths resolve from the working directory; "" = <run dir>/checkpoints (no resume across runs).' },
+      checkpointDir: { type: 'string', default: '', 'x-path': 'write', description: 'Checkpoint folder inside the workspace (relative paths resolve from its root); "" = <run dir>/checkpoints (no resume across runs).' },
       resume: { type: 'boolean', default: true, description: 'Continue from the newest checkpoint in checkpointDir when there is one.' },
       seed: int(0, 0, 0xffffffff, 'Seeds initialisation, batch order, diffusion times and noise.'),
       weightsFile: { type: 'string', default: '', description: 'Also write the final (or EMA) weights alone, without optimizer state, to this file inside the run directory ("" = do not).' },
@@ -62,7 +61,7 @@ export const Train = defineNode({
     const p = ctx.params;
     if (!isTrainable(ctx.inputs.model)) throw new TypeError('train/Train: the model input is not a trainable MODEL handle (wire a model node such as mosaic/Model)');
     const program = ctx.inputs.model.trainingProgram(ctx.inputs.data, { steps: p.steps });
-    const dir = p.checkpointDir ? resolve(p.checkpointDir) : ctx.artifacts.resolvePath('checkpoints');
+    const dir = p.checkpointDir ? await ctx.resolvePath(p.checkpointDir, 'write') : ctx.artifacts.resolvePath('checkpoints');
     const settings: TrainSettings = {
       steps: p.steps,
       batchSize: p.batchSize,
