@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
+import { isAbsolute, normalize, relative, resolve } from 'node:path';
+import { isInside } from './Workspace.ts';
 import { walkFiles } from '../util/walkFiles.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 
@@ -22,8 +23,8 @@ export class ArtifactStore {
   resolvePath(name: string): string {
     if (isAbsolute(name)) throw new Error(`artifact path must be relative: ${name}`);
     const full = resolve(this.dir, normalize(name));
-    const rel = relative(this.dir, full);
-    if (rel === '' || rel.startsWith('..') || rel.split(sep).includes('..')) {
+    // isInside, not a '..' prefix test: `..x.json` is a legitimate name.
+    if (full === this.dir || !isInside(this.dir, full)) {
       throw new Error(`artifact path escapes the run directory: ${name}`);
     }
     return full;
@@ -39,7 +40,10 @@ export class ArtifactStore {
 
   /** Writes a value as pretty JSON. */
   writeJson(name: string, value: unknown): Promise<string> {
-    return this.write(name, JSON.stringify(value, null, 2) + '\n');
+    const text = JSON.stringify(value, null, 2) as string | undefined;
+    // JSON.stringify gives undefined (not text) for undefined, functions and symbols.
+    if (text === undefined) return Promise.reject(new TypeError(`cannot write ${name}: the value (${typeof value}) has no JSON form`));
+    return this.write(name, text + '\n');
   }
 
   /** Creates (and returns) a sub-directory. */

@@ -24,7 +24,8 @@ export const DelayNode = defineNode({
   version: '1.0.0',
   inputs: { value: { type: 'ANY', optional: true } },
   outputs: { value: { type: 'ANY' } },
-  params: { type: 'object', properties: { ms: { type: 'number', minimum: 0, default: 100 }, steps: { type: 'integer', minimum: 1, default: 10 } }, additionalProperties: false },
+  // At most a day: timers take at most 2^31−1 ms, and a larger value would fire at once.
+  params: { type: 'object', properties: { ms: { type: 'number', minimum: 0, maximum: 86_400_000, default: 100 }, steps: { type: 'integer', minimum: 1, default: 10 } }, additionalProperties: false },
   async execute({ inputs, params, signal, progress }) {
     for (let i = 0; i < params.steps; i++) {
       await sleep(params.ms / params.steps, signal);

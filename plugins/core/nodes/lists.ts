@@ -53,9 +53,17 @@ export const ListStatsNode = defineNode({
   outputs: { stats: { type: 'JSON' }, mean: { type: 'NUMBER' } },
   execute: ({ inputs }) => {
     const list = asNumberList(inputs.list);
-    const sum = list.reduce((s, v) => s + v, 0);
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    // A loop, not Math.min(...list): spreading 200k arguments overflows the stack.
+    for (const v of list) {
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
     const mean = list.length ? sum / list.length : NaN;
-    return { stats: { length: list.length, sum, mean, min: Math.min(...list), max: Math.max(...list) }, mean };
+    return { stats: { length: list.length, sum, mean, min, max }, mean };
   },
 });
 

@@ -11,7 +11,8 @@ export const FormatNode = defineNode({
   params: { type: 'object', properties: { template: { type: 'string', default: '{value}' } }, additionalProperties: false },
   execute: ({ inputs, params }) => {
     const values = inputs.values !== null && typeof inputs.values === 'object' ? (inputs.values as Record<string, unknown>) : { value: inputs.values };
-    return { text: params.template.replace(/\{([A-Za-z0-9_.]+)\}/g, (whole, name: string) => (name in values ? stringify(values[name]) : whole)) };
+    // Own fields only: `{constructor}` must stay as written, not print an inherited function.
+    return { text: params.template.replace(/\{([A-Za-z0-9_.]+)\}/g, (whole, name: string) => (Object.hasOwn(values, name) ? stringify(values[name]) : whole)) };
   },
 });
 
@@ -28,7 +29,8 @@ export const JsonGetNode = defineNode({
     let current: unknown = inputs.value;
     const walked: string[] = [];
     for (const key of params.path.split('.').filter(Boolean)) {
-      if (current === null || typeof current !== 'object' || !(key in (current as object))) {
+      // Own fields only: `constructor` or `__proto__` are no fields of a JSON value.
+      if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) {
         throw new Error(`no field "${key}" at ${walked.length ? walked.join('.') : 'the top level'} (have: ${current && typeof current === 'object' ? Object.keys(current).join(', ') : typeof current})`);
       }
       current = (current as Record<string, unknown>)[key];
