@@ -40,7 +40,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--json', 'print events as JSON lines instead of text')
     .option('--target <node>', 'compute only what this node needs (repeatable)', collect, [])
     .option('--no-cache', 'ignore cached results')
-    .action(async (file: string, opts: { set: string[]; seed?: number; out?: string; force?: boolean; json?: boolean; target: string[]; cache: boolean }) => {
+    .option('--allow-outside-workspace', 'let the graph name paths outside the working directory (checkpoints, datasets, weights); off by default, never on in `serve`')
+    .action(async (file: string, opts: { set: string[]; seed?: number; out?: string; force?: boolean; allowOutsideWorkspace?: boolean; json?: boolean; target: string[]; cache: boolean }) => {
       const { runCommand } = await import('./runCommand.ts');
       code = await runCommand(file, opts, io, plugins());
     });
@@ -50,9 +51,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .description('Check graph files without running them; every problem with node id and JSON pointer. Exit 2 if any is invalid.')
     .argument('<graphs...>', 'graph files')
     .option('--json', 'print issues as JSON')
-    .action(async (files: string[], opts: { json?: boolean }) => {
+    .option('--allow-outside-workspace', 'let the graph name paths outside the working directory (checkpoints, datasets, weights); off by default, never on in `serve`')
+    .action(async (files: string[], opts: { json?: boolean; allowOutsideWorkspace?: boolean }) => {
       const [{ loadEngine }, { loadGraphFile }, { formatIssue }] = await Promise.all([import('./loadEngine.ts'), import('../graph/loadGraphFile.ts'), import('../graph/ValidationIssue.ts')]);
-      const engine = await loadEngine(plugins(), io);
+      const engine = await loadEngine(plugins(), io, false, { allowOutside: opts.allowOutsideWorkspace === true });
       const report: { file: string; valid: boolean; issues: ValidationIssue[] }[] = [];
       for (const file of files) {
         const { graph, issues } = await loadGraphFile(file);

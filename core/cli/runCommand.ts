@@ -1,4 +1,3 @@
-import { createWriteStream } from 'node:fs';
 import { join, resolve, basename } from 'node:path';
 import { loadGraphFile } from '../graph/loadGraphFile.ts';
 import { applyOverrides } from '../graph/applyOverrides.ts';
@@ -11,12 +10,16 @@ import { toWireValue } from '../util/summarizeValue.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 import { loadEngine } from './loadEngine.ts';
 import { EXIT, type CliIo } from './CliIo.ts';
+import { clearRunRecord, EventLog, findRunRecord, RECORD_FILES } from './runRecord.ts';
+import { DiskWriteError } from '../util/diskError.ts';
 
 /**
  * `tessera run`: load, override, validate (exit 2 with every problem), run with live progress,
- * and leave the graph as run, its events and a summary in the run directory.
+ * and leave the graph as run, its events and a summary in the run directory. An --out that holds
+ * an earlier record is refused (exit 2) unless `force`; a record that cannot be written (disk
+ * full, read-only, permissions) is one line on stderr and exit 1.
  */
-export async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; json?: boolean; target: string[]; cache: boolean }, io: CliIo, pluginPaths: readonly string[]): Promise<number> {
+export async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; allowOutsideWorkspace?: boolean; force?: boolean; json?: boolean; target: string[]; cache: boolean }, io: CliIo, pluginPaths: readonly string[]): Promise<number> {
   const loaded = await loadGraphFile(file);
   let issues = [...loaded.issues];
   let graph = loaded.graph;
@@ -25,7 +28,7 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
     graph = o.graph;
     issues.push(...o.issues);
   }
-  const engine = await loadEngine(pluginPaths, io);
+  const engine = await loadEngine(pluginPaths, io, false, { allowOutside: opts.allowOutsideWorkspace === true });
   if (graph) issues.push(...engine.validate(graph));
   for (const t of opts.target) if (graph && !graph.nodes?.[t]) issues.push({ code: 'invalid_override', pointer: '', message: `--target: no node "${t}" in the graph` });
   issues = dedupeIssues(issues);
@@ -35,6 +38,21 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
     return EXIT.invalid;
   }
   const outDir = resolve(opts.out ?? join('runs', `${basename(file).replace(/\.json$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  const prior = await findRunRecord(outDir);
+  if (prior && !opts.force) {
+    io.stderr.write(`error: ${outDir} already holds a run record (${prior}); choose another --out, or pass --force to replace it (graph.json, events.jsonl and run.json are deleted; other files stay)\n`);
+    return EXIT.invalid;
+  }
+  const summaryPath = join(outDir, RECORD_FILES.summary);
+  // The record is claimed before anything runs: run.json says "running" until the end, so a
+  // killed run is recognisable, and an unwritable --out fails here, before any work is done.
+  try {
+    if (prior) await clearRunRecord(outDir);
+    await writeFileAtomic(summaryPath, JSON.stringify({ file, status: 'running', pid: process.pid, startedAt: new Date().toISOString() }, null, 2) + '\n');
+    await writeFileAtomic(join(outDir, RECORD_FILES.graph), JSON.stringify(graph, null, 2) + '\n');
+  } catch (error) {
+    return recordError(error, io);
+  }
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(EXIT.cancelled);
@@ -45,10 +63,10 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
   process.on('SIGTERM', onSigint);
   const tty = !opts.json && io.stdout.isTTY ? new TtyProgress(io.stdout as NodeJS.WriteStream) : undefined;
   const deciles = new Map<string, number>();
-  // The graph as run goes first, and events are appended as they happen, so a run that is
-  // killed (not just cancelled) still leaves its record up to that point.
-  await writeFileAtomic(join(outDir, 'graph.json'), JSON.stringify(graph, null, 2) + '\n');
-  const log = createWriteStream(join(outDir, 'events.jsonl'));
+  // Events are appended as they happen, so a run that is killed (not just cancelled) still
+  // leaves its record up to that point. If they cannot be written the run stops: its results
+  // would have no record.
+  const log = new EventLog(join(outDir, RECORD_FILES.events), () => controller.abort());
   let last: ExecutionEvent | undefined;
   try {
     await new Promise<void>((done, fail) => {
@@ -72,10 +90,28 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
     tty?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
-    await new Promise<void>((resolve) => log.end(resolve));
+    await log.close();
   }
-  await writeFileAtomic(join(outDir, 'run.json'), JSON.stringify(toWireValue({ file, status: last?.type, runId: last?.runId, ...(last?.type === 'run:done' ? { results: last.results } : {}), ...(last?.type === 'run:failed' ? { errors: last.errors } : {}) }), null, 2) + '\n');
+  if (log.error) {
+    // Best effort: on a full disk this write fails too, and run.json keeps saying "running".
+    await writeFileAtomic(summaryPath, JSON.stringify({ file, status: 'run:failed', runId: last?.runId, error: recordErrorText(log.error) }, null, 2) + '\n').catch(() => undefined);
+    return recordError(log.error, io);
+  }
+  try {
+    await writeFileAtomic(summaryPath, JSON.stringify(toWireValue({ file, status: last?.type, runId: last?.runId, ...(last?.type === 'run:done' ? { results: last.results } : {}), ...(last?.type === 'run:failed' ? { errors: last.errors } : {}) }), null, 2) + '\n');
+  } catch (error) {
+    return recordError(error, io);
+  }
   if (last?.type === 'run:done') return EXIT.ok;
   if (last?.type === 'run:cancelled') return EXIT.cancelled;
   return EXIT.nodeFailure;
 }
+
+/** One line for a record that could not be written (exit 1); anything else is a bug and rethrown. */
+function recordError(error: unknown, io: CliIo): number {
+  if (!(error instanceof DiskWriteError)) throw error;
+  io.stderr.write(`error: ${recordErrorText(error)}\n`);
+  return EXIT.nodeFailure;
+}
+
+const recordErrorText = (e: Error) => (e instanceof DiskWriteError ? `cannot write run record: ${e.reason} (${e.code}) at ${e.path}` : `cannot write run record: ${e.message}`);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectRun, createEngine, Workspace, WorkspacePathError, type GraphDocument } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
+import { main } from '../../core/cli/main.ts';
 
 // A workspace with a sibling folder outside it, holding files a graph must never reach.
 const base = mkdtempSync(join(tmpdir(), 'tessera-ws-'));
@@ -98,6 +99,20 @@ test('a path that validates but escapes through a symlink fails the node when us
   const run = await collectRun(engine.run(graph, { outDir: join(root, 'runs', 'link') }));
   assert.is(run.status, 'failed');
   assert.match(run.errors[0]!.message, /"linkdir" resolves outside the workspace through a symbolic link/);
+});
+
+test('CLI: validate and run refuse outside paths (exit 2) unless --allow-outside-workspace', async () => {
+  const file = join(base, 'outside-ckpt.json');
+  writeFileSync(file, JSON.stringify(withParam(trainId, 'checkpointDir', join(outside, 'ckpt'))));
+  const sink = () => ({ text: '', write(s: string) { this.text += s; return true; } });
+  const err = sink();
+  assert.is(await main(['validate', file], { stdout: sink() as never, stderr: err as never }), 2);
+  const out = sink();
+  assert.is(await main(['validate', file], { stdout: out as never, stderr: sink() as never }), 2);
+  assert.match(out.text, /path_outside_workspace|outside the workspace/);
+  assert.is(await main(['validate', '--allow-outside-workspace', file], { stdout: sink() as never, stderr: sink() as never }), 0);
+  assert.is(await main(['run', file, '--out', join(base, 'never')], { stdout: sink() as never, stderr: err as never }), 2);
+  assert.ok(!existsSync(join(outside, 'ckpt')));
 });
 
 test.run();
