@@ -70,6 +70,25 @@ function convWeightGrad(d: Sym, input: Sym, kh: number, kw: number, s: number, p
   });
 }
 
+/**
+ * dX of conv2d: the full transposed convolution (no padding) lives in padded-input coordinates
+ * [0, (ho − 1)·s + k); the input is [p, p + H) of it. When (H + 2p − k) is not divisible by the
+ * stride the forward never read the last rows/cols of the padded input, so the full output is
+ * shorter than H + 2p and those rows get zeros. (Running the transposed conv with the forward's
+ * padding instead would crop at the far end too and lose real rows: issue 13.)
+ */
+function convInputGrad(dy: Sym, w: Sym, xShape: readonly number[], s: number, p: number): Sym {
+  const full = o.convTranspose2d(dy, w, undefined, { stride: s });
+  const [h, wd] = [xShape[2]!, xShape[3]!];
+  const [fh, fw] = [full.shape[2]!, full.shape[3]!];
+  const endH = Math.min(fh, p + h);
+  const endW = Math.min(fw, p + wd);
+  const kept = p > 0 || endH < fh || endW < fw ? o.slice(full, [p, p], [endH, endW], [2, 3]) : full;
+  const missH = p + h - endH;
+  const missW = p + wd - endW;
+  return missH > 0 || missW > 0 ? o.pad(kept, [0, 0, 0, 0, 0, 0, missH, missW]) : kept;
+}
+
 export const VJPS: Record<string, VjpRule> = {
   add: ({ inputs: [a, b] }, [dy]) => [unbroadcast(dy!, a!.shape), unbroadcast(dy!, b!.shape)],
   sub: ({ inputs: [a, b] }, [dy], c) => [unbroadcast(dy!, a!.shape), c.needs[1] ? unbroadcast(o.neg(dy!), b!.shape) : null],
@@ -244,12 +263,7 @@ export const VJPS: Record<string, VjpRule> = {
     const s = attrs.stride as number;
     const p = attrs.pad as number;
     let dx: Sym | null = null;
-    if (c.needs[0]) {
-      dx = o.convTranspose2d(dy!, w!, undefined, { stride: s, pad: p });
-      const eh = x!.shape[2]! - dx.shape[2]!;
-      const ew = x!.shape[3]! - dx.shape[3]!;
-      if (eh > 0 || ew > 0) dx = o.pad(dx, [0, 0, 0, 0, 0, 0, eh, ew]);
-    }
+    if (c.needs[0]) dx = convInputGrad(dy!, w!, x!.shape, s, p);
     const dw = c.needs[1] ? convWeightGrad(dy!, x!, w!.shape[2]!, w!.shape[3]!, s, p) : null;
     const db = b && c.needs[2] ? o.sum(dy!, [0, 2, 3]) : null;
     return b ? [dx, dw, db] : [dx, dw];

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
-import { encodeModel } from '../onnx/encodeModel.ts';
 import type { OnnxModel } from '../onnx/OnnxModel.ts';
+import { sessionModel, type SessionModel } from './sessionModel.ts';
 import { Tensor, toOrtTensor, type TensorLike } from './Tensor.ts';
 
 /** Execution providers tessera asks onnxruntime for. */
@@ -20,8 +20,13 @@ export interface SessionOptions {
 
 const defaultLog = (line: string) => process.stderr.write(line + '\n');
 
-/** onnxruntime session options tessera uses (shared with the worker-thread sessions). */
-export function ortOptions(provider: Provider, o: SessionOptions): ort.InferenceSession.SessionOptions {
+/**
+ * onnxruntime session options tessera uses (shared with the worker-thread sessions).
+ * `disabledOptimizers` names graph rewrites to skip for this model (see `sessionModel`); the
+ * optimisation level stays 'all' either way.
+ */
+export function ortOptions(provider: Provider, o: SessionOptions, disabledOptimizers: readonly string[] = []): ort.InferenceSession.SessionOptions {
+  const optimization = disabledOptimizers.length ? { optimization: { disable_specified_optimizers: disabledOptimizers.join(',') } } : {};
   // Measured (stack.md): arena on, sequential execution and 2 intra-op threads are each worth 1.8–2.6×.
   return {
     executionProviders: [provider],
@@ -33,7 +38,7 @@ export function ortOptions(provider: Provider, o: SessionOptions): ort.Inference
     graphOptimizationLevel: 'all',
     // A provider being probed logs its load failure at error level; we report it ourselves.
     logSeverityLevel: provider === 'cpu' ? 3 : 4,
-    extra: { session: { intra_op: { allow_spinning: o.spin === false ? '0' : '1' } } },
+    extra: { session: { intra_op: { allow_spinning: o.spin === false ? '0' : '1' } }, ...optimization },
   };
 }
 
@@ -64,19 +69,23 @@ export class KernelSession implements Runner {
   ) {}
 
   static async create(model: Uint8Array | OnnxModel, options: SessionOptions = {}): Promise<KernelSession> {
-    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+    return KernelSession.open(sessionModel(model), options);
+  }
+
+  /** @internal Creates the session from an already encoded model (the cache hashes the bytes first). */
+  static async open({ bytes, disabledOptimizers }: SessionModel, options: SessionOptions = {}): Promise<KernelSession> {
     const wanted = options.provider ?? 'cpu';
     let session: ort.InferenceSession;
     let provider: Provider = wanted;
     try {
-      session = await ort.InferenceSession.create(bytes, ortOptions(wanted, options));
+      session = await ort.InferenceSession.create(bytes, ortOptions(wanted, options, disabledOptimizers));
     } catch (error) {
       if (wanted === 'cpu') throw error;
       // ORT does not fall back across providers by itself (['cuda','cpu'] fails the same way).
       const reason = String((error as Error).message ?? error).split('\n')[0]!.slice(0, 200);
       (options.log ?? defaultLog)(`kernels: execution provider '${wanted}' unavailable (${reason}); running on cpu`);
       provider = 'cpu';
-      session = await ort.InferenceSession.create(bytes, ortOptions('cpu', options));
+      session = await ort.InferenceSession.create(bytes, ortOptions('cpu', options, disabledOptimizers));
     }
     return new KernelSession(session, provider, session.inputNames, session.outputNames);
   }
@@ -125,11 +134,11 @@ export class SessionCache {
   }
 
   get(model: Uint8Array | OnnxModel, options: SessionOptions = {}): Promise<KernelSession> {
-    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
-    const key = SessionCache.key(bytes, options);
+    const prepared = sessionModel(model);
+    const key = SessionCache.key(prepared.bytes, options);
     let s = this.sessions.get(key);
     if (!s) {
-      s = KernelSession.create(bytes, options);
+      s = KernelSession.open(prepared, options);
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
     }

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { encodeModel } from '../onnx/encodeModel.ts';
 import type { OnnxModel } from '../onnx/OnnxModel.ts';
 import { ortOptions, type Provider, type Runner, type SessionOptions } from './KernelSession.ts';
+import { sessionModel } from './sessionModel.ts';
 import { Tensor, type TensorLike } from './Tensor.ts';
 
 interface Pending {
@@ -66,17 +66,17 @@ export class KernelWorker {
 
   /** Creates a session inside the worker, with the same provider fallback as `KernelSession`. */
   async createSession(model: Uint8Array | OnnxModel, options: SessionOptions = {}): Promise<WorkerSession> {
-    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+    const { bytes, disabledOptimizers } = sessionModel(model);
     const wanted = options.provider ?? 'cpu';
     type Created = { sid: number; inputNames: string[]; outputNames: string[] };
     try {
-      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions(wanted, options) });
+      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions(wanted, options, disabledOptimizers) });
       return new WorkerSession(this, r.sid, wanted, r.inputNames, r.outputNames);
     } catch (error) {
       if (wanted === 'cpu' || this.dead) throw error;
       const reason = String((error as Error).message).split('\n')[0]!.slice(0, 200);
       (options.log ?? defaultLog)(`kernels: execution provider '${wanted}' unavailable (${reason}); running on cpu`);
-      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions('cpu', options) });
+      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions('cpu', options, disabledOptimizers) });
       return new WorkerSession(this, r.sid, 'cpu', r.inputNames, r.outputNames);
     }
   }

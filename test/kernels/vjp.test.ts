@@ -70,6 +70,31 @@ check('layerNorm', (_, { x, g, b }) => o.layerNorm(x!, g!, b!), { x: { shape: [2
 check('layerNorm over two axes, no beta', (_, { x, g }) => o.layerNorm(x!, g!, null, 1e-5, 1), { x: { shape: [2, 2, 3] }, g: { shape: [2, 3] } });
 check('conv2d stride 1 pad 1', (_, { x, w, b }) => o.conv2d(x!, w!, b!, { stride: 1, pad: 1 }), { x: { shape: [1, 2, 3, 3] }, w: { shape: [2, 2, 2, 2] }, b: { shape: [2] } });
 check('conv2d stride 2 (patch embed, uneven)', (_, { x, w }) => o.conv2d(x!, w!, undefined, { stride: 2 }), { x: { shape: [2, 1, 5, 4] }, w: { shape: [3, 1, 2, 2] } });
+// Strided + padded shapes whose (H + 2p − k) is not divisible by the stride: the forward never
+// touches the last rows/cols of the padded input, and the input gradient must still land on the
+// right pixels (issue 13: the standard Conv2d(C, C, 3, stride 2, pad 1) downsample on an even size).
+// Shapes without a remainder stay in the list as controls.
+const CONV_REMAINDER: [string, number[], number[], number, number][] = [
+  ['k3 s2 p1 even 8×8', [2, 2, 8, 8], [2, 2, 3, 3], 2, 1],
+  ['k3 s2 p1 odd 7×7', [1, 2, 7, 7], [3, 2, 3, 3], 2, 1],
+  ['k4 s2 p1 even 8×6', [1, 2, 8, 6], [2, 2, 4, 4], 2, 1],
+  ['k4 s2 p1 odd 7×5', [1, 1, 7, 5], [2, 1, 4, 4], 2, 1],
+  ['k3 s3 p1 6×7', [1, 2, 6, 7], [2, 2, 3, 3], 3, 1],
+  ['k3 s2 p2 even 6×6', [1, 1, 6, 6], [2, 1, 3, 3], 2, 2],
+];
+for (const [label, xs, ws, stride, pad] of CONV_REMAINDER) {
+  const rem = (d: number, k: number) => (d + 2 * pad - k) % stride;
+  check(`conv2d ${label} with bias (remainder ${rem(xs[2]!, ws[2]!)}×${rem(xs[3]!, ws[3]!)})`, (_, { x, w, b }) => o.conv2d(x!, w!, b!, { stride, pad }), {
+    x: { shape: xs },
+    w: { shape: ws },
+    b: { shape: [ws[0]!] },
+  });
+}
+check('conv2d k3 s2 p1 stacked twice (downsample chain)', (_, { x, w1, w2 }) => o.conv2d(o.conv2d(x!, w1!, undefined, { stride: 2, pad: 1 }).silu(), w2!, undefined, { stride: 2, pad: 1 }), {
+  x: { shape: [1, 2, 8, 8] },
+  w1: { shape: [2, 2, 3, 3] },
+  w2: { shape: [2, 2, 3, 3] },
+});
 check('convTranspose2d stride 2 pad 1', (_, { x, w, b }) => o.convTranspose2d(x!, w!, b!, { stride: 2, pad: 1 }), {
   x: { shape: [1, 2, 2, 2] },
   w: { shape: [2, 1, 3, 3] },
