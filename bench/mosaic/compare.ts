@@ -7,8 +7,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { opt } from './benchArgs.ts';
-import { blit, canvas, rect, SLOT_COLORS } from '../../plugins/semalign/draw.ts';
-import { decodePng, encodePng } from '../../plugins/semalign/png.ts';
+import { blit, canvas, rect, SLOT_COLORS } from 'tessera/image';
+import { decodePng, encodePng } from 'tessera/image';
 import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts';
 
 const out = opt('out') ?? 'runs/ablation';

@@ -6,7 +6,7 @@
 // dip-pair.png: one DIP preference pair (references, winner, loser, prior mask).
 import { writeFileSync } from 'node:fs';
 import { contactSheet } from '../../plugins/semalign/draw.ts';
-import { encodePng } from '../../plugins/semalign/png.ts';
+import { encodePng } from 'tessera/image';
 import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts';
 
 const out = 'docs/images/semalign';

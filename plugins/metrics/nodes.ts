@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineNode, type ImageValue, Rng } from 'tessera';
 import { identityFromId } from '../semalign/identity.ts';
-import { decodePng } from '../semalign/png.ts';
+import { decodePng } from 'tessera/image';
 import type { AttentionMaps } from '../semalign/ports.ts';
 import { renderTarget, type SemAlignSample } from '../semalign/sample.ts';
 import '../semalign/ports.ts';

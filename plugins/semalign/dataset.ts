@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type ImageValue, writeFileAtomic } from 'tessera';
 import type { ManifestEntry } from './files.ts';
 import { IDENTITY_SPACE, SPLITS } from './identity.ts';
-import { decodePng } from './png.ts';
+import { decodePng } from 'tessera/image';
 import { type GeneratorConfig, type SemAlignAnnotation, type SemAlignSample, MAX_K } from './sample.ts';
 import { assertSchema, checkAnnotation, DatasetError } from './validate.ts';
 

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Split } from './identity.ts';
-import { encodePng } from './png.ts';
+import { encodePng } from 'tessera/image';
 import type { SemAlignSample } from './sample.ts';
 
 /** One manifest entry: a sample and every file it owns. */

@@ -1,5 +1,5 @@
 import type { ImageValue } from 'tessera';
-import { canvas, line, rect, SLOT_COLORS } from '../semalign/draw.ts';
+import { canvas, line, rect, SLOT_COLORS } from 'tessera/image';
 
 /** One logged training step. */
 export interface HistoryRow {

@@ -6,13 +6,13 @@ import { collectRun, createEngine, createLogger } from 'tessera';
 import core from '../../plugins/core/index.ts';
 import semalign from '../../plugins/semalign/index.ts';
 import metrics from '../../plugins/metrics/index.ts';
-import { encodePng } from '../../plugins/semalign/png.ts';
+import { encodePng } from 'tessera/image';
 import { assertSchema } from '../../plugins/semalign/validate.ts';
-import { tempDir } from '../semalign/helpers.ts';
+import { tempDir, testWorkspace } from '../semalign/helpers.ts';
 import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts';
 
 async function run(nodes: Record<string, unknown>) {
-  const engine = await createEngine({ plugins: [core, semalign, metrics], logger: createLogger(() => {}, 'error') });
+  const engine = await createEngine({ plugins: [core, semalign, metrics], logger: createLogger(() => {}, 'error'), workspace: testWorkspace });
   const outDir = tempDir('metrics-run');
   return { ...(await collectRun(engine.run({ format: 'tessera-graph', version: 1, name: 't', nodes }, { outDir, useCache: false }))), outDir };
 }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { decodePng } from '../../plugins/semalign/png.ts';
+import { decodePng } from 'tessera/image';
 import { tempDir } from '../semalign/helpers.ts';
 
 const root = resolve(import.meta.dirname, '../..');

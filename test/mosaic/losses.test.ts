@@ -19,8 +19,8 @@ import {
   scalLoss,
   scalReference,
   scalTargets,
-  viridis,
 } from '../../plugins/mosaic/losses/index.ts';
+import { viridis } from 'tessera/image';
 import { DEFAULT_CONFIG, generateSample, type SemAlignSample } from '../../plugins/semalign/sample.ts';
 
 const rng = new Rng(1234);

@@ -9,8 +9,8 @@ import { resolveConfig, dims } from '../../plugins/mosaic/model/MosaicConfig.ts'
 import { MosaicModel } from '../../plugins/mosaic/model/MosaicModel.ts';
 import { eulerSample, generationSheet, timeGrid } from '../../plugins/mosaic/sampling/index.ts';
 import { Sample } from '../../plugins/mosaic/nodes/Sample.ts';
-import { SLOT_COLORS } from '../../plugins/semalign/draw.ts';
-import { decodePng } from '../../plugins/semalign/png.ts';
+import { SLOT_COLORS } from 'tessera/image';
+import { decodePng } from 'tessera/image';
 import { DEFAULT_CONFIG, generateSample, type SemAlignSample } from '../../plugins/semalign/sample.ts';
 import { tempDir } from '../semalign/helpers.ts';
 import { perturbedWeights, rejects } from './helpers.ts';

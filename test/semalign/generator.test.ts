@@ -7,7 +7,7 @@ import { FAMILIES, IDENTITY_SPACE, identityFromId, PATTERNS, scrambleId, SPLITS,
 import { generateSample, renderTarget, validateConfig } from '../../plugins/semalign/sample.ts';
 import pngjs from 'pngjs';
 import type { ImageValue } from 'tessera';
-import { decodePng, encodePng } from '../../plugins/semalign/png.ts';
+import { decodePng, encodePng } from 'tessera/image';
 import { config, fixtures, tempDir } from './helpers.ts';
 
 const { PNG } = pngjs;

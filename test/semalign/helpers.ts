@@ -1,19 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Workspace } from 'tessera';
 import { DEFAULT_CONFIG, type GeneratorConfig, generateSample, type SemAlignSample } from '../../plugins/semalign/sample.ts';
 import type { Split } from '../../plugins/semalign/identity.ts';
 
-const made: string[] = [];
-process.on('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+// Every temporary folder lives under one root per test process, which is also the workspace of
+// the tests' engines: graphs there name paths inside it, as a user's graphs do inside theirs.
+const root = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
-/** A fresh temporary directory, removed when the test process exits. */
+/**
+ * The workspace for test engines: the temporary root, plus the repository for reads (graphs,
+ * bundled weights).
+ */
+export const testWorkspace = new Workspace(root, { readRoots: [process.cwd()] });
+
+/** A fresh temporary directory inside {@link testWorkspace}, removed when the test process exits. */
 export function tempDir(label: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `semalign-${label}-`));
-  made.push(dir);
-  return dir;
+  return mkdtempSync(join(root, `${label}-`));
 }
 
 /** Generator config with overrides. */

@@ -8,14 +8,14 @@ import core from '../../plugins/core/index.ts';
 import semalign from '../../plugins/semalign/index.ts';
 import metrics from '../../plugins/metrics/index.ts';
 import type { SemAlignSample } from '../../plugins/semalign/sample.ts';
-import { tempDir } from './helpers.ts';
+import { tempDir, testWorkspace } from './helpers.ts';
 
 const logs: string[] = [];
 let engine: Engine;
 
 /** Runs a graph of these nodes; node log records land in `logs` as "level message {fields}". */
 async function run(nodes: Record<string, unknown>, outDir = tempDir('run')) {
-  engine ??= await createEngine({ plugins: [core, semalign, metrics], logger: createLogger(() => {}, 'error') });
+  engine ??= await createEngine({ plugins: [core, semalign, metrics], logger: createLogger(() => {}, 'error'), workspace: testWorkspace });
   const r = await collectRun(engine.run({ format: 'tessera-graph', version: 1, name: 't', nodes }, { outDir, useCache: false }));
   for (const e of r.events) {
     if (e.type === 'node:log') logs.push(`${e.level} ${e.message} ${JSON.stringify(e.fields ?? {})}`);

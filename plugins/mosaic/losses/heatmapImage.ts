@@ -1,5 +1,5 @@
 import type { ImageValue } from 'tessera';
-import { viridis } from './colormap.ts';
+import { viridis } from 'tessera/image';
 
 export interface HeatmapOptions {
   /** Integer nearest-neighbour upscale factor (default 1: one pixel per patch). */

@@ -19,4 +19,3 @@ export type { MapDims, AttentionDims } from './reference.ts';
 export { heatmapImage, normalizeValues } from './heatmapImage.ts';
 export type { HeatmapOptions } from './heatmapImage.ts';
 export { overlayHeatmap } from './overlayHeatmap.ts';
-export { viridis } from './colormap.ts';

@@ -1,5 +1,5 @@
 import type { ImageValue } from 'tessera';
-import { viridis } from './colormap.ts';
+import { viridis } from 'tessera/image';
 import { normalizeValues } from './heatmapImage.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { Rng, type ImageValue } from 'tessera';
 import { Predictor, Tensor } from 'tessera/kernels';
 import type { SemAlignSample } from '../../semalign/sample.ts';
-import { blit, canvas, rect, SLOT_COLORS } from '../../semalign/draw.ts';
+import { blit, canvas, rect, SLOT_COLORS } from 'tessera/image';
 import { overlayHeatmap } from '../losses/index.ts';
 import { buildBatch } from './mosaicBatch.ts';
 import { dims } from './MosaicConfig.ts';

@@ -1,5 +1,5 @@
 import { defineNode } from 'tessera';
-import { encodePng } from '../../semalign/png.ts';
+import { encodePng } from 'tessera/image';
 import type { AttentionMaps } from '../../semalign/ports.ts';
 import '../../semalign/ports.ts';
 import type { SemAlignSample } from '../../semalign/sample.ts';

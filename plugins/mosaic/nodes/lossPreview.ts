@@ -1,6 +1,6 @@
 import type { ExecuteContext, ImageValue } from 'tessera';
 import type { SemAlignSample } from '../../semalign/sample.ts';
-import { encodePng } from '../../semalign/png.ts';
+import { encodePng } from 'tessera/image';
 import { correspondenceMapOf, heatmapPanel } from '../model/correspondencePreview.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';
 

@@ -1,5 +1,5 @@
 import type { ImageValue } from 'tessera';
-import { blit, canvas, dot, rect, SLOT_COLORS } from '../../semalign/draw.ts';
+import { blit, canvas, dot, rect, SLOT_COLORS } from 'tessera/image';
 import type { AttentionMaps } from '../../semalign/ports.ts';
 import type { SemAlignSample } from '../../semalign/sample.ts';
 import { overlayHeatmap } from '../losses/index.ts';

@@ -1,6 +1,6 @@
 import { defineNode } from 'tessera';
 import { contactSheet } from '../draw.ts';
-import { encodePng } from '../png.ts';
+import { encodePng } from 'tessera/image';
 import '../ports.ts';
 
 /** Contact sheet of samples with correspondence lines; written as PNG. */

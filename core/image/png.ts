@@ -1,4 +1,4 @@
-import type { ImageValue } from 'tessera';
+import type { ImageValue } from '../plugin/portTypes.ts';
 import zlib from 'node:zlib';
 import pngjs from 'pngjs';
 
