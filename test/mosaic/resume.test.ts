@@ -30,7 +30,7 @@ function graph(ckpt: string) {
 }
 
 function start(file: string, out: string) {
-  return spawn(process.execPath, [join(root, 'bin/tessera.mjs'), 'run', file, '-o', out, '--json'], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
+  return spawn(process.execPath, [join(root, 'bin/tessera.mjs'), 'run', file, '-o', out, '--json', '--allow-outside-workspace'], { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
 }
 const exited = (p: ReturnType<typeof start>) => new Promise<number | null>((res) => p.on('exit', (code, signal) => res(code ?? (signal ? -1 : null))));
 
