@@ -15,6 +15,7 @@ import { hashString32 } from '../util/hash.ts';
 import { summarizeValue } from '../util/summarizeValue.ts';
 import { NodeContractError, RunCancelled, UpstreamFailure } from './errors.ts';
 import { isAsyncIterable, toResultIterable } from './toAsyncIterable.ts';
+import { eventLoopTurn } from './eventLoopTurn.ts';
 
 /** Options of one run. */
 export interface RunOptions {
@@ -33,6 +34,12 @@ export interface RunOptions {
   readonly streamHighWater?: number;
   /** Most nodes executing at once (default unlimited; async nodes overlap, sync ones take turns). */
   readonly concurrency?: number;
+  /**
+   * Asked between stream values; while it returns a promise, stream pumping waits for it. Lets a
+   * slow consumer of the events (a log file on a slow disk) slow the run down instead of
+   * buffering without bound.
+   */
+  readonly backpressure?: () => PromiseLike<void> | undefined;
 }
 
 /** What the executor needs from the engine. */
@@ -80,7 +87,8 @@ class RunState {
   readonly #channels = new Map<string, Channel<unknown>>();
   /** `consumer\0port\0linkIndex` → reader index on the producer's channel. */
   readonly #readerIndex = new Map<string, number>();
-  readonly #results: Record<string, Record<string, unknown>> = {};
+  /** Keyed by node id (user text), so a Map: `__proto__` is just a name. */
+  readonly #results = new Map<string, Record<string, unknown>>();
   readonly #errors: NodeErrorInfo[] = [];
   readonly #artifacts: ArtifactStore;
   readonly #contextHost: ContextHost;
@@ -127,7 +135,7 @@ class RunState {
     const durationMs = performance.now() - this.t0;
     if (this.signal.aborted) this.emit({ type: 'run:cancelled', durationMs });
     else if (this.#errors.length || outcomes.includes('failed')) this.emit({ type: 'run:failed', durationMs, errors: this.#errors });
-    else this.emit({ type: 'run:done', durationMs, results: this.#results });
+    else this.emit({ type: 'run:done', durationMs, results: Object.fromEntries(this.#results) });
   }
 
   async #runNode(node: PlannedNode): Promise<Outcome> {
@@ -148,7 +156,7 @@ class RunState {
     if (node.disabled) return finish('skipped', 'disabled');
 
     // Wait for every port this node reads.
-    const data: Record<string, PortData[]> = {};
+    const data: Record<string, PortData[]> = Object.create(null);
     try {
       for (const [port, links] of Object.entries(node.links)) {
         data[port] = await Promise.all(links.map((l) => this.#ports.get(`${l.node}.${l.output}`)!.promise));
@@ -240,9 +248,11 @@ class RunState {
     }
     const seed = hashString32(`${this.options.seed}:${node.id}`);
     for (let index = 0; ; index++) {
+      const turn = this.#pace();
+      if (turn) await turn;
       const values = await Promise.all(readers.map((r) => raceAbort(r.it.next(), this.signal)));
       if (values.some((v) => v.done)) break;
-      const element: Record<string, PortData[]> = {};
+      const element: Record<string, PortData[]> = Object.create(null);
       for (const [port, ds] of Object.entries(data)) element[port] = [...ds];
       readers.forEach((r, k) => (element[r.port]![r.i] = { kind: 'value', value: values[k]!.value, key: undefined }));
       const ctx = this.#context(node, this.#buildInputs(node, element), hashString32(`${seed}:${index}`), markRng);
@@ -262,20 +272,22 @@ class RunState {
    * keep the last value.
    */
   async #drainStream(node: PlannedNode, iterable: AsyncIterable<unknown>, mapIndex?: number): Promise<Record<string, unknown>> {
-    const last: Record<string, unknown> = {};
+    const last = new Map<string, unknown>();
     const iterator = iterable[Symbol.asyncIterator]();
     let index = 0;
     try {
       for (;;) {
+        const turn = this.#pace();
+        if (turn) await turn;
         const step = await raceAbort(iterator.next(), this.signal);
         if (step.done) break;
         const partial = step.value;
         if (!partial || typeof partial !== 'object') throw new NodeContractError(`${node.def.type} streamed ${summarizeValue(partial)}; expected an object of output values`);
         for (const [port, value] of Object.entries(partial)) {
-          if (!(port in node.def.outputs)) throw new NodeContractError(`${node.def.type} emitted unknown output "${port}"`);
+          if (!Object.hasOwn(node.def.outputs, port)) throw new NodeContractError(`${node.def.type} emitted unknown output "${port}"`);
           const channel = this.#channels.get(`${node.id}.${port}`);
           if (channel) await raceAbort(channel.push(value), this.signal);
-          last[port] = value;
+          last.set(port, value);
         }
         this.emit({ type: 'node:output', nodeId: node.id, nodeType: node.def.type, outputs: partial as Record<string, unknown>, index: mapIndex ?? index });
         index++;
@@ -284,9 +296,9 @@ class RunState {
       if (this.signal.aborted) Promise.resolve(iterator.return?.()).catch(() => undefined);
     }
     for (const port of Object.keys(node.def.outputs)) {
-      if (!this.#channels.has(`${node.id}.${port}`) && !(port in last)) throw new NodeContractError(`${node.def.type} finished without a value for output "${port}"`);
+      if (!this.#channels.has(`${node.id}.${port}`) && !last.has(port)) throw new NodeContractError(`${node.def.type} finished without a value for output "${port}"`);
     }
-    return last;
+    return Object.fromEntries(last);
   }
 
   #buildInputs(node: PlannedNode, data: Record<string, PortData[]>): Record<string, unknown> {
@@ -308,7 +320,7 @@ class RunState {
   }
 
   async #cacheKey(node: PlannedNode, data: Record<string, PortData[]>): Promise<string | undefined> {
-    const inputs: Record<string, string[]> = {};
+    const inputs: Record<string, string[]> = Object.create(null);
     for (const [port, ds] of Object.entries(data)) {
       const keys: string[] = [];
       for (const d of ds) {
@@ -330,7 +342,7 @@ class RunState {
   }
 
   #noteResult(node: PlannedNode, outputs: Record<string, unknown>): void {
-    if (this.plan.targets.includes(node.id)) this.#results[node.id] = outputs;
+    if (this.plan.targets.includes(node.id)) this.#results.set(node.id, outputs);
   }
 
   #outChannels(node: PlannedNode): Channel<unknown>[] {
@@ -349,9 +361,19 @@ class RunState {
 
   #errorInfo(node: PlannedNode, error: unknown, data: Record<string, PortData[]>): NodeErrorInfo {
     const e = error instanceof Error ? error : new Error(String(error));
-    const inputs: Record<string, string> = {};
-    for (const [port, ds] of Object.entries(data)) inputs[port] = ds.map((d) => (d.kind === 'stream' ? 'stream' : summarizeValue(d.value))).join(', ');
+    const inputs = Object.fromEntries(Object.entries(data).map(([port, ds]) => [port, ds.map((d) => (d.kind === 'stream' ? 'stream' : summarizeValue(d.value))).join(', ')]));
     return { nodeId: node.id, nodeType: node.def.type, name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), inputs };
+  }
+
+  /**
+   * Between stream values: waits while the event consumer asks for it, and otherwise hands the
+   * event loop a turn every few milliseconds, so a stream whose values are always ready cannot
+   * starve HTTP, timers and signals. Undefined (no await) when there is nothing to wait for.
+   */
+  #pace(): Promise<void> | undefined {
+    const wait = this.options.backpressure?.();
+    if (wait) return raceAbort(Promise.resolve(wait), this.signal);
+    return eventLoopTurn();
   }
 
   async #acquireSlot(): Promise<void> {

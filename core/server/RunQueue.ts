@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Engine } from '../engine/Engine.ts';
@@ -8,9 +8,13 @@ import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { toWireValue } from '../util/summarizeValue.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 import { makePreview } from './previews.ts';
+import { EventLog, lastEvent, readEventLines } from './EventLog.ts';
 
-/** Where a run is in its life. */
-export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+/**
+ * Where a run is in its life. `interrupted`: the server stopped (was killed, or a node ignored
+ * cancellation at shutdown) before the run ended; its record holds the events up to then.
+ */
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 /** What a client may ask of one run. */
 export interface RunRequest {
@@ -79,6 +83,14 @@ export interface PreviewMessage {
   file?: string;
 }
 
+interface PreviewSlot {
+  readonly nodeId: string;
+  readonly port: string;
+  last: number;
+  pending?: { value: unknown; index?: number };
+  timer?: NodeJS.Timeout;
+}
+
 interface RunEntry {
   readonly id: string;
   readonly request: RunRequest;
@@ -88,18 +100,48 @@ interface RunEntry {
   startedAt?: Date;
   finishedAt?: Date;
   durationMs?: number;
-  readonly events: Record<string, unknown>[];
-  readonly nodes: Record<string, NodeState>;
+  /** Events so far (all of them are in events.jsonl). */
+  eventCount: number;
+  /** The most recent events (between TAIL_EVENTS and twice that), for replay and paging. */
+  tail: Record<string, unknown>[];
+  /** The run:start event, replayed even after the tail has moved past it. */
+  start?: Record<string, unknown>;
+  /** Latest event of each type per node, so a replay shows every node's state in bounded memory. */
+  readonly latest: Map<string, Map<string, Record<string, unknown>>>;
+  readonly nodes: Map<string, NodeState>;
+  readonly log: EventLog;
   errors?: readonly NodeErrorInfo[];
   controller?: AbortController;
   subscription?: Subscription;
-  readonly previews: Map<string, { last: number; pending?: { value: unknown; index?: number }; timer?: NodeJS.Timeout }>;
+  /** Set when a limit stopped the run: the run ends failed with this error. */
+  limit?: NodeErrorInfo;
+  wallTimer?: NodeJS.Timeout;
+  readonly previews: Map<string, PreviewSlot>;
   /** Preview files being written; the run record waits for them. */
-  readonly writes: Promise<unknown>[];
+  readonly writes: Set<Promise<unknown>>;
+  /** Live events held back until the next tick (latest wins), by `type\0nodeId`. */
+  readonly live: Map<string, Record<string, unknown>>;
+  liveTimer?: NodeJS.Timeout;
+  liveWindow: number;
+  liveBudget: number;
+  /** run.json writes, in order (queued → running → final). */
+  record: Promise<void>;
+}
+
+/** Per-run limits (0 or absent: none). */
+export interface RunLimits {
+  /** Wall time from start; a run past it ends failed. */
+  readonly runTimeoutMs?: number;
+  /**
+   * Process RSS (MiB) above which the running runs are stopped, as failed. Runs share the
+   * server process, so this is a process-level watchdog: it stops whatever is running when the
+   * process as a whole grows past the limit.
+   */
+  readonly runMemoryMb?: number;
 }
 
 /** Options of a {@link RunQueue}. */
-export interface RunQueueOptions {
+export interface RunQueueOptions extends RunLimits {
   readonly engine: Engine;
   /** Each run writes into `<runsDir>/<runId>/`. */
   readonly runsDir: string;
@@ -113,18 +155,34 @@ export interface RunQueueOptions {
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
 
 const PREVIEW_INTERVAL_MS = 100;
+/** Recent events each run keeps in memory (the rest are in its events.jsonl). */
+export const TAIL_EVENTS = 1000;
+/** Most events one {@link RunQueue.events} call returns; page with `since`. */
+export const EVENTS_PAGE = 10_000;
+/** Live fan-out tick, and the events per run per tick sent as they happen (see #live). */
+const LIVE_TICK_MS = 100;
+const LIVE_BUDGET = 200;
+const WATCHDOG_MS = 250;
 
 /**
  * The server's run queue: runs are executed in submission order, `concurrency` at a time, and
- * are independent of the HTTP requests and sockets that asked for or watch them. Every event is
- * kept (in wire form) so a late client can replay a run, and written to the run directory with
- * the graph and a summary when the run ends.
+ * are independent of the HTTP requests and sockets that asked for or watch them.
+ *
+ * Memory stays bounded whatever a run emits: every event is appended to `<run>/events.jsonl`
+ * as it happens (the run waits when the disk falls behind), while memory holds the last
+ * {@link TAIL_EVENTS} events plus the latest event of each type per node, enough for a late
+ * client to replay the state of every node. Past a few hundred events per tick, live clients
+ * get node:output, node:progress and node:log coalesced per node per tick. `run.json` is
+ * written (atomically) when a run is queued, starts and ends, so a run found unfinished after a
+ * restart is listed as `interrupted`.
  */
 export class RunQueue {
   readonly #engine: Engine;
   readonly #runsDir: string;
   #concurrency: number;
   readonly #keep: number;
+  #limits: RunLimits;
+  #watchdog: NodeJS.Timeout | undefined;
   readonly #runs = new Map<string, RunEntry>();
   readonly #pending: RunEntry[] = [];
   readonly #running = new Set<RunEntry>();
@@ -138,13 +196,28 @@ export class RunQueue {
     this.#runsDir = options.runsDir;
     this.#concurrency = Math.max(1, options.concurrency ?? 1);
     this.#keep = options.keepInMemory ?? 200;
+    this.#limits = { runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb };
   }
 
   get runsDir(): string {
     return this.#runsDir;
   }
 
-  /** Reads the summaries of runs recorded by earlier sessions, so the history survives restarts. */
+  /** The limits applied to runs that start from now on (the memory watchdog applies at once). */
+  get limits(): RunLimits {
+    return this.#limits;
+  }
+
+  set limits(limits: RunLimits) {
+    this.#limits = { ...limits };
+    this.#watch();
+  }
+
+  /**
+   * Reads the summaries of runs recorded by earlier sessions, so the history survives restarts.
+   * A run whose record says queued or running, and whose events do not end it, was cut short
+   * by the server stopping: it is listed (and its run.json rewritten) as `interrupted`.
+   */
   async loadHistory(): Promise<void> {
     let names: string[];
     try {
@@ -155,8 +228,14 @@ export class RunQueue {
     const found: RunInfo[] = [];
     for (const name of names) {
       if (!RUN_ID_PATTERN.test(name) || this.#runs.has(name)) continue;
-      const info = await readRunRecord(join(this.#runsDir, name));
-      if (info && info.id === name) found.push(info);
+      const dir = join(this.#runsDir, name);
+      let info = await readRunRecord(dir);
+      if (!info || info.id !== name) continue;
+      if (info.status === 'queued' || info.status === 'running') {
+        info = await settleUnfinished(dir, info);
+        await writeRunJson(dir, info).catch(() => undefined);
+      }
+      found.push(info);
     }
     this.#onDisk = found.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
@@ -170,8 +249,16 @@ export class RunQueue {
   /** Queues a run (already validated by the caller) and returns its id. */
   enqueue(request: RunRequest): RunInfo {
     const id = newRunId();
-    const entry: RunEntry = { id, request, dir: join(this.#runsDir, id), createdAt: new Date(), status: 'queued', events: [], nodes: {}, previews: new Map(), writes: [] };
+    const dir = join(this.#runsDir, id);
+    const entry: RunEntry = {
+      id, request, dir, createdAt: new Date(), status: 'queued',
+      eventCount: 0, tail: [], latest: new Map(), nodes: new Map(), log: new EventLog(join(dir, 'events.jsonl')),
+      previews: new Map(), writes: new Set(), live: new Map(), liveWindow: 0, liveBudget: LIVE_BUDGET, record: Promise.resolve(),
+    };
     this.#runs.set(id, entry);
+    // The graph first, then a record saying queued: a server killed now still lists the run.
+    this.#persist(entry, () => writeFileAtomic(join(dir, 'graph.json'), JSON.stringify(request.graph, null, 2) + '\n'));
+    this.#persist(entry);
     this.#pending.push(entry);
     this.#emitRun(entry);
     this.#pump();
@@ -190,22 +277,43 @@ export class RunQueue {
     return this.#onDisk.find((r) => r.id === id);
   }
 
-  /** Events so far of a run held in memory, synchronously (so a replay cannot miss a live event). */
+  /**
+   * What a client joining a run held in memory is replayed, synchronously (so a replay cannot
+   * miss a live event): run:start, the latest event of each type per node that the tail has
+   * moved past, then the tail, in `seq` order. Events held back for the next live tick are sent
+   * first, so they are not delivered twice.
+   */
   eventsInMemory(id: string): Record<string, unknown>[] | undefined {
-    return this.#runs.get(id)?.events.slice();
+    const e = this.#runs.get(id);
+    if (!e) return undefined;
+    this.#flushLive(e);
+    const first = tailStart(e);
+    const older: Record<string, unknown>[] = [];
+    if (e.start && seqOf(e.start) < first) older.push(e.start);
+    for (const kinds of e.latest.values()) for (const w of kinds.values()) if (seqOf(w) < first) older.push(w);
+    older.sort((a, b) => seqOf(a) - seqOf(b));
+    return [...older, ...e.tail];
   }
 
-  /** Events so far (from `since`, by `seq` position). Runs of earlier sessions are read from disk. */
+  /**
+   * Events from position `since` (= `seq`), at most {@link EVENTS_PAGE} of them: page with
+   * `since` = since + the number returned. Older events come from the run's events.jsonl.
+   */
   async events(id: string, since = 0): Promise<Record<string, unknown>[] | undefined> {
     const e = this.#runs.get(id);
-    if (e) return e.events.slice(since);
-    if (!this.#onDisk.some((r) => r.id === id)) return undefined;
-    try {
-      const text = await readFile(join(this.#runsDir, id, 'events.jsonl'), 'utf8');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).slice(since);
-    } catch {
-      return [];
+    if (!e) {
+      if (!this.#onDisk.some((r) => r.id === id)) return undefined;
+      return readEventLines(join(this.#runsDir, id, 'events.jsonl'), since, EVENTS_PAGE);
     }
+    const first = tailStart(e);
+    if (since >= first) return e.tail.slice(since - first, since - first + EVENTS_PAGE);
+    await e.log.flush();
+    const events = await readEventLines(e.log.path, since, EVENTS_PAGE);
+    // The file may end where the tail goes on (lines still being written, or a failed disk).
+    const next = since + events.length;
+    const start = tailStart(e);
+    if (events.length < EVENTS_PAGE && next >= start) events.push(...e.tail.slice(next - start, next - start + EVENTS_PAGE - events.length));
+    return events;
   }
 
   /** Directory of a known run (in memory or from an earlier session). */
@@ -227,7 +335,7 @@ export class RunQueue {
     if (!e) return false;
     if (e.status === 'queued') {
       this.#pending.splice(this.#pending.indexOf(e), 1);
-      this.#push(e, { type: 'run:cancelled', runId: e.id, seq: 0, t: 0, durationMs: 0 });
+      this.#push(e, { type: 'run:cancelled', runId: e.id, seq: e.eventCount, t: 0, durationMs: 0 });
       this.#finish(e, 'cancelled');
       return true;
     }
@@ -238,14 +346,25 @@ export class RunQueue {
     return false;
   }
 
-  /** Cancels everything and waits until every run record is written. */
-  async close(): Promise<void> {
+  /**
+   * Cancels everything and waits (up to `graceMs`) until every run has ended and its record is
+   * written. A run still going after that (a node ignoring its AbortSignal) is recorded as
+   * interrupted. Returns whether every run ended by itself.
+   */
+  async close(graceMs = 3000): Promise<boolean> {
     for (const e of [...this.#pending]) this.cancel(e.id);
     for (const e of [...this.#running]) this.cancel(e.id);
-    const deadline = Date.now() + 5000;
-    while ((this.#running.size || this.#finishing.size) && Date.now() < deadline) {
-      await Promise.race([Promise.all(this.#finishing), new Promise((r) => setTimeout(r, 20))]);
+    const deadline = Date.now() + graceMs;
+    while (this.#running.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const clean = this.#running.size === 0;
+    for (const e of [...this.#running]) {
+      e.subscription?.unsubscribe();
+      this.#finish(e, 'interrupted');
     }
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+    await Promise.race([Promise.all(this.#finishing), new Promise((r) => setTimeout(r, 1000).unref())]);
+    return clean;
   }
 
   set concurrency(n: number) {
@@ -263,80 +382,164 @@ export class RunQueue {
     e.startedAt = new Date();
     e.controller = new AbortController();
     this.#running.add(e);
+    const timeout = this.#limits.runTimeoutMs;
+    if (timeout && timeout > 0) {
+      e.wallTimer = setTimeout(() => this.#stopForLimit(e, `run exceeded its wall-time limit of ${formatSeconds(timeout)}`), timeout);
+      e.wallTimer.unref();
+    }
+    this.#watch();
     this.#emitRun(e);
+    this.#persist(e);
     const { graph, seed, targets, useCache } = e.request;
-    // Directory first, so a node writing artifacts and the final record never race mkdir.
-    void mkdir(e.dir, { recursive: true })
-      .then(() => writeFileAtomic(join(e.dir, 'graph.json'), JSON.stringify(graph, null, 2) + '\n'))
-      .catch(() => undefined)
-      .then(() => {
-        if (e.status !== 'running') return;
-        let last: string | undefined;
-        e.subscription = this.#engine
-          .run(graph, { runId: e.id, outDir: e.dir, signal: e.controller!.signal, ...(seed !== undefined ? { seed } : {}), ...(targets?.length ? { targets } : {}), ...(useCache !== undefined ? { useCache } : {}) })
-          .subscribe({
-            next: (event) => {
-              last = event.type;
-              this.#onEvent(e, event);
-            },
-            error: (error) => {
-              const info: NodeErrorInfo = { nodeId: '', nodeType: '', name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error) };
-              this.#push(e, { type: 'run:failed', runId: e.id, seq: e.events.length, t: 0, durationMs: 0, errors: [info] });
-              e.errors = [info];
-              this.#finish(e, 'failed');
-            },
-            complete: () => this.#finish(e, last === 'run:done' ? 'done' : last === 'run:cancelled' ? 'cancelled' : 'failed'),
-          });
-      });
+    // After the record (and so the directory), so a node writing artifacts never races mkdir.
+    void e.record.then(() => {
+      if (e.status !== 'running') return;
+      let last: string | undefined;
+      e.subscription = this.#engine
+        .run(graph, {
+          runId: e.id, outDir: e.dir, signal: e.controller!.signal,
+          // A disk slower than the run holds the run back instead of buffering its events.
+          backpressure: () => e.log.drained(),
+          ...(seed !== undefined ? { seed } : {}), ...(targets?.length ? { targets } : {}), ...(useCache !== undefined ? { useCache } : {}),
+        })
+        .subscribe({
+          next: (event) => {
+            last = this.#onEvent(e, event);
+          },
+          error: (error) => {
+            const info: NodeErrorInfo = { nodeId: '', nodeType: '', name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error) };
+            this.#push(e, { type: 'run:failed', runId: e.id, seq: e.eventCount, t: 0, durationMs: 0, errors: [info] });
+            e.errors = [info];
+            this.#finish(e, 'failed');
+          },
+          complete: () => this.#finish(e, last === 'run:done' ? 'done' : last === 'run:cancelled' ? 'cancelled' : 'failed'),
+        });
+    });
   }
 
-  #onEvent(e: RunEntry, event: ExecutionEvent): void {
-    const n = 'nodeId' in event ? (e.nodes[event.nodeId] ??= { state: 'queued' }) : undefined;
-    switch (event.type) {
-      case 'node:start':
-        Object.assign(n!, { state: 'running' });
-        break;
-      case 'node:progress':
-        Object.assign(n!, { value: event.value, max: event.max });
-        if (event.preview !== undefined) this.#preview(e, event.nodeId, '$progress', event.preview);
-        break;
-      case 'node:cached':
-        n!.state = 'cached';
-        break;
-      case 'node:output':
-        for (const [port, value] of Object.entries(event.outputs)) this.#preview(e, event.nodeId, port, value, event.index);
-        break;
-      case 'node:done':
-        Object.assign(n!, { state: event.cached ? 'cached' : 'done', durationMs: Math.round(event.durationMs * 10) / 10 });
-        this.#flushPreviews(e, event.nodeId);
-        break;
-      case 'node:error':
-        Object.assign(n!, { state: 'error', message: event.error.message });
-        break;
-      case 'node:skipped':
-        Object.assign(n!, { state: 'skipped', message: event.reason });
-        break;
-      case 'run:done':
-      case 'run:failed':
-      case 'run:cancelled':
-        e.durationMs = event.durationMs;
-        if (event.type === 'run:failed') e.errors = event.errors;
-        break;
+  /** Stops a run because it went past a limit; it ends failed with `message`. */
+  #stopForLimit(e: RunEntry, message: string): void {
+    if (e.status !== 'running' || e.limit) return;
+    e.limit = { nodeId: '', nodeType: '', name: 'RunLimitExceeded', message };
+    e.controller?.abort();
+  }
+
+  /** The memory watchdog runs while a limit is set and a run is running. */
+  #watch(): void {
+    const limitMb = this.#limits.runMemoryMb;
+    if (!limitMb || limitMb <= 0 || this.#running.size === 0) {
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+      return;
+    }
+    this.#watchdog ??= setInterval(() => {
+      const mb = process.memoryUsage.rss() / (1024 * 1024);
+      const limit = this.#limits.runMemoryMb;
+      if (!limit || limit <= 0 || mb <= limit) return;
+      for (const e of this.#running) this.#stopForLimit(e, `run exceeded its memory limit of ${limit} MB (the server process uses ${Math.round(mb)} MB)`);
+    }, WATCHDOG_MS);
+    this.#watchdog.unref();
+  }
+
+  /** Applies one engine event; returns its type (as recorded). */
+  #onEvent(e: RunEntry, event: ExecutionEvent): string {
+    // A run stopped by a limit was cancelled by us; its record says why it failed.
+    if (event.type === 'run:cancelled' && e.limit) event = { type: 'run:failed', runId: event.runId, seq: event.seq, t: event.t, durationMs: event.durationMs, errors: [e.limit] };
+    if ('nodeId' in event) {
+      let n = e.nodes.get(event.nodeId);
+      if (!n) e.nodes.set(event.nodeId, (n = { state: 'queued' }));
+      switch (event.type) {
+        case 'node:start':
+          n.state = 'running';
+          break;
+        case 'node:progress':
+          n.value = event.value;
+          n.max = event.max;
+          if (event.preview !== undefined) this.#preview(e, event.nodeId, '$progress', event.preview);
+          break;
+        case 'node:cached':
+          n.state = 'cached';
+          break;
+        case 'node:output':
+          for (const [port, value] of Object.entries(event.outputs)) this.#preview(e, event.nodeId, port, value, event.index);
+          break;
+        case 'node:done':
+          n.state = event.cached ? 'cached' : 'done';
+          n.durationMs = Math.round(event.durationMs * 10) / 10;
+          this.#flushPreviews(e, event.nodeId);
+          break;
+        case 'node:error':
+          n.state = 'error';
+          n.message = event.error.message;
+          break;
+        case 'node:skipped':
+          n.state = 'skipped';
+          n.message = event.reason;
+          break;
+      }
+    } else if (event.type === 'run:done' || event.type === 'run:failed' || event.type === 'run:cancelled') {
+      e.durationMs = event.durationMs;
+      if (event.type === 'run:failed') e.errors = event.errors;
     }
     this.#push(e, toWireValue(event) as Record<string, unknown>);
+    return event.type;
   }
 
+  /** Records one event (file, tail, per-node latest) and sends it to live clients. */
   #push(e: RunEntry, wire: Record<string, unknown>): void {
-    e.events.push(wire);
+    e.eventCount++;
+    e.log.append(JSON.stringify(wire));
+    e.tail.push(wire);
+    if (e.tail.length >= 2 * TAIL_EVENTS) e.tail.splice(0, e.tail.length - TAIL_EVENTS);
+    const type = String(wire.type);
+    if (type === 'run:start') e.start = wire;
+    else if (typeof wire.nodeId === 'string' && type !== 'node:log') {
+      let kinds = e.latest.get(wire.nodeId);
+      if (!kinds) e.latest.set(wire.nodeId, (kinds = new Map()));
+      kinds.set(type, wire);
+    }
+    this.#live(e, wire, type);
+  }
+
+  /**
+   * Live fan-out, bounded per run: up to LIVE_BUDGET events per tick go out as they happen;
+   * past that, node:output, node:progress and node:log wait for the next tick and go out as the
+   * latest per node and type. Every other event goes at once, after what was held back, so
+   * clients see `seq` increase (with gaps where events were coalesced: GET …/events has them all).
+   */
+  #live(e: RunEntry, wire: Record<string, unknown>, type: string): void {
+    const now = Date.now();
+    if (now - e.liveWindow >= LIVE_TICK_MS) {
+      e.liveWindow = now;
+      e.liveBudget = LIVE_BUDGET;
+    }
+    const nodeId = typeof wire.nodeId === 'string' ? wire.nodeId : undefined;
+    if (nodeId !== undefined && e.liveBudget <= 0 && (type === 'node:output' || type === 'node:progress' || type === 'node:log')) {
+      e.live.set(`${type}\0${nodeId}`, wire);
+      e.liveTimer ??= setTimeout(() => this.#flushLive(e), LIVE_TICK_MS);
+      return;
+    }
+    this.#flushLive(e);
+    e.liveBudget--;
     this.#broadcast({ type: 'event', event: wire });
+  }
+
+  #flushLive(e: RunEntry): void {
+    clearTimeout(e.liveTimer);
+    e.liveTimer = undefined;
+    if (!e.live.size) return;
+    const held = [...e.live.values()].sort((a, b) => seqOf(a) - seqOf(b));
+    e.live.clear();
+    e.liveBudget -= held.length;
+    for (const wire of held) this.#broadcast({ type: 'event', event: wire });
   }
 
   /** Throttled per node and port: a stream of images shows its latest value ~10 times a second. */
   #preview(e: RunEntry, nodeId: string, port: string, value: unknown, index?: number): void {
     if (!value || typeof value !== 'object') return;
     const key = `${nodeId}\0${port}`;
-    const slot = e.previews.get(key) ?? { last: 0 };
-    e.previews.set(key, slot);
+    let slot = e.previews.get(key);
+    if (!slot) e.previews.set(key, (slot = { nodeId, port, last: 0 }));
     const now = Date.now();
     if (!slot.timer && now - slot.last >= PREVIEW_INTERVAL_MS) {
       slot.last = now;
@@ -344,24 +547,22 @@ export class RunQueue {
       return;
     }
     slot.pending = { value, ...(index !== undefined ? { index } : {}) };
-    slot.timer ??= setTimeout(() => this.#flushSlot(e, key), Math.max(0, PREVIEW_INTERVAL_MS - (now - slot.last)));
+    const s = slot;
+    slot.timer ??= setTimeout(() => this.#flushSlot(e, s), Math.max(0, PREVIEW_INTERVAL_MS - (now - slot.last)));
   }
 
-  #flushSlot(e: RunEntry, key: string): void {
-    const slot = e.previews.get(key);
-    if (!slot) return;
-    if (slot.timer) clearTimeout(slot.timer);
+  #flushSlot(e: RunEntry, slot: PreviewSlot): void {
+    clearTimeout(slot.timer);
     slot.timer = undefined;
     const p = slot.pending;
     slot.pending = undefined;
     if (!p) return;
     slot.last = Date.now();
-    const [nodeId, port] = key.split('\0') as [string, string];
-    this.#sendPreview(e, nodeId, port, p.value, p.index);
+    this.#sendPreview(e, slot.nodeId, slot.port, p.value, p.index);
   }
 
   #flushPreviews(e: RunEntry, nodeId?: string): void {
-    for (const key of e.previews.keys()) if (nodeId === undefined || key.startsWith(nodeId + '\0')) this.#flushSlot(e, key);
+    for (const slot of e.previews.values()) if (nodeId === undefined || slot.nodeId === nodeId) this.#flushSlot(e, slot);
   }
 
   #sendPreview(e: RunEntry, nodeId: string, port: string, value: unknown, index?: number): void {
@@ -378,36 +579,43 @@ export class RunQueue {
       return;
     }
     const file = `previews/${safeName(nodeId)}/${safeName(port === '$progress' ? 'progress' : port)}.png`;
-    e.writes.push(writeFileAtomic(join(e.dir, file), preview.png).catch(() => undefined));
+    const write: Promise<unknown> = writeFileAtomic(join(e.dir, file), preview.png)
+      .catch(() => undefined)
+      .finally(() => e.writes.delete(write));
+    e.writes.add(write);
     this.#broadcast({ ...base, kind: preview.kind, width: preview.width, height: preview.height, ...(preview.kind === 'heatmap' ? { min: preview.min, max: preview.max } : {}), ...(preview.count !== undefined ? { count: preview.count } : {}), src: `data:image/png;base64,${preview.png.toString('base64')}`, file });
   }
 
   #finish(e: RunEntry, status: RunStatus): void {
     if (e.status !== 'queued' && e.status !== 'running') return;
     this.#flushPreviews(e);
-    for (const slot of e.previews.values()) if (slot.timer) clearTimeout(slot.timer);
+    for (const slot of e.previews.values()) clearTimeout(slot.timer);
+    this.#flushLive(e);
+    clearTimeout(e.wallTimer);
     e.status = status;
     e.finishedAt = new Date();
     this.#running.delete(e);
+    this.#watch();
     this.#emitRun(e);
-    const p = this.#writeRecord(e).finally(() => this.#finishing.delete(p));
+    this.#persist(e, () => Promise.all(e.writes).then(() => e.log.close()));
+    const p = e.record.finally(() => this.#finishing.delete(p));
     this.#finishing.add(p);
     this.#evict();
     this.#pump();
   }
 
-  async #writeRecord(e: RunEntry): Promise<void> {
-    try {
-      await Promise.all(e.writes);
-      await mkdir(e.dir, { recursive: true });
-      if (e.status === 'cancelled' && !e.startedAt) await writeFileAtomic(join(e.dir, 'graph.json'), JSON.stringify(e.request.graph, null, 2) + '\n');
-      await writeFileAtomic(join(e.dir, 'events.jsonl'), e.events.map((ev) => JSON.stringify(ev)).join('\n') + '\n');
-      const info = this.#info(e);
-      const { nodes: _nodes, position: _position, ...summary } = info;
-      await writeFileAtomic(join(e.dir, 'run.json'), JSON.stringify({ ...summary, runId: e.id }, null, 2) + '\n');
-    } catch {
-      /* a full disk must not take the server down; the run stays listed from memory */
-    }
+  /**
+   * Writes the run's record as it stands (after `before`, e.g. flushing its files), in order
+   * after the writes already asked for. A failing disk must not take the server down: the run
+   * stays listed from memory.
+   */
+  #persist(e: RunEntry, before?: () => Promise<unknown>): void {
+    e.record = e.record
+      .then(async () => {
+        await before?.();
+        await writeRunJson(e.dir, this.#info(e));
+      })
+      .catch(() => undefined);
   }
 
   #evict(): void {
@@ -435,6 +643,9 @@ export class RunQueue {
   #info(e: RunEntry): RunInfo {
     const pos = e.status === 'queued' ? this.#pending.indexOf(e) : -1;
     const graphName = e.request.graph.name;
+    // Keyed by node id (user text): a null prototype keeps `__proto__` an ordinary name.
+    const nodes: Record<string, NodeState> = Object.create(null);
+    for (const [id, n] of e.nodes) nodes[id] = { ...n };
     return {
       id: e.id,
       status: e.status,
@@ -446,11 +657,42 @@ export class RunQueue {
       ...(e.finishedAt ? { finishedAt: e.finishedAt.toISOString() } : {}),
       ...(e.durationMs !== undefined ? { durationMs: Math.round(e.durationMs * 1000) / 1000 } : {}),
       ...(pos >= 0 ? { position: pos } : {}),
-      eventCount: e.events.length,
-      nodes: e.nodes,
+      eventCount: e.eventCount,
+      nodes,
       ...(e.errors?.length ? { errors: e.errors.map(({ stack: _stack, ...rest }) => rest) } : {}),
     };
   }
+}
+
+function seqOf(wire: Record<string, unknown>): number {
+  return typeof wire.seq === 'number' ? wire.seq : 0;
+}
+
+/** Position of the first event still in the tail. */
+function tailStart(e: RunEntry): number {
+  return e.eventCount - e.tail.length;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** A run's summary as run.json holds it (no per-node state; `runId` for the CLI's readers). */
+function writeRunJson(dir: string, info: RunInfo): Promise<void> {
+  const { nodes: _nodes, position: _position, ...summary } = info;
+  return writeFileAtomic(join(dir, 'run.json'), JSON.stringify({ ...summary, runId: info.id }, null, 2) + '\n');
+}
+
+/**
+ * What became of a run an earlier session left queued or running: if its events end it (the
+ * server died between the last event and the final record), that ending; else `interrupted`.
+ */
+async function settleUnfinished(dir: string, info: RunInfo): Promise<RunInfo> {
+  const last = await lastEvent(join(dir, 'events.jsonl'));
+  const eventCount = last && typeof last.seq === 'number' ? last.seq + 1 : info.eventCount;
+  const ended = last ? CLI_STATUS[String(last.type)] : undefined;
+  const errors = last?.type === 'run:failed' && Array.isArray(last.errors) ? (last.errors as NodeErrorInfo[]) : info.errors;
+  return { ...info, status: ended ?? 'interrupted', eventCount, ...(errors?.length ? { errors } : {}), ...(typeof last?.durationMs === 'number' ? { durationMs: last.durationMs } : {}) };
 }
 
 let lastStamp = '';
@@ -469,7 +711,8 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
 }
 
-const CLI_STATUS: Record<string, RunStatus> = { 'run:done': 'done', 'run:failed': 'failed', 'run:cancelled': 'cancelled' };
+const CLI_STATUS: Readonly<Record<string, RunStatus>> = Object.assign(Object.create(null) as Record<string, RunStatus>, { 'run:done': 'done', 'run:failed': 'failed', 'run:cancelled': 'cancelled' });
+const RUN_STATUSES: readonly string[] = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'];
 
 /**
  * Reads a run directory's summary: one written by this server, or by `tessera run` (whose
@@ -479,12 +722,15 @@ async function readRunRecord(dir: string): Promise<RunInfo | undefined> {
   try {
     const path = join(dir, 'run.json');
     const r = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-    if (typeof r.id === 'string' && typeof r.status === 'string' && typeof r.createdAt === 'string') return { ...(r as unknown as RunInfo), nodes: {} };
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return undefined;
+    if (typeof r.id === 'string' && typeof r.status === 'string' && RUN_STATUSES.includes(r.status) && typeof r.createdAt === 'string') {
+      return { ...(r as unknown as RunInfo), eventCount: typeof r.eventCount === 'number' ? r.eventCount : 0, nodes: Object.create(null) as Record<string, NodeState> };
+    }
     const status = CLI_STATUS[String(r.status)];
     if (!status) return undefined;
     const { mtime } = await stat(path);
     const errors = Array.isArray(r.errors) ? (r.errors as NodeErrorInfo[]).map(({ stack: _stack, ...rest }) => rest) : undefined;
-    return { id: basename(dir), status, ...(typeof r.file === 'string' ? { label: r.file } : {}), createdAt: mtime.toISOString(), finishedAt: mtime.toISOString(), eventCount: 0, nodes: {}, ...(errors?.length ? { errors } : {}) };
+    return { id: basename(dir), status, ...(typeof r.file === 'string' ? { label: r.file } : {}), createdAt: mtime.toISOString(), finishedAt: mtime.toISOString(), eventCount: 0, nodes: Object.create(null) as Record<string, NodeState>, ...(errors?.length ? { errors } : {}) };
   } catch {
     return undefined;
   }

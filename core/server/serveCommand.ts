@@ -11,6 +11,10 @@ export interface ServeOptions {
   token?: string;
   concurrency: number;
   workspace: string;
+  /** Wall-time limit of one run, in seconds (0 or absent: none). */
+  runTimeout?: number;
+  /** Process RSS in MiB past which running runs are stopped (a process-level watchdog; 0 or absent: none). */
+  runMemoryMb?: number;
   /**
    * The engine to serve, or how to load it (the CLI passes its own loader, so `serve` sees the
    * same plugins as `run`: built-ins, tessera.config.json, `--plugin`, node_modules). Default:
@@ -18,6 +22,10 @@ export interface ServeOptions {
    */
   engine?: Engine | (() => Promise<Engine>);
 }
+
+/** How long runs get to end after SIGINT/SIGTERM, and when the process leaves regardless. */
+const SHUTDOWN_GRACE_MS = 3000;
+const SHUTDOWN_LIMIT_MS = 4500;
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,6 +42,12 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     io.stderr.write(`error: --concurrency must be a positive integer\n`);
     return 2;
   }
+  for (const [flag, value] of [['--run-timeout', opts.runTimeout], ['--run-memory-mb', opts.runMemoryMb]] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      io.stderr.write(`error: ${flag} must be a non-negative number (0 = no limit)\n`);
+      return 2;
+    }
+  }
   const token = opts.token || undefined;
   // Refuse an exposed bind before the (slow) plugin loading.
   if (!isLoopback(opts.host) && !token) {
@@ -44,6 +58,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   let server;
   try {
     server = createServer({ engine, host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version });
+    server.queue.limits = { runTimeoutMs: (opts.runTimeout ?? 0) * 1000, runMemoryMb: opts.runMemoryMb ?? 0 };
     await server.listen();
   } catch (error) {
     io.stderr.write(`error: ${(error as Error).message}\n`);
@@ -61,7 +76,21 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  // Runs get SHUTDOWN_GRACE_MS to stop; a node that ignores cancellation is recorded as
+  // interrupted, and if even that hangs the process leaves anyway, within 5 s of the signal.
+  const hardStop = setTimeout(() => {
+    io.stderr.write('error: shutdown took too long; exiting\n');
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS);
+  hardStop.unref();
+  const clean = await server.queue.close(SHUTDOWN_GRACE_MS);
   await server.close();
+  clearTimeout(hardStop);
+  if (!clean) {
+    io.stderr.write('warning: a run ignored cancellation and was recorded as interrupted\n');
+    // Its node may still hold the event loop open (a timer, a socket): leave regardless.
+    setTimeout(() => process.exit(0), 100).unref();
+  }
   return 0;
 }
 
