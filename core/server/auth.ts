@@ -49,3 +49,22 @@ export function requestToken(req: IncomingMessage, url: URL): { token?: string; 
   }
   return {};
 }
+
+/**
+ * The foreign origin a browser request comes from, or undefined when it comes from this server's
+ * own pages or from a client that is not a browser (no `Origin` header). Browsers send `Origin`
+ * on every POST/PUT, HTML forms included, and on WebSocket handshakes; `"null"` (sandboxed frames,
+ * file: pages) counts as foreign. Without `Origin`, `Sec-Fetch-Site: cross-site` still marks a
+ * foreign page.
+ */
+export function foreignOrigin(req: IncomingMessage): string | undefined {
+  const origin = req.headers.origin;
+  if (origin === undefined) return req.headers['sec-fetch-site'] === 'cross-site' ? 'a cross-site page' : undefined;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  return host !== undefined && host === String(req.headers.host ?? '').toLowerCase() ? undefined : origin;
+}

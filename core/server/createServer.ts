@@ -2,19 +2,20 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createReadStream } from 'node:fs';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Engine } from '../engine/Engine.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { migrateGraph } from '../graph/migrateGraph.ts';
-import type { ValidationIssue } from '../graph/ValidationIssue.ts';
+import { capIssues, type ValidationIssue } from '../graph/ValidationIssue.ts';
+import { Workspace, WorkspacePathError } from '../services/Workspace.ts';
 import { createAjv } from '../util/createAjv.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 import { walkFiles } from '../util/walkFiles.ts';
 import { ApiError, ajvIssues, readJsonBody, sendError, sendJson } from './http.ts';
-import { TOKEN_COOKIE, hostOfHeader, isLoopback, requestToken, tokenMatches } from './auth.ts';
+import { TOKEN_COOKIE, foreignOrigin, hostOfHeader, isLoopback, requestToken, tokenMatches } from './auth.ts';
 import { RunQueue, RUN_ID_PATTERN, type ServerMessage } from './RunQueue.ts';
-import { acceptWebSocket, rejectUpgrade, type WebSocketConnection } from './websocket.ts';
+import { acceptWebSocket, rejectUpgrade, type WebSocketConnection, type WebSocketOptions } from './websocket.ts';
 import { ensureUiBundle } from './uiBundle.ts';
 
 /** Options of {@link createServer}. */
@@ -38,6 +39,8 @@ export interface ServerOptions {
   readonly ui?: boolean;
   /** Package version reported by `/api/health`. */
   readonly version?: string;
+  /** WebSocket limits (message size, slow-client cap, idle and half-frame timeouts); defaults in docs/api.md. */
+  readonly webSocket?: WebSocketOptions;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -107,6 +110,7 @@ export class TesseraServer {
   readonly #port: number;
   readonly #ui: boolean;
   readonly #version: string;
+  readonly #webSocket: WebSocketOptions;
   #dist: string | undefined;
   #listening = false;
 
@@ -123,6 +127,10 @@ export class TesseraServer {
     this.#maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
     this.#ui = options.ui ?? true;
     this.#version = options.version ?? '0.0.0';
+    this.#webSocket = options.webSocket ?? {};
+    // Every graph this server validates or runs must keep its paths inside the workspace; the
+    // server never lifts that boundary (no allowOutside).
+    this.engine.useWorkspace(new Workspace(this.workspace));
     this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1 });
     this.#validators = {
       validate: this.#ajv.compile(BODY_SCHEMAS.validate),
@@ -130,7 +138,7 @@ export class TesseraServer {
       saveGraph: this.#ajv.compile(BODY_SCHEMAS.saveGraph),
     };
     this.#http = createHttpServer((req, res) => void this.#handle(req, res));
-    this.#http.on('upgrade', (req, socket) => this.#upgrade(req, socket));
+    this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
     this.#http.on('connection', (s) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
@@ -189,8 +197,16 @@ export class TesseraServer {
     }
   }
 
-  /** Origin and Host checks shared by HTTP and WebSocket; throws an ApiError. */
-  #authorize(req: IncomingMessage, url: URL): { setCookie?: string } {
+  /**
+   * Token, Host and Origin checks shared by HTTP and WebSocket; throws an ApiError. Requests that
+   * change something (every method but GET/HEAD) and WebSocket handshakes must not come from
+   * another site's page: a form can POST to loopback without a preflight (e.g. a cancel).
+   */
+  #authorize(req: IncomingMessage, url: URL, upgrade = false): { setCookie?: string } {
+    if (upgrade || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      const origin = foreignOrigin(req);
+      if (origin !== undefined) throw new ApiError(403, 'forbidden', `cross-origin ${upgrade ? 'WebSocket' : 'request'} from ${origin} refused`);
+    }
     if (this.#token) {
       const { token, from } = requestToken(req, url);
       if (!tokenMatches(this.#token, token)) throw new ApiError(401, 'unauthorized', token === undefined ? 'this server requires a token: send "Authorization: Bearer <token>" (or ?token= on GET and WebSocket requests)' : 'wrong token');
@@ -204,7 +220,7 @@ export class TesseraServer {
     return {};
   }
 
-  #upgrade(req: IncomingMessage, socket: Duplex): void {
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // An upgrade socket has no error listener yet; a client reset must not crash the server.
     socket.on('error', () => socket.destroy());
     let url: URL;
@@ -219,10 +235,8 @@ export class TesseraServer {
       return;
     }
     try {
-      this.#authorize(req, url);
       // WebSockets are exempt from CORS, so a foreign page could otherwise read the stream.
-      const origin = req.headers.origin;
-      if (origin && new URL(origin).host !== req.headers.host) throw new ApiError(403, 'forbidden', `cross-origin WebSocket from ${origin} refused`);
+      this.#authorize(req, url, true);
     } catch (error) {
       const e = error instanceof ApiError ? error : new ApiError(403, 'forbidden', 'bad Origin');
       rejectUpgrade(socket, e.status, e.message);
@@ -233,7 +247,7 @@ export class TesseraServer {
       rejectUpgrade(socket, 404, `no run "${runFilter}"`);
       return;
     }
-    const conn = acceptWebSocket(req, socket);
+    const conn = acceptWebSocket(req, socket, this.#webSocket, head);
     if (!conn) return;
     (conn as WebSocketConnection & { runFilter?: string }).runFilter = runFilter;
     conn.send({ type: 'status', queue: this.queue.queueState() });
@@ -277,7 +291,17 @@ export class TesseraServer {
       if (url.pathname.startsWith('/api/')) await this.#api(req, res, url);
       else await this.#static(req, res, url);
     } catch (error) {
+      if (!(error instanceof ApiError)) this.#logFailure(req, error);
       sendError(res, error);
+    }
+  }
+
+  /** An unexpected error in a route: logged here, answered with a generic 500 by sendError. */
+  #logFailure(req: IncomingMessage, error: unknown): void {
+    try {
+      this.engine.logger.error(`${req.method ?? '?'} ${String(req.url ?? '').split('?')[0]!.slice(0, 200)} failed: ${(error as Error)?.message ?? String(error)}`, { stack: (error as Error)?.stack });
+    } catch {
+      /* a broken logger must not break the reply */
     }
   }
 
@@ -311,7 +335,7 @@ export class TesseraServer {
         allow('POST');
         const body = await this.#body(req, 'validate');
         const { graph, issues, migratedFrom } = this.#check(body.graph);
-        return sendJson(res, 200, { valid: issues.length === 0, issues, ...(migratedFrom !== undefined ? { migratedFrom, graph } : {}) });
+        return sendJson(res, 200, { valid: issues.length === 0, issues: capIssues(issues), ...(migratedFrom !== undefined ? { migratedFrom, graph } : {}) });
       }
       case 'runs':
         return this.#runs(req, res, method, allow, id, sub, rest, url);
@@ -386,19 +410,24 @@ export class TesseraServer {
       return sendFile(res, file, false);
     }
     const body = await this.#body(req, 'saveGraph');
-    const target = join(this.graphsDir, ...rel.split('/'));
-    // A symlink in graphs/ must not let a save write outside it.
-    const existing = await confined(this.graphsDir, rel);
-    if (existing === undefined) {
-      try {
-        await stat(target);
-        throw new ApiError(403, 'forbidden', `"graphs/${rel}" resolves outside the graphs folder`);
-      } catch (error) {
-        if (error instanceof ApiError) throw error;
-      }
+    // The real path, after following every symlink of the part that exists, must stay in
+    // graphs/; a dangling link is refused too (writing through it would create its target).
+    // One message for every refusal, so a save cannot probe what exists outside.
+    let target: string;
+    try {
+      target = await new Workspace(this.graphsDir).resolve(rel, 'write');
+    } catch (error) {
+      if (error instanceof WorkspacePathError) throw new ApiError(403, 'forbidden', `"graphs/${rel}" resolves outside the graphs folder`);
+      throw error;
     }
     const text = JSON.stringify(body, null, 2) + '\n';
-    await writeFileAtomic(existing ?? target, text);
+    try {
+      await writeFileAtomic(target, text);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') throw new ApiError(409, 'conflict', `"graphs/${rel}" cannot be written: ${code === 'EISDIR' ? 'it is a folder' : 'a part of the path is a file'}`);
+      throw error;
+    }
     return sendJson(res, 200, { path: `graphs/${rel}`, bytes: Buffer.byteLength(text) });
   }
 
@@ -463,10 +492,12 @@ export class TesseraServer {
   }
 }
 
-function invalidGraph(issues: ValidationIssue[]): ApiError {
-  const nodeErrors: Record<string, ValidationIssue[]> = {};
+function invalidGraph(all: ValidationIssue[]): ApiError {
+  const issues = capIssues(all);
+  // Keyed by node ids, which are user text (e.g. "__proto__").
+  const nodeErrors: Record<string, ValidationIssue[]> = Object.create(null);
   for (const i of issues) if (i.nodeId !== undefined) (nodeErrors[i.nodeId] ??= []).push(i);
-  return new ApiError(400, 'invalid_graph', `graph is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'})`, { issues, nodeErrors });
+  return new ApiError(400, 'invalid_graph', `graph is invalid (${all.length} problem${all.length === 1 ? '' : 's'})`, { issues, nodeErrors });
 }
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
@@ -484,10 +515,7 @@ export async function confined(root: string, rel: string): Promise<string | unde
   const segments = rel.split(/[\\/]+/);
   if (segments.some((s) => s === '..' || s === '.')) return undefined;
   try {
-    const realRoot = await realpath(root);
-    const real = await realpath(join(root, ...segments));
-    const r = relative(realRoot, real);
-    if (!r || r.startsWith('..') || isAbsolute(r)) return undefined;
+    const real = await new Workspace(root).resolve(segments.join('/'), 'read');
     return (await stat(real)).isFile() ? real : undefined;
   } catch {
     return undefined;

@@ -1,6 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorObject } from 'ajv';
 import { describeAjvErrors } from '../util/describeAjvErrors.ts';
+import { GRAPH_LIMITS } from '../graph/graphLimits.ts';
+import { jsonNestingOverflow } from './jsonNesting.ts';
+
+/**
+ * Deepest nesting of objects/arrays a request body may have: a graph's own limit plus the body
+ * object around it (`{"graph": …}`), so a graph within its limit is never refused here.
+ */
+export const MAX_BODY_DEPTH = GRAPH_LIMITS.depth + 2;
 
 /** Machine-readable error codes of the API (the `error` field of every 4xx/5xx body). */
 export type ApiErrorCode =
@@ -29,24 +37,34 @@ export class ApiError extends Error {
   }
 }
 
-/** Sends a JSON body. */
+/** Sends a JSON body. Throws (before anything is sent) when the body cannot be serialised. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers });
   res.end(text);
 }
 
-/** Sends an {@link ApiError} (or an unexpected error as a 500). */
+/** The body of every 500: what went wrong is logged on the server, never sent to the client. */
+export const INTERNAL_ERROR_MESSAGE = 'internal server error; the server log has the details';
+
+/**
+ * Sends an {@link ApiError}, or an unexpected error as a generic 500 (the caller logs it). Never
+ * throws: a reply that cannot be sent ends the connection instead.
+ */
 export function sendError(res: ServerResponse, error: unknown): void {
-  if (res.headersSent) {
+  try {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (error instanceof ApiError) {
+      sendJson(res, error.status, { error: error.code, message: error.message, ...error.details }, error.status === 405 ? { Allow: String(error.details.allow ?? '') } : {});
+      return;
+    }
+    sendJson(res, 500, { error: 'internal', message: INTERNAL_ERROR_MESSAGE });
+  } catch {
     res.destroy();
-    return;
   }
-  if (error instanceof ApiError) {
-    sendJson(res, error.status, { error: error.code, message: error.message, ...error.details }, error.status === 405 ? { Allow: String(error.details.allow ?? '') } : {});
-    return;
-  }
-  sendJson(res, 500, { error: 'internal', message: (error as Error)?.message ?? String(error) });
 }
 
 /**
@@ -83,6 +101,9 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   });
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) throw new ApiError(400, 'invalid_json', 'request body is empty; expected a JSON value');
+  // Checked on the raw text: a value this deep would overflow the stack of whatever walks it next.
+  const at = jsonNestingOverflow(text, MAX_BODY_DEPTH);
+  if (at >= 0) throw new ApiError(400, 'invalid_json', `request body nests objects/arrays deeper than ${MAX_BODY_DEPTH} levels (at character ${at})`, { limit: MAX_BODY_DEPTH });
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -162,7 +162,7 @@ export class TestSocket {
   closed = false;
   closeCode?: number;
   #waiters: (() => void)[] = [];
-  private constructor(private readonly socket: import('node:net').Socket) {}
+  private constructor(/** The raw TCP socket (pause/resume and flood tests). */ readonly socket: import('node:net').Socket) {}
 
   /** Opens `/api/ws…`; resolves with the socket or rejects with the HTTP status line. */
   static open(base: string, path: string, headers: Record<string, string> = {}): Promise<TestSocket> {
