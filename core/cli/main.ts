@@ -53,12 +53,20 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--json', 'print issues as JSON')
     .option('--allow-outside-workspace', 'let the graph name paths outside the working directory (checkpoints, datasets, weights); off by default, never on in `serve`')
     .action(async (files: string[], opts: { json?: boolean; allowOutsideWorkspace?: boolean }) => {
-      const [{ loadEngine }, { loadGraphFile }, { formatIssue }] = await Promise.all([import('./loadEngine.ts'), import('../graph/loadGraphFile.ts'), import('../graph/ValidationIssue.ts')]);
+      const [{ loadEngine }, { loadGraphFile }, { formatIssue, capIssues, dedupeIssues }] = await Promise.all([import('./loadEngine.ts'), import('../graph/loadGraphFile.ts'), import('../graph/ValidationIssue.ts')]);
       const engine = await loadEngine(plugins(), io, false, { allowOutside: opts.allowOutsideWorkspace === true });
       const report: { file: string; valid: boolean; issues: ValidationIssue[] }[] = [];
       for (const file of files) {
-        const { graph, issues } = await loadGraphFile(file);
-        if (graph) issues.push(...engine.validate(graph));
+        let issues: ValidationIssue[];
+        try {
+          const loaded = await loadGraphFile(file);
+          issues = loaded.graph ? [...loaded.issues, ...engine.validate(loaded.graph)] : loaded.issues;
+        } catch (error) {
+          // Validation is meant to be total; should a bug slip through, the file is still refused
+          // with an issue (exit 2), not a stack trace.
+          issues = [{ code: 'schema', pointer: '', message: `the validator failed on this file (${(error as Error).message}); please report it` }];
+        }
+        issues = capIssues(dedupeIssues(issues));
         report.push({ file, valid: issues.length === 0, issues });
       }
       if (opts.json) io.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -150,7 +158,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     if (error instanceof CommanderError) {
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.invalid;
     }
-    io.stderr.write(`error: ${(error as Error).stack ?? error}\n`);
+    // A message, not a stack: the stack helps only whoever debugs tessera (TESSERA_DEBUG=1).
+    io.stderr.write(`error: ${process.env.TESSERA_DEBUG ? ((error as Error).stack ?? error) : ((error as Error).message ?? error)}\n`);
     return EXIT.nodeFailure;
   }
   return code;

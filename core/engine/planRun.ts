@@ -1,5 +1,6 @@
 import type { GraphDocument, Link } from '../graph/GraphDocument.ts';
 import { linksOf } from '../graph/GraphDocument.ts';
+import { quoteText } from '../util/quoteText.ts';
 import type { NodeRegistry } from '../plugin/NodeRegistry.ts';
 import type { AnyNodeDefinition, OutputSpec } from '../plugin/NodeDefinition.ts';
 
@@ -33,7 +34,9 @@ export interface RunPlan {
 
 /**
  * Plans a run of a validated graph: which nodes are needed for the targets (explicit ids, else
- * every sink node, else every leaf), in what order, and which ports stream. Pure.
+ * every sink node, else every leaf), in what order, and which ports stream. Pure. Whatever
+ * `validateGraph` accepts plans (the fuzz test in test/engine/hardening.validation.test.ts holds
+ * it to that); the throws below are for callers that skipped validation.
  */
 export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: readonly string[]): RunPlan {
   const ids = Object.keys(graph.nodes);
@@ -49,7 +52,7 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
   }
   let wanted = targets?.length ? [...targets] : ids.filter((id) => registry.get(graph.nodes[id]!.type)?.output === true);
   if (!wanted.length) wanted = ids.filter((id) => !consumers.has(id));
-  for (const t of wanted) if (!graph.nodes[t]) throw new Error(`unknown target node "${t}"`);
+  for (const t of wanted) if (typeof t !== 'string' || !Object.hasOwn(graph.nodes, t)) throw new Error(`unknown target node ${quoteText(t)}`);
 
   // Ancestors of the targets.
   const needed = new Set<string>();
@@ -100,7 +103,8 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     if (!def) throw new Error(`unknown node type "${g.type}" (validate the graph first)`);
     const resolved = registry.resolveParams(g.type, g.params);
     if (!resolved.ok) throw new Error(`node ${id}: invalid params (validate the graph first)`);
-    const links: Record<string, readonly Link[]> = {};
+    // Keyed by the file's port names: no prototype, so no name can reach Object.prototype.
+    const links: Record<string, readonly Link[]> = Object.create(null);
     let mapped = false;
     for (const [port, value] of Object.entries(g.inputs ?? {})) {
       const ls = linksOf(value);

@@ -15,7 +15,13 @@ export type ValidationCode =
   | 'cycle'
   | 'no_outputs'
   | 'invalid_override'
-  | 'path_outside_workspace';
+  | 'path_outside_workspace'
+  /** A size limit (GRAPH_LIMITS) was exceeded: file size, string length or node count. */
+  | 'too_large'
+  /** Objects and arrays nested deeper than GRAPH_LIMITS.depth. */
+  | 'too_deep'
+  /** Stands for the issues past GRAPH_LIMITS.issues; `count` says how many. */
+  | 'more_issues';
 
 /** One problem in a graph file: where (node id + JSON pointer), what, and a plain message. */
 export interface ValidationIssue {
@@ -24,9 +30,12 @@ export interface ValidationIssue {
   /** JSON pointer into the file, e.g. `/nodes/sum/inputs/a`. */
   readonly pointer: string;
   readonly nodeId?: string;
+  /** Only on `more_issues`: how many issues it stands for. */
+  readonly count?: number;
 }
 
 import { escapePointer } from '../util/jsonPointer.ts';
+import { GRAPH_LIMITS } from './graphLimits.ts';
 
 export { escapePointer };
 
@@ -44,6 +53,22 @@ export function dedupeIssues(issues: readonly ValidationIssue[]): ValidationIssu
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * At most `max` issues, then one `more_issues` issue counting the rest. Earlier summaries are
+ * folded into the count, so capping already-capped lists again still gives one summary.
+ */
+export function capIssues(issues: readonly ValidationIssue[], max: number = GRAPH_LIMITS.issues): ValidationIssue[] {
+  let hidden = 0;
+  const kept: ValidationIssue[] = [];
+  for (const i of issues) {
+    if (i.code === 'more_issues') hidden += i.count ?? 0;
+    else if (kept.length < max) kept.push(i);
+    else hidden++;
+  }
+  if (hidden > 0) kept.push({ code: 'more_issues', pointer: '', count: hidden, message: `${hidden} more issue${hidden === 1 ? '' : 's'} not shown` });
+  return kept;
 }
 
 /** One line per issue: `nodeId  /pointer  message [code]`. */

@@ -1,20 +1,22 @@
-import type { GraphNode, Link } from './GraphDocument.ts';
-import { linksOf } from './GraphDocument.ts';
+import { isRecord, own } from '../util/own.ts';
 
 /**
  * Strongly connected components with more than one node (or a self-link), each as a list of node
  * ids in file order. Iterative Tarjan, so a 100,000-node chain does not overflow the stack.
+ * Values of the wrong shape are skipped (the schema reports them).
  */
-export function findCycles(nodes: Record<string, GraphNode>): string[][] {
+export function findCycles(nodes: Readonly<Record<string, unknown>>): string[][] {
   const ids = Object.keys(nodes);
   const index = new Map<string, number>();
   ids.forEach((id, i) => index.set(id, i));
   // Edges point from a node to the nodes it reads from.
   const edges: number[][] = ids.map((id) => {
     const out: number[] = [];
-    for (const value of Object.values(nodes[id]?.inputs ?? {})) {
-      for (const link of linksOf(value as Link | Link[])) {
-        const j = link && typeof link.node === 'string' ? index.get(link.node) : undefined;
+    const inputs = own(nodes[id], 'inputs');
+    for (const value of isRecord(inputs) ? Object.values(inputs) : []) {
+      for (const link of Array.isArray(value) ? value : [value]) {
+        const from = own(link, 'node');
+        const j = typeof from === 'string' ? index.get(from) : undefined;
         if (j !== undefined) out.push(j);
       }
     }

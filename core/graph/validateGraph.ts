@@ -1,18 +1,21 @@
 import type { GraphDocument } from './GraphDocument.ts';
-import type { ValidationIssue } from './ValidationIssue.ts';
+import { capIssues, type ValidationIssue } from './ValidationIssue.ts';
 import type { NodeRegistry } from '../plugin/NodeRegistry.ts';
 import { validateGraphSchema } from './validateGraphSchema.ts';
 import { validateSemantics } from './validateSemantics.ts';
+import { checkGraphLimits } from './checkGraphLimits.ts';
+import { isRecord, own } from '../util/own.ts';
 
 /**
- * Every problem with a graph document, schema first, then semantics (node types, ports, types,
- * params, cycles). An empty array means it may run. Pure.
+ * Every problem with a graph document: size limits first (a document over them is not looked at
+ * further), then the schema, then semantics (node types, ports, types, params, cycles). An empty
+ * array means it may run. Pure and total: any value gives issues, never an exception. At most
+ * GRAPH_LIMITS.issues issues, plus one `more_issues` counting the rest.
  */
 export function validateGraph(doc: unknown, registry: NodeRegistry): ValidationIssue[] {
+  const limits = checkGraphLimits(doc);
+  if (limits.length) return capIssues(limits);
   const issues = validateGraphSchema(doc);
-  const nodes = (doc as { nodes?: unknown } | null)?.nodes;
-  if (nodes && typeof nodes === 'object' && !Array.isArray(nodes)) {
-    issues.push(...validateSemantics(doc as GraphDocument, registry));
-  }
-  return issues;
+  if (isRecord(own(doc, 'nodes'))) issues.push(...validateSemantics(doc as GraphDocument, registry));
+  return capIssues(issues);
 }

@@ -4,6 +4,7 @@ import { createAjv } from '../util/createAjv.ts';
 import { dedupeIssues, type ValidationIssue } from './ValidationIssue.ts';
 import { escapePointer, unescapePointer } from '../util/jsonPointer.ts';
 import { describeAjvErrors, type SchemaProblem } from '../util/describeAjvErrors.ts';
+import { quoteText } from '../util/quoteText.ts';
 
 let compiled: ValidateFunction | undefined;
 
@@ -30,11 +31,11 @@ function toIssue({ error: e, pointer, message: described }: SchemaProblem): Vali
   if (e.keyword === 'pattern' && /^\/nodes\/[^/]+\/type$/.test(ptr)) {
     message = 'node type must look like "plugin/Name"';
   } else if (e.keyword === 'propertyNames') {
-    message = `invalid node id ${JSON.stringify(p.propertyName)} (letters, digits, _ . : - ; at most 128 characters)`;
+    message = `invalid node id ${quoteText(p.propertyName)} (letters, digits, _ . : - ; at most 128 characters)`;
     ptr += '/' + escapePointer(String(p.propertyName));
   }
   if (e.keyword === 'const' && ptr === '/version') {
-    return { code: 'unsupported_version', pointer: ptr, message: `format version ${JSON.stringify((e as { data?: unknown }).data ?? '?')} is not supported (this engine reads versions 0 and 1)` };
+    return { code: 'unsupported_version', pointer: ptr, message: `format version ${quoteText((e as { data?: unknown }).data ?? '?')} is not supported (this engine reads versions 0 and 1)` };
   }
   const m = /^\/nodes\/([^/]+)/.exec(ptr);
   const nodeId = m ? unescapePointer(m[1]!) : undefined;

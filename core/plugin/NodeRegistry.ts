@@ -4,6 +4,8 @@ import { createAjv } from '../util/createAjv.ts';
 import { cloneJson } from '../util/cloneJson.ts';
 import { describeAjvErrors } from '../util/describeAjvErrors.ts';
 import { escapePointer } from '../util/jsonPointer.ts';
+import { isRecord } from '../util/own.ts';
+import { quoteText } from '../util/quoteText.ts';
 import { describeNode, type NodeDescription } from './describeNode.ts';
 
 const TYPE_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -104,11 +106,12 @@ export class NodeRegistry {
    * argument: the caller's object is not modified.
    */
   resolveParams(type: string, params: Record<string, unknown> | undefined): ParamsResult {
+    if (params !== undefined && !isRecord(params)) return { ok: false, errors: [{ pointer: '', message: 'params must be an object' }] };
     const value = params ? cloneJson(params) : {};
     const validate = this.#validators.get(type);
     if (!validate) {
       const extra = Object.keys(value);
-      return extra.length ? { ok: false, errors: extra.map((k) => ({ pointer: `/${escapePointer(k)}`, message: `unknown param "${k}" (this node takes no params)` })) } : { ok: true, params: value };
+      return extra.length ? { ok: false, errors: extra.map((k) => ({ pointer: `/${escapePointer(k)}`, message: `unknown param ${quoteText(k)} (this node takes no params)` })) } : { ok: true, params: value };
     }
     if (validate(value)) return { ok: true, params: value };
     return { ok: false, errors: describeAjvErrors(validate.errors, 'param').map(({ pointer, message }) => ({ pointer, message })) };

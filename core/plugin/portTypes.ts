@@ -60,8 +60,9 @@ export interface PortTypeMap {
 /** Value type of a port type name (unknown for names no one declared). */
 export type PortValue<T extends string> = T extends keyof PortTypeMap ? PortTypeMap[T] : unknown;
 
-/** Port type names may be unions written `"IMAGE|TENSOR"`; this splits them. */
+/** Port type names may be unions written `"IMAGE|TENSOR"`; this splits them. Anything but a string has no members. */
 export function splitPortType(type: PortType): string[] {
+  if (typeof type !== 'string') return [];
   return type.split('|').map((t) => t.trim()).filter(Boolean);
 }
 

@@ -1,9 +1,14 @@
+/** Words longer than this get no suggestion: the edit distance is quadratic in the lengths. */
+const MAX_WORD = 64;
+
 /** The candidate nearest to `word` by edit distance, if it is close enough to be a likely typo. */
-export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+export function closestMatch(word: unknown, candidates: readonly unknown[]): string | undefined {
+  if (typeof word !== 'string' || word.length > MAX_WORD) return undefined;
   let best: string | undefined;
   let bestDistance = Infinity;
   const lower = word.toLowerCase();
   for (const c of candidates) {
+    if (typeof c !== 'string' || c.length > MAX_WORD) continue;
     const d = editDistance(lower, c.toLowerCase());
     if (d < bestDistance) {
       bestDistance = d;

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { escapePointer } from './jsonPointer.ts';
+import { quoteText } from './quoteText.ts';
 
 /** One schema violation: a JSON pointer to the offending member and a plain message. */
 export interface SchemaProblem {
@@ -18,7 +19,7 @@ export function describeAjvErrors(errors: readonly ErrorObject[] | null | undefi
     const p = error.params as Record<string, unknown>;
     switch (error.keyword) {
       case 'additionalProperties':
-        return { error, pointer: `${error.instancePath}/${escapePointer(String(p.additionalProperty))}`, message: `unknown ${noun} "${p.additionalProperty}"` };
+        return { error, pointer: `${error.instancePath}/${escapePointer(String(p.additionalProperty))}`, message: `unknown ${noun} ${quoteText(p.additionalProperty)}` };
       case 'required':
         return { error, pointer: `${error.instancePath}/${escapePointer(String(p.missingProperty))}`, message: `missing required ${noun} "${p.missingProperty}"` };
       case 'const':
