@@ -417,7 +417,8 @@ export class TesseraServer {
     try {
       target = await new Workspace(this.graphsDir).resolve(rel, 'write');
     } catch (error) {
-      if (error instanceof WorkspacePathError) throw new ApiError(403, 'forbidden', `"graphs/${rel}" resolves outside the graphs folder`);
+      // A symlink loop is as unusable as a link out of graphs/, and reads the same.
+      if (error instanceof WorkspacePathError || (error as NodeJS.ErrnoException).code === 'ELOOP') throw new ApiError(403, 'forbidden', `"graphs/${rel}" resolves outside the graphs folder`);
       throw error;
     }
     const text = JSON.stringify(body, null, 2) + '\n';

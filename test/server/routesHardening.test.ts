@@ -23,6 +23,7 @@ test.before(async () => {
   writeFileSync(join(outside, 'secret.json'), '{"secret":true}\n');
   symlinkSync(outside, join(workspace, 'graphs/linkdir'));
   symlinkSync(join(outside, 'made-by-link.json'), join(workspace, 'graphs/dangling.json'));
+  symlinkSync('loop.json', join(workspace, 'graphs/loop.json'));
   server = await startServer({ workspace });
   base = server.url;
 });
@@ -73,6 +74,9 @@ test('PUT through a symlinked folder or a dangling link out of graphs/ is refuse
   assert.not.ok(existsSync(join(outside, 'made-by-link.json')));
   // The refusal reads the same whether or not the outside file exists (no probing).
   assert.is(dangling.json.message.replace('dangling.json', 'P'), viaDir.json.message.replace('linkdir/x.json', 'P'));
+  // A link to itself: refused the same way, not a 500.
+  assert.is((await call(base, 'PUT', '/api/graphs/loop.json', { body: doc })).status, 403);
+  assert.is((await call(base, 'GET', '/api/graphs/loop.json')).status, 404);
   // Reads through the link are refused too.
   assert.is((await call(base, 'GET', '/api/graphs/linkdir/secret.json')).status, 404);
   // Ordinary saves still work, nested folders included.
