@@ -106,7 +106,8 @@ export interface NodeRunState {
   message?: string;
 }
 
-export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+/** `interrupted`: the server stopped (killed, or a node ignored cancellation) before the run ended. */
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface RunInfo {
   id: string;
