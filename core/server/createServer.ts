@@ -138,7 +138,15 @@ export class TesseraServer {
       saveGraph: this.#ajv.compile(BODY_SCHEMAS.saveGraph),
     };
     this.#http = createHttpServer((req, res) => void this.#handle(req, res));
-    this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
+    this.#http.on('upgrade', (req, socket, head) => {
+      // An exception in an event listener would end the process; this one ends the socket.
+      try {
+        this.#upgrade(req, socket, head);
+      } catch (error) {
+        this.#logFailure(req, error);
+        socket.destroy();
+      }
+    });
     this.#http.on('connection', (s) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
@@ -260,10 +268,17 @@ export class TesseraServer {
         this.#clients.add(conn);
       } else {
         // A run of an earlier session: finished, so there is nothing live to miss.
-        void this.queue.events(runFilter).then((events) => {
-          for (const event of events ?? []) conn.send({ type: 'event', event });
-          if (!conn.closed) this.#clients.add(conn);
-        });
+        this.queue.events(runFilter).then(
+          (events) => {
+            for (const event of events ?? []) conn.send({ type: 'event', event });
+            if (!conn.closed) this.#clients.add(conn);
+          },
+          // An unreadable record must not become an unhandled rejection (which ends the process).
+          (error: unknown) => {
+            this.#logFailure(req, error);
+            conn.close(1011, 'could not read the run record');
+          },
+        );
       }
     } else this.#clients.add(conn);
     conn.onMessage((text) => {
