@@ -1,3 +1,5 @@
+import { setOwn } from './own.ts';
+
 /**
  * A one-line description of a value for error reports, logs and the CLI: numbers and short
  * strings as they are, arrays and typed arrays by length, images and tensors by shape.
@@ -21,7 +23,9 @@ export function summarizeValue(value: unknown): string {
     }
   }
   const keys = Object.keys(v);
-  const name = v.constructor && v.constructor !== Object ? v.constructor.name + ' ' : '';
+  // The prototype, not `v.constructor`: a plain object may carry its own "constructor" key.
+  const proto = Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null;
+  const name = proto && proto !== Object.prototype && typeof proto.constructor?.name === 'string' ? proto.constructor.name + ' ' : '';
   return `${name}{${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}}`;
 }
 
@@ -37,12 +41,13 @@ export function toWireValue(value: unknown, depth = 0): unknown {
   if (ArrayBuffer.isView(value) || depth > 4) return { $summary: summarizeValue(value) };
   if (Array.isArray(value)) return value.length > 256 ? { $summary: summarizeValue(value) } : value.map((v) => toWireValue(v, depth + 1));
   const v = value as Record<string, unknown>;
-  if (v.constructor && v.constructor !== Object) {
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) {
     if (typeof v.toJSON === 'function') return toWireValue((v.toJSON as () => unknown)(), depth + 1);
     return { $summary: summarizeValue(value) };
   }
   if (typeof v.width === 'number' && ArrayBuffer.isView(v.data)) return { $summary: summarizeValue(value) };
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = toWireValue(x, depth + 1);
+  for (const [k, x] of Object.entries(v)) setOwn(out, k, toWireValue(x, depth + 1));
   return out;
 }

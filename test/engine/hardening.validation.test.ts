@@ -16,6 +16,7 @@ import { main } from '../../core/cli/main.ts';
 import { planRun } from '../../core/engine/planRun.ts';
 import { cloneJson } from '../../core/util/cloneJson.ts';
 import { closestMatch } from '../../core/util/closestMatch.ts';
+import { summarizeValue, toWireValue } from '../../core/util/summarizeValue.ts';
 import { splitPortType, isPortCompatible } from '../../core/plugin/portTypes.ts';
 import { capIssues } from '../../core/graph/ValidationIssue.ts';
 import { GRAPH_LIMITS } from '../../core/graph/graphLimits.ts';
@@ -246,6 +247,15 @@ test('--set cannot reach Object.prototype, and names only nodes of the graph', (
 test('planRun refuses an unknown target named like a prototype member', () => {
   const g = graph({ n: { type: 'core/Number' } }) as never;
   assert.throws(() => planRun(g, engine.registry, ['constructor']), /unknown target node "constructor"/);
+});
+
+test('the wire form of a value keeps a __proto__ key as data and passes a "constructor" key through', () => {
+  const v = JSON.parse('{"__proto__":{"x":1},"constructor":"c","a":[1]}');
+  const w = toWireValue(v) as Record<string, unknown>;
+  assert.ok(Object.hasOwn(w, '__proto__'));
+  assert.is(w.x, undefined);
+  assert.is(w.constructor, 'c');
+  assert.is(summarizeValue(v), '{__proto__, constructor, a}');
 });
 
 // ---------------------------------------------------------------- property-based fuzzing
