@@ -1,4 +1,4 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { readlink, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** Whether a path is read, or may be created/overwritten/deleted. */
@@ -81,19 +81,26 @@ export class Workspace {
   }
 
   /**
-   * The real absolute path for `path`, after following every symlink of its existing part; throws
-   * {@link WorkspacePathError} when it leaves the boundary. A missing tail is allowed (a file
-   * about to be written), but never through a dangling link, which would create its target.
+   * The real absolute path for `path`, after following every symlink on the way, dangling ones
+   * included (a write through a dangling link creates its target); throws
+   * {@link WorkspacePathError} when the result leaves the boundary. A missing tail is allowed (a
+   * file about to be written). Every refusal reads the same whether or not the target exists.
    */
   async resolve(path: string, access: PathAccess): Promise<string> {
     const why = this.check(path, access);
     if (why) throw new WorkspacePathError(String(path), why);
     const full = this.absolute(path);
     if (this.allowOutside) return full;
-    const real = await realpathAllowingMissing(full);
-    if (real === undefined) throw new WorkspacePathError(path, 'goes through a dangling symbolic link');
-    const roots = await Promise.all(this.#roots(access).map((r) => realpathAllowingMissing(r)));
-    if (!roots.some((r) => r !== undefined && isInside(r, real))) throw new WorkspacePathError(path, 'resolves outside the workspace through a symbolic link');
+    let real: string;
+    let roots: string[];
+    try {
+      real = await followLinks(full);
+      roots = await Promise.all(this.#roots(access).map((r) => followLinks(r)));
+    } catch (error) {
+      // ELOOP, EACCES …: answered as a refusal, never as a raw errno that names the cause.
+      throw new WorkspacePathError(path, `cannot be resolved (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (!roots.some((r) => isInside(r, real))) throw new WorkspacePathError(path, 'resolves outside the workspace through a symbolic link');
     return real;
   }
 }
@@ -104,25 +111,38 @@ export function isInside(root: string, path: string): boolean {
   return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
 }
 
+/** Most links followed for one path (Linux's own limit is 40). */
+const MAX_LINKS = 40;
+
 /**
- * realpath of the longest existing prefix, with the missing rest appended; `undefined` when a
- * missing part is a dangling symlink (following it on write would create a file wherever it
- * points).
+ * What `full` really names: realpath of its longest existing prefix with the missing rest
+ * appended, where a missing part that is a dangling symlink is followed to its target (so a
+ * later write cannot escape through it).
  */
-async function realpathAllowingMissing(full: string): Promise<string | undefined> {
-  const tail: string[] = [];
-  let head = full;
-  for (;;) {
-    try {
-      return join(await realpath(head), ...tail);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
-      const link = await lstat(head).then((s) => s.isSymbolicLink(), () => false);
-      if (link) return undefined;
-      const parent = dirname(head);
-      if (parent === head) return join(head, ...tail);
-      tail.unshift(head.slice(parent.length).replace(/^[\\/]/, ''));
-      head = parent;
+async function followLinks(full: string): Promise<string> {
+  let path = full;
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    const tail: string[] = [];
+    let head = path;
+    let next: string | undefined;
+    for (;;) {
+      try {
+        return join(await realpath(head), ...tail);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+        const target = await readlink(head).catch(() => undefined);
+        if (target !== undefined) {
+          next = join(resolve(dirname(head), target), ...tail);
+          break;
+        }
+        const parent = dirname(head);
+        if (parent === head) return join(head, ...tail);
+        tail.unshift(head.slice(parent.length).replace(/^[\\/]/, ''));
+        head = parent;
+      }
     }
+    path = next;
   }
+  throw Object.assign(new Error('too many symbolic links'), { code: 'ELOOP' });
 }

@@ -60,6 +60,19 @@ test('resolve follows symlinks: a link out of the workspace and a dangling link 
   const e = await ws.resolve('dangling/x.json', 'write').catch((x: unknown) => x);
   assert.instance(e, WorkspacePathError);
   assert.ok(!existsSync(join(base, 'nowhere')), 'nothing created through the dangling link');
+  // The same words for a link to an existing folder outside and to a missing one.
+  const existing = await ws.resolve('linkdir/x.json', 'write').catch((x: Error) => x.message.replace('linkdir', 'L'));
+  assert.is((e as Error).message.replace('dangling', 'L'), existing);
+});
+
+test('resolve: a dangling link to a place inside is followed; a link loop is a refusal, not a raw ELOOP', async () => {
+  symlinkSync(join(root, 'made-later'), join(root, 'inner-link'));
+  assert.is(await ws.resolve('inner-link/a.json', 'write'), join(root, 'made-later', 'a.json'));
+  symlinkSync(join(root, 'loop-b'), join(root, 'loop-a'));
+  symlinkSync(join(root, 'loop-a'), join(root, 'loop-b'));
+  const e = await ws.resolve('loop-a/x.json', 'write').catch((x: unknown) => x);
+  assert.instance(e, WorkspacePathError);
+  assert.match((e as Error).message, /cannot be resolved \(ELOOP\)/);
 });
 
 test('validation refuses path params outside the workspace, with the param pointer', () => {
