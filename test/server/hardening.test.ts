@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVENTS_PAGE, TAIL_EVENTS } from '../../core/server/RunQueue.ts';
-import { call, graph, startServer, TestSocket, waitForRun, waitUntil } from './helpers.ts';
+import { serveCommand } from '../../core/server/serveCommand.ts';
+import { call, graph, startServer, tempWorkspace, TestSocket, waitForRun, waitUntil } from './helpers.ts';
 
 const server = await startServer();
 test.after(() => server.close());
@@ -130,6 +131,26 @@ test('the memory watchdog stops a run when the process grows past the limit', as
   }
   const after = (await call(server.url, 'POST', '/api/runs', { body: { graph: graph({ n: { type: 'core/Number', params: { value: 1 } } }) } })).json.run.id;
   assert.is((await waitForRun(server.url, after)).status, 'done', 'limits lifted apply to the next run');
+});
+
+test('serveCommand: limits are checked, then applied to the runs it serves', async () => {
+  let out = '';
+  const sink = { write: (chunk: string | Uint8Array) => ((out += String(chunk)), true) } as unknown as NodeJS.WritableStream;
+  const io = { stdout: sink, stderr: sink };
+  const base = { host: '127.0.0.1', port: 0, concurrency: 1, workspace: tempWorkspace(), engine: server.engine };
+  assert.is(await serveCommand({ ...base, runTimeout: -1 }, io), 2);
+  assert.match(out, /--run-timeout must be a non-negative number/);
+  assert.is(await serveCommand({ ...base, runMemoryMb: Number.NaN }, io), 2);
+  assert.match(out, /--run-memory-mb must be a non-negative number/);
+  const done = serveCommand({ ...base, runTimeout: 0.4 }, io);
+  let url: string | undefined;
+  await waitUntil(async () => !!(url = /serving (http:\/\/\S+)/.exec(out)?.[1]));
+  const id = (await call(url!, 'POST', '/api/runs', { body: { graph: endless() } })).json.run.id;
+  const run = await waitForRun(url!, id, {}, 5000);
+  assert.is(run.status, 'failed');
+  assert.match(run.errors[0].message, /wall-time limit of 0\.4 s/);
+  process.emit('SIGINT');
+  assert.is(await done, 0);
 });
 
 test('run.json is on disk from the moment a run is queued', async () => {

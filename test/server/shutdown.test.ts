@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call, graph, startServer, tempWorkspace, waitUntil } from './helpers.ts';
@@ -72,6 +72,9 @@ test('kill -9 mid-run: after a restart the run is listed as interrupted, with it
   let id: string;
   try {
     id = await startEndless(child.url);
+    // Events reach the file within a few ms; kill once some have (what is still in memory is lost).
+    const file = join(workspace, 'runs', id, 'events.jsonl');
+    await waitUntil(async () => existsSync(file) && statSync(file).size > 100_000, 10_000);
   } finally {
     child.proc.kill('SIGKILL');
   }
@@ -80,7 +83,7 @@ test('kill -9 mid-run: after a restart the run is listed as interrupted, with it
   try {
     const run = (await call(server.url, 'GET', `/api/runs/${id}`)).json;
     assert.is(run.status, 'interrupted');
-    assert.ok(run.eventCount > 1000, `${run.eventCount} events`);
+    assert.ok(run.eventCount > 500, `${run.eventCount} events`);
     assert.ok((await call(server.url, 'GET', '/api/runs')).json.runs.some((r: { id: string; status: string }) => r.id === id && r.status === 'interrupted'));
     const events = (await call(server.url, 'GET', `/api/runs/${id}/events`)).json.events as { type: string; seq: number }[];
     assert.is(events[0]!.type, 'run:start');
