@@ -12,7 +12,7 @@ import type { NodeDescription } from '../plugin/describeNode.ts';
 import type { Logger } from '../services/Logger.ts';
 import { createConsoleLogger } from '../services/Logger.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
-import type { ValidationIssue } from '../graph/ValidationIssue.ts';
+import { capIssues, type ValidationIssue } from '../graph/ValidationIssue.ts';
 import { validateGraph } from '../graph/validateGraph.ts';
 import { validatePaths } from '../graph/validatePaths.ts';
 import { Workspace } from '../services/Workspace.ts';
@@ -140,7 +140,7 @@ export class Engine {
    */
   validate(doc: unknown): ValidationIssue[] {
     const issues = validateGraph(doc, this.registry);
-    return issues.length ? issues : validatePaths(doc as GraphDocument, this.registry, this.#workspace);
+    return issues.length ? issues : capIssues(validatePaths(doc as GraphDocument, this.registry, this.#workspace));
   }
 
   /** Node definitions as JSON (the editor's palette, `tessera nodes --json`). */

@@ -488,8 +488,7 @@ export class TesseraServer {
   /** Migrates an older graph and runs the engine's validation. */
   #check(raw: unknown): { graph: unknown; issues: ValidationIssue[]; migratedFrom?: number } {
     const migration = migrateGraph(raw);
-    const issues = this.engine.validate(migration.graph);
-    for (const ptr of migration.duplicateIds) issues.push({ code: 'duplicate_id', pointer: ptr, message: 'node id is used more than once' });
+    const issues = capIssues([...migration.issues, ...this.engine.validate(migration.graph)]);
     return { graph: migration.graph, issues, ...(migration.migratedFrom !== undefined ? { migratedFrom: migration.migratedFrom } : {}) };
   }
 
