@@ -34,8 +34,9 @@ export { BatchedKernel, compileBatched } from './runtime/BatchedKernel.ts';
 
 // Tracing builder and autodiff
 export { Graph } from './trace/Graph.ts';
-export type { FloatDType, ParamInfo, ParamOptions, OpRecord } from './trace/Graph.ts';
+export type { FloatDType, ParamInfo, ParamOptions } from './trace/Graph.ts';
 export { Sym } from './trace/Sym.ts';
+export type { OpRecord } from './trace/Sym.ts';
 export { TraceError } from './trace/TraceError.ts';
 export { init } from './trace/init.ts';
 export type { Init } from './trace/init.ts';
@@ -55,19 +56,9 @@ export { buildStepGraph, buildForwardGraph } from './train/buildStep.ts';
 export type { ModelFn, ModelOutput, ParamLayout, ParamSlot, TrainableSelector } from './train/buildStep.ts';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './train/safetensors.ts';
 
-// Building blocks (MOSAIC / DPO work)
-export { multiHeadAttention, scaledDotProductAttention, splitHeads, mergeHeads, groupMask, mosaicMask } from './blocks/attention.ts';
+// Building blocks (attention, divergences, flow matching); MOSAIC's own losses live in plugins/mosaic
+export { multiHeadAttention, scaledDotProductAttention, splitHeads, mergeHeads, groupMask } from './blocks/attention.ts';
 export type { AttentionParams, AttentionOptions, AttentionResult } from './blocks/attention.ts';
-export {
-  restrictedAttentionMap,
-  averageMaps,
-  nllAtPairs,
-  klDivergence,
-  jsDivergence,
-  symmetricKL,
-  disentanglementLoss,
-  weightedMSE,
-  flowMatchingNoise,
-} from './blocks/losses.ts';
+export { restrictedAttentionMap, averageMaps, klDivergence, jsDivergence, symmetricKL, weightedMSE, flowMatchingNoise } from './blocks/losses.ts';
 export { transformerBlock, transformerBlockParams } from './blocks/transformerBlock.ts';
 export type { TransformerBlockParams } from './blocks/transformerBlock.ts';

@@ -1,8 +1,8 @@
-import type { OpRecord } from '../trace/Graph.ts';
 import * as o from '../trace/ops.ts';
-import type { Sym } from '../trace/Sym.ts';
+import type { OpRecord, Sym } from '../trace/Sym.ts';
 import { TraceError } from '../trace/TraceError.ts';
-import { NON_DIFFERENTIABLE, VJPS, type VjpContext } from './vjps.ts';
+import { isDifferentiable } from '../trace/opKinds.ts';
+import { VJPS, type VjpContext, type VjpRule } from './vjps.ts';
 
 /**
  * Reverse-mode gradients of a scalar `loss` with respect to `wrt`, appended to the same graph
@@ -26,7 +26,7 @@ export function grad(loss: Sym, wrt: readonly Sym[]): Sym[] {
   // Forward reachability from wrt: which tensors can carry a gradient at all.
   const live = new Set<Sym>(wrt);
   for (const rec of tape) {
-    if (NON_DIFFERENTIABLE.has(rec.op)) continue;
+    if (!isDifferentiable(rec.op)) continue;
     if (rec.inputs.some((x) => live.has(x))) for (const out of rec.outputs) live.add(out);
   }
   const consumers = new Map<Sym, OpRecord[]>();
@@ -49,11 +49,13 @@ export function grad(loss: Sym, wrt: readonly Sym[]): Sym[] {
     pending.set(loss, [o.reshape(g.constant(1, loss.dtype), loss.shape)]);
     for (let i = tape.length - 1; i >= 0; i--) {
       const rec = tape[i]!;
-      if (NON_DIFFERENTIABLE.has(rec.op) || !rec.inputs.some((x) => live.has(x))) continue;
+      const op = rec.op;
+      if (!isDifferentiable(op) || !rec.inputs.some((x) => live.has(x))) continue;
       const dys = rec.outputs.map(gradOf);
       if (dys.every((d) => d === null)) continue;
-      const rule = VJPS[rec.op];
-      if (!rule) throw new TraceError(rec.op, `has no gradient rule${rec.location ? ` (op at ${rec.location})` : ''}`);
+      // The table is complete by type (VjpTable); this guards records taped from untyped JS.
+      const rule: VjpRule | undefined = Object.hasOwn(VJPS, op) ? VJPS[op] : undefined;
+      if (!rule) throw new TraceError(op, `has no gradient rule${rec.location ? ` (op at ${rec.location})` : ''}`);
       const ctx: VjpContext = { needs: rec.inputs.map((x) => live.has(x)), gradOf, consumers: (s) => consumers.get(s) ?? [] };
       // Rules read only the first output's gradient, except split, which handles missing pieces itself.
       const filled = rec.op === 'split' || dys[0] ? dys : [o.zeros(g, rec.outputs[0]!.shape, rec.outputs[0]!.dtype), ...dys.slice(1)];

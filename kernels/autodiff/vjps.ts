@@ -3,8 +3,8 @@
  * backward pass is standard ONNX (the npm onnxruntime has no *Grad ops). Each rule gets the op
  * record, the gradients of its outputs (null = zero) and returns gradients for its inputs.
  */
-import type { OpRecord } from '../trace/Graph.ts';
-import { Sym } from '../trace/Sym.ts';
+import type { DifferentiableOpKind } from '../trace/opKinds.ts';
+import type { OpRecord, Sym } from '../trace/Sym.ts';
 import * as o from '../trace/ops.ts';
 
 export interface VjpContext {
@@ -89,7 +89,10 @@ function convInputGrad(dy: Sym, w: Sym, xShape: readonly number[], s: number, p:
   return missH > 0 || missW > 0 ? o.pad(kept, [0, 0, 0, 0, 0, 0, missH, missW]) : kept;
 }
 
-export const VJPS: Record<string, VjpRule> = {
+/** One rule per differentiable op kind: a kind added to `DIFFERENTIABLE_OPS` without a rule here fails tsc. */
+export type VjpTable = { readonly [K in DifferentiableOpKind]: VjpRule };
+
+export const VJPS: VjpTable = {
   add: ({ inputs: [a, b] }, [dy]) => [unbroadcast(dy!, a!.shape), unbroadcast(dy!, b!.shape)],
   sub: ({ inputs: [a, b] }, [dy], c) => [unbroadcast(dy!, a!.shape), c.needs[1] ? unbroadcast(o.neg(dy!), b!.shape) : null],
   mul: ({ inputs: [a, b] }, [dy], c) => [
@@ -129,7 +132,6 @@ export const VJPS: Record<string, VjpRule> = {
     const pdf = o.mul(o.exp(o.mul(o.mul(x!, x!), -0.5)), 1 / Math.sqrt(2 * Math.PI));
     return [o.mul(dy!, o.add(cdf, o.mul(x!, pdf)))];
   },
-  stopGradient: () => [null],
   clip: ({ inputs: [x], attrs }, [dy]) => {
     let m: Sym | null = null;
     if (attrs.min !== undefined) m = o.greaterOrEqual(x!, attrs.min as number);
@@ -277,8 +279,3 @@ export const VJPS: Record<string, VjpRule> = {
     return b ? [dx, dw, db] : [dx, dw];
   },
 };
-
-/** Ops whose outputs carry no gradient at all. */
-export const NON_DIFFERENTIABLE = new Set(['equal', 'less', 'greater', 'greaterOrEqual', 'lessOrEqual', 'and', 'not', 'sign', 'stopGradient', 'random']);
-
-export { Sym };

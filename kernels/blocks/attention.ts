@@ -119,11 +119,3 @@ export function groupMask(sizes: readonly number[], allow: (i: number, j: number
   for (let r = 0; r < t; r++) for (let c = 0; c < t; c++) m.data[r * t + c] = allow(group[r]!, group[c]!) ? 1 : 0;
   return m;
 }
-
-/**
- * MOSAIC's branch mask for [text, target, ref_1 … ref_K]: everything attends to everything
- * except reference i ↔ reference j for i ≠ j.
- */
-export function mosaicMask(text: number, target: number, refs: readonly number[]): Tensor<'bool'> {
-  return groupMask([text, target, ...refs], (i, j) => !(i >= 2 && j >= 2 && i !== j));
-}

@@ -24,23 +24,6 @@ export function averageMaps(maps: readonly Sym[]): Sym {
   return maps.length === 1 ? total : o.div(total, maps.length);
 }
 
-/**
- * Negative log-likelihood of probabilities at annotated (row, column) pairs:
- * −mean log(A[row, col] + eps) over all pairs (MOSAIC's L_SCA on a [R, N] map).
- */
-export function nllAtPairs(probs: Sym, rows: readonly number[], cols: readonly number[], eps = 1e-9): Sym {
-  if (probs.rank !== 2) throw new TraceError('nllAtPairs', `expects a [R, N] map, got ${probs}`);
-  if (rows.length !== cols.length || rows.length === 0) throw new TraceError('nllAtPairs', 'rows and cols must be non-empty and of equal length');
-  const [r, n] = probs.shape as [number, number];
-  const flat = rows.map((row, i) => {
-    const col = cols[i]!;
-    if (row < 0 || row >= r || col < 0 || col >= n) throw new TraceError('nllAtPairs', `pair (${row}, ${col}) outside map ${probs}`);
-    return row * n + col;
-  });
-  const picked = o.gather(o.reshape(probs, [-1]), flat, 0);
-  return o.neg(o.mean(o.log(o.add(picked, eps))));
-}
-
 /** Σ p·(log(p+eps) − log(q+eps)) over the last axis. */
 export function klDivergence(p: Sym, q: Sym, eps = 1e-8): Sym {
   return o.sum(o.mul(p, o.sub(o.log(o.add(p, eps)), o.log(o.add(q, eps)))), -1);
@@ -55,25 +38,6 @@ export function jsDivergence(p: Sym, q: Sym, eps = 1e-8): Sym {
 /** Symmetric KL between rows: ½KL(p‖q) + ½KL(q‖p). */
 export function symmetricKL(p: Sym, q: Sym, eps = 1e-8): Sym {
   return o.mul(o.add(klDivergence(p, q, eps), klDivergence(q, p, eps)), 0.5);
-}
-
-/**
- * MOSAIC multi-reference disentanglement (released-code form): each reference's rows of a
- * [K·L, N] map are averaged to one distribution; the loss is −mean JSD over pairs i < j.
- */
-export function disentanglementLoss(map: Sym, refs: number, eps = 1e-8): Sym {
-  if (map.rank !== 2 || map.shape[0]! % refs !== 0) throw new TraceError('disentanglementLoss', `map ${map} does not split into ${refs} references`);
-  if (refs < 2) throw new TraceError('disentanglementLoss', 'needs at least two references');
-  const a = o.mean(o.reshape(map, [refs, map.shape[0]! / refs, map.shape[1]!]), 1);
-  const ii: number[] = [];
-  const jj: number[] = [];
-  for (let i = 0; i < refs; i++) {
-    for (let j = i + 1; j < refs; j++) {
-      ii.push(i);
-      jj.push(j);
-    }
-  }
-  return o.neg(o.mean(jsDivergence(o.gather(a, ii, 0), o.gather(a, jj, 0), eps)));
 }
 
 /** Σ w·(pred − target)² / Σ w: masked / per-pixel weighted MSE (w broadcasts to pred). */

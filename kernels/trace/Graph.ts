@@ -8,21 +8,19 @@ import {
   type OnnxTensor,
 } from '../onnx/OnnxModel.ts';
 import { Tensor, allocateTyped } from '../runtime/Tensor.ts';
-import { Sym } from './Sym.ts';
+import type { OpKind } from './opKinds.ts';
+import { Sym, type OpRecord } from './Sym.ts';
 import { TraceError, callerLocation } from './TraceError.ts';
 import type { Init } from './init.ts';
 
+declare module './Sym.ts' {
+  /** A Sym's `graph` is this module's `Graph` (see `SymGraph` in Sym.ts for why it is merged here). */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging, no members of its own
+  interface SymGraph extends Graph {}
+}
+
 /** Float element types a traced program can be written in. */
 export type FloatDType = 'float32' | 'float64';
-
-/** One traced op as autodiff sees it (a composite op may have emitted several ONNX nodes). */
-export interface OpRecord {
-  op: string;
-  inputs: Sym[];
-  outputs: Sym[];
-  attrs: Record<string, unknown>;
-  location: string;
-}
 
 /** Attribute values accepted by `Graph.node`: plain numbers are ints; wrap floats as `{ f }`. */
 export type AttrInput = number | number[] | string | string[] | { f: number } | { floats: number[] } | { tensor: OnnxTensor };
@@ -187,7 +185,7 @@ export class Graph {
   }
 
   /** Records a traced op for autodiff unless we are inside a composite op's lowering. */
-  record(op: string, inputs: Sym[], outputs: Sym[], attrs: Record<string, unknown> = {}): OpRecord {
+  record(op: OpKind, inputs: Sym[], outputs: Sym[], attrs: Record<string, unknown> = {}): OpRecord {
     const rec: OpRecord = { op, inputs, outputs, attrs, location: this.internalDepth === 0 ? callerLocation() : '' };
     if (this.internalDepth === 0) {
       this.tape.push(rec);

@@ -8,10 +8,11 @@
 import type { DType } from '../onnx/OnnxModel.ts';
 import { Tensor } from '../runtime/Tensor.ts';
 import type { Graph } from './Graph.ts';
-import { Sym } from './Sym.ts';
+import type { OpKind } from './opKinds.ts';
+import { Sym, bindSymOps, type Operand } from './Sym.ts';
 import { TraceError } from './TraceError.ts';
 
-export type Operand = Sym | number;
+export type { Operand };
 
 const FLOATS: DType[] = ['float32', 'float64', 'float16'];
 
@@ -71,7 +72,7 @@ function normAxes(op: string, axes: number | readonly number[] | undefined, rank
 
 /** Emits a one-node op and tapes it. `extra` inputs (axes, shapes) are not differentiated. */
 function prim(
-  kind: string,
+  kind: OpKind,
   onnxType: string,
   inputs: Sym[],
   outputs: { shape: readonly number[]; dtype: DType }[],
@@ -87,7 +88,7 @@ function prim(
 
 // ---------------------------------------------------------------- elementwise binary
 
-function binary(kind: string, onnxType: string, a: Operand, b: Operand, outDType?: DType): Sym {
+function binary(kind: OpKind, onnxType: string, a: Operand, b: Operand, outDType?: DType): Sym {
   const g = graphOf(kind, [a, b]);
   const dt = (a instanceof Sym ? a : (b as Sym)).dtype;
   const A = lift(g, a, dt);
@@ -126,7 +127,7 @@ export const and = (a: Sym, b: Sym): Sym => binary('and', 'And', a, b, 'bool');
 
 // ---------------------------------------------------------------- elementwise unary
 
-function unary(kind: string, onnxType: string, x: Sym, float = true): Sym {
+function unary(kind: OpKind, onnxType: string, x: Sym, float = true): Sym {
   graphOf(kind, [x]);
   if (float) requireFloat(kind, x);
   return prim(kind, onnxType, [x], [{ shape: x.shape, dtype: x.dtype }])[0]!;
@@ -317,7 +318,7 @@ export function linear(x: Sym, w: Sym, b?: Sym): Sym {
 
 // ---------------------------------------------------------------- reductions
 
-function reduce(kind: string, onnxType: string, x: Sym, axes: number | readonly number[] | undefined, keepdims: boolean): Sym {
+function reduce(kind: OpKind, onnxType: string, x: Sym, axes: number | readonly number[] | undefined, keepdims: boolean): Sym {
   const g = graphOf(kind, [x]);
   const ax = normAxes(kind, axes, x.rank);
   const shape = x.shape.flatMap((d, i) => (ax.includes(i) ? (keepdims ? [1] : []) : [d]));
@@ -678,3 +679,6 @@ export function randomNormal(g: Graph, shape: readonly number[], meanValue = 0, 
   g.record('random', [], [z]);
   return z;
 }
+
+// Sym's method shorthands (x.add(y), x.T, …) call these; injected so Sym.ts need not import this file.
+bindSymOps({ add, sub, mul, div, pow, neg, abs, exp, log, sqrt, rsqrt, square, tanh, sigmoid, relu, gelu, silu, matmul, sum, mean, max, softmax, logSoftmax, reshape, transpose, cast, clip });

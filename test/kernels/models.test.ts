@@ -11,7 +11,7 @@ import {
   adamw,
   flowMatchingNoise,
   init,
-  mosaicMask,
+  groupMask,
   ops as o,
   transformerBlock,
   transformerBlockParams,
@@ -46,7 +46,7 @@ function attentionModel(g: Graph) {
   const t = o.randomUniform(g, [B], 0.05, 0.95);
   const { xt, target } = flowMatchingNoise(x0, eps, t);
   const p = transformerBlockParams(g, 'blk', D, 16);
-  const { out } = transformerBlock(xt, p, { heads: 2, mask: mosaicMask(1, 3, [1, 1]) });
+  const { out } = transformerBlock(xt, p, { heads: 2, mask: groupMask([1, 3, 1, 1], (i, j) => !(i >= 2 && j >= 2 && i !== j)) });
   return { loss: weightedMSE(out, target) };
 }
 

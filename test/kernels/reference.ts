@@ -43,28 +43,12 @@ export function restrictedMap(q: M[], k: M[]): M {
   return maps[0]!.map((row, r) => row.map((_, c) => maps.reduce((s, m) => s + m[r]![c]!, 0) / H));
 }
 
-export const nllAtPairs = (a: M, rows: number[], cols: number[], eps = 1e-9) => -rows.reduce((s, r, i) => s + Math.log(a[r]![cols[i]!]! + eps), 0) / rows.length;
-
 export const kl = (p: number[], q: number[], eps = 1e-8) => p.reduce((s, v, i) => s + v * (Math.log(v + eps) - Math.log(q[i]! + eps)), 0);
 export const jsd = (p: number[], q: number[], eps = 1e-8) => {
   const m = p.map((v, i) => (v + q[i]!) / 2);
   return 0.5 * kl(p, m, eps) + 0.5 * kl(q, m, eps);
 };
 export const symKL = (p: number[], q: number[], eps = 1e-8) => 0.5 * kl(p, q, eps) + 0.5 * kl(q, p, eps);
-
-export function disentanglement(map: M, refs: number): number {
-  const L = map.length / refs;
-  const a = Array.from({ length: refs }, (_, k) => map[0]!.map((_, c) => map.slice(k * L, (k + 1) * L).reduce((s, r) => s + r[c]!, 0) / L));
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < refs; i++) {
-    for (let j = i + 1; j < refs; j++) {
-      s += jsd(a[i]!, a[j]!);
-      n++;
-    }
-  }
-  return -s / n;
-}
 
 export const weightedMSE = (p: number[], t: number[], w: number[]) => p.reduce((s, v, i) => s + w[i]! * (v - t[i]!) ** 2, 0) / w.reduce((a, b) => a + b, 0);
 export const logSigmoid = (x: number) => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x)));

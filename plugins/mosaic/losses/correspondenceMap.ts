@@ -2,6 +2,8 @@ import { averageMaps, restrictedAttentionMap, TraceError, type Sym } from 'tesse
 
 /** One tapped attention site: reference-token queries and target-token keys of one block. */
 export interface CorrespondenceTap {
+  /** The transformer block it was tapped from, where known (mosaicNetwork sets it). */
+  readonly block?: number;
   /** Post-RoPE/QK-norm queries of the reference tokens, [B, H, K·L, d] (slot order). */
   readonly qRef: Sym;
   /** Keys of the target tokens, [B, H, N, d]. */

@@ -1,4 +1,5 @@
 import { type Graph, type Sym, Tensor, groupMask, init, ops as o, scaledDotProductAttention, splitHeads, mergeHeads } from 'tessera/kernels';
+import type { CorrespondenceTap } from '../losses/index.ts';
 import { dims, type MosaicConfig } from './MosaicConfig.ts';
 import { positionFeatures, timeFeatures } from './positionFeatures.ts';
 
@@ -16,20 +17,11 @@ export interface MosaicInputs {
   boxmap: Sym;
 }
 
-/** Reference-query / target-key pair of one block, for correspondence maps. */
-export interface AttentionTap {
-  block: number;
-  /** [B, H, K·L, d] reference-token queries. */
-  qRef: Sym;
-  /** [B, H, N, d] target-token keys. */
-  kTgt: Sym;
-}
-
 export interface MosaicOutputs {
   /** Predicted velocity ε − x0 for the target tokens [B, N, P]. */
   velocity: Sym;
   /** One tap per requested block. */
-  taps: AttentionTap[];
+  taps: CorrespondenceTap[];
   /** With `collectHidden`: each block's output tokens, main branch [B, K+N, D] and references [B, K·L, D]. */
   hidden: { main: Sym; refs: Sym }[];
 }
@@ -106,7 +98,7 @@ export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInp
   // Groups [layout, target, ref₁ … ref_K]: no reference↔reference attention; in 'self' mode references see only themselves.
   const mask = groupMask([k, n, ...new Array<number>(k).fill(l)], (i, j) => (i < 2 ? true : c.refAttention === 'self' ? i === j : j < 2 || i === j));
   const hidden: MosaicOutputs['hidden'] = [];
-  const taps: AttentionTap[] = [];
+  const taps: CorrespondenceTap[] = [];
   const tapSet = new Set(options.tapBlocks ?? []);
   let hm = o.concat([layout, target], 1); // [B, K+N, D]
   let hr = refTok; // [B, K·L, D]
