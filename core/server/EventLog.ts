@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ReplayBuffer } from './ReplayBuffer.ts';
 
 /** Unwritten bytes past which {@link EventLog.drained} asks the run to wait. */
 const HIGH_WATER = 8 * 1024 * 1024;
@@ -112,12 +113,21 @@ export class EventLog {
 export async function readEventLines(path: string, since: number, limit: number): Promise<Record<string, unknown>[]> {
   const events: Record<string, unknown>[] = [];
   if (limit <= 0) return events;
+  await forEachEvent(path, since, (event) => {
+    events.push(event);
+    return events.length < limit;
+  });
+  return events;
+}
+
+/** Calls `each` with the events from line `since` on, while it returns true. */
+async function forEachEvent(path: string, since: number, each: (event: Record<string, unknown>) => boolean): Promise<void> {
   let stream;
   try {
     await stat(path);
     stream = createReadStream(path, { encoding: 'utf8' });
   } catch {
-    return events;
+    return;
   }
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let position = 0;
@@ -126,14 +136,24 @@ export async function readEventLines(path: string, since: number, limit: number)
       if (!line) continue;
       if (position++ < since) continue;
       const event = parseEvent(line);
-      if (event) events.push(event);
-      if (events.length >= limit) break;
+      if (event && !each(event)) break;
     }
+  } catch {
+    /* a file that vanishes mid-read ends the listing */
   } finally {
     lines.close();
     stream.destroy();
   }
-  return events;
+}
+
+/** The replay of a recorded run (see {@link ReplayBuffer}), in one pass over its events.jsonl. */
+export async function readReplay(path: string): Promise<Record<string, unknown>[]> {
+  const buffer = new ReplayBuffer();
+  await forEachEvent(path, 0, (event) => {
+    buffer.add(event);
+    return true;
+  });
+  return buffer.replay();
 }
 
 /** The last whole event of an events.jsonl (read from its end, so a huge log costs nothing). */

@@ -8,7 +8,8 @@ import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { toWireValue } from '../util/summarizeValue.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 import { makePreview } from './previews.ts';
-import { EventLog, lastEvent, readEventLines } from './EventLog.ts';
+import { EventLog, lastEvent, readEventLines, readReplay } from './EventLog.ts';
+import { ReplayBuffer, seqOf } from './ReplayBuffer.ts';
 
 /**
  * Where a run is in its life. `interrupted`: the server stopped (was killed, or a node ignored
@@ -100,14 +101,8 @@ interface RunEntry {
   startedAt?: Date;
   finishedAt?: Date;
   durationMs?: number;
-  /** Events so far (all of them are in events.jsonl). */
-  eventCount: number;
-  /** The most recent events (between TAIL_EVENTS and twice that), for replay and paging. */
-  tail: Record<string, unknown>[];
-  /** The run:start event, replayed even after the tail has moved past it. */
-  start?: Record<string, unknown>;
-  /** Latest event of each type per node, so a replay shows every node's state in bounded memory. */
-  readonly latest: Map<string, Map<string, Record<string, unknown>>>;
+  /** What memory keeps of the events (all of them are in events.jsonl). */
+  readonly replay: ReplayBuffer;
   readonly nodes: Map<string, NodeState>;
   readonly log: EventLog;
   errors?: readonly NodeErrorInfo[];
@@ -155,8 +150,6 @@ export interface RunQueueOptions extends RunLimits {
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
 
 const PREVIEW_INTERVAL_MS = 100;
-/** Recent events each run keeps in memory (the rest are in its events.jsonl). */
-export const TAIL_EVENTS = 1000;
 /** Most events one {@link RunQueue.events} call returns; page with `since`. */
 export const EVENTS_PAGE = 10_000;
 /** Live fan-out tick, and the events per run per tick sent as they happen (see #live). */
@@ -170,7 +163,7 @@ const WATCHDOG_MS = 250;
  *
  * Memory stays bounded whatever a run emits: every event is appended to `<run>/events.jsonl`
  * as it happens (the run waits when the disk falls behind), while memory holds the last
- * {@link TAIL_EVENTS} events plus the latest event of each type per node, enough for a late
+ * events plus the latest event of each type per node ({@link ReplayBuffer}), enough for a late
  * client to replay the state of every node. Past a few hundred events per tick, live clients
  * get node:output, node:progress and node:log coalesced per node per tick. `run.json` is
  * written (atomically) when a run is queued, starts and ends, so a run found unfinished after a
@@ -252,7 +245,7 @@ export class RunQueue {
     const dir = join(this.#runsDir, id);
     const entry: RunEntry = {
       id, request, dir, createdAt: new Date(), status: 'queued',
-      eventCount: 0, tail: [], latest: new Map(), nodes: new Map(), log: new EventLog(join(dir, 'events.jsonl')),
+      replay: new ReplayBuffer(), nodes: new Map(), log: new EventLog(join(dir, 'events.jsonl')),
       previews: new Map(), writes: new Set(), live: new Map(), liveWindow: 0, liveBudget: LIVE_BUDGET, record: Promise.resolve(),
     };
     this.#runs.set(id, entry);
@@ -287,12 +280,17 @@ export class RunQueue {
     const e = this.#runs.get(id);
     if (!e) return undefined;
     this.#flushLive(e);
-    const first = tailStart(e);
-    const older: Record<string, unknown>[] = [];
-    if (e.start && seqOf(e.start) < first) older.push(e.start);
-    for (const kinds of e.latest.values()) for (const w of kinds.values()) if (seqOf(w) < first) older.push(w);
-    older.sort((a, b) => seqOf(a) - seqOf(b));
-    return [...older, ...e.tail];
+    return e.replay.replay();
+  }
+
+  /**
+   * The replay of any run (see {@link eventsInMemory}); for a run of an earlier session it is
+   * gathered from its events.jsonl in one bounded-memory pass.
+   */
+  async replay(id: string): Promise<Record<string, unknown>[] | undefined> {
+    if (this.#runs.has(id)) return this.eventsInMemory(id);
+    if (!this.#onDisk.some((r) => r.id === id)) return undefined;
+    return readReplay(join(this.#runsDir, id, 'events.jsonl'));
   }
 
   /**
@@ -305,14 +303,12 @@ export class RunQueue {
       if (!this.#onDisk.some((r) => r.id === id)) return undefined;
       return readEventLines(join(this.#runsDir, id, 'events.jsonl'), since, EVENTS_PAGE);
     }
-    const first = tailStart(e);
-    if (since >= first) return e.tail.slice(since - first, since - first + EVENTS_PAGE);
+    if (since >= e.replay.tailStart) return e.replay.tail(since, EVENTS_PAGE);
     await e.log.flush();
     const events = await readEventLines(e.log.path, since, EVENTS_PAGE);
     // The file may end where the tail goes on (lines still being written, or a failed disk).
     const next = since + events.length;
-    const start = tailStart(e);
-    if (events.length < EVENTS_PAGE && next >= start) events.push(...e.tail.slice(next - start, next - start + EVENTS_PAGE - events.length));
+    if (next >= e.replay.tailStart) events.push(...e.replay.tail(next, EVENTS_PAGE - events.length));
     return events;
   }
 
@@ -335,7 +331,7 @@ export class RunQueue {
     if (!e) return false;
     if (e.status === 'queued') {
       this.#pending.splice(this.#pending.indexOf(e), 1);
-      this.#push(e, { type: 'run:cancelled', runId: e.id, seq: e.eventCount, t: 0, durationMs: 0 });
+      this.#push(e, { type: 'run:cancelled', runId: e.id, seq: e.replay.count, t: 0, durationMs: 0 });
       this.#finish(e, 'cancelled');
       return true;
     }
@@ -408,7 +404,7 @@ export class RunQueue {
           },
           error: (error) => {
             const info: NodeErrorInfo = { nodeId: '', nodeType: '', name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error) };
-            this.#push(e, { type: 'run:failed', runId: e.id, seq: e.eventCount, t: 0, durationMs: 0, errors: [info] });
+            this.#push(e, { type: 'run:failed', runId: e.id, seq: e.replay.count, t: 0, durationMs: 0, errors: [info] });
             e.errors = [info];
             this.#finish(e, 'failed');
           },
@@ -487,18 +483,9 @@ export class RunQueue {
 
   /** Records one event (file, tail, per-node latest) and sends it to live clients. */
   #push(e: RunEntry, wire: Record<string, unknown>): void {
-    e.eventCount++;
     e.log.append(JSON.stringify(wire));
-    e.tail.push(wire);
-    if (e.tail.length >= 2 * TAIL_EVENTS) e.tail.splice(0, e.tail.length - TAIL_EVENTS);
-    const type = String(wire.type);
-    if (type === 'run:start') e.start = wire;
-    else if (typeof wire.nodeId === 'string' && type !== 'node:log') {
-      let kinds = e.latest.get(wire.nodeId);
-      if (!kinds) e.latest.set(wire.nodeId, (kinds = new Map()));
-      kinds.set(type, wire);
-    }
-    this.#live(e, wire, type);
+    e.replay.add(wire);
+    this.#live(e, wire, String(wire.type));
   }
 
   /**
@@ -657,20 +644,11 @@ export class RunQueue {
       ...(e.finishedAt ? { finishedAt: e.finishedAt.toISOString() } : {}),
       ...(e.durationMs !== undefined ? { durationMs: Math.round(e.durationMs * 1000) / 1000 } : {}),
       ...(pos >= 0 ? { position: pos } : {}),
-      eventCount: e.eventCount,
+      eventCount: e.replay.count,
       nodes,
       ...(e.errors?.length ? { errors: e.errors.map(({ stack: _stack, ...rest }) => rest) } : {}),
     };
   }
-}
-
-function seqOf(wire: Record<string, unknown>): number {
-  return typeof wire.seq === 'number' ? wire.seq : 0;
-}
-
-/** Position of the first event still in the tail. */
-function tailStart(e: RunEntry): number {
-  return e.eventCount - e.tail.length;
 }
 
 function formatSeconds(ms: number): string {

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVENTS_PAGE, TAIL_EVENTS } from '../../core/server/RunQueue.ts';
+import { EVENTS_PAGE } from '../../core/server/RunQueue.ts';
+import { TAIL_EVENTS } from '../../core/server/ReplayBuffer.ts';
 import { serveCommand } from '../../core/server/serveCommand.ts';
 import { call, graph, startServer, tempWorkspace, TestSocket, waitForRun, waitUntil } from './helpers.ts';
 

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TAIL_EVENTS } from '../../core/server/ReplayBuffer.ts';
 import { call, graph, startServer, tempWorkspace, waitUntil } from './helpers.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,7 +52,7 @@ test('SIGTERM during a 1e9-value stream: the server stops the run and exits with
     const id = await startEndless(child.url);
     const t0 = performance.now();
     child.proc.kill('SIGTERM');
-    const exit = await Promise.race([child.exited, new Promise<undefined>((r) => setTimeout(r, 5000))]);
+    const exit = await Promise.race([child.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
     const ms = performance.now() - t0;
     assert.ok(exit, `still running 5 s after SIGTERM:\n${child.output()}`);
     console.log(`  [SIGTERM] exited after ${ms.toFixed(0)} ms`);
@@ -92,6 +93,12 @@ test('kill -9 mid-run: after a restart the run is listed as interrupted, with it
     assert.ok(events.every((e, i) => e.seq === i));
     const tail = (await call(server.url, 'GET', `/api/runs/${id}/events?since=${run.eventCount - 1}`)).json.events;
     assert.is(tail.length, 1, 'the last whole event is the last one listed');
+    // A client joining it is replayed every node's last state and the last events, in bounded memory.
+    const replay = (await server.queue.replay(id))!;
+    assert.is(replay[0]!.type, 'run:start');
+    for (const node of ['c', 'p']) assert.ok(replay.some((e) => e.type === 'node:start' && e.nodeId === node), `node:start of ${node}`);
+    assert.ok(replay.length <= 2 * TAIL_EVENTS + 20, `replay of ${replay.length} events`);
+    assert.is(replay[replay.length - 1]!.seq, run.eventCount - 1);
     // The record is settled on disk too, so the next restart need not guess again.
     assert.is(JSON.parse(readFileSync(join(workspace, 'runs', id, 'run.json'), 'utf8')).status, 'interrupted');
   } finally {
