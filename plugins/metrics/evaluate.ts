@@ -1,7 +1,5 @@
 import type { ImageValue } from 'tessera';
-import type { AttentionMaps } from '../semalign/ports.ts';
-import type { SemAlignSample } from '../semalign/sample.ts';
-import { warpReference } from '../semalign/warp.ts';
+import { type AttentionMaps, type SemAlignSample, warpReference } from 'tessera/semalign';
 import { type Bounds, type Descriptor, descriptorCosine, describeRegion, textureCosine } from './descriptor.ts';
 
 /** PSNR reported when two regions are identical (JSON has no Infinity). */

@@ -1,11 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineNode, type ImageValue, Rng } from 'tessera';
-import { identityFromId } from '../semalign/identity.ts';
+import { identityFromId, type AttentionMaps, renderTarget, type SemAlignSample } from 'tessera/semalign';
 import { decodePng } from 'tessera/image';
-import type { AttentionMaps } from '../semalign/ports.ts';
-import { renderTarget, type SemAlignSample } from '../semalign/sample.ts';
-import '../semalign/ports.ts';
 import { attentionFromCorrespondence, evaluateSample, type SampleMetrics } from './evaluate.ts';
 import { aggregateByK, kTable, plotSvg, SAMPLE_COLUMNS, sampleTable, subjectTable, toCsv } from './report.ts';
 

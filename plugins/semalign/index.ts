@@ -1,6 +1,7 @@
 /**
  * semalign: SemAlign-Synth, a procedural multi-subject dataset with exact dense patch
- * correspondences and DIP preference pairs (see docs/semalign.md).
+ * correspondences and DIP preference pairs (see docs/semalign.md). This file is the plugin's
+ * public module, `'tessera/semalign'`: other plugins import from it, never from its files.
  *
  * @packageDocumentation
  */
@@ -16,6 +17,10 @@ export { DEFAULT_CONFIG, generateSample, renderTarget, MAX_K } from './sample.ts
 export { generateInMemory, generateToDisk } from './generate.ts';
 export { loadSample, readManifest } from './dataset.ts';
 export { DatasetError } from './validate.ts';
+export { identityFromId } from './identity.ts';
+export { warpReference } from './warp.ts';
+export { contactSheet } from './draw.ts';
+export type { SheetOptions } from './draw.ts';
 export { Generate, Load, LoadAll, Preview, DipPairs };
 
 export default definePlugin({ name: 'semalign', version: '0.1.0', nodes: [Generate, Load, LoadAll, Preview, DipPairs] });

@@ -1,6 +1,7 @@
 /**
  * train: the generic training node. Any MODEL handle that implements {@link Trainable} can be
- * trained; the handle decides the step graphs and batches, Train runs the optimisation.
+ * trained; the handle decides the step graphs and batches, Train runs the optimisation. This
+ * file is the plugin's public module, `'tessera/train'`.
  *
  * @packageDocumentation
  */

@@ -1,4 +1,4 @@
-import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { SemAlignSample } from 'tessera/semalign';
 
 /** One sample's annotated (reference token row, target patch) pairs, grouped by slot. */
 export interface SamplePairs {

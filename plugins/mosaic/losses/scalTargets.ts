@@ -1,5 +1,5 @@
 import { Tensor } from 'tessera/kernels';
-import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { SemAlignSample } from 'tessera/semalign';
 import { checkBatch } from './checkBatch.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Tensor } from 'tessera/kernels';
-import type { Trainable, TrainingProgram } from '../../train/Trainable.ts';
-import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { Trainable, TrainingProgram } from 'tessera/train';
+import type { SemAlignSample } from 'tessera/semalign';
 import type { LossTerm } from './lossTerms.ts';
 import type { MosaicConfig } from './MosaicConfig.ts';
 import { MosaicTrainingProgram } from '../training/MosaicTrainingProgram.ts';

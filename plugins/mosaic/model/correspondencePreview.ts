@@ -1,6 +1,6 @@
 import { Rng, type ImageValue } from 'tessera';
 import { Predictor, Tensor } from 'tessera/kernels';
-import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { SemAlignSample } from 'tessera/semalign';
 import { blit, canvas, rect, SLOT_COLORS } from 'tessera/image';
 import { overlayHeatmap } from '../losses/index.ts';
 import { buildBatch } from './mosaicBatch.ts';

@@ -1,5 +1,4 @@
 import { defineNode } from 'tessera';
-import '../../semalign/ports.ts';
 import { LOSS_PRESETS, scalReference, scalTargets } from '../losses/index.ts';
 import { dims } from '../model/MosaicConfig.ts';
 import { asMosaic } from './asMosaic.ts';

@@ -1,8 +1,6 @@
 import { defineNode } from 'tessera';
 import { encodePng } from 'tessera/image';
-import type { AttentionMaps } from '../../semalign/ports.ts';
-import '../../semalign/ports.ts';
-import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { AttentionMaps, SemAlignSample } from 'tessera/semalign';
 import { groupByK } from '../model/mosaicBatch.ts';
 import { eulerSample } from '../sampling/eulerSample.ts';
 import { generationSheet } from '../sampling/generationSheet.ts';

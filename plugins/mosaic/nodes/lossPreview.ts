@@ -1,5 +1,5 @@
 import type { ExecuteContext, ImageValue } from 'tessera';
-import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { SemAlignSample } from 'tessera/semalign';
 import { encodePng } from 'tessera/image';
 import { correspondenceMapOf, heatmapPanel } from '../model/correspondencePreview.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';

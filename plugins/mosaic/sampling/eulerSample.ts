@@ -1,7 +1,6 @@
 import { type ImageValue, Rng } from 'tessera';
 import { Predictor, Tensor } from 'tessera/kernels';
-import type { SemAlignSample } from '../../semalign/sample.ts';
-import type { AttentionMaps } from '../../semalign/ports.ts';
+import type { SemAlignSample, AttentionMaps } from 'tessera/semalign';
 import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';
 import { dims, type MosaicConfig } from '../model/MosaicConfig.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';

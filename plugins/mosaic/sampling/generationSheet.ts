@@ -1,7 +1,6 @@
 import type { ImageValue } from 'tessera';
 import { blit, canvas, dot, rect, SLOT_COLORS } from 'tessera/image';
-import type { AttentionMaps } from '../../semalign/ports.ts';
-import type { SemAlignSample } from '../../semalign/sample.ts';
+import type { AttentionMaps, SemAlignSample } from 'tessera/semalign';
 import { overlayHeatmap } from '../losses/index.ts';
 
 export interface GenerationSheetOptions {

@@ -1,7 +1,7 @@
 import { Rng } from 'tessera';
 import { Tensor, type ModelFn } from 'tessera/kernels';
-import type { SemAlignSample } from '../../semalign/sample.ts';
-import type { TrainBatch, TrainingProgram } from '../../train/Trainable.ts';
+import type { SemAlignSample } from 'tessera/semalign';
+import type { TrainBatch, TrainingProgram } from 'tessera/train';
 import { createHash } from 'node:crypto';
 import { betaAt, checkBatch, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
 import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';

@@ -1,7 +1,6 @@
 import { defineNode } from 'tessera';
 import { saveParamsFile } from 'tessera/kernels';
 import { encodePng } from 'tessera/image';
-import '../../semalign/ports.ts';
 import { lossCurveImage, lossCurveSvg } from '../lossCurve.ts';
 import { runTraining, type TrainSettings } from '../runTraining.ts';
 import { isTrainable } from '../Trainable.ts';
