@@ -130,7 +130,9 @@ test('a killed run (SIGKILL) still leaves the graph and the events so far', asyn
   const lines = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.is(lines[0].type, 'run:start');
   assert.ok(lines.some((e: { type: string; nodeId?: string }) => e.type === 'node:progress' && e.nodeId === 'count'));
-  assert.not.ok(existsSync(join(out, 'run.json')), 'no summary for a run that never ended');
+  // run.json was written at the start and never finished: "running" with no terminal event = killed.
+  assert.is(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status, 'running', 'a run that never ended');
+  assert.not.ok(lines.some((e: { type: string }) => /^run:(done|failed|cancelled)$/.test(e.type)), 'no terminal event');
 });
 
 test.run();
