@@ -90,7 +90,8 @@ for (const arm of arms) {
   if (!summary || summary.steps !== steps) {
     console.log(`${arm}: training ${steps} steps → ${dir}`);
     const t0 = performance.now();
-    const code = await run(process.execPath, ['bin/tessera.mjs', 'run', file, '-o', dir, '-s', `train.checkpointDir=${join(out, `${arm}-ckpt`)}`, '-s', `train.steps=${steps}`, '--json'], join(out, `${arm}.log`));
+    // --force: an interrupted earlier attempt leaves its record here; training resumes from its checkpoints.
+    const code = await run(process.execPath, ['bin/tessera.mjs', 'run', file, '-o', dir, '--force', '-s', `train.checkpointDir=${join(out, `${arm}-ckpt`)}`, '-s', `train.steps=${steps}`, '--json'], join(out, `${arm}.log`));
     wall = (performance.now() - t0) / 1000;
     if (code !== 0) throw new Error(`${arm}: tessera run exited ${code} (see ${join(out, `${arm}.log`)})`);
     summary = await readSummary();
@@ -104,7 +105,7 @@ for (const arm of arms) {
     if (!finished) {
       console.log(`${arm}: evaluating on ${evalCount} test samples → ${evalDir}`);
       const t0 = performance.now();
-      const args = ['bin/tessera.mjs', 'run', 'graphs/mosaic-generate.json', '-o', evalDir, '-s', `model.checkpoint=${join(dir, 'train', 'weights.safetensors')}`, '-s', `testData.test=${evalCount}`, '--json'];
+      const args = ['bin/tessera.mjs', 'run', 'graphs/mosaic-generate.json', '-o', evalDir, '--force', '-s', `model.checkpoint=${join(dir, 'train', 'weights.safetensors')}`, '-s', `testData.test=${evalCount}`, '--json'];
       const code = await run(process.execPath, args, join(out, `${arm}-eval.log`));
       if (code !== 0) throw new Error(`${arm}: evaluation exited ${code} (see ${join(out, `${arm}-eval.log`)})`);
       evalSeconds = (performance.now() - t0) / 1000;
