@@ -37,6 +37,11 @@ export class ReplayBuffer {
     }
   }
 
+  /** Keeps only the last `keep` tail events (a finished run need not hold its full tail). */
+  trim(keep: number): void {
+    if (this.#tail.length > keep) this.#tail.splice(0, this.#tail.length - keep);
+  }
+
   /** Tail events from position `from` (at least {@link tailStart}), at most `limit`. */
   tail(from: number, limit: number): Record<string, unknown>[] {
     const i = Math.max(0, from - this.tailStart);

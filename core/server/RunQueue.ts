@@ -156,6 +156,7 @@ export const EVENTS_PAGE = 10_000;
 const LIVE_TICK_MS = 100;
 const LIVE_BUDGET = 200;
 const WATCHDOG_MS = 250;
+const FINISHED_TAIL_EVENTS = 100;
 
 /**
  * The server's run queue: runs are executed in submission order, `concurrency` at a time, and
@@ -584,6 +585,8 @@ export class RunQueue {
     this.#running.delete(e);
     this.#watch();
     this.#emitRun(e);
+    // Up to `keepInMemory` finished runs stay listed from memory: each keeps a short tail only.
+    e.replay.trim(FINISHED_TAIL_EVENTS);
     this.#persist(e, () => Promise.all(e.writes).then(() => e.log.close()));
     const p = e.record.finally(() => this.#finishing.delete(p));
     this.#finishing.add(p);
