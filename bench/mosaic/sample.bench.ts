@@ -33,7 +33,7 @@ import { loadWeights } from '../../plugins/mosaic/model/loadWeights.ts';
 import { resolveConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
 import { MosaicModel, type MosaicWeights } from '../../plugins/mosaic/model/MosaicModel.ts';
 import { tokenLayout } from '../../plugins/mosaic/model/mosaicNetwork.ts';
-import { trainingProgram } from '../../plugins/mosaic/model/mosaicPrograms.ts';
+import { trainingStepProgram } from '../../plugins/mosaic/model/mosaicPrograms.ts';
 import { eulerSample } from '../../plugins/mosaic/sampling/eulerSample.ts';
 import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts';
 
@@ -58,7 +58,7 @@ const config = resolveConfig(preset);
 
 async function initialWeights(): Promise<MosaicWeights> {
   // Parameters do not depend on K or the loss terms: a K = 1 diffusion-only step graph traces them all.
-  const trainer = await Trainer.create(trainingProgram(config, 1, 1, { scal: false, mdl: null, tapBlocks: [] }), { optimizer: adamw({ lr: 1e-4 }), seed });
+  const trainer = await Trainer.create(trainingStepProgram(config, 1, 1, { scal: false, mdl: null, tapBlocks: [] }), { optimizer: adamw({ lr: 1e-4 }), seed });
   try {
     return { params: trainer.getParams() as Record<string, Tensor>, source: `Trainer initialisation (seed ${seed})`, step: 0 };
   } finally {

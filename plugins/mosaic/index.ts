@@ -17,7 +17,7 @@ export type { MosaicWeights } from './model/MosaicModel.ts';
 export { PRESETS, resolveConfig, dims } from './model/MosaicConfig.ts';
 export type { MosaicConfig } from './model/MosaicConfig.ts';
 export { mosaicNetwork, tokenLayout } from './model/mosaicNetwork.ts';
-export { trainingProgram, velocityProgram } from './model/mosaicPrograms.ts';
+export { trainingStepProgram, velocityProgram } from './model/mosaicPrograms.ts';
 export { buildBatch, checkSamples } from './model/mosaicBatch.ts';
 export { loadWeights } from './model/loadWeights.ts';
 export { correspondenceMapOf, heatmapPanel } from './model/correspondencePreview.ts';

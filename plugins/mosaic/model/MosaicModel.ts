@@ -1,17 +1,12 @@
-import type { Tensor } from 'tessera/kernels';
 import type { Trainable, TrainingProgram } from 'tessera/train';
 import type { SemAlignSample } from 'tessera/semalign';
 import type { LossTerm } from './lossTerms.ts';
 import type { MosaicConfig } from './MosaicConfig.ts';
 import { MosaicTrainingProgram } from '../training/MosaicTrainingProgram.ts';
 
-/** Trained or loaded weights a handle carries. */
-export interface MosaicWeights {
-  readonly params: Readonly<Record<string, Tensor>>;
-  /** Where they came from (a checkpoint path, or "train/Train step N"). */
-  readonly source: string;
-  readonly step: number;
-}
+import type { MosaicModelState, MosaicWeights } from './MosaicModelState.ts';
+
+export type { MosaicWeights };
 
 /**
  * The MODEL handle MOSAIC nodes pass along, as ComfyUI passes MODEL objects: an immutable value
@@ -19,7 +14,7 @@ export interface MosaicWeights {
  * weights when trained or loaded). Each node returns a new handle, so branches of a graph never
  * see each other's additions.
  */
-export class MosaicModel implements Trainable {
+export class MosaicModel implements Trainable, MosaicModelState {
   readonly kind = 'mosaic';
 
   constructor(

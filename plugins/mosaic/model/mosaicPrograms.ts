@@ -28,7 +28,7 @@ export interface TrainingTerms {
  * β·MDL on the reference→target correspondence map. α and β are graph inputs, so β's warm-up
  * never retraces the graph.
  */
-export function trainingProgram(c: MosaicConfig, k: number, batch: number, terms: TrainingTerms): ModelFn {
+export function trainingStepProgram(c: MosaicConfig, k: number, batch: number, terms: TrainingTerms): ModelFn {
   const { n, l, patchDim } = dims(c);
   return (g) => {
     const x0 = g.input('x0', [batch, n, patchDim]);

@@ -1,13 +1,13 @@
 import { Rng } from 'tessera';
 import { Tensor, type ModelFn } from 'tessera/kernels';
 import type { SemAlignSample } from 'tessera/semalign';
-import type { TrainBatch, TrainingProgram } from 'tessera/train';
+import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
 import { createHash } from 'node:crypto';
 import { betaAt, checkBatch, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
 import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';
 import { configDifferences, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
-import type { MosaicModel } from '../model/MosaicModel.ts';
-import { trainingProgram } from '../model/mosaicPrograms.ts';
+import type { MosaicModelState } from '../model/MosaicModelState.ts';
+import { trainingStepProgram } from '../model/mosaicPrograms.ts';
 import { timeFeatures } from '../model/positionFeatures.ts';
 
 /** Checkpoint metadata key holding the model config as JSON. */
@@ -30,7 +30,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
   private readonly fns = new Map<string, ModelFn>();
 
   constructor(
-    private readonly model: MosaicModel,
+    private readonly model: MosaicModelState,
     private readonly samples: readonly SemAlignSample[],
     private readonly options: { steps: number },
   ) {
@@ -60,7 +60,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
     if (!fn) {
       const k = Number(variant.slice(1));
       const mdl = this.model.term('mdl');
-      fn = trainingProgram(this.model.config, k, batchSize, {
+      fn = trainingStepProgram(this.model.config, k, batchSize, {
         scal: !!this.model.term('scal'),
         mdl: mdl ? { distance: mdl.distance } : null,
         tapBlocks: this.model.mapBlocks,
@@ -126,7 +126,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
     return out;
   }
 
-  withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): MosaicModel {
+  withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): Trainable {
     return this.model.withWeights({ params, source: info.source, step: info.step });
   }
 }
