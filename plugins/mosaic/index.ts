@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { definePlugin } from 'tessera';
+import { AttentionHeatmap } from './nodes/AttentionHeatmap.ts';
 import { CorrespondenceAttention } from './nodes/CorrespondenceAttention.ts';
 import { MDLoss } from './nodes/MDLoss.ts';
 import { Model } from './nodes/Model.ts';
@@ -21,9 +22,10 @@ export { trainingStepProgram, velocityProgram } from './model/mosaicPrograms.ts'
 export { buildBatch, checkSamples } from './model/mosaicBatch.ts';
 export { loadWeights } from './model/loadWeights.ts';
 export { correspondenceMapOf, heatmapPanel } from './model/correspondencePreview.ts';
+export * from './plots/index.ts';
 export type { LossTerm, ScalTerm, MdlTerm } from './model/lossTerms.ts';
 export * from './losses/index.ts';
 export * from './sampling/index.ts';
-export { Model, CorrespondenceAttention, SCALoss, MDLoss, Sample };
+export { Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap };
 
-export default definePlugin({ name: 'mosaic', version: '0.1.0', nodes: [Model, CorrespondenceAttention, SCALoss, MDLoss, Sample] });
+export default definePlugin({ name: 'mosaic', version: '0.1.0', nodes: [Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap] });

@@ -9,18 +9,17 @@ import {
   correspondenceMap,
   correspondenceMapReference,
   fractionToSteps,
-  heatmapImage,
   LOSS_PRESETS,
   mdlLoss,
   mdlReference,
   mdlRowWeights,
-  overlayHeatmap,
   resolveLossPreset,
   scalLoss,
   scalReference,
   scalTargets,
 } from '../../plugins/mosaic/losses/index.ts';
 import { viridis } from 'tessera/image';
+import { heatmapImage, overlayHeatmap } from '../../plugins/mosaic/plots/index.ts';
 import { DEFAULT_CONFIG, generateSample, type SemAlignSample } from '../../plugins/semalign/sample.ts';
 
 const rng = new Rng(1234);

@@ -16,6 +16,3 @@ export { LOSS_PRESETS, fractionToSteps, resolveLossPreset } from './presets.ts';
 export type { LossPreset, LossPresetName, LossSettings } from './presets.ts';
 export { scalReference, mdlReference, correspondenceMapReference } from './reference.ts';
 export type { MapDims, AttentionDims } from './reference.ts';
-export { heatmapImage, normalizeValues } from './heatmapImage.ts';
-export type { HeatmapOptions } from './heatmapImage.ts';
-export { overlayHeatmap } from './overlayHeatmap.ts';

@@ -2,7 +2,7 @@ import { Rng, type ImageValue } from 'tessera';
 import { Predictor, Tensor } from 'tessera/kernels';
 import type { SemAlignSample } from 'tessera/semalign';
 import { blit, canvas, rect, SLOT_COLORS } from 'tessera/image';
-import { overlayHeatmap } from '../losses/index.ts';
+import { overlayHeatmap } from '../plots/overlayHeatmap.ts';
 import { buildBatch } from './mosaicBatch.ts';
 import { dims } from './MosaicConfig.ts';
 import type { MosaicModel } from './MosaicModel.ts';

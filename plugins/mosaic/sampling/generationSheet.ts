@@ -1,7 +1,7 @@
 import type { ImageValue } from 'tessera';
 import { blit, canvas, dot, rect, SLOT_COLORS } from 'tessera/image';
 import type { AttentionMaps, SemAlignSample } from 'tessera/semalign';
-import { overlayHeatmap } from '../losses/index.ts';
+import { overlayHeatmap } from '../plots/overlayHeatmap.ts';
 
 export interface GenerationSheetOptions {
   /** Integer pixel upscale factor (default 3). */

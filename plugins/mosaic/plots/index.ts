@@ -1,0 +1,4 @@
+/** Pictures of attention: heatmaps of patch grids, overlays, the per-reference panel. */
+export { heatmapImage, normalizeValues } from './heatmapImage.ts';
+export type { HeatmapOptions } from './heatmapImage.ts';
+export { overlayHeatmap } from './overlayHeatmap.ts';
