@@ -1,8 +1,8 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from 'tessera';
 import { adamw, loadSafetensors, saveSafetensors, schedules, Tensor, Trainer } from 'tessera/kernels';
-import { checkpointName, listCheckpoints } from './checkpoints.ts';
+import { checkpointName, emaPath, listCheckpoints, manifestPath, readVerifiedHistory, verifyCheckpoint, writeManifest } from './checkpoints.ts';
 import type { HistoryRow } from './lossCurve.ts';
 import type { TrainingProgram } from './Trainable.ts';
 
@@ -45,16 +45,19 @@ export interface TrainHooks {
   /** After every step; `history` is the whole run's (resumed rows included). */
   onStep?: (row: HistoryRow, step: number, total: number, history: readonly HistoryRow[]) => void;
   log?: (line: string) => void;
+  /** Problems that do not stop the run (a damaged checkpoint skipped); default: `log` with "warning: ". */
+  warn?: (line: string) => void;
 }
 
-const EMA_SUFFIX = '.ema.safetensors';
 const HISTORY = 'history.json';
 
 /**
  * Runs a training program: one Trainer whose step graphs are the program's variants, batches from
- * the program, checkpoints (params + optimizer + RNG state, EMA and history beside them) every N
- * steps. With `resume`, the newest checkpoint in `dir` is loaded after its metadata has been
- * checked, and the run continues exactly as if it had not stopped.
+ * the program, checkpoints (params + optimizer + RNG state, EMA and history beside them, and a
+ * manifest with their sizes and hashes written last) every N steps. With `resume`, the newest
+ * checkpoint in `dir` that verifies against its manifest is loaded after its metadata has been
+ * checked (a damaged newer one is skipped with a warning naming the file), and the run continues
+ * exactly as if it had not stopped. A missing or short history.json is refused.
  */
 export async function runTraining(program: TrainingProgram, s: TrainSettings, dir: string, hooks: TrainHooks = {}): Promise<TrainResult> {
   const lr = s.schedule === 'cosine' ? schedules.warmupCosine({ peak: s.lr, warmupSteps: s.warmupSteps, totalSteps: s.steps, minLr: s.lr * 0.1 }) : schedules.linearWarmup({ peak: s.lr, warmupSteps: Math.max(1, s.warmupSteps) });
@@ -80,7 +83,9 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
     let start = 0;
     const existing = await listCheckpoints(dir);
     if (s.resume && existing.length) {
-      const last = existing[existing.length - 1]!;
+      const warn = hooks.warn ?? ((line: string) => hooks.log?.(`warning: ${line}`));
+      const { last, manifest } = await newestIntact(existing, s.ema > 0, dir, warn);
+      if (!manifest) hooks.log?.(`train: ${last.path} has no manifest (saved by an older version, or killed before committing it); it parses, so it is used`);
       const { metadata } = await loadSafetensors(last.path);
       const problems = program.checkMetadata(metadata);
       problems.push(...settingsDifferences(metadata['train.settings'], s));
@@ -88,34 +93,31 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
       await trainer.load(last.path);
       start = Number(metadata['train.position'] ?? trainer.stepCount);
       resumedFrom = start;
-      history = await readHistory(dir, start);
-      if (s.ema > 0) {
-        ema = await readEma(emaPath(last.path));
-        if (!ema) throw new Error(`cannot resume from ${last.path}: its EMA weights ${emaPath(last.path)} are missing (resuming would restart the average)`);
-      }
-      hooks.log?.(`train: resumed from ${last.path} (step ${start})`);
+      history = await readVerifiedHistory(dir, last.path, start, manifest);
+      if (s.ema > 0) ema = (await loadSafetensors(emaPath(last.path))).tensors;
+      hooks.log?.(`train: resumed from ${last.path} (step ${start}${manifest ? ', verified against its manifest' : ''})`);
     } else if (!s.resume && existing.length) {
       // Old checkpoints would outnumber (and outlive) this run's in pruning and in a later resume.
-      for (const old of existing) {
-        await rm(old.path, { force: true });
-        await rm(emaPath(old.path), { force: true });
-      }
+      for (const old of existing) await removeCheckpoint(old.path);
       await rm(join(dir, HISTORY), { force: true });
       hooks.log?.(`train: resume is off; deleted ${existing.length} earlier checkpoint(s) in ${dir}`);
     }
 
     const save = async (step: number): Promise<string> => {
       const path = join(dir, checkpointName(step));
-      // The checkpoint is the commit point: EMA and history go first, so a kill between the
-      // writes leaves either a complete checkpoint or none (history rows past it are dropped).
-      if (ema) await saveSafetensors(emaPath(path), ema, { step: String(step) });
-      await writeFileAtomic(join(dir, HISTORY), JSON.stringify(history) + '\n');
-      await trainer.save(path, { ...program.metadata, 'train.settings': settingsKey(s), 'train.position': String(step) });
-      const all = await listCheckpoints(dir);
-      for (const old of all.slice(0, Math.max(0, all.length - s.keep))) {
-        await rm(old.path, { force: true });
-        await rm(emaPath(old.path), { force: true });
+      // EMA, history, then the checkpoint (each atomic and fsynced); the manifest, written last,
+      // commits them. A kill in between leaves the previous committed checkpoint to resume from
+      // (or this one without a manifest, which is complete and checked by parsing).
+      try {
+        if (ema) await saveSafetensors(emaPath(path), ema, { step: String(step) });
+        await writeFileAtomic(join(dir, HISTORY), JSON.stringify(history) + '\n', { sync: true });
+        await trainer.save(path, { ...program.metadata, 'train.settings': settingsKey(s), 'train.position': String(step) });
+        await writeManifest(path, step, ema ? [path, emaPath(path)] : [path], history);
+      } catch (e) {
+        throw checkpointWriteError(e, path);
       }
+      const all = await listCheckpoints(dir);
+      for (const old of all.slice(0, Math.max(0, all.length - s.keep))) await removeCheckpoint(old.path);
       return path;
     };
 
@@ -173,8 +175,6 @@ function settingsDifferences(saved: string | undefined, s: TrainSettings): strin
     .map((k) => `${k}: ${String(old[k])} in the checkpoint, ${String(now[k])} now${k === 'steps' ? ' (the LR schedule and β warm-up are planned over steps)' : ''}`);
 }
 
-const emaPath = (ckpt: string) => ckpt.replace(/\.safetensors$/, EMA_SUFFIX);
-
 function updateEma(ema: Record<string, Tensor> | null, params: Record<string, Tensor>, decay: number): Record<string, Tensor> {
   if (!ema) return params;
   for (const [k, t] of Object.entries(params)) {
@@ -185,20 +185,34 @@ function updateEma(ema: Record<string, Tensor> | null, params: Record<string, Te
   return ema;
 }
 
-async function readEma(path: string): Promise<Record<string, Tensor> | null> {
-  try {
-    return (await loadSafetensors(path)).tensors;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
+/**
+ * The newest checkpoint that verifies, newest first; each one skipped is a warning naming the
+ * file and why. None intact is an error: starting over would silently discard the run.
+ */
+async function newestIntact(existing: readonly { step: number; path: string }[], ema: boolean, dir: string, warn: (line: string) => void) {
+  const problems: string[] = [];
+  for (let i = existing.length - 1; i >= 0; i--) {
+    const last = existing[i]!;
+    const v = await verifyCheckpoint(last.path, last.step, ema);
+    if ('manifest' in v) {
+      if (problems.length) warn(`train: resuming from ${last.path} instead`);
+      return { last, manifest: v.manifest };
+    }
+    problems.push(v.problem);
+    warn(`train: skipping a damaged checkpoint: ${v.problem}`);
   }
+  throw new Error(`cannot resume: no intact checkpoint in ${dir}:\n  ${problems.join('\n  ')}\n(resume: false starts over, deleting them)`);
 }
 
-async function readHistory(dir: string, upTo: number): Promise<HistoryRow[]> {
-  try {
-    const rows = JSON.parse(await readFile(join(dir, HISTORY), 'utf8')) as HistoryRow[];
-    return rows.filter((r) => r.step <= upTo);
-  } catch {
-    return [];
-  }
+/** The manifest goes first, so a checkpoint is never listed as committed once a file of it is gone. */
+async function removeCheckpoint(ckpt: string): Promise<void> {
+  for (const f of [manifestPath(ckpt), ckpt, emaPath(ckpt)]) await rm(f, { force: true });
+}
+
+/** A failed checkpoint write names the checkpoint (a temp file or a bare "write" says nothing). */
+function checkpointWriteError(e: unknown, ckpt: string): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  // writeFileAtomic's errors already say "cannot write <file>: <reason> (<code>)".
+  if (typeof code !== 'string' || (e as Error).message.startsWith('cannot write ')) return e;
+  return new Error(`train: cannot write checkpoint ${ckpt}: ${(e as Error).message}`, { cause: e });
 }
