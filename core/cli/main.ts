@@ -143,8 +143,10 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('-p, --port <n>', 'port (0 = any free port)', (v) => Number(v), 8188)
     .option('--token <token>', 'access token every request must carry (default: $TESSERA_TOKEN)')
     .option('--concurrency <n>', 'runs executed at once from the queue', (v) => Number(v), 1)
-    .option('--workspace <dir>', 'folder whose graphs and files the editor may open', '.')
-    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string }) => {
+    .option('--workspace <dir>', 'folder whose graphs and files the editor may open, and that every path a graph names must stay inside', '.')
+    .option('--run-timeout <s>', 'wall-time limit of one run in seconds (0 = none)', (v) => Number(v), 0)
+    .option('--run-memory-mb <n>', 'stop running runs when the server process RSS exceeds this many MiB (0 = none)', (v) => Number(v), 0)
+    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number }) => {
       const [{ serveCommand }, { loadEngine }] = await Promise.all([import('../server/serveCommand.ts'), import('./loadEngine.ts')]);
       // Same plugins as `run` (built-ins, config, --plugin, node_modules), loaded only once the options are fine.
       code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine(plugins(), io) }, io);

@@ -33,6 +33,10 @@ export interface ServerOptions {
   readonly workspace?: string;
   /** Where runs write (default `<workspace>/runs`). */
   readonly runsDir?: string;
+  /** Wall-time limit of one run in ms (0 or absent: none). */
+  readonly runTimeoutMs?: number;
+  /** Stop running runs when the process RSS exceeds this many MiB (0 or absent: none). */
+  readonly runMemoryMb?: number;
   /** Largest request body in bytes (default 8 MiB). */
   readonly maxBodyBytes?: number;
   /** Serve the editor (default true); the bundle is built first when missing or stale. */
@@ -131,7 +135,7 @@ export class TesseraServer {
     // Every graph this server validates or runs must keep its paths inside the workspace; the
     // server never lifts that boundary (no allowOutside).
     this.engine.useWorkspace(new Workspace(this.workspace));
-    this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1 });
+    this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1, runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb });
     this.#validators = {
       validate: this.#ajv.compile(BODY_SCHEMAS.validate),
       run: this.#ajv.compile(BODY_SCHEMAS.run),
@@ -268,7 +272,7 @@ export class TesseraServer {
         this.#clients.add(conn);
       } else {
         // A run of an earlier session: finished, so there is nothing live to miss.
-        this.queue.events(runFilter).then(
+        this.queue.replay(runFilter).then(
           (events) => {
             for (const event of events ?? []) conn.send({ type: 'event', event });
             if (!conn.closed) this.#clients.add(conn);

@@ -57,8 +57,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   const engine = opts.engine === undefined ? await defaultEngine(io) : typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
   let server;
   try {
-    server = createServer({ engine, host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version });
-    server.queue.limits = { runTimeoutMs: (opts.runTimeout ?? 0) * 1000, runMemoryMb: opts.runMemoryMb ?? 0 };
+    server = createServer({ engine, host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version, runTimeoutMs: (opts.runTimeout ?? 0) * 1000, runMemoryMb: opts.runMemoryMb ?? 0 });
     await server.listen();
   } catch (error) {
     io.stderr.write(`error: ${(error as Error).message}\n`);
