@@ -1,7 +1,8 @@
 // Sample → files on disk. Kept free of engine and validator imports: generation workers load
 // only this, the generator and pngjs, so they start fast.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { Split } from './identity.ts';
 import { encodePng } from 'tessera/image';
 import type { SemAlignSample } from './sample.ts';
@@ -33,14 +34,31 @@ export function encodeSample(s: SemAlignSample): { path: string; data: Uint8Arra
 }
 
 /**
- * Writes a sample's files under `root` and returns its manifest entry. Plain synchronous writes:
- * for ~2 kB files they cost a fraction of a thread-pool round trip, and the manifest (written
- * last, atomically) is what marks a dataset complete.
+ * Writes a file via a temp file and a rename, so a kill or a full disk never leaves half a PNG
+ * under its name; an error names the file. Synchronous on purpose: for ~2 kB files it costs a
+ * fraction of a thread-pool round trip. (The engine's writeFileAtomic is async and would pull
+ * the engine into generation workers.)
+ */
+function writeFileSyncAtomic(path: string, data: Uint8Array): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${threadId}.tmp`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot write ${path}: ${err.message}`, { cause: e }), { code: err.code });
+  }
+}
+
+/**
+ * Writes a sample's files under `root` and returns its manifest entry. Each file is atomic, and
+ * the manifest (written last) is what marks a dataset complete.
  */
 export function writeSample(root: string, s: SemAlignSample): ManifestEntry {
   const files = encodeSample(s);
   mkdirSync(join(root, s.annotation.split), { recursive: true });
-  for (const f of files) writeFileSync(join(root, f.path), f.data);
+  for (const f of files) writeFileSyncAtomic(join(root, f.path), f.data);
   const a = s.annotation;
   return {
     id: a.id,
