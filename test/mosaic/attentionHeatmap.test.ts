@@ -21,7 +21,7 @@ test('mosaic/AttentionHeatmap: a panel for the chosen sample from a model with w
   const r = await collectRun(engine.run(graph({ preset: 'small', checkpoint: join(process.cwd(), 'plugins/mosaic/weights/mosaic-small.safetensors') }), { outDir: tempDir('heat') }));
   assert.is(r.status, 'done', JSON.stringify(r.errors));
   const out = r.events.find((e) => e.type === 'node:output' && e.nodeId === 'heat');
-  const img = (out as { outputs: { heatmaps: { width: number; height: number } } }).outputs.heatmaps;
+  const img = (out as unknown as { outputs: { heatmaps: { width: number; height: number } } }).outputs.heatmaps;
   assert.ok(img.width > 64 && img.height > 32, `${img.width}×${img.height}`);
 });
 
