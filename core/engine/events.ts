@@ -1,15 +1,7 @@
 import type { ValidationIssue } from '../graph/ValidationIssue.ts';
+import type { NodeErrorInfo } from '../wire/runs.ts';
 
-/** What the executor says about a node that failed. */
-export interface NodeErrorInfo {
-  readonly nodeId: string;
-  readonly nodeType: string;
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
-  /** A short description of each input value the node received (types, shapes, sizes). */
-  readonly inputs?: Record<string, string>;
-}
+export type { NodeErrorInfo };
 
 interface Base {
   readonly runId: string;

@@ -3,24 +3,11 @@
  *
  * A port type is a plain upper-case string so plugins can add their own (`"MASK"`, `"TOKENS"`)
  * without touching the engine; {@link PortTypeMap} maps each name to the TypeScript type its
- * values have, and plugins extend it by declaration merging.
+ * values have, and plugins extend it by declaration merging. The names and the wiring rule live
+ * in core/wire (shared with the editor).
  */
-export const PortTypes = {
-  ANY: 'ANY',
-  NUMBER: 'NUMBER',
-  INT: 'INT',
-  STRING: 'STRING',
-  BOOLEAN: 'BOOLEAN',
-  JSON: 'JSON',
-  IMAGE: 'IMAGE',
-  TENSOR: 'TENSOR',
-  MODEL: 'MODEL',
-  LOSS: 'LOSS',
-  DATASET: 'DATASET',
-} as const;
-
-/** A port type name: one of {@link PortTypes} or a plugin's own upper-case name. */
-export type PortType = string;
+export { PortTypes, splitPortType, isPortCompatible } from '../wire/portTypes.ts';
+export type { PortType } from '../wire/portTypes.ts';
 
 /**
  * An image value on IMAGE ports: 8-bit RGBA (or RGB/gray by `channels`), row-major.
@@ -59,26 +46,3 @@ export interface PortTypeMap {
 
 /** Value type of a port type name (unknown for names no one declared). */
 export type PortValue<T extends string> = T extends keyof PortTypeMap ? PortTypeMap[T] : unknown;
-
-/** Port type names may be unions written `"IMAGE|TENSOR"`; this splits them. Anything but a string has no members. */
-export function splitPortType(type: PortType): string[] {
-  if (typeof type !== 'string') return [];
-  return type.split('|').map((t) => t.trim()).filter(Boolean);
-}
-
-/**
- * Whether an output of type `from` may be wired into an input of type `to`.
- * ANY on either side matches; NUMBER accepts INT (an integer is a number); unions match if any
- * member does.
- */
-export function isPortCompatible(from: PortType, to: PortType): boolean {
-  const outs = splitPortType(from);
-  const ins = splitPortType(to);
-  for (const o of outs) {
-    for (const i of ins) {
-      if (o === i || o === PortTypes.ANY || i === PortTypes.ANY) return true;
-      if (i === PortTypes.NUMBER && o === PortTypes.INT) return true;
-    }
-  }
-  return false;
-}

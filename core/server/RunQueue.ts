@@ -3,7 +3,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Engine } from '../engine/Engine.ts';
-import type { ExecutionEvent, NodeErrorInfo } from '../engine/events.ts';
+import type { ExecutionEvent } from '../engine/events.ts';
+import type { NodeErrorInfo, NodeState, PreviewMessage, RunInfo, RunStatus, ServerMessage as WireServerMessage } from '../wire/runs.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { toWireValue } from '../util/summarizeValue.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
@@ -11,11 +12,9 @@ import { makePreview } from './previews.ts';
 import { EventLog, lastEvent, readEventLines, readReplay } from './EventLog.ts';
 import { ReplayBuffer, seqOf } from './ReplayBuffer.ts';
 
-/**
- * Where a run is in its life. `interrupted`: the server stopped (was killed, or a node ignored
- * cancellation at shutdown) before the run ended; its record holds the events up to then.
- */
-export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+export type { NodeState, PreviewMessage, RunInfo, RunStatus };
+/** A message on the WebSocket stream, as the server holds it (events not yet typed). */
+export type ServerMessage = WireServerMessage<Record<string, unknown>>;
 
 /** What a client may ask of one run. */
 export interface RunRequest {
@@ -25,63 +24,6 @@ export interface RunRequest {
   readonly useCache?: boolean;
   /** Shown in listings; usually the graph's file name. */
   readonly label?: string;
-}
-
-/** Last known state of one node in a run (what the editor paints on it). */
-export interface NodeState {
-  state: 'queued' | 'running' | 'done' | 'cached' | 'error' | 'skipped';
-  value?: number;
-  max?: number;
-  durationMs?: number;
-  message?: string;
-}
-
-/** A run as the API lists it. */
-export interface RunInfo {
-  readonly id: string;
-  readonly status: RunStatus;
-  readonly label?: string;
-  readonly graphName?: string;
-  readonly seed?: number;
-  readonly createdAt: string;
-  readonly startedAt?: string;
-  readonly finishedAt?: string;
-  readonly durationMs?: number;
-  /** Place in the queue (0 = next) while queued. */
-  readonly position?: number;
-  readonly eventCount: number;
-  readonly nodes: Record<string, NodeState>;
-  readonly errors?: readonly NodeErrorInfo[];
-}
-
-/** A message on the WebSocket stream (also what {@link RunQueue.onMessage} listeners get). */
-export type ServerMessage =
-  | { type: 'status'; queue: { running: string[]; pending: string[] } }
-  | { type: 'run'; run: RunInfo }
-  | { type: 'event'; event: Record<string, unknown> }
-  | PreviewMessage;
-
-/** A visual form of a node's output: an image or heatmap (PNG data URL) or a plot (numbers). */
-export interface PreviewMessage {
-  type: 'preview';
-  runId: string;
-  nodeId: string;
-  /** The output port, or `$progress` for a preview passed to `progress()`. */
-  port: string;
-  index?: number;
-  kind: 'image' | 'heatmap' | 'plot';
-  width?: number;
-  height?: number;
-  min?: number;
-  max?: number;
-  values?: (number | null)[];
-  length?: number;
-  /** For a list of images/tensors: how many there were (the preview shows the first). */
-  count?: number;
-  /** `data:image/png;base64,…` for images and heatmaps. */
-  src?: string;
-  /** The PNG inside the run directory (fetch with `GET /api/runs/{id}/files/{file}`). */
-  file?: string;
 }
 
 interface PreviewSlot {

@@ -1,5 +1,5 @@
 import { LGraph, LGraphCanvas, LGraphGroup, LiteGraph, type LGraphNode } from '@comfyorg/litegraph';
-import { isPortCompatible } from '../../core/plugin/portTypes.ts';
+import { isPortCompatible } from '../../core/wire/portTypes.ts';
 import { Api, ApiError } from './api.ts';
 import { TesseraNode, formatMs, hooks, registerNodeTypes } from './TesseraNode.ts';
 import { buildDocument, type NodeSnapshot } from './graphFile.ts';

@@ -1,5 +1,5 @@
-// Wire types of the server API (docs/api.md). The UI is bundled for the browser, so it mirrors
-// these shapes instead of importing the engine's modules (which pull in Node built-ins).
+// Wire types of the server API (docs/api.md). Run and message shapes are imported from
+// core/wire (Node-free); the graph-file shapes below are the editor's own looser view.
 
 /** A JSON Schema fragment as node params declare it. */
 export interface JsonSchema {
@@ -98,74 +98,9 @@ export interface ValidationIssue {
   nodeId?: string;
 }
 
-export interface NodeRunState {
-  state: 'queued' | 'running' | 'done' | 'cached' | 'error' | 'skipped';
-  value?: number;
-  max?: number;
-  durationMs?: number;
-  message?: string;
-}
+// Run and message shapes come from the server's own module (Node-free), not a copy.
+import type { NodeState, ServerMessage as WireServerMessage, WireEvent } from '../../core/wire/runs.ts';
 
-/** `interrupted`: the server stopped (killed, or a node ignored cancellation) before the run ended. */
-export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
-
-export interface RunInfo {
-  id: string;
-  status: RunStatus;
-  label?: string;
-  graphName?: string;
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-  durationMs?: number;
-  position?: number;
-  eventCount: number;
-  nodes: Record<string, NodeRunState>;
-  errors?: { nodeId: string; message: string; name: string }[];
-}
-
-/** An executor event in wire form (see core/engine/events.ts). */
-export interface WireEvent {
-  type: string;
-  runId: string;
-  seq: number;
-  t: number;
-  nodeId?: string;
-  nodeType?: string;
-  value?: number;
-  max?: number;
-  message?: string;
-  outputs?: Record<string, unknown>;
-  index?: number;
-  durationMs?: number;
-  cached?: boolean;
-  error?: { message: string; name: string };
-  reason?: string;
-  level?: string;
-  [key: string]: unknown;
-}
-
-export interface PreviewMessage {
-  type: 'preview';
-  runId: string;
-  nodeId: string;
-  port: string;
-  index?: number;
-  kind: 'image' | 'heatmap' | 'plot';
-  width?: number;
-  height?: number;
-  min?: number;
-  max?: number;
-  values?: (number | null)[];
-  length?: number;
-  count?: number;
-  src?: string;
-  file?: string;
-}
-
-export type ServerMessage =
-  | { type: 'status'; queue: { running: string[]; pending: string[] } }
-  | { type: 'run'; run: RunInfo }
-  | { type: 'event'; event: WireEvent }
-  | { type: 'pong' }
-  | PreviewMessage;
+export type { NodeErrorInfo, PreviewMessage, RunInfo, RunStatus, WireEvent } from '../../core/wire/runs.ts';
+export type NodeRunState = NodeState;
+export type ServerMessage = WireServerMessage<WireEvent>;
