@@ -1,4 +1,5 @@
 import pngjs from 'pngjs';
+import { viridis } from '../image/colormap.ts';
 
 const { PNG } = pngjs;
 
@@ -104,24 +105,6 @@ function asGrid(v: object): Grid | undefined {
   return { width, height, at: (x, y) => data[y * width + x] as number };
 }
 
-/** A perceptually ordered dark-blue → teal → yellow ramp (viridis-like) for heatmaps. */
-const RAMP: [number, number, number][] = [
-  [68, 1, 84],
-  [59, 82, 139],
-  [33, 145, 140],
-  [94, 201, 98],
-  [253, 231, 37],
-];
-
-function ramp(t: number): [number, number, number] {
-  const x = Math.min(1, Math.max(0, t)) * (RAMP.length - 1);
-  const i = Math.min(RAMP.length - 2, Math.floor(x));
-  const f = x - i;
-  const a = RAMP[i]!;
-  const b = RAMP[i + 1]!;
-  return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
-}
-
 function heatmapPreview(grid: Grid): Preview {
   let min = Infinity;
   let max = -Infinity;
@@ -143,7 +126,7 @@ function heatmapPreview(grid: Grid): Preview {
     for (let x = 0; x < w; x++) {
       const sx = Math.min(grid.width - 1, Math.floor((x * grid.width) / w));
       const v = grid.at(sx, sy);
-      const [r, g, b] = Number.isFinite(v) ? ramp((v - min) / span) : [255, 0, 255];
+      const [r, g, b] = Number.isFinite(v) ? viridis((v - min) / span) : [255, 0, 255];
       const di = (y * w + x) * 4;
       png.data[di] = r;
       png.data[di + 1] = g;
