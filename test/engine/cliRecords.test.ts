@@ -88,7 +88,7 @@ test('--force starts a clean record; killing that run leaves "running", not the 
   const oldRun = readJson(join(out, 'run.json')).runId as string;
   writeFileSync(join(out, 'notes.txt'), 'mine');
   let killed = false;
-  const r = await tessera(['run', 'graphs/demo.json', '--force', '--set', 'count.intervalMs=100', '--out', out], {
+  const r = await tessera(['run', 'graphs/demo.json', '--force', '--set', 'count.intervalMs=200', '--out', out], {
     onStdout: (chunk, kill) => {
       if (!killed && chunk.includes('count: 2/20')) {
         killed = true;
@@ -105,7 +105,7 @@ test('--force starts a clean record; killing that run leaves "running", not the 
   assert.ok(events.every((e) => e.runId === events[0]!.runId && e.runId !== oldRun), 'events of the earlier run are mixed in');
   assert.not.ok(events.some((e) => /^run:(done|failed|cancelled)$/.test(e.type)));
   assert.is(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine', '--force deletes only the record files');
-  assert.is(readJson(join(out, 'graph.json')).nodes.count.params.intervalMs, 100, 'graph.json is the new run\'s');
+  assert.is(readJson(join(out, 'graph.json')).nodes.count.params.intervalMs, 200, 'graph.json is the new run\'s');
 
   // And --force over an interrupted record finishes normally.
   const again = await tessera(['run', 'graphs/demo.json', ...FAST, '--force', '--out', out]);
@@ -153,16 +153,18 @@ test('an --out without write permission (EACCES): one clear line, exit 1', async
 
 test('a full disk (tmpfs): a node\'s write fails naming its file, no half file is left, events.jsonl keeps whole lines', async () => {
   if (!canMount) return console.log('  (skipped: no mount namespaces here)');
-  // 1. An output too big for the disk: the node fails with one line; no output.json, no temp file.
-  const big = graphFile('big', { list: { type: 'core/Range', params: { start: 0, stop: 100000 } }, save: { type: 'core/SaveJSON', inputs: { value: { node: 'list', output: 'list' } } } });
+  // 1. An output too big for its disk: the node fails with one line; no output.json, no temp
+  // file. The small disk is a folder of the run directory, so the record's own writes, on another
+  // disk, cannot be the ones that hit it first.
+  const big = graphFile('big', { list: { type: 'core/Range', params: { start: 0, stop: 100000 } }, save: { type: 'core/SaveJSON', params: { filename: 'small/output.json' }, inputs: { value: { node: 'list', output: 'list' } } } });
   const dir = join(tmp, 'full1');
-  const r = await inTmpfs(dir, 'size=256k', ['run', big, '--out', dir, '--json']);
+  const r = await inTmpfs(join(dir, 'small'), 'size=64k', ['run', big, '--out', dir, '--json']);
   assert.is(r.code, 1, r.stderr);
   assert.not.match(r.stderr, /^\s+at /m);
-  assert.equal([...r.files.keys()].sort(), ['events.jsonl', 'graph.json', 'run.json']);
-  const run = JSON.parse(r.files.get('run.json')!);
+  assert.equal([...r.files.keys()], [], 'a partial or temp file was left');
+  const run = readJson(join(dir, 'run.json'));
   assert.is(run.status, 'run:failed');
-  assert.match(run.errors[0].message, /^cannot write .*full1\/output\.json: no space left on device \(ENOSPC\)$/);
+  assert.match(run.errors[0].message, /^cannot write .*full1\/small\/output\.json: no space left on device \(ENOSPC\)$/);
 
   // 2. A stream of events that fills the disk: the run stops, one line, every logged line parses.
   const dir2 = join(tmp, 'full2');
