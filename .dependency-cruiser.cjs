@@ -8,9 +8,9 @@ module.exports = {
     {
       name: 'core-not-to-plugins',
       severity: 'error',
-      comment: 'core/ never imports plugins/: the composition root (app/) wires the built-ins.',
+      comment: 'core/ never imports plugins/ or app/: the composition root (app/) wires the built-ins.',
       from: { path: '^core/' },
-      to: { path: '^plugins/' },
+      to: { path: '^(plugins|app)/' },
     },
     {
       name: 'kernels-standalone',
@@ -31,7 +31,7 @@ module.exports = {
       severity: 'error',
       comment: "A plugin reaches the engine through 'tessera' (core/index.ts) and the other public modules only.",
       from: { path: '^plugins/' },
-      to: { path: '^core/', pathNot: '^core/(index|image/index)\\.ts$' },
+      to: { path: '^(core|app)/', pathNot: '^core/(index|image/index)\\.ts$' },
     },
     {
       name: 'ui-node-free',

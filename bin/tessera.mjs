@@ -5,5 +5,5 @@ import '../core/loader/preloadDependencies.mjs';
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../core/cli/main.ts');
+const { main } = await import('../app/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -7,18 +7,20 @@ import type { ValidationIssue } from '../graph/ValidationIssue.ts';
 // Only commander is imported up front: each command imports what it needs when it runs, so
 // `tessera --help` and `--version` stay fast however large the engine and its plugins grow.
 import { EXIT, type CliIo } from './CliIo.ts';
+import type { EngineLoader } from './EngineLoader.ts';
 
 export { EXIT, type CliIo };
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
- * The `tessera` command line. Returns the exit code instead of exiting, so tests can call it.
+ * The `tessera` command line, given how to load its engine (the composition root, app/main.ts,
+ * passes the built-ins). Returns the exit code instead of exiting, so tests can call it.
  *
  * @example
- * process.exitCode = await main(['run', 'graphs/demo.json', '--seed', '7']);
+ * process.exitCode = await runCli(['run', 'graphs/demo.json', '--seed', '7'], undefined, loadEngine);
  */
-export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }, loadEngine: EngineLoader): Promise<number> {
   let code: number = EXIT.ok;
   const program = new Command('tessera')
     .description('Node-graph pipelines for multi-subject personalized image generation research.')
@@ -43,7 +45,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--allow-outside-workspace', 'let the graph name paths outside the working directory (checkpoints, datasets, weights); off by default, never on in `serve`')
     .action(async (file: string, opts: { set: string[]; seed?: number; out?: string; force?: boolean; allowOutsideWorkspace?: boolean; json?: boolean; target: string[]; cache: boolean }) => {
       const { runCommand } = await import('./runCommand.ts');
-      code = await runCommand(file, opts, io, plugins());
+      code = await runCommand(file, opts, io, (workspace) => loadEngine({ pluginPaths: plugins(), io, workspace }));
     });
 
   program
@@ -53,8 +55,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--json', 'print issues as JSON')
     .option('--allow-outside-workspace', 'let the graph name paths outside the working directory (checkpoints, datasets, weights); off by default, never on in `serve`')
     .action(async (files: string[], opts: { json?: boolean; allowOutsideWorkspace?: boolean }) => {
-      const [{ loadEngine }, { loadGraphFile }, { formatIssue, capIssues, dedupeIssues }] = await Promise.all([import('./loadEngine.ts'), import('../graph/loadGraphFile.ts'), import('../graph/ValidationIssue.ts')]);
-      const engine = await loadEngine(plugins(), io, false, { allowOutside: opts.allowOutsideWorkspace === true });
+      const [{ loadGraphFile }, { formatIssue, capIssues, dedupeIssues }] = await Promise.all([import('../graph/loadGraphFile.ts'), import('../graph/ValidationIssue.ts')]);
+      const engine = await loadEngine({ pluginPaths: plugins(), io, workspace: { allowOutside: opts.allowOutsideWorkspace === true } });
       const report: { file: string; valid: boolean; issues: ValidationIssue[] }[] = [];
       for (const file of files) {
         let issues: ValidationIssue[];
@@ -79,8 +81,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .description('List every registered node type (with --json: the full definitions the editor reads).')
     .option('--json', 'print definitions as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const { loadEngine } = await import('./loadEngine.ts');
-      const engine = await loadEngine(plugins(), io);
+      const engine = await loadEngine({ pluginPaths: plugins(), io });
       const defs = engine.describeNodes();
       if (opts.json) io.stdout.write(JSON.stringify(defs, null, 2) + '\n');
       else {
@@ -98,8 +99,7 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .description('List plugins: what loaded, from where, with which node types; what was refused or failed, and why.')
     .option('--json', 'print records as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const { loadEngine } = await import('./loadEngine.ts');
-      const engine = await loadEngine(plugins(), io, true);
+      const engine = await loadEngine({ pluginPaths: plugins(), io, quiet: true });
       if (opts.json) io.stdout.write(JSON.stringify(engine.plugins, null, 2) + '\n');
       else
         for (const p of engine.plugins) {
@@ -147,9 +147,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     .option('--run-timeout <s>', 'wall-time limit of one run in seconds (0 = none)', (v) => Number(v), 0)
     .option('--run-memory-mb <n>', 'stop running runs when the server process RSS exceeds this many MiB (0 = none)', (v) => Number(v), 0)
     .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number }) => {
-      const [{ serveCommand }, { loadEngine }] = await Promise.all([import('../server/serveCommand.ts'), import('./loadEngine.ts')]);
+      const { serveCommand } = await import('../server/serveCommand.ts');
       // Same plugins as `run` (built-ins, config, --plugin, node_modules), loaded only once the options are fine.
-      code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine(plugins(), io) }, io);
+      code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });
 
   program.addOption(new Option('--no-color', 'disable colors').hideHelp());

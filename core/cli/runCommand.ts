@@ -8,10 +8,11 @@ import { formatEvent } from './formatEvent.ts';
 import { TtyProgress } from './TtyProgress.ts';
 import { toWireValue } from '../util/summarizeValue.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
-import { loadEngine } from './loadEngine.ts';
 import { EXIT, type CliIo } from './CliIo.ts';
 import { clearRunRecord, EventLog, findRunRecord, RECORD_FILES } from './runRecord.ts';
 import { DiskWriteError } from '../util/diskError.ts';
+import type { Engine } from '../engine/Engine.ts';
+import type { WorkspaceOptions } from '../services/Workspace.ts';
 
 /**
  * `tessera run`: load, override, validate (exit 2 with every problem), run with live progress,
@@ -19,7 +20,7 @@ import { DiskWriteError } from '../util/diskError.ts';
  * an earlier record is refused (exit 2) unless `force`; a record that cannot be written (disk
  * full, read-only, permissions) is one line on stderr and exit 1.
  */
-export async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; allowOutsideWorkspace?: boolean; force?: boolean; json?: boolean; target: string[]; cache: boolean }, io: CliIo, pluginPaths: readonly string[]): Promise<number> {
+export async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; allowOutsideWorkspace?: boolean; force?: boolean; json?: boolean; target: string[]; cache: boolean }, io: CliIo, loadEngine: (workspace: WorkspaceOptions) => Promise<Engine>): Promise<number> {
   const loaded = await loadGraphFile(file);
   let issues = [...loaded.issues];
   let graph = loaded.graph;
@@ -28,7 +29,7 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
     graph = o.graph;
     issues.push(...o.issues);
   }
-  const engine = await loadEngine(pluginPaths, io, false, { allowOutside: opts.allowOutsideWorkspace === true });
+  const engine = await loadEngine({ allowOutside: opts.allowOutsideWorkspace === true });
   if (graph) issues.push(...engine.validate(graph));
   for (const t of opts.target) if (graph && !graph.nodes?.[t]) issues.push({ code: 'invalid_override', pointer: '', message: `--target: no node "${t}" in the graph` });
   issues = dedupeIssues(issues);

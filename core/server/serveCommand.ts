@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli/CliIo.ts';
-import { createEngine, type Engine } from '../engine/Engine.ts';
+import type { Engine } from '../engine/Engine.ts';
 import { isLoopback } from './auth.ts';
 import { createServer } from './createServer.ts';
 
@@ -17,10 +17,10 @@ export interface ServeOptions {
   runMemoryMb?: number;
   /**
    * The engine to serve, or how to load it (the CLI passes its own loader, so `serve` sees the
-   * same plugins as `run`: built-ins, tessera.config.json, `--plugin`, node_modules). Default:
-   * built-ins plus the plugins discovered from the working directory.
+   * same plugins as `run`: built-ins, tessera.config.json, `--plugin`, node_modules). core/
+   * knows no plugins, so the caller always says.
    */
-  engine?: Engine | (() => Promise<Engine>);
+  engine: Engine | (() => Promise<Engine>);
 }
 
 /** How long runs get to end after SIGINT/SIGTERM, and when the process leaves regardless. */
@@ -54,7 +54,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     io.stderr.write(`error: binding ${opts.host} exposes the server beyond this machine: pass --token (or set TESSERA_TOKEN)\n`);
     return 2;
   }
-  const engine = opts.engine === undefined ? await defaultEngine(io) : typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
+  const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
   let server;
   try {
     server = createServer({ engine, host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version, runTimeoutMs: (opts.runTimeout ?? 0) * 1000, runMemoryMb: opts.runMemoryMb ?? 0 });
@@ -91,15 +91,4 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     setTimeout(() => process.exit(0), 100).unref();
   }
   return 0;
-}
-
-/** Built-in plugins plus those discovered from the working directory, problems reported. */
-async function defaultEngine(io: CliIo): Promise<Engine> {
-  const { builtinPlugins } = await import('../../plugins/index.ts');
-  const { discoverPlugins } = await import('../loader/discoverPlugins.ts');
-  const { loadPlugins } = await import('../loader/loadPlugins.ts');
-  const engine = await createEngine({ plugins: builtinPlugins });
-  await loadPlugins(engine, discoverPlugins({ cwd: process.cwd() }));
-  for (const p of engine.plugins) if (p.status !== 'loaded' || p.problems.length) io.stderr.write(`warning: plugin ${p.name} ${p.status}: ${p.problems.join('; ')}\n`);
-  return engine;
 }

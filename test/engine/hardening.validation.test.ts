@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, parseGraph, migrateGraph, applyOverrides, collectRun, canonicalJson, loadGraphFile, type ValidationIssue } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
-import { main } from '../../core/cli/main.ts';
+import { main } from '../../app/main.ts';
 import { planRun } from '../../core/engine/planRun.ts';
 import { cloneJson } from '../../core/util/cloneJson.ts';
 import { closestMatch } from '../../core/util/closestMatch.ts';

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, parseGraph, migrateGraph, applyOverrides, collectRun, type ValidationIssue } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
-import { main } from '../../core/cli/main.ts';
+import { main } from '../../app/main.ts';
 
 const dir = new URL('../fixtures/invalid/', import.meta.url).pathname;
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.expected.json')).sort();

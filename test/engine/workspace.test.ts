@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectRun, createEngine, Workspace, WorkspacePathError, type GraphDocument } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
-import { main } from '../../core/cli/main.ts';
+import { main } from '../../app/main.ts';
 
 // A workspace with a sibling folder outside it, holding files a graph must never reach.
 const base = mkdtempSync(join(tmpdir(), 'tessera-ws-'));

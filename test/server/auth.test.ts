@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine } from 'tessera';
 import { createServer, type TesseraServer } from '../../core/server/createServer.ts';
-import { main } from '../../core/cli/main.ts';
+import { main } from '../../app/main.ts';
 import { isLoopback } from '../../core/server/auth.ts';
 import { TestSocket, call, rejects, startServer, tempWorkspace } from './helpers.ts';
 
