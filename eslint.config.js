@@ -1,6 +1,8 @@
 // Lint: typescript-eslint's recommended rules, plus the project's API boundary: code under
-// plugins/ and examples/ may only reach the engine through its public barrel ('tessera' or
-// 'tessera/kernels'), never through relative paths into core/ or kernels/.
+// plugins/ and examples/ reaches the engine only through its public modules ('tessera',
+// 'tessera/kernels', 'tessera/image', 'tessera/<plugin>'), never through relative paths into
+// core/, kernels/ or another plugin's folder; core/ never imports plugins/ or app/.
+// test/architecture/dependencies.test.ts checks the same rules on the resolved import graph.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -8,10 +10,17 @@ const boundary = {
   patterns: [
     {
       regex: '^(\\.\\./)+(core|kernels)(/|$)',
-      message: "Plugins import the engine only through its public barrel: import from 'tessera' or 'tessera/kernels'.",
+      message: "Plugins import the engine only through its public modules: 'tessera', 'tessera/kernels', 'tessera/image'.",
     },
   ],
 };
+
+/** A relative import that climbs out of a plugin's own folder, from a file `depth` folders deep in it. */
+const leavesPlugin = (depth) => ({
+  regex: `^(\\.\\./){${depth}}[^.]`,
+  message: "A plugin imports another plugin only through its public module ('tessera/<name>'), never its files.",
+});
+const pluginRules = (depth) => ({ 'no-restricted-imports': ['error', { patterns: [...boundary.patterns, leavesPlugin(depth)] }] });
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '**/node_modules/**', 'ui/dist/**', 'runs/**', '**/dist/**', 'test/.artifacts/**', 'docs/api/**'] },
@@ -29,5 +38,12 @@ export default tseslint.config(
   {
     files: ['plugins/**/*.ts', 'examples/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', boundary] },
+  },
+  { files: ['plugins/*/*.ts'], rules: pluginRules(1) },
+  { files: ['plugins/*/*/*.ts'], rules: pluginRules(2) },
+  { files: ['plugins/*/*/*/*.ts'], rules: pluginRules(3) },
+  {
+    files: ['core/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(plugins|app)(/|$)', message: 'core/ never imports plugins/ or app/: the composition root (app/) wires the built-ins.' }] }] },
   },
 );
