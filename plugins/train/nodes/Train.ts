@@ -81,6 +81,7 @@ export const Train = defineNode({
     const r = await runTraining(program, settings, dir, {
       signal: ctx.signal,
       log: (line) => ctx.log.info(line),
+      warn: (line) => ctx.log.warn(line),
       onStep: (row, step, total, history) => {
         const now = performance.now();
         if (now - last < 250 && step < total && step % 100 !== 0) return;
