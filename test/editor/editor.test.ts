@@ -1,23 +1,23 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { TesseraServer } from '../../core/server/createServer.ts';
 import { startServer, tempWorkspace } from '../server/helpers.ts';
+import { ensureChromium } from './chromium.ts';
+import { clickWidget, dragLink as dragLinkOn, dropFile as dropFileOn, openFromMenu as openFromMenuOn, overlappingNodes } from './harness.ts';
 
 // Callbacks given to page.evaluate run in the browser; the project's tsconfig has no DOM lib.
 declare const window: any;
 declare const document: any;
-declare const DataTransfer: any;
 
 // End-to-end: the real server (with the bundled editor) on a loopback port, driven by Debian's
 // Chromium through playwright-core. Screenshots land in test/.artifacts/editor/.
 
 const root = new URL('../../', import.meta.url).pathname;
 const artifacts = join(root, 'test/.artifacts/editor');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** The committed graphs (work in progress of other changes in a checkout does not count). */
 function committedGraphs(): string[] {
   try {
@@ -54,10 +54,12 @@ test.before(async () => {
   mkdirSync(join(workspace, 'graphs'));
   for (const f of repoGraphs) writeFileSync(join(workspace, 'graphs', f), readFileSync(join(root, 'graphs', f)));
   writeFileSync(join(workspace, 'graphs/zz-previews.json'), JSON.stringify(previewGraph, null, 2));
+  // graphs/mosaic-generate.json reads the bundled checkpoint by its workspace-relative path.
+  mkdirSync(join(workspace, 'plugins/mosaic/weights'), { recursive: true });
+  copyFileSync(join(root, 'plugins/mosaic/weights/mosaic-small.safetensors'), join(workspace, 'plugins/mosaic/weights/mosaic-small.safetensors'));
   server = await startServer({ workspace, ui: true });
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: ensureChromium(),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--window-size=1600,900'],
   });
   page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
@@ -77,33 +79,12 @@ test.after(async () => {
 
 const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) });
 
-/** Opens a workspace graph through the Open menu. */
-async function openFromMenu(path: string): Promise<void> {
-  await page.click('#btn-open');
-  await page.click(`#open-menu button[data-path="${path}"]`);
-  await page.waitForFunction((p) => (window as any).tessera.path === p && (window as any).tessera.nodes.length > 0, path, { timeout: 5000 });
-}
-
+const openFromMenu = (path: string) => openFromMenuOn(page, path);
+const clickWidgetArrow = (nodeId: string, widget: string, side: 'left' | 'right') => clickWidget(page, nodeId, widget, side);
+const dropFile = (name: string, text: string) => dropFileOn(page, name, text);
+const dragLink = (from: string, out: number, to: string, input: number) => dragLinkOn(page, from, out, to, input);
 const documentNow = () => page.evaluate(() => (window as any).tessera.toDocument());
 const runStatus = () => page.evaluate(() => document.body.dataset.runStatus);
-
-/** Clicks a number widget's right (+) or left (−) arrow, through the real canvas. */
-async function clickWidgetArrow(nodeId: string, widget: string, side: 'left' | 'right'): Promise<void> {
-  const at = await page.evaluate(
-    ([id, name, s]) => {
-      const ed = (window as any).tessera;
-      const node = ed.nodeById(id);
-      const w = node.widgets.find((x: any) => x.name === name);
-      const y = node.pos[1] + (w.last_y ?? w.y) + 10;
-      const x = s === 'right' ? node.pos[0] + node.size[0] - 20 : node.pos[0] + 20;
-      const [cx, cy] = ed.canvas.ds.convertOffsetToCanvas([x, y]);
-      const r = ed.canvas.canvas.getBoundingClientRect();
-      return [r.left + cx, r.top + cy];
-    },
-    [nodeId, widget, side] as const,
-  );
-  await page.mouse.click(at[0]!, at[1]!);
-}
 
 test('the editor loads: palette from the server definitions, no page errors, no foreign requests', async () => {
   const items = await page.$$eval('.palette-item', (els) => els.map((e) => (e as any).dataset.type));
@@ -247,17 +228,6 @@ test('validation errors show on the offending node before running; nothing is qu
   await shot('05-validation');
 });
 
-/** Drops a file onto the canvas like a user dragging it from the desktop. */
-async function dropFile(name: string, text: string): Promise<void> {
-  const dt = await page.evaluateHandle(([n, t]) => {
-    const d = new DataTransfer();
-    d.items.add(new File([t], n, { type: 'application/json' }));
-    return d;
-  }, [name, text] as const);
-  await page.dispatchEvent('#canvas-wrap', 'dragover', { dataTransfer: dt });
-  await page.dispatchEvent('#canvas-wrap', 'drop', { dataTransfer: dt });
-}
-
 test('links: incompatible port types are refused, compatible ones (INT → NUMBER, ANY) accepted', async () => {
   await page.click('#btn-new');
   const result = await page.evaluate(() => {
@@ -303,24 +273,6 @@ test('links: incompatible port types are refused, compatible ones (INT → NUMBE
   });
   assert.equal(pasted, { type: 'core/Math', params: { op: 'max' } });
 });
-
-/** Drags with the mouse from one node's output slot to another node's input slot. */
-async function dragLink(from: string, out: number, to: string, input: number): Promise<void> {
-  const [a, b] = await page.evaluate(
-    ([f, o, t, i]) => {
-      // No helper functions in here: tsx's name-keeping wrapper does not exist in the page.
-      const ed = (window as any).tessera;
-      const r = ed.canvas.canvas.getBoundingClientRect();
-      return [ed.nodeById(f).getConnectionPos(false, o), ed.nodeById(t).getConnectionPos(true, i)].map((p: number[]) => ed.canvas.ds.convertOffsetToCanvas(p)).map(([x, y]: number[]) => [r.left + x, r.top + y]);
-    },
-    [from, out, to, input] as const,
-  );
-  await page.mouse.move(a[0]!, a[1]!);
-  await page.mouse.down();
-  await page.mouse.move((a[0]! + b[0]!) / 2, (a[1]! + b[1]!) / 2, { steps: 5 });
-  await page.mouse.move(b[0]!, b[1]!, { steps: 5 });
-  await page.mouse.up();
-}
 
 test('links drawn with the mouse: an incompatible drop is refused, a compatible one connects', async () => {
   await page.click('#btn-new');
@@ -457,14 +409,7 @@ test('every graph in graphs/ runs from the editor', async () => {
     await shot(`09-ran-${f.replace(/\.json$/, '')}`);
     // Arrange leaves no two nodes overlapping (a layout edit: the graph is then modified).
     await page.click('#btn-arrange');
-    const overlaps = await page.evaluate(() => {
-      const ns = (window as any).tessera.nodes;
-      const boxes = ns.map((n: any) => [n.pos[0], n.pos[1] - 30, n.pos[0] + n.size[0], n.pos[1] + n.size[1]]);
-      let count = 0;
-      for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) if (boxes[i][0] < boxes[j][2] && boxes[j][0] < boxes[i][2] && boxes[i][1] < boxes[j][3] && boxes[j][1] < boxes[i][3]) count++;
-      return count;
-    });
-    assert.is(overlaps, 0, `${f}: overlapping nodes after Arrange`);
+    assert.equal(await overlappingNodes(page), [], `${f}: overlapping nodes after Arrange`);
     assert.ok(await page.evaluate(() => (window as any).tessera.dirty));
     await shot(`10-arranged-${f.replace(/\.json$/, '')}`);
   }

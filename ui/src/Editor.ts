@@ -2,11 +2,18 @@ import { LGraph, LGraphCanvas, LGraphGroup, LiteGraph, type LGraphNode } from '@
 import { isPortCompatible } from '../../core/wire/portTypes.ts';
 import { Api, ApiError } from './api.ts';
 import { TesseraNode, formatMs, hooks, registerNodeTypes } from './TesseraNode.ts';
-import { buildDocument, type NodeSnapshot } from './graphFile.ts';
+import { buildDocument, jsonEqual, type NodeSnapshot } from './graphFile.ts';
+import { UndoHistory } from './history.ts';
 import type { GraphDocument, Link, NodeDescription, PreviewMessage, RunInfo, ServerMessage, ValidationIssue, WireEvent } from './types.ts';
 
 /** Run status shown in the toolbar (also on `<body data-run-status>` for scripts and tests). */
 export type RunPhase = 'idle' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'invalid';
+
+/** One undo step: the graph file as it would be saved (no viewport) and each node's layout. */
+export interface EditState {
+  doc: GraphDocument;
+  layout: [string, { pos: [number, number]; size?: [number, number]; loadedPos?: [number, number] }][];
+}
 
 /** A node type that is not registered on this server: kept (and saved) as it was, shown in red. */
 class MissingNode extends TesseraNode {}
@@ -41,6 +48,11 @@ export class Editor {
   /** Last event `seq` applied for the current run. */
   #lastSeq = -1;
   readonly #listeners = new Set<() => void>();
+  readonly #stateListeners = new Set<(state: EditState) => void>();
+  #history = new UndoHistory<EditState>({ doc: { format: 'tessera-graph', version: 1, nodes: {} }, layout: [] }, (a, b) => jsonEqual(a, b));
+  #commitTimer?: ReturnType<typeof setTimeout>;
+  /** The file as last loaded or saved, in editState() form: the working state is dirty when it differs. */
+  #saved: GraphDocument = { format: 'tessera-graph', version: 1, nodes: {} };
 
   constructor(canvasEl: HTMLCanvasElement, api = new Api()) {
     this.api = api;
@@ -109,7 +121,7 @@ export class Editor {
     this.load(doc, source);
   }
 
-  /** Shows a graph document on the canvas. */
+  /** Shows a graph document on the canvas (a new document: undo history starts over). */
   load(doc: GraphDocument, source: { path?: string; fileName?: string } = {}): void {
     this.#loading++;
     try {
@@ -118,36 +130,9 @@ export class Editor {
       this.base = structuredClone(doc);
       this.path = source.path;
       this.fileName = source.fileName ?? source.path?.split('/').pop();
-      const uiNodes = doc.ui?.nodes ?? {};
-      const placed: TesseraNode[] = [];
-      for (const [id, n] of Object.entries(doc.nodes)) {
-        const node = this.#create(n.type);
-        node.tid = id;
-        node.title = n.title ?? node.def.title;
-        node.applyParams(n.params ?? {});
-        if (n.disabled) node.mode = 2; // LGraphEventMode.NEVER
-        const ui = uiNodes[id];
-        this.graph.add(node);
-        if (ui?.pos) node.pos = [ui.pos[0], ui.pos[1]];
-        else placed.push(node);
-        if (ui?.size) {
-          node.setSizeQuietly([ui.size[0], ui.size[1]]);
-          node.userSized = true;
-        }
-        if (ui?.color) node.color = ui.color;
-        if (ui?.bgcolor) node.bgcolor = ui.bgcolor;
-        if (ui?.collapsed) node.collapse(true);
-      }
-      for (const [id, n] of Object.entries(doc.nodes)) this.#connectInputs(this.nodeById(id)!, n.inputs ?? {});
+      const placed = this.#populate(doc);
       this.#autoLayout(placed);
       for (const node of this.nodes) node.properties.loadedPos = [node.pos[0], node.pos[1]];
-      for (const g of doc.ui?.groups ?? []) {
-        const group = new LGraphGroup(g.title);
-        group.pos = [g.bounding[0], g.bounding[1]];
-        group.size = [g.bounding[2], g.bounding[3]];
-        if (g.color) group.color = g.color;
-        this.graph.add(group);
-      }
       const vp = doc.ui?.viewport;
       if (vp) {
         if (vp.offset) this.canvas.ds.offset = [vp.offset[0], vp.offset[1]];
@@ -158,9 +143,151 @@ export class Editor {
       this.#loading--;
     }
     this.dirty = false;
+    const state = this.editState();
+    this.#saved = state.doc;
+    this.#history.reset(state);
     this.canvas.setDirty(true, true);
     this.#notify();
+    for (const l of this.#stateListeners) l(state);
     void this.validate();
+  }
+
+  /** Creates the nodes, links and groups of a document; returns the nodes it gave no position. */
+  #populate(doc: GraphDocument): TesseraNode[] {
+    const uiNodes = doc.ui?.nodes ?? {};
+    const placed: TesseraNode[] = [];
+    for (const [id, n] of Object.entries(doc.nodes)) {
+      const node = this.#create(n.type);
+      node.tid = id;
+      node.title = n.title ?? node.def.title;
+      node.applyParams(n.params ?? {});
+      if (n.disabled) node.mode = 2; // LGraphEventMode.NEVER
+      const ui = uiNodes[id];
+      this.graph.add(node);
+      if (ui?.pos) node.pos = [ui.pos[0], ui.pos[1]];
+      else placed.push(node);
+      if (ui?.size) {
+        node.setSizeQuietly([ui.size[0], ui.size[1]]);
+        node.userSized = true;
+      }
+      if (ui?.color) node.color = ui.color;
+      if (ui?.bgcolor) node.bgcolor = ui.bgcolor;
+      if (ui?.collapsed) node.collapse(true);
+    }
+    for (const [id, n] of Object.entries(doc.nodes)) this.#connectInputs(this.nodeById(id)!, n.inputs ?? {});
+    for (const g of doc.ui?.groups ?? []) {
+      const group = new LGraphGroup(g.title);
+      group.pos = [g.bounding[0], g.bounding[1]];
+      group.size = [g.bounding[2], g.bounding[3]];
+      if (g.color) group.color = g.color;
+      this.graph.add(group);
+    }
+    return placed;
+  }
+
+  // ---- undo / redo -----------------------------------------------------------------------------
+
+  /** The working state: the file as it would be saved (view left out) plus where every node is. */
+  editState(): EditState {
+    const doc = this.toDocument();
+    if (doc.ui) {
+      delete doc.ui.viewport;
+      if (!Object.keys(doc.ui).length) delete doc.ui;
+    }
+    const layout: EditState['layout'] = this.nodes.map((n) => {
+      const loaded = n.properties.loadedPos as [number, number] | undefined;
+      return [n.tid, { pos: [Math.round(n.pos[0]), Math.round(n.pos[1])], ...(n.userSized ? { size: [Math.round(n.size[0]), Math.round(n.size[1])] as [number, number] } : {}), ...(loaded ? { loadedPos: [loaded[0], loaded[1]] as [number, number] } : {}) }];
+    });
+    // By id: clicking a node brings it to the front (reorders the canvas), which is no edit.
+    layout.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return { doc, layout };
+  }
+
+  /** Records the current state as one undo step if it changed (edits of one gesture coalesce). */
+  commit(): void {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    if (this.#loading) return;
+    if (this.#history.commit(this.editState())) this.#afterStateChange();
+  }
+
+  /** Commits after the current burst of changes (a paste adds nodes and links in one go). */
+  scheduleCommit(): void {
+    if (this.#loading) return;
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = setTimeout(() => this.commit(), 0);
+  }
+
+  get canUndo(): boolean {
+    return this.#history.canUndo || this.#commitTimer !== undefined;
+  }
+  get canRedo(): boolean {
+    return this.#history.canRedo;
+  }
+
+  undo(): boolean {
+    this.commit(); // an edit still waiting to be recorded is the step to undo
+    const state = this.#history.undo();
+    if (state) this.#restore(state);
+    return state !== undefined;
+  }
+
+  redo(): boolean {
+    this.commit();
+    const state = this.#history.redo();
+    if (state) this.#restore(state);
+    return state !== undefined;
+  }
+
+  /** Rebuilds the canvas from a state of the history; run overlays of surviving nodes stay. */
+  restoreState(state: EditState): void {
+    this.#history.commit(state);
+    this.#restore(state);
+  }
+
+  #restore(state: EditState): void {
+    const runs = new Map(this.nodes.map((n) => [n.tid, n.run] as const));
+    this.#loading++;
+    try {
+      this.canvas.deselectAll?.();
+      this.graph.clear();
+      this.#populate(state.doc);
+      const layout = new Map(state.layout);
+      for (const node of this.nodes) {
+        const l = layout.get(node.tid);
+        if (l) {
+          node.pos = [l.pos[0], l.pos[1]];
+          if (l.size) {
+            node.setSizeQuietly([l.size[0], l.size[1]]);
+            node.userSized = true;
+          }
+          if (l.loadedPos) node.properties.loadedPos = [l.loadedPos[0], l.loadedPos[1]];
+        }
+        const run = runs.get(node.tid);
+        if (run) {
+          node.run = run;
+          if (run.preview) this.#fitPreview(node);
+        }
+      }
+    } finally {
+      this.#loading--;
+    }
+    this.#afterStateChange();
+    this.canvas.setDirty(true, true);
+    clearTimeout(this.#validateTimer);
+    this.#validateTimer = setTimeout(() => void this.validate(), 300);
+  }
+
+  #afterStateChange(): void {
+    this.dirty = !jsonEqual(this.#history.current.doc, this.#saved);
+    this.#notify();
+    for (const l of this.#stateListeners) l(this.#history.current);
+  }
+
+  /** Called with every new working state (autosave). */
+  onStateChange(listener: (state: EditState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
   }
 
   #create(type: string): TesseraNode {
@@ -327,7 +454,11 @@ export class Editor {
     // The saved layout is the new baseline: later saves compare against it.
     for (const node of this.nodes) node.properties.loadedPos = [node.pos[0], node.pos[1]];
     this.dirty = false;
+    const state = this.editState();
+    this.#saved = state.doc;
+    this.#history.commit(state);
     this.#notify();
+    for (const l of this.#stateListeners) l(this.#history.current);
     return r.path;
   }
 
@@ -338,6 +469,7 @@ export class Editor {
     this.canvas.setDirty(true, true);
     clearTimeout(this.#validateTimer);
     this.#validateTimer = setTimeout(() => void this.validate(), 300);
+    this.scheduleCommit();
     this.#notify();
   }
 
@@ -544,9 +676,14 @@ export class Editor {
       preview.image = img;
     }
     run.preview = preview;
-    node.fitPreview();
+    this.#fitPreview(node);
     this.canvas.setDirty(true, true);
     this.#notify();
+  }
+
+  /** Grows a node for its preview, never over its neighbours. */
+  #fitPreview(node: TesseraNode): void {
+    node.fitPreview();
   }
 
   /** Adds a node of a type at a canvas position (or the middle of the view). */

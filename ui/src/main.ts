@@ -2,6 +2,7 @@ import '@comfyorg/litegraph/style.css';
 import './style.css';
 import { Editor } from './Editor.ts';
 import { formatMs } from './TesseraNode.ts';
+import { readAutosave, writeAutosave } from './autosave.ts';
 import type { NodeDescription } from './types.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -36,11 +37,36 @@ function render(): void {
   $<HTMLButtonElement>('btn-cancel').disabled = !running;
   $<HTMLButtonElement>('btn-run').disabled = running;
   if (editor.statusText) say(editor.statusText, editor.phase === 'failed' || editor.phase === 'invalid' ? 'error' : 'info');
+  $<HTMLButtonElement>('btn-undo').disabled = !editor.canUndo;
+  $<HTMLButtonElement>('btn-redo').disabled = !editor.canRedo;
+  syncUrl();
   const loose = editor.graphIssues;
   issuesBox.hidden = loose.length === 0;
   issuesBox.replaceChildren(...loose.map((i) => Object.assign(document.createElement('div'), { textContent: `⚠ ${i.pointer || '/'}: ${i.message}` })));
 }
 editor.onChange(render);
+
+/** `?graph=<path>` names the workspace graph on screen, so a reload or a shared link opens it. */
+function syncUrl(): void {
+  const url = new URL(location.href);
+  if (editor.path) url.searchParams.set('graph', editor.path);
+  else url.searchParams.delete('graph');
+  if (url.href !== location.href) history.replaceState(null, '', url);
+}
+
+// Autosave: every recorded edit (and every open or save) goes to localStorage.
+let autosaveFailed = false;
+editor.onStateChange((state) => {
+  if (!editor.base) return;
+  try {
+    writeAutosave({ ...(editor.path ? { path: editor.path } : {}), ...(editor.fileName ? { fileName: editor.fileName } : {}), base: editor.base, state, dirty: editor.dirty, savedAt: new Date().toISOString() });
+    autosaveFailed = false;
+  } catch (error) {
+    // Quota or private mode: say so once, the graph itself is untouched.
+    if (!autosaveFailed) say(`autosave failed (${(error as Error).message}); save the graph to keep your changes`, 'error');
+    autosaveFailed = true;
+  }
+});
 
 // ---- menus -------------------------------------------------------------------------------------
 
@@ -218,8 +244,27 @@ async function run(): Promise<void> {
 $('btn-run').addEventListener('click', () => void run());
 $('btn-cancel').addEventListener('click', () => void editor.cancel());
 
+$('btn-undo').addEventListener('click', () => editor.undo());
+$('btn-redo').addEventListener('click', () => editor.redo());
+// Moves and resizes are mouse gestures: record them when the button comes up. A new gesture or
+// key first records what the previous one changed, so two gestures never merge into one step.
+canvasEl.addEventListener('pointerup', () => editor.scheduleCommit());
+canvasEl.addEventListener('pointerdown', () => editor.commit(), { capture: true });
+document.addEventListener('keydown', () => editor.commit(), { capture: true });
+
+/** Keys typed into a text field keep their native meaning (Ctrl+Z undoes typing there). */
+function typingInField(e: KeyboardEvent): boolean {
+  const t = e.target as HTMLElement | null;
+  return !!t && (t.localName === 'input' || t.localName === 'textarea' || t.isContentEditable);
+}
+
 document.addEventListener('keydown', (e) => {
-  if ((e.ctrlKey || e.metaKey) && e.key === 's') {
+  const mod = e.ctrlKey || e.metaKey;
+  if (mod && !typingInField(e) && (e.code === 'KeyZ' || e.code === 'KeyY')) {
+    e.preventDefault();
+    if (e.code === 'KeyY' || e.shiftKey) editor.redo();
+    else editor.undo();
+  } else if ((e.ctrlKey || e.metaKey) && e.key === 's') {
     e.preventDefault();
     void save();
   } else if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
@@ -283,7 +328,8 @@ wrap.addEventListener('drop', async (e) => {
 });
 
 window.addEventListener('beforeunload', (e) => {
-  if (editor.dirty) e.preventDefault();
+  // Unsaved changes survive a reload in the autosave; ask only when that did not work.
+  if (editor.dirty && autosaveFailed) e.preventDefault();
 });
 
 // ---- start -------------------------------------------------------------------------------------
@@ -304,9 +350,16 @@ async function start(): Promise<void> {
       else if (editor.phase === 'running' || editor.phase === 'queued') say('connection lost; reconnecting…', 'error');
     },
   );
-  // ?graph=demo.json opens a workspace graph at start; otherwise the canvas starts empty.
+  // ?graph=demo.json opens a workspace graph at start; otherwise the graph of the last session
+  // (autosaved) comes back, unsaved changes included, or the canvas starts empty.
   const initial = new URLSearchParams(location.search).get('graph');
-  if (initial) await openGraph(initial);
+  const saved = readAutosave();
+  if (saved && (initial === null || saved.path === initial)) {
+    editor.load(saved.base, { ...(saved.path ? { path: saved.path } : {}), ...(saved.fileName ? { fileName: saved.fileName } : {}) });
+    editor.restoreState(saved.state);
+    const name = saved.path ? `graphs/${saved.path}` : saved.fileName ?? 'untitled graph';
+    say(editor.dirty ? `restored ${name} with its unsaved changes` : `reopened ${name}`);
+  } else if (initial) await openGraph(initial);
   else editor.load({ format: 'tessera-graph', version: 1, name: 'untitled', nodes: {} });
   document.body.dataset.ready = 'true';
   render();
