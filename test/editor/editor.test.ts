@@ -97,9 +97,10 @@ test('the editor loads: palette from the server definitions, no page errors, no 
   assert.equal(pageErrors, []);
 });
 
-test('every graph in graphs/ opens and saves back unchanged (exact round trip)', async () => {
+test('every graph in graphs/ opens with no overlapping nodes and saves back unchanged (exact round trip)', async () => {
   for (const f of repoGraphs) {
     await openFromMenu(f);
+    assert.equal(await overlappingNodes(page), [], `${f}: overlapping nodes as opened`);
     assert.equal(await documentNow(), JSON.parse(readFileSync(join(root, 'graphs', f), 'utf8')), f);
   }
 });
@@ -407,6 +408,9 @@ test('every graph in graphs/ runs from the editor', async () => {
     assert.is(await runStatus(), 'done', `${f}: ${await page.textContent('#status')}`);
     await page.waitForTimeout(100);
     await shot(`09-ran-${f.replace(/\.json$/, '')}`);
+    // Previews grew their nodes, never over a neighbour.
+    assert.ok(await page.evaluate(() => (window as any).tessera.nodes.some((n: any) => n.run?.preview)), `${f}: no previews`);
+    assert.equal(await overlappingNodes(page), [], `${f}: overlapping nodes after the run`);
     // Arrange leaves no two nodes overlapping (a layout edit: the graph is then modified).
     await page.click('#btn-arrange');
     assert.equal(await overlappingNodes(page), [], `${f}: overlapping nodes after Arrange`);

@@ -4,6 +4,7 @@ import { Api, ApiError } from './api.ts';
 import { TesseraNode, formatMs, hooks, registerNodeTypes } from './TesseraNode.ts';
 import { buildDocument, jsonEqual, type NodeSnapshot } from './graphFile.ts';
 import { UndoHistory } from './history.ts';
+import { roomToGrow, type Box } from './layout.ts';
 import type { GraphDocument, Link, NodeDescription, PreviewMessage, RunInfo, ServerMessage, ValidationIssue, WireEvent } from './types.ts';
 
 /** Run status shown in the toolbar (also on `<body data-run-status>` for scripts and tests). */
@@ -683,7 +684,14 @@ export class Editor {
 
   /** Grows a node for its preview, never over its neighbours. */
   #fitPreview(node: TesseraNode): void {
-    node.fitPreview();
+    const titleH = LiteGraph.NODE_TITLE_HEIGHT;
+    const boxOf = (n: TesseraNode): Box => [n.pos[0], n.pos[1] - titleH, n.pos[0] + (n.flags.collapsed ? 100 : n.size[0]), n.pos[1] + (n.flags.collapsed ? 0 : n.size[1])];
+    const others = this.nodes.filter((n) => n !== node).map(boxOf);
+    const box = boxOf(node);
+    node.fitPreview((wanted) => {
+      const room = roomToGrow(box, others, { width: wanted.width, height: wanted.height + titleH });
+      return { width: room.width, height: room.height - titleH };
+    });
   }
 
   /** Adds a node of a type at a canvas position (or the middle of the view). */

@@ -251,16 +251,19 @@ export class TesseraNode extends LGraphNode {
 
   // ---- run overlay -----------------------------------------------------------------------------
 
-  /** Grows the node to make room for a preview (without counting as a user resize). */
-  fitPreview(): void {
+  /**
+   * Grows the node to make room for a preview (without counting as a user resize), at most to
+   * `limit` (the room left before its neighbours, so a preview never covers another node).
+   */
+  fitPreview(limit?: (wanted: { width: number; height: number }) => { width: number; height: number }): void {
     const base = this.computeSize();
     const p = this.run?.preview;
-    let extra = 0;
-    if (p) {
-      const w = Math.max(this.size[0], 220) - 16;
-      extra = p.kind === 'plot' ? 90 : Math.min(PREVIEW_MAX_H, Math.round((w * (p.height ?? 1)) / (p.width ?? 1))) + 8;
-      this.setSizeQuietly([Math.max(this.size[0], 220), Math.max(this.userSized ? this.size[1] : 0, base[1] + extra)]);
-    }
+    if (!p) return;
+    const w = Math.max(this.size[0], 220) - 16;
+    const extra = p.kind === 'plot' ? 90 : Math.min(PREVIEW_MAX_H, Math.round((w * (p.height ?? 1)) / (p.width ?? 1))) + 8;
+    const wanted = { width: Math.max(this.size[0], 220), height: Math.max(this.userSized ? this.size[1] : 0, base[1] + extra) };
+    const room = limit ? limit(wanted) : wanted;
+    this.setSizeQuietly([Math.max(this.size[0], Math.min(wanted.width, room.width)), Math.max(this.size[1], Math.min(wanted.height, room.height))]);
   }
 
   override onDrawForeground(ctx: CanvasRenderingContext2D): void {
