@@ -1,6 +1,8 @@
 import type { ImageValue } from 'tessera';
 import { type AttentionMaps, type SemAlignSample, warpReference } from 'tessera/semalign';
+import { silhouette } from './silhouette.ts';
 import { type Bounds, type Descriptor, descriptorCosine, describeRegion, textureCosine } from './descriptor.ts';
+import { addSums, edgeCorrOf, ssimOf, type StructureSums, structureSums } from './structure.ts';
 
 /** PSNR reported when two regions are identical (JSON has no Infinity). */
 export const PSNR_CAP = 100;
@@ -20,6 +22,12 @@ export interface SubjectMetrics {
   /** Slot of the nearest reference (descriptor cosine), −1 when the region is empty. */
   readonly predicted: number;
   readonly correct: boolean | null;
+  /** |C_k|: references scored for this subject after the candidate filter (0 when not retrieved). */
+  readonly candidates: number;
+  /** Masked SSIM over the subject's ground-truth pixels (channel mean). */
+  readonly ssim: number | null;
+  /** Gradient correlation with the ground truth over the subject's interior pixels. */
+  readonly edgeCorr: number | null;
   /** Extra histogram mass on colors exclusive to other subjects (null when K = 1). */
   readonly colorLeak: number | null;
   /** Largest gain in texture similarity to another subject's reference (null when K = 1). */
@@ -35,6 +43,12 @@ export interface SampleMetrics {
   readonly identityPsnr: number | null;
   readonly descriptorCos: number | null;
   readonly retrievalAcc: number | null;
+  /** Retrieval chance of this sample: mean of 1/|C_k| over the subjects that have a prediction. */
+  readonly retrievalChance: number | null;
+  /** Masked SSIM over all subject pixels pooled. */
+  readonly subjectSsim: number | null;
+  /** Gradient correlation over all subjects' interior pixels pooled. */
+  readonly edgeCorr: number | null;
   readonly colorLeak: number | null;
   readonly textureLeak: number | null;
   readonly backgroundPsnr: number | null;
@@ -43,6 +57,8 @@ export interface SampleMetrics {
   readonly imageMae: number;
   /** PCK at each radius (patches), keyed `pck@r`; absent without attention maps. */
   readonly pck: Readonly<Record<string, number | null>>;
+  /** PCK of teacher-forced attention (ground truth noised to a small t), keyed `pck@r`; absent without. */
+  readonly teacherPck?: Readonly<Record<string, number | null>>;
   /** confusion[true slot][predicted slot] counts for this sample. */
   readonly confusion: number[][];
 }
@@ -50,6 +66,8 @@ export interface SampleMetrics {
 /** Options of {@link evaluateSample}. */
 export interface EvaluateOptions {
   readonly attention?: AttentionMaps;
+  /** Teacher-forced attention maps, scored apart as {@link SampleMetrics.teacherPck}. */
+  readonly teacherAttention?: AttentionMaps;
   /** PCK radii in target patches (default [0, 1, 2]). */
   readonly pckRadii?: readonly number[];
 }
@@ -123,12 +141,7 @@ export function candidates(sample: SemAlignSample, slot: number, region: Uint8Ar
   const need = Math.max(MIN_OVERLAP, Math.ceil(MIN_OVERLAP_SHARE * area));
   const count = new Uint8Array(W * H);
   const warped = sample.refs.map((ref) => {
-    // Reference backgrounds are pure white; a silhouette is every other pixel.
-    const sil: ImageValue = { width: ref.width, height: ref.height, channels: 3, data: new Uint8Array(ref.width * ref.height * 3) };
-    for (let p = 0; p < ref.width * ref.height; p++) {
-      if (ref.data[3 * p] !== 255 || ref.data[3 * p + 1] !== 255 || ref.data[3 * p + 2] !== 255) sil.data[3 * p] = 255;
-    }
-    const ws = warpReference(sil, s.refToTarget, W, H, region, bounds);
+    const ws = warpReference(silhouette(ref), s.refToTarget, W, H, region, bounds);
     const on = new Uint8Array(W * H);
     let n = 0;
     for (let p = 0; p < W * H; p++) {
@@ -196,11 +209,12 @@ export function evaluateSample(sample: SemAlignSample, generated: ImageValue, op
   const refColors = referenceColors(sample);
   const genImg: ImageValue = gch === 3 ? generated : dropAlpha(generated);
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const structure: StructureSums[] = [];
   const subjects: SubjectMetrics[] = a.subjects.map((s, slot) => {
     const inRegion = new Uint8Array(n);
     for (let p = 0; p < n; p++) if (label[p] === slot + 1) inRegion[p] = 1;
     if (cnt[slot + 1] === 0) {
-      return { slot, identity: s.identity, pixels: 0, psnr: null, descriptorCos: null, predicted: -1, correct: null, colorLeak: null, textureLeak: null };
+      return { slot, identity: s.identity, pixels: 0, psnr: null, descriptorCos: null, predicted: -1, correct: null, candidates: 0, ssim: null, edgeCorr: null, colorLeak: null, textureLeak: null };
     }
     const frame = { ...FRAME, half: s.pose.half };
     const cands = candidates(sample, slot, inRegion);
@@ -219,6 +233,8 @@ export function evaluateSample(sample: SemAlignSample, generated: ImageValue, op
       }
     });
     if (predicted >= 0) confusion[slot]![predicted]!++;
+    const st = structureSums(genImg, gt, inRegion, cands.bounds as [number, number, number, number]);
+    structure.push(st);
     let colorLeak: number | null = null;
     let textureLeak: number | null = null;
     if (k > 1) {
@@ -245,6 +261,9 @@ export function evaluateSample(sample: SemAlignSample, generated: ImageValue, op
       descriptorCos: descriptorCosine(dGen, dGt),
       predicted,
       correct: predicted < 0 ? null : predicted === slot,
+      candidates: predicted < 0 ? 0 : cands.refs.filter((r) => r !== null).length,
+      ssim: ssimOf(st),
+      edgeCorr: edgeCorrOf(st),
       colorLeak,
       textureLeak,
     };
@@ -259,12 +278,16 @@ export function evaluateSample(sample: SemAlignSample, generated: ImageValue, op
     identityPsnr: psnr(sse.slice(1).reduce((x, y) => x + y, 0), cnt.slice(1).reduce((x, y) => x + y, 0)),
     descriptorCos: mean(subjects.map((s) => s.descriptorCos)),
     retrievalAcc: evaluated.length ? evaluated.filter((s) => s.correct).length / evaluated.length : null,
+    retrievalChance: evaluated.length ? evaluated.reduce((acc, s) => acc + 1 / s.candidates, 0) / evaluated.length : null,
+    subjectSsim: ssimOf(addSums(structure)),
+    edgeCorr: edgeCorrOf(addSums(structure)),
     colorLeak: mean(subjects.map((s) => s.colorLeak)),
     textureLeak: mean(subjects.map((s) => s.textureLeak)),
     backgroundPsnr: psnr(sse[0]!, cnt[0]!),
     imagePsnr: psnr(sseAll, 3 * n)!,
     imageMae: absErr / (3 * n),
     pck: opts.attention ? pckAtRadii(sample, opts.attention, opts.pckRadii ?? [0, 1, 2]) : {},
+    ...(opts.teacherAttention ? { teacherPck: pckAtRadii(sample, opts.teacherAttention, opts.pckRadii ?? [0, 1, 2]) } : {}),
     confusion,
   };
 }
@@ -279,7 +302,7 @@ function dropAlpha(img: ImageValue): ImageValue {
 /**
  * PCK@r: over every visible reference patch u of every slot (refToTarget[k][u] = v ≥ 0), the
  * fraction whose attention row's argmax target patch lies within Euclidean distance r (in
- * patches) of v. Rows are the concatenated references in slot order.
+ * patches) of v; a row with tied maxima counts the share of its tied patches within r. Rows are the concatenated references in slot order.
  */
 export function pckAtRadii(sample: SemAlignSample, att: AttentionMaps, radii: readonly number[]): Record<string, number | null> {
   const a = sample.annotation;
@@ -301,12 +324,22 @@ export function pckAtRadii(sample: SemAlignSample, att: AttentionMaps, radii: re
       const v = map[u]!;
       if (v < 0) continue;
       const row = (slot * nr + u) * nt;
-      let arg = 0;
-      for (let t = 1; t < nt; t++) if (att.data[row + t]! > att.data[row + arg]!) arg = t;
-      const d = Math.hypot((arg % gw) - (v % gw), Math.floor(arg / gw) - Math.floor(v / gw));
-      radii.forEach((r, i) => {
-        if (d <= r + 1e-9) hits[i]!++;
-      });
+      let best = -Infinity;
+      for (let t = 0; t < nt; t++) best = Math.max(best, att.data[row + t]!);
+      // Tied maxima count as a uniform draw among them (expected hit rate), so a uniform row over
+      // a region scores the chance of a random patch in it rather than of its first patch.
+      let ties = 0;
+      const tieHits = new Array<number>(radii.length).fill(0);
+      for (let t = 0; t < nt; t++) {
+        if (att.data[row + t]! !== best) continue;
+        ties++;
+        const d = Math.hypot((t % gw) - (v % gw), Math.floor(t / gw) - Math.floor(v / gw));
+        radii.forEach((r, i) => {
+          if (d <= r + 1e-9) tieHits[i]!++;
+        });
+      }
+      // A row of NaNs has no maximum: a miss.
+      if (ties > 0) radii.forEach((_, i) => (hits[i]! += tieHits[i]! / ties));
       total++;
     }
   }

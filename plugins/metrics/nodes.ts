@@ -5,6 +5,8 @@ import { identityFromId, type AttentionMaps, renderTarget, type SemAlignSample }
 import { decodePng } from 'tessera/image';
 import { attentionFromCorrespondence, evaluateSample, type SampleMetrics } from './evaluate.ts';
 import { aggregateByK, kTable, plotSvg, SAMPLE_COLUMNS, sampleTable, subjectTable, toCsv } from './report.ts';
+import { type Arm, compareArms, comparisonMarkdown, scoresOf } from './compare.ts';
+import { baselineArms, chanceArms, evaluateBaselines } from './modelFreeArms.ts';
 
 /** Which generated images to score, from the node's inputs and params. */
 async function generatedImages(samples: readonly SemAlignSample[], given: ImageValue[] | undefined, dir: string, resolveDir: (dir: string, access: 'read') => Promise<string>): Promise<{ images: ImageValue[]; source: string }> {
@@ -45,11 +47,13 @@ export const SemAlignMetrics = defineNode({
   inputs: {
     samples: { type: 'SEMALIGN_SAMPLES' },
     generated: { type: 'IMAGE_BATCH', optional: true, description: 'One image per sample, same order; else params.generatedDir; else the ground truth is scored.' },
-    attention: { type: 'ATTENTION_BATCH', optional: true, description: 'Attention maps per sample for PCK.' },
+    attention: { type: 'ATTENTION_BATCH', optional: true, description: 'Attention maps per sample for PCK (of the generations).' },
+    teacherAttention: { type: 'ATTENTION_BATCH', optional: true, description: 'Teacher-forced attention maps per sample (ground truth noised to a small t), scored apart as tf:pck@r.' },
   },
   outputs: {
     perSample: { type: 'JSON', description: 'SampleMetrics[] (with per-subject rows and confusion).' },
-    perK: { type: 'JSON', description: 'Aggregates per K with chance level and summed confusion.' },
+    perK: { type: 'JSON', description: 'Aggregates per K with the measured retrieval chance and summed confusion.' },
+    comparison: { type: 'JSON', description: 'Per K: the scored images, the model-free baselines and chance levels as rows, with paired bootstrap CIs of each mean and of each row − scored (null when baselines is off).' },
     files: { type: 'JSON', description: 'Written files, relative to the run directory.' },
   },
   params: {
@@ -59,6 +63,9 @@ export const SemAlignMetrics = defineNode({
       pckRadii: { type: 'array', items: { type: 'number', minimum: 0 }, default: [0, 1, 2], description: 'PCK radii in target patches.' },
       outDir: { type: 'string', default: 'metrics', description: 'Output folder inside the run directory.' },
       plots: { type: 'boolean', default: true },
+      baselines: { type: 'boolean', default: true, description: 'Also score the model-free baselines (upright paste, mean-colour fill, pose-oracle paste) and the chance levels on the same samples, with paired bootstrap CIs.' },
+      resamples: { type: 'integer', default: 2000, minimum: 100, maximum: 100000, description: 'Bootstrap resamples (clusters = samples).' },
+      bootstrapSeed: { type: 'integer', default: 0, minimum: 0, maximum: 0xffffffff },
     },
   },
   async execute(ctx) {
@@ -68,11 +75,13 @@ export const SemAlignMetrics = defineNode({
     if (source === 'ground-truth') ctx.log.warn('metrics: no generated images given; scoring the ground truth itself (a sanity baseline)');
     const attention = ctx.inputs.attention;
     if (attention && attention.length !== samples.length) throw new RangeError(`metrics: ${attention.length} attention maps for ${samples.length} samples`);
+    const teacher = ctx.inputs.teacherAttention;
+    if (teacher && teacher.length !== samples.length) throw new RangeError(`metrics: ${teacher.length} teacher-forced attention maps for ${samples.length} samples`);
     const radii = (ctx.params.pckRadii as number[]).map(Number);
     const perSample: SampleMetrics[] = [];
     for (let i = 0; i < samples.length; i++) {
       ctx.signal.throwIfAborted();
-      perSample.push(evaluateSample(samples[i]!, images[i]!, { attention: attention?.[i], pckRadii: radii }));
+      perSample.push(evaluateSample(samples[i]!, images[i]!, { attention: attention?.[i], teacherAttention: teacher?.[i], pckRadii: radii }));
       ctx.progress(i + 1, samples.length);
       if (i % 32 === 31) await new Promise((r) => setImmediate(r));
     }
@@ -89,17 +98,29 @@ export const SemAlignMetrics = defineNode({
     await save('per_sample.csv', toCsv(st.header, st.rows));
     await save('per_subject.csv', toCsv(sub.header, sub.rows));
     await save('per_k.csv', toCsv(kt.header, kt.rows));
-    await save('metrics.json', JSON.stringify({ source, samples: perSample.length, perK, perSample }, null, 1) + '\n');
+    let comparison = null;
+    let baselines: Record<string, SampleMetrics[]> | undefined;
+    if (ctx.params.baselines) {
+      ctx.signal.throwIfAborted();
+      const scored = evaluateBaselines(samples, radii);
+      baselines = Object.fromEntries(scored);
+      const scoredArm: Arm = { name: 'scored', label: source === 'ground-truth' ? 'ground truth' : 'scored images', seeds: [new Map(perSample.map((m) => [m.id, scoresOf(m)]))] };
+      const arms = [scoredArm, ...baselineArms(scored), ...chanceArms(samples, perSample, radii)];
+      const boot = { reference: 'scored', resamples: ctx.params.resamples, seed: ctx.params.bootstrapSeed, level: 0.95 };
+      comparison = { ...boot, perK: compareArms(arms, new Map(perSample.map((m) => [m.id, m.k])), boot) };
+      await save('comparison.md', comparisonMarkdown(comparison.perK, boot));
+    }
+    await save('metrics.json', JSON.stringify({ source, samples: perSample.length, perK, perSample, ...(baselines ? { baselines, comparison } : {}) }, null, 1) + '\n');
     if (ctx.params.plots) {
       const metrics = [...PLOTTED, ...new Set(perSample.flatMap((r) => Object.keys(r.pck)))];
       for (const m of metrics) {
         const points = perK.map((r) => ({ k: r.k, value: r.means[m] ?? null }));
         if (points.every((p) => p.value === null)) continue;
-        const ref = m === 'retrievalAcc' ? { label: 'chance 1/K', points: perK.map((r) => ({ k: r.k, value: r.chance })) } : undefined;
+        const ref = m === 'retrievalAcc' ? { label: 'chance E[1/|C|]', points: perK.map((r) => ({ k: r.k, value: r.chance })) } : undefined;
         await save(`plots/${m.replace('@', '_at_')}.svg`, plotSvg(`${m} vs K (${source})`, points, ref));
       }
     }
-    return { perSample, perK, files };
+    return { perSample, perK, comparison, files };
   },
 });
 

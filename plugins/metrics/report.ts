@@ -1,15 +1,18 @@
 import type { SampleMetrics } from './evaluate.ts';
 
 /** Per-sample scalar columns, in table order. */
-export const SAMPLE_COLUMNS = ['identityPsnr', 'descriptorCos', 'retrievalAcc', 'colorLeak', 'textureLeak', 'backgroundPsnr', 'imagePsnr', 'imageMae'] as const;
+export const SAMPLE_COLUMNS = ['identityPsnr', 'subjectSsim', 'edgeCorr', 'descriptorCos', 'retrievalAcc', 'retrievalChance', 'colorLeak', 'textureLeak', 'backgroundPsnr', 'imagePsnr', 'imageMae'] as const;
 
 /** One row of the per-K table. */
 export interface KRow {
   readonly k: number;
   readonly samples: number;
   readonly subjects: number;
-  /** Retrieval chance level, 1/K. */
-  readonly chance: number;
+  /**
+   * Retrieval chance level as measured: E[1/|C_k|] pooled over the subjects that have a
+   * prediction (C_k = candidates left by the retrieval's filter); null when none has one.
+   */
+  readonly chance: number | null;
   /** Means over samples (null-valued entries excluded); retrievalAcc is pooled over subjects. */
   readonly means: Readonly<Record<string, number | null>>;
   /** Summed confusion matrix, [true slot][predicted slot]. */
@@ -23,16 +26,17 @@ export function aggregateByK(rows: readonly SampleMetrics[]): KRow[] {
   return [...byK.keys()].sort((a, b) => a - b).map((k) => {
     const group = byK.get(k)!;
     const means: Record<string, number | null> = {};
-    const cols = [...SAMPLE_COLUMNS, ...new Set(group.flatMap((g) => Object.keys(g.pck)))];
+    const cols = [...SAMPLE_COLUMNS, ...new Set(group.flatMap((g) => Object.keys(g.pck))), ...new Set(group.flatMap((g) => Object.keys(g.teacherPck ?? {}).map((r) => `tf:${r}`)))];
     for (const c of cols) {
-      const vals = group.map((g) => (c.startsWith('pck@') ? g.pck[c] : (g as unknown as Record<string, number | null>)[c])).filter((v): v is number => typeof v === 'number');
+      const vals = group.map((g) => (c.startsWith('pck@') ? g.pck[c] : c.startsWith('tf:') ? g.teacherPck?.[c.slice(3)] : (g as unknown as Record<string, number | null>)[c])).filter((v): v is number => typeof v === 'number');
       means[c] = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
     }
     const subjects = group.flatMap((g) => g.subjects.filter((s) => s.correct !== null));
     means.retrievalAcc = subjects.length ? subjects.filter((s) => s.correct).length / subjects.length : null;
+    means.retrievalChance = subjects.length ? subjects.reduce((a, s) => a + 1 / s.candidates, 0) / subjects.length : null;
     const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
     for (const g of group) g.confusion.forEach((row, i) => row.forEach((v, j) => (confusion[i]![j]! += v)));
-    return { k, samples: group.length, subjects: subjects.length, chance: 1 / k, means, confusion };
+    return { k, samples: group.length, subjects: subjects.length, chance: means.retrievalChance, means, confusion };
   });
 }
 
@@ -51,20 +55,21 @@ export function toCsv(header: readonly string[], rows: readonly (readonly unknow
 /** Per-sample table: id, k, every scalar metric, then PCK columns. */
 export function sampleTable(rows: readonly SampleMetrics[]): { header: string[]; rows: unknown[][] } {
   const pcks = [...new Set(rows.flatMap((r) => Object.keys(r.pck)))];
-  const header = ['id', 'k', ...SAMPLE_COLUMNS, ...pcks];
+  const tf = [...new Set(rows.flatMap((r) => Object.keys(r.teacherPck ?? {})))];
+  const header = ['id', 'k', ...SAMPLE_COLUMNS, ...pcks, ...tf.map((p) => `tf:${p}`)];
   return {
     header,
-    rows: rows.map((r) => [r.id, r.k, ...SAMPLE_COLUMNS.map((c) => r[c]), ...pcks.map((p) => r.pck[p] ?? null)]),
+    rows: rows.map((r) => [r.id, r.k, ...SAMPLE_COLUMNS.map((c) => r[c]), ...pcks.map((p) => r.pck[p] ?? null), ...tf.map((p) => r.teacherPck?.[p] ?? null)]),
   };
 }
 
 /** Per-subject table. */
 export function subjectTable(rows: readonly SampleMetrics[]): { header: string[]; rows: unknown[][] } {
-  const header = ['id', 'k', 'slot', 'identity', 'pixels', 'psnr', 'descriptorCos', 'predicted', 'correct', 'colorLeak', 'textureLeak'];
+  const header = ['id', 'k', 'slot', 'identity', 'pixels', 'psnr', 'ssim', 'edgeCorr', 'descriptorCos', 'predicted', 'correct', 'candidates', 'colorLeak', 'textureLeak'];
   return {
     header,
     rows: rows.flatMap((r) =>
-      r.subjects.map((s) => [r.id, r.k, s.slot, s.identity, s.pixels, s.psnr, s.descriptorCos, s.predicted, s.correct === null ? null : s.correct ? 1 : 0, s.colorLeak, s.textureLeak]),
+      r.subjects.map((s) => [r.id, r.k, s.slot, s.identity, s.pixels, s.psnr, s.ssim, s.edgeCorr, s.descriptorCos, s.predicted, s.correct === null ? null : s.correct ? 1 : 0, s.candidates, s.colorLeak, s.textureLeak]),
     ),
   };
 }
@@ -91,7 +96,7 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
  * A small self-contained SVG line chart of one metric against K; `reference` draws a dashed
  * second series (e.g. retrieval chance 1/K).
  */
-export function plotSvg(title: string, points: readonly { k: number; value: number | null }[], reference?: { label: string; points: readonly { k: number; value: number }[] }): string {
+export function plotSvg(title: string, points: readonly { k: number; value: number | null }[], reference?: { label: string; points: readonly { k: number; value: number | null }[] }): string {
   const W = 480;
   const H = 300;
   const m = { l: 56, r: 16, t: 36, b: 44 };
