@@ -33,6 +33,12 @@ test('generatedDir: PNGs named <id>.png are scored; metrics.json matches its sch
   const json = JSON.parse(readFileSync(join(r.outDir, 'metrics/metrics.json'), 'utf8'));
   assertSchema('semalign-metrics.schema.json', json, 'metrics.json');
   assert.is(json.source, dir);
+  // Baselines and chance levels are scored on the same samples, with CIs of the differences.
+  assert.equal(Object.keys(json.baselines), ['upright-paste', 'oracle-paste', 'mean-fill']);
+  assert.equal(json.baselines['mean-fill'].map((r: { id: string }) => r.id), json.perSample.map((r: { id: string }) => r.id));
+  const arms = json.comparison.perK[0].rows.map((r: { arm: string }) => r.arm);
+  assert.equal(arms, ['scored', 'upright-paste', 'oracle-paste', 'mean-fill', 'chance-retrieval', 'chance-box-uniform', 'chance-box-centre']);
+  assert.match(readFileSync(join(r.outDir, 'metrics/comparison.md'), 'utf8'), /\| mean-colour fill \(model-free\) \| /);
   json.perSample.forEach((row: { subjects: { slot: number; psnr: number }[] }, i: number) => {
     for (const sub of row.subjects) assert.is(sub.psnr === 100, sub.slot !== losers[i], 'only the disrupted subject differs');
   });

@@ -4,12 +4,13 @@ import { evaluateSample } from '../../plugins/metrics/evaluate.ts';
 import { aggregateByK, kTable, plotSvg, sampleTable, toCsv } from '../../plugins/metrics/report.ts';
 import { fixtures } from '../semalign/helpers.ts';
 
-test('per-K aggregation pools retrieval, sums confusion, carries chance', () => {
+test('per-K aggregation pools retrieval, sums confusion, carries the measured chance E[1/|C|]', () => {
   const rows = fixtures(6, [2, 3]).map((s) => evaluateSample(s, s.target));
   const byK = aggregateByK(rows);
   assert.equal(byK.map((r) => r.k), [2, 3]);
   assert.equal(byK.map((r) => r.samples), [3, 3]);
-  assert.is(byK[0]!.chance, 0.5);
+  assert.is(byK[0]!.chance, byK[0]!.means.retrievalChance);
+  assert.ok(byK[1]!.chance! >= 1 / 3 && byK[1]!.chance! <= 1);
   assert.equal(byK[0]!.confusion, [[3, 0], [0, 3]]);
   assert.is(byK[1]!.means.retrievalAcc, 1);
   const t = kTable(byK);
