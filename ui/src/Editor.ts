@@ -67,6 +67,11 @@ export class Editor {
     this.graph.onNodeAdded = (node) => this.#onNodeAdded(node);
     this.graph.onNodeRemoved = () => this.changed();
     hooks.changed = () => this.changed();
+    hooks.refused = (node, message) => {
+      node.refusal = message;
+      this.canvas.setDirty(true, false);
+      this.onMessage?.(message, 'error');
+    };
     hooks.workspaceFiles = async (ext) => {
       try {
         return (await this.api.workspaceFiles(ext?.join(','))).files;
@@ -75,6 +80,9 @@ export class Editor {
       }
     };
   }
+
+  /** Shows a message to the user (the toolbar's status line). */
+  onMessage?: (text: string, kind: 'info' | 'error') => void;
 
   /** Subscribes to editor state changes (toolbar updates). */
   onChange(listener: () => void): () => void {

@@ -2,6 +2,7 @@ import { LGraphNode, LiteGraph, LGraphCanvas } from '@comfyorg/litegraph';
 import type { INodeInputSlot, IBaseWidget } from './litegraphTypes.ts';
 import type { JsonSchema, NodeDescription, NodeRunState, PreviewMessage, ValidationIssue } from './types.ts';
 import { STATE_COLORS, typeColor } from './colors.ts';
+import { numberProblem } from './paramCheck.ts';
 
 /** What nodes need from the editor around them. */
 export interface NodeHooks {
@@ -9,9 +10,11 @@ export interface NodeHooks {
   changed(node: TesseraNode): void;
   /** Workspace files for file-path widgets. */
   workspaceFiles(ext?: string[]): Promise<string[]>;
+  /** A refused input: shown to the user, nothing changed. */
+  refused(node: TesseraNode, message: string): void;
 }
 
-export const hooks: NodeHooks = { changed: () => undefined, workspaceFiles: async () => [] };
+export const hooks: NodeHooks = { changed: () => undefined, workspaceFiles: async () => [], refused: () => undefined };
 
 /** A node's run state as the editor shows it. */
 export interface RunView extends NodeRunState {
@@ -38,6 +41,8 @@ export class TesseraNode extends LGraphNode {
   userSized = false;
   run?: RunView;
   issues: ValidationIssue[] = [];
+  /** The last refused input (shown under the node until the next accepted change). */
+  refusal?: string;
   #quiet = 0;
 
   /** The tessera node id (`count`, `square`, …); kept in properties so copy/paste carries it. */
@@ -185,8 +190,23 @@ export class TesseraNode extends LGraphNode {
         step2: step,
         precision: integer ? 0 : decimals(step),
       }) as ParamWidget;
-      // Show the value as written (litegraph pads to a fixed precision: 600 would read 600.00).
-      Object.defineProperty(w, '_displayValue', { get: () => formatNumber(Number(w.value)) });
+      // Show the value as written (litegraph pads to a fixed precision: 600 would read 600.00);
+      // an optional param without a default that the file leaves out reads "unset".
+      Object.defineProperty(w, '_displayValue', { get: () => (this.#isUnset(key) ? 'unset' : formatNumber(Number(w.value))) });
+      // A typed value is checked against the schema and refused with a message, never clamped.
+      const widget = w as ParamWidget & { onClick(o: { e: { canvasX: number }; node: LGraphNode; canvas: LGraphCanvas }): void };
+      const arrows = widget.onClick.bind(widget);
+      widget.onClick = (o) => {
+        const x = o.e.canvasX - this.pos[0];
+        const width = (widget as { width?: number }).width || this.size[0];
+        if (x < 40 || x > width - 40) return arrows(o);
+        o.canvas.prompt(key, this.#isUnset(key) ? '' : widget.value, (text: unknown) => {
+          const problem = numberProblem(key, schema, String(text));
+          if (problem) return hooks.refused(this, problem);
+          widget.value = Number(String(text).trim());
+          set(widget.value);
+        }, o.e as never);
+      };
     } else if (types.length === 1 && types[0] === 'boolean') {
       w = this.addWidget('toggle', key, Boolean(value), (v: unknown) => set(Boolean(v)), {}) as ParamWidget;
     } else if (types.length === 1 && types[0] === 'string' && fileWidget(schema)) {
@@ -204,6 +224,10 @@ export class TesseraNode extends LGraphNode {
       w.json = true;
     }
     w.paramKey = key;
+    if (schema.default === undefined && w.type === 'combo') {
+      const own = Object.getOwnPropertyDescriptor(w, '_displayValue') ?? protoGetter(w, '_displayValue');
+      Object.defineProperty(w, '_displayValue', { get: () => (this.#isUnset(key) ? 'unset' : own?.get?.call(w)) });
+    }
     if (schema.description) (w as unknown as { tooltip?: string }).tooltip = schema.description;
   }
 
@@ -223,8 +247,39 @@ export class TesseraNode extends LGraphNode {
     }
   }
 
+  /** A param with no default that the graph leaves out: the node decides (e.g. from a checkpoint). */
+  #isUnset(key: string): boolean {
+    return !(key in this.params) && this.def.params.properties?.[key]?.default === undefined;
+  }
+
+  /** Removes a param from the file: back to its default, or to "unset" when it has none. */
+  unsetParam(key: string): void {
+    if (!(key in this.params)) return;
+    this.refusal = undefined;
+    delete this.params[key];
+    const schema = this.def.params.properties?.[key];
+    const w = ((this.widgets ?? []) as ParamWidget[]).find((x) => x.paramKey === key);
+    if (w && schema) {
+      const d = schema.default;
+      if (w.json) w.value = (d === undefined ? '' : JSON.stringify(d)) as never;
+      else if (d !== undefined) w.value = d as never;
+      else if (w.type === 'number') w.value = (schema.minimum ?? schema.exclusiveMinimum ?? 0) as never;
+      w.jsonError = undefined;
+    }
+    hooks.changed(this);
+  }
+
+  /** Right-click menu: one entry per param the file sets, to take it out again. */
+  override getExtraMenuOptions(): { content: string; callback: () => void }[] {
+    const props = this.def.params.properties ?? {};
+    return Object.keys(this.params)
+      .filter((k) => k in props)
+      .map((k) => ({ content: props[k]!.default === undefined ? `Unset ${k}` : `Reset ${k} to default (${JSON.stringify(props[k]!.default)})`, callback: () => this.unsetParam(k) }));
+  }
+
   /** Sets one param from a widget and tells the editor. */
   setParam(key: string, value: unknown): void {
+    this.refusal = undefined;
     this.params[key] = value;
     hooks.changed(this);
   }
@@ -314,6 +369,7 @@ export class TesseraNode extends LGraphNode {
     const lines: { text: string; color: string }[] = [];
     for (const i of this.issues) lines.push({ text: `⚠ ${i.message}`, color: STATE_COLORS.invalid });
     for (const m of this.localIssues()) lines.push({ text: `⚠ ${m}`, color: STATE_COLORS.invalid });
+    if (this.refusal) lines.push({ text: `✗ refused: ${this.refusal}`, color: STATE_COLORS.invalid });
     if (run?.state === 'error' && run.message) lines.push({ text: `✗ ${run.message}`, color: STATE_COLORS.error });
     else if (run?.state === 'skipped' && run.message) lines.push({ text: `skipped: ${run.message}`, color: '#999' });
     else if (run?.outputText && !p) lines.push({ text: `→ ${run.outputText}`, color: '#bdbdbd' });
@@ -396,6 +452,14 @@ export class TesseraNode extends LGraphNode {
     }
     ctx.restore();
   }
+}
+
+function protoGetter(o: object, name: string): PropertyDescriptor | undefined {
+  for (let p = Object.getPrototypeOf(o); p; p = Object.getPrototypeOf(p)) {
+    const d = Object.getOwnPropertyDescriptor(p, name);
+    if (d) return d;
+  }
+  return undefined;
 }
 
 /** Removes float noise from stepping (0.1 + 0.2) while keeping values typed with more digits. */

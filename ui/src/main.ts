@@ -45,6 +45,7 @@ function render(): void {
   issuesBox.replaceChildren(...loose.map((i) => Object.assign(document.createElement('div'), { textContent: `⚠ ${i.pointer || '/'}: ${i.message}` })));
 }
 editor.onChange(render);
+editor.onMessage = say;
 
 /** `?graph=<path>` names the workspace graph on screen, so a reload or a shared link opens it. */
 function syncUrl(): void {
