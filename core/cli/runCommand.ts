@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join, resolve, basename } from 'node:path';
 import { loadGraphFile } from '../graph/loadGraphFile.ts';
 import { applyOverrides } from '../graph/applyOverrides.ts';
@@ -7,9 +8,10 @@ import type { ExecutionEvent } from '../engine/events.ts';
 import { formatEvent } from './formatEvent.ts';
 import { TtyProgress } from './TtyProgress.ts';
 import { toWireValue } from '../util/summarizeValue.ts';
-import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 import { EXIT, type CliIo } from './CliIo.ts';
-import { clearRunRecord, EventLog, findRunRecord, RECORD_FILES } from './runRecord.ts';
+import { clearRunRecord, findRunRecord } from '../records/recordFiles.ts';
+import { RunRecordWriter } from '../records/RunRecordWriter.ts';
+import { RUN_RECORD_FORMAT, RUN_RECORD_VERSION, TERMINAL_STATUS, type RunRecord } from '../records/RunRecord.ts';
 import { DiskWriteError } from '../util/diskError.ts';
 import type { Engine } from '../engine/Engine.ts';
 import type { WorkspaceOptions } from '../services/Workspace.ts';
@@ -44,17 +46,26 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
     io.stderr.write(`error: ${outDir} already holds a run record (${prior}); choose another --out, or pass --force to replace it (graph.json, events.jsonl and run.json are deleted; other files stay)\n`);
     return EXIT.invalid;
   }
-  const summaryPath = join(outDir, RECORD_FILES.summary);
+  const controller = new AbortController();
+  // The record (core/records, the same as the server's): graph.json, run.json and events.jsonl.
+  // If events cannot be written the run stops: its results would have no record.
+  const record = new RunRecordWriter(outDir, { onError: () => controller.abort() });
+  const runId = randomUUID();
+  const startedAt = new Date().toISOString();
+  let eventCount = 0;
+  const summary = (status: RunRecord['status'], extra: Partial<RunRecord> = {}): RunRecord => ({
+    format: RUN_RECORD_FORMAT, version: RUN_RECORD_VERSION, runId, status, writer: 'cli', file,
+    ...(graph!.name ? { graphName: graph!.name } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : graph!.seed !== undefined ? { seed: graph!.seed } : {}),
+    createdAt: startedAt, startedAt, eventCount, ...extra,
+  });
   // The record is claimed before anything runs: run.json says "running" until the end, so a
   // killed run is recognisable, and an unwritable --out fails here, before any work is done.
   try {
     if (prior) await clearRunRecord(outDir);
-    await writeFileAtomic(summaryPath, JSON.stringify({ file, status: 'running', pid: process.pid, startedAt: new Date().toISOString() }, null, 2) + '\n');
-    await writeFileAtomic(join(outDir, RECORD_FILES.graph), JSON.stringify(graph, null, 2) + '\n');
+    await record.begin(graph, () => summary('running', { pid: process.pid }));
   } catch (error) {
     return recordError(error, io);
   }
-  const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(EXIT.cancelled);
     io.stderr.write('\ncancelling… (Ctrl-C again to quit at once)\n');
@@ -65,18 +76,18 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
   const tty = !opts.json && io.stdout.isTTY ? new TtyProgress(io.stdout as NodeJS.WriteStream) : undefined;
   const deciles = new Map<string, number>();
   // Events are appended as they happen, so a run that is killed (not just cancelled) still
-  // leaves its record up to that point. If they cannot be written the run stops: its results
-  // would have no record.
-  const log = new EventLog(join(outDir, RECORD_FILES.events), () => controller.abort());
+  // leaves its record up to that point.
+  const log = record.events;
   let last: ExecutionEvent | undefined;
   try {
     await new Promise<void>((done, fail) => {
-      engine.run(graph as GraphDocument, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), outDir, targets: opts.target, useCache: opts.cache, signal: controller.signal }).subscribe({
+      engine.run(graph as GraphDocument, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), runId, outDir, targets: opts.target, useCache: opts.cache, signal: controller.signal, backpressure: () => log.drained() }).subscribe({
         next: (e) => {
           last = e;
-          const line = JSON.stringify(toWireValue(e)) + '\n';
-          log.write(line);
-          if (opts.json) io.stdout.write(line);
+          eventCount++;
+          const line = JSON.stringify(toWireValue(e));
+          log.append(line);
+          if (opts.json) io.stdout.write(line + '\n');
           else if (tty) tty.handle(e);
           else {
             const line = formatEvent(e, deciles);
@@ -91,15 +102,18 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
     tty?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    // Closed before anything is decided: the last lines' write error shows only here.
     await log.close();
   }
+  const ending = { finishedAt: new Date().toISOString(), ...(last && 'durationMs' in last && last.type.startsWith('run:') ? { durationMs: last.durationMs } : {}) };
   if (log.error) {
     // Best effort: on a full disk this write fails too, and run.json keeps saying "running".
-    await writeFileAtomic(summaryPath, JSON.stringify({ file, status: 'run:failed', runId: last?.runId, error: recordErrorText(log.error) }, null, 2) + '\n').catch(() => undefined);
+    await record.finish(() => summary('failed', { ...ending, error: recordErrorText(log.error!) })).catch(() => undefined);
     return recordError(log.error, io);
   }
   try {
-    await writeFileAtomic(summaryPath, JSON.stringify(toWireValue({ file, status: last?.type, runId: last?.runId, ...(last?.type === 'run:done' ? { results: last.results } : {}), ...(last?.type === 'run:failed' ? { errors: last.errors } : {}) }), null, 2) + '\n');
+    const status = TERMINAL_STATUS.get(last?.type ?? '') ?? 'failed';
+    await record.finish(() => summary(status, { ...ending, ...(last?.type === 'run:done' ? { results: toWireValue(last.results) as Record<string, unknown> } : {}), ...(last?.type === 'run:failed' ? { errors: toWireValue(last.errors) as RunRecord['errors'] } : {}) }));
   } catch (error) {
     return recordError(error, io);
   }

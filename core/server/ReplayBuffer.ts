@@ -1,3 +1,5 @@
+import { forEachEvent } from '../records/readEvents.ts';
+
 /** Recent events a run keeps in memory (the rest are in its events.jsonl). */
 export const TAIL_EVENTS = 1000;
 
@@ -62,4 +64,14 @@ export class ReplayBuffer {
 /** An event's `seq` (0 when it has none). */
 export function seqOf(wire: Record<string, unknown>): number {
   return typeof wire.seq === 'number' ? wire.seq : 0;
+}
+
+/** The replay of a recorded run (see {@link ReplayBuffer}), in one pass over its events.jsonl. */
+export async function readReplay(path: string): Promise<Record<string, unknown>[]> {
+  const buffer = new ReplayBuffer();
+  await forEachEvent(path, 0, (event) => {
+    buffer.add(event);
+    return true;
+  });
+  return buffer.replay();
 }

@@ -1,18 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Engine } from '../engine/Engine.ts';
 import type { ExecutionEvent } from '../engine/events.ts';
 import type { NodeErrorInfo, NodeState, PreviewMessage, RunInfo, RunStatus, ServerMessage as WireServerMessage } from '../wire/runs.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { toWireValue } from '../util/summarizeValue.ts';
-import { writeFileAtomic } from '../util/writeFileAtomic.ts';
-import { makePreview } from './previews.ts';
-import { EventLog, lastEvent, readEventLines, readReplay } from './EventLog.ts';
-import { ReplayBuffer, seqOf } from './ReplayBuffer.ts';
+import { RECORD_FILES } from '../records/recordFiles.ts';
+import { readEventLines } from '../records/readEvents.ts';
+import { listRunRecords } from '../records/readRunRecord.ts';
+import { RunRecordWriter } from '../records/RunRecordWriter.ts';
+import { PreviewThrottle } from './PreviewThrottle.ts';
+import { ReplayBuffer, readReplay, seqOf } from './ReplayBuffer.ts';
+import { newRunId, RUN_ID_PATTERN } from './runId.ts';
+import { recordOf, runInfoOf } from './runInfo.ts';
 
 export type { NodeState, PreviewMessage, RunInfo, RunStatus };
+export { RUN_ID_PATTERN };
 /** A message on the WebSocket stream, as the server holds it (events not yet typed). */
 export type ServerMessage = WireServerMessage<Record<string, unknown>>;
 
@@ -24,14 +27,6 @@ export interface RunRequest {
   readonly useCache?: boolean;
   /** Shown in listings; usually the graph's file name. */
   readonly label?: string;
-}
-
-interface PreviewSlot {
-  readonly nodeId: string;
-  readonly port: string;
-  last: number;
-  pending?: { value: unknown; index?: number };
-  timer?: NodeJS.Timeout;
 }
 
 interface RunEntry {
@@ -46,23 +41,20 @@ interface RunEntry {
   /** What memory keeps of the events (all of them are in events.jsonl). */
   readonly replay: ReplayBuffer;
   readonly nodes: Map<string, NodeState>;
-  readonly log: EventLog;
+  /** graph.json, run.json and events.jsonl. */
+  readonly record: RunRecordWriter;
   errors?: readonly NodeErrorInfo[];
   controller?: AbortController;
   subscription?: Subscription;
   /** Set when a limit stopped the run: the run ends failed with this error. */
   limit?: NodeErrorInfo;
   wallTimer?: NodeJS.Timeout;
-  readonly previews: Map<string, PreviewSlot>;
-  /** Preview files being written; the run record waits for them. */
-  readonly writes: Set<Promise<unknown>>;
+  readonly previews: PreviewThrottle;
   /** Live events held back until the next tick (latest wins), by `type\0nodeId`. */
   readonly live: Map<string, Record<string, unknown>>;
   liveTimer?: NodeJS.Timeout;
   liveWindow: number;
   liveBudget: number;
-  /** run.json writes, in order (queued → running → final). */
-  record: Promise<void>;
 }
 
 /** Per-run limits (0 or absent: none). */
@@ -88,10 +80,6 @@ export interface RunQueueOptions extends RunLimits {
   readonly keepInMemory?: number;
 }
 
-/** Safe run ids: they name directories and appear in URLs. */
-export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
-
-const PREVIEW_INTERVAL_MS = 100;
 /** Most events one {@link RunQueue.events} call returns; page with `since`. */
 export const EVENTS_PAGE = 10_000;
 /** Live fan-out tick, and the events per run per tick sent as they happen (see #live). */
@@ -108,9 +96,10 @@ const FINISHED_TAIL_EVENTS = 100;
  * as it happens (the run waits when the disk falls behind), while memory holds the last
  * events plus the latest event of each type per node ({@link ReplayBuffer}), enough for a late
  * client to replay the state of every node. Past a few hundred events per tick, live clients
- * get node:output, node:progress and node:log coalesced per node per tick. `run.json` is
- * written (atomically) when a run is queued, starts and ends, so a run found unfinished after a
- * restart is listed as `interrupted`.
+ * get node:output, node:progress and node:log coalesced per node per tick. The record
+ * (core/records: graph.json, run.json when a run is queued, starts and ends, events.jsonl) is
+ * written by a RunRecordWriter, the CLI's too, so a run found unfinished after a restart is
+ * listed as `interrupted`. Previews are throttled by a {@link PreviewThrottle} per run.
  */
 export class RunQueue {
   readonly #engine: Engine;
@@ -155,25 +144,9 @@ export class RunQueue {
    * by the server stopping: it is listed (and its run.json rewritten) as `interrupted`.
    */
   async loadHistory(): Promise<void> {
-    let names: string[];
-    try {
-      names = await readdir(this.#runsDir);
-    } catch {
-      return;
-    }
-    const found: RunInfo[] = [];
-    for (const name of names) {
-      if (!RUN_ID_PATTERN.test(name) || this.#runs.has(name)) continue;
-      const dir = join(this.#runsDir, name);
-      let info = await readRunRecord(dir);
-      if (!info || info.id !== name) continue;
-      if (info.status === 'queued' || info.status === 'running') {
-        info = await settleUnfinished(dir, info);
-        await writeRunJson(dir, info).catch(() => undefined);
-      }
-      found.push(info);
-    }
-    this.#onDisk = found.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    // Runs of `tessera run` are listed too (same record), under their folder name.
+    const records = await listRunRecords(this.#runsDir, (name) => RUN_ID_PATTERN.test(name) && !this.#runs.has(name), this.#engine.logger);
+    this.#onDisk = records.map(({ name, record }) => runInfoOf(name, record)).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   /** Subscribes to every message of every run; returns the unsubscribe function. */
@@ -186,15 +159,19 @@ export class RunQueue {
   enqueue(request: RunRequest): RunInfo {
     const id = newRunId();
     const dir = join(this.#runsDir, id);
+    const logger = this.#engine.logger;
+    const record = new RunRecordWriter(dir, {
+      // The run goes on without its event record (its live clients still see everything).
+      onError: (error) => logger.warn(`run ${id}: events.jsonl cannot be written (${error.message}); later events are not recorded`),
+    });
     const entry: RunEntry = {
       id, request, dir, createdAt: new Date(), status: 'queued',
-      replay: new ReplayBuffer(), nodes: new Map(), log: new EventLog(join(dir, 'events.jsonl')),
-      previews: new Map(), writes: new Set(), live: new Map(), liveWindow: 0, liveBudget: LIVE_BUDGET, record: Promise.resolve(),
+      replay: new ReplayBuffer(), nodes: new Map(), record,
+      previews: new PreviewThrottle(id, dir, (m) => this.#broadcast(m), logger), live: new Map(), liveWindow: 0, liveBudget: LIVE_BUDGET,
     };
     this.#runs.set(id, entry);
-    // The graph first, then a record saying queued: a server killed now still lists the run.
-    this.#persist(entry, () => writeFileAtomic(join(dir, 'graph.json'), JSON.stringify(request.graph, null, 2) + '\n'));
-    this.#persist(entry);
+    // The graph, then a record saying queued: a server killed now still lists the run.
+    this.#persist(entry, entry.record.begin(request.graph, () => this.#record(entry)));
     this.#pending.push(entry);
     this.#emitRun(entry);
     this.#pump();
@@ -233,7 +210,7 @@ export class RunQueue {
   async replay(id: string): Promise<Record<string, unknown>[] | undefined> {
     if (this.#runs.has(id)) return this.eventsInMemory(id);
     if (!this.#onDisk.some((r) => r.id === id)) return undefined;
-    return readReplay(join(this.#runsDir, id, 'events.jsonl'));
+    return readReplay(join(this.#runsDir, id, RECORD_FILES.events));
   }
 
   /**
@@ -244,11 +221,12 @@ export class RunQueue {
     const e = this.#runs.get(id);
     if (!e) {
       if (!this.#onDisk.some((r) => r.id === id)) return undefined;
-      return readEventLines(join(this.#runsDir, id, 'events.jsonl'), since, EVENTS_PAGE);
+      return readEventLines(join(this.#runsDir, id, RECORD_FILES.events), since, EVENTS_PAGE);
     }
     if (since >= e.replay.tailStart) return e.replay.tail(since, EVENTS_PAGE);
-    await e.log.flush();
-    const events = await readEventLines(e.log.path, since, EVENTS_PAGE);
+    const log = e.record.events;
+    await log.flush();
+    const events = await readEventLines(log.path, since, EVENTS_PAGE);
     // The file may end where the tail goes on (lines still being written, or a failed disk).
     const next = since + events.length;
     if (next >= e.replay.tailStart) events.push(...e.replay.tail(next, EVENTS_PAGE - events.length));
@@ -328,17 +306,17 @@ export class RunQueue {
     }
     this.#watch();
     this.#emitRun(e);
-    this.#persist(e);
+    this.#persist(e, e.record.update(() => this.#record(e)));
     const { graph, seed, targets, useCache } = e.request;
     // After the record (and so the directory), so a node writing artifacts never races mkdir.
-    void e.record.then(() => {
+    void e.record.written.then(() => {
       if (e.status !== 'running') return;
       let last: string | undefined;
       e.subscription = this.#engine
         .run(graph, {
           runId: e.id, outDir: e.dir, signal: e.controller!.signal,
           // A disk slower than the run holds the run back instead of buffering its events.
-          backpressure: () => e.log.drained(),
+          backpressure: () => e.record.events.drained(),
           ...(seed !== undefined ? { seed } : {}), ...(targets?.length ? { targets } : {}), ...(useCache !== undefined ? { useCache } : {}),
         })
         .subscribe({
@@ -394,18 +372,18 @@ export class RunQueue {
         case 'node:progress':
           n.value = event.value;
           n.max = event.max;
-          if (event.preview !== undefined) this.#preview(e, event.nodeId, '$progress', event.preview);
+          if (event.preview !== undefined) e.previews.offer(event.nodeId, '$progress', event.preview);
           break;
         case 'node:cached':
           n.state = 'cached';
           break;
         case 'node:output':
-          for (const [port, value] of Object.entries(event.outputs)) this.#preview(e, event.nodeId, port, value, event.index);
+          for (const [port, value] of Object.entries(event.outputs)) e.previews.offer(event.nodeId, port, value, event.index);
           break;
         case 'node:done':
           n.state = event.cached ? 'cached' : 'done';
           n.durationMs = Math.round(event.durationMs * 10) / 10;
-          this.#flushPreviews(e, event.nodeId);
+          e.previews.flush(event.nodeId);
           break;
         case 'node:error':
           n.state = 'error';
@@ -426,7 +404,7 @@ export class RunQueue {
 
   /** Records one event (file, tail, per-node latest) and sends it to live clients. */
   #push(e: RunEntry, wire: Record<string, unknown>): void {
-    e.log.append(JSON.stringify(wire));
+    e.record.events.append(JSON.stringify(wire));
     e.replay.add(wire);
     this.#live(e, wire, String(wire.type));
   }
@@ -464,62 +442,9 @@ export class RunQueue {
     for (const wire of held) this.#broadcast({ type: 'event', event: wire });
   }
 
-  /** Throttled per node and port: a stream of images shows its latest value ~10 times a second. */
-  #preview(e: RunEntry, nodeId: string, port: string, value: unknown, index?: number): void {
-    if (!value || typeof value !== 'object') return;
-    const key = `${nodeId}\0${port}`;
-    let slot = e.previews.get(key);
-    if (!slot) e.previews.set(key, (slot = { nodeId, port, last: 0 }));
-    const now = Date.now();
-    if (!slot.timer && now - slot.last >= PREVIEW_INTERVAL_MS) {
-      slot.last = now;
-      this.#sendPreview(e, nodeId, port, value, index);
-      return;
-    }
-    slot.pending = { value, ...(index !== undefined ? { index } : {}) };
-    const s = slot;
-    slot.timer ??= setTimeout(() => this.#flushSlot(e, s), Math.max(0, PREVIEW_INTERVAL_MS - (now - slot.last)));
-  }
-
-  #flushSlot(e: RunEntry, slot: PreviewSlot): void {
-    clearTimeout(slot.timer);
-    slot.timer = undefined;
-    const p = slot.pending;
-    slot.pending = undefined;
-    if (!p) return;
-    slot.last = Date.now();
-    this.#sendPreview(e, slot.nodeId, slot.port, p.value, p.index);
-  }
-
-  #flushPreviews(e: RunEntry, nodeId?: string): void {
-    for (const slot of e.previews.values()) if (nodeId === undefined || slot.nodeId === nodeId) this.#flushSlot(e, slot);
-  }
-
-  #sendPreview(e: RunEntry, nodeId: string, port: string, value: unknown, index?: number): void {
-    let preview;
-    try {
-      preview = makePreview(value);
-    } catch {
-      return; // a malformed value is not worth failing the run over
-    }
-    if (!preview) return;
-    const base = { type: 'preview' as const, runId: e.id, nodeId, port, ...(index !== undefined ? { index } : {}) };
-    if (preview.kind === 'plot') {
-      this.#broadcast({ ...base, kind: 'plot', values: preview.values.map((v) => (Number.isFinite(v) ? v : null)), length: preview.length, min: preview.min, max: preview.max });
-      return;
-    }
-    const file = `previews/${safeName(nodeId)}/${safeName(port === '$progress' ? 'progress' : port)}.png`;
-    const write: Promise<unknown> = writeFileAtomic(join(e.dir, file), preview.png)
-      .catch(() => undefined)
-      .finally(() => e.writes.delete(write));
-    e.writes.add(write);
-    this.#broadcast({ ...base, kind: preview.kind, width: preview.width, height: preview.height, ...(preview.kind === 'heatmap' ? { min: preview.min, max: preview.max } : {}), ...(preview.count !== undefined ? { count: preview.count } : {}), src: `data:image/png;base64,${preview.png.toString('base64')}`, file });
-  }
-
   #finish(e: RunEntry, status: RunStatus): void {
     if (e.status !== 'queued' && e.status !== 'running') return;
-    this.#flushPreviews(e);
-    for (const slot of e.previews.values()) clearTimeout(slot.timer);
+    e.previews.stop();
     this.#flushLive(e);
     clearTimeout(e.wallTimer);
     e.status = status;
@@ -529,25 +454,25 @@ export class RunQueue {
     this.#emitRun(e);
     // Up to `keepInMemory` finished runs stay listed from memory: each keeps a short tail only.
     e.replay.trim(FINISHED_TAIL_EVENTS);
-    this.#persist(e, () => Promise.all(e.writes).then(() => e.log.close()));
-    const p = e.record.finally(() => this.#finishing.delete(p));
+    this.#persist(e, e.record.finish(() => this.#record(e), () => e.previews.written));
+    const p = e.record.written.finally(() => this.#finishing.delete(p));
     this.#finishing.add(p);
     this.#evict();
     this.#pump();
   }
 
   /**
-   * Writes the run's record as it stands (after `before`, e.g. flushing its files), in order
-   * after the writes already asked for. A failing disk must not take the server down: the run
-   * stays listed from memory.
+   * Watches one write of the run's record. A failing disk must not take the server down: the
+   * run stays listed from memory, and the failure is logged.
    */
-  #persist(e: RunEntry, before?: () => Promise<unknown>): void {
-    e.record = e.record
-      .then(async () => {
-        await before?.();
-        await writeRunJson(e.dir, this.#info(e));
-      })
-      .catch(() => undefined);
+  #persist(e: RunEntry, write: Promise<void>): void {
+    write.catch((error: unknown) => this.#engine.logger.warn(`run ${e.id}: the run record cannot be written (${(error as Error)?.message ?? String(error)}); the run is listed from memory`));
+  }
+
+  /** The run's run.json as it stands. */
+  #record(e: RunEntry): ReturnType<typeof recordOf> {
+    const error = e.record.events.error;
+    return recordOf(this.#info(e), error ? { error: `events.jsonl: ${error.message}` } : {});
   }
 
   #evict(): void {
@@ -566,8 +491,9 @@ export class RunQueue {
     for (const l of this.#listeners) {
       try {
         l(m);
-      } catch {
-        /* a broken listener (a dead socket) must not disturb the run */
+      } catch (error) {
+        // A broken listener (a dead socket) must not disturb the run; it is told, not fatal.
+        this.#engine.logger.debug(`a run listener failed: ${(error as Error)?.message ?? String(error)}`);
       }
     }
   }
@@ -598,63 +524,4 @@ export class RunQueue {
 
 function formatSeconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
-}
-
-/** A run's summary as run.json holds it (no per-node state; `runId` for the CLI's readers). */
-function writeRunJson(dir: string, info: RunInfo): Promise<void> {
-  const { nodes: _nodes, position: _position, ...summary } = info;
-  return writeFileAtomic(join(dir, 'run.json'), JSON.stringify({ ...summary, runId: info.id }, null, 2) + '\n');
-}
-
-/**
- * What became of a run an earlier session left queued or running: if its events end it (the
- * server died between the last event and the final record), that ending; else `interrupted`.
- */
-async function settleUnfinished(dir: string, info: RunInfo): Promise<RunInfo> {
-  const last = await lastEvent(join(dir, 'events.jsonl'));
-  const eventCount = last && typeof last.seq === 'number' ? last.seq + 1 : info.eventCount;
-  const ended = last ? CLI_STATUS[String(last.type)] : undefined;
-  const errors = last?.type === 'run:failed' && Array.isArray(last.errors) ? (last.errors as NodeErrorInfo[]) : info.errors;
-  return { ...info, status: ended ?? 'interrupted', eventCount, ...(errors?.length ? { errors } : {}), ...(typeof last?.durationMs === 'number' ? { durationMs: last.durationMs } : {}) };
-}
-
-let lastStamp = '';
-let stampCounter = 0;
-
-/** Sortable, unique, URL- and file-safe: `20261126-130501-000-3f9a1c`. */
-function newRunId(): string {
-  const iso = new Date().toISOString();
-  const stamp = iso.slice(0, 10).replace(/-/g, '') + '-' + iso.slice(11, 19).replace(/:/g, '');
-  stampCounter = stamp === lastStamp ? stampCounter + 1 : 0;
-  lastStamp = stamp;
-  return `${stamp}-${String(stampCounter).padStart(3, '0')}-${randomBytes(3).toString('hex')}`;
-}
-
-function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
-}
-
-const CLI_STATUS: Readonly<Record<string, RunStatus>> = Object.assign(Object.create(null) as Record<string, RunStatus>, { 'run:done': 'done', 'run:failed': 'failed', 'run:cancelled': 'cancelled' });
-const RUN_STATUSES: readonly string[] = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'];
-
-/**
- * Reads a run directory's summary: one written by this server, or by `tessera run` (whose
- * run.json holds `{file, status: "run:done", runId}`; it is listed under its folder name).
- */
-async function readRunRecord(dir: string): Promise<RunInfo | undefined> {
-  try {
-    const path = join(dir, 'run.json');
-    const r = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-    if (!r || typeof r !== 'object' || Array.isArray(r)) return undefined;
-    if (typeof r.id === 'string' && typeof r.status === 'string' && RUN_STATUSES.includes(r.status) && typeof r.createdAt === 'string') {
-      return { ...(r as unknown as RunInfo), eventCount: typeof r.eventCount === 'number' ? r.eventCount : 0, nodes: Object.create(null) as Record<string, NodeState> };
-    }
-    const status = CLI_STATUS[String(r.status)];
-    if (!status) return undefined;
-    const { mtime } = await stat(path);
-    const errors = Array.isArray(r.errors) ? (r.errors as NodeErrorInfo[]).map(({ stack: _stack, ...rest }) => rest) : undefined;
-    return { id: basename(dir), status, ...(typeof r.file === 'string' ? { label: r.file } : {}), createdAt: mtime.toISOString(), finishedAt: mtime.toISOString(), eventCount: 0, nodes: Object.create(null) as Record<string, NodeState>, ...(errors?.length ? { errors } : {}) };
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
+import { ApiError } from './http.ts';
 
 /** Cookie the editor page gets after opening `/?token=…`, so its script and image requests carry the token. */
 export const TOKEN_COOKIE = 'tessera_token';
@@ -64,7 +65,31 @@ export function foreignOrigin(req: IncomingMessage): string | undefined {
   try {
     host = new URL(origin).host;
   } catch {
-    host = undefined;
+    host = undefined; // an Origin that is no URL is no origin of ours: foreign
   }
   return host !== undefined && host === String(req.headers.host ?? '').toLowerCase() ? undefined : origin;
+}
+
+/**
+ * Token, Host and Origin checks shared by HTTP and WebSocket; throws an ApiError. Requests that
+ * change something (every method but GET/HEAD) and WebSocket handshakes must not come from
+ * another site's page: a form can POST to loopback without a preflight (e.g. a cancel). Returns
+ * the cookie to set when the token came in the query (the editor page's later requests carry it).
+ */
+export function authorize(req: IncomingMessage, url: URL, token: string | undefined, upgrade = false): { setCookie?: string } {
+  if (upgrade || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    const origin = foreignOrigin(req);
+    if (origin !== undefined) throw new ApiError(403, 'forbidden', `cross-origin ${upgrade ? 'WebSocket' : 'request'} from ${origin} refused`);
+  }
+  if (token) {
+    const given = requestToken(req, url);
+    if (!tokenMatches(token, given.token)) throw new ApiError(401, 'unauthorized', given.token === undefined ? 'this server requires a token: send "Authorization: Bearer <token>" (or ?token= on GET and WebSocket requests)' : 'wrong token');
+    if (given.from === 'query') return { setCookie: `${TOKEN_COOKIE}=${encodeURIComponent(given.token!)}; Path=/; HttpOnly; SameSite=Strict` };
+    return {};
+  }
+  // Without a token, only loopback host names are answered: a DNS-rebinding page (evil.com
+  // resolving to 127.0.0.1) sends its own name in Host and is turned away.
+  const host = hostOfHeader(req.headers.host);
+  if (!host || !isLoopback(host)) throw new ApiError(403, 'forbidden', `Host "${req.headers.host ?? ''}" is not a loopback name; use a token to serve other names`);
+  return {};
 }

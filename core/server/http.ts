@@ -3,6 +3,7 @@ import type { ErrorObject } from 'ajv';
 import { describeAjvErrors } from '../util/describeAjvErrors.ts';
 import { GRAPH_LIMITS } from '../graph/graphLimits.ts';
 import { jsonNestingOverflow } from './jsonNesting.ts';
+import type { Logger } from '../services/Logger.ts';
 
 /**
  * Deepest nesting of objects/arrays a request body may have: a graph's own limit plus the body
@@ -119,4 +120,13 @@ function drain(req: IncomingMessage): void {
 /** ajv errors as `{pointer, message}` pairs for a 400 body. */
 export function ajvIssues(errors: readonly ErrorObject[] | null | undefined): { pointer: string; message: string }[] {
   return describeAjvErrors(errors).map(({ pointer, message }) => ({ pointer, message }));
+}
+
+/** Logs an unexpected error of a request (the reply says only "internal server error"). */
+export function logRequestFailure(logger: Logger, req: IncomingMessage, error: unknown): void {
+  try {
+    logger.error(`${req.method ?? '?'} ${String(req.url ?? '').split('?')[0]!.slice(0, 200)} failed: ${(error as Error)?.message ?? String(error)}`, { stack: (error as Error)?.stack });
+  } catch {
+    // A broken logger must not break the reply; there is nowhere left to report to.
+  }
 }

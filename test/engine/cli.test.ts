@@ -34,7 +34,7 @@ test('run demo --json: exit 0, JSON-lines events ending in run:done, outputs and
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.stats, { length: 20, sum: 2870, mean: 143.5, min: 1, max: 400 });
   for (const f of ['graph.json', 'events.jsonl', 'run.json']) assert.ok(existsSync(join(out, f)), f);
-  assert.is(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status, 'run:done');
+  assert.is(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status, 'done');
 });
 
 test('determinism across processes: same seed → identical outputs; --set changes them', async () => {
@@ -111,7 +111,7 @@ test('Ctrl-C cancels the run cleanly: exit 130, run record says cancelled', asyn
   });
   assert.is(r.code, 130, r.stderr + r.stdout);
   assert.match(r.stdout, /cancelled after/);
-  assert.is(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status, 'run:cancelled');
+  assert.is(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status, 'cancelled');
 });
 
 test('a killed run (SIGKILL) still leaves the graph and the events so far', async () => {

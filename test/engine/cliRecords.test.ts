@@ -78,7 +78,7 @@ test('a reused --out is refused (exit 2) and the earlier record is left as it wa
   const before = new Map(['run.json', 'graph.json', 'events.jsonl'].map((f) => [f, readFileSync(join(out, f), 'utf8')]));
   const r = await tessera(['run', 'graphs/demo.json', ...FAST, '--seed', '5', '--out', out]);
   assert.is(r.code, 2, r.stderr);
-  assert.match(r.stderr, /already holds a run record \(run\.json says run:done\).*--force/);
+  assert.match(r.stderr, /already holds a run record \(run\.json says done\).*--force/);
   for (const [f, text] of before) assert.is(readFileSync(join(out, f), 'utf8'), text, `${f} changed`);
 });
 
@@ -110,7 +110,7 @@ test('--force starts a clean record; killing that run leaves "running", not the 
   // And --force over an interrupted record finishes normally.
   const again = await tessera(['run', 'graphs/demo.json', ...FAST, '--force', '--out', out]);
   assert.is(again.code, 0, again.stderr);
-  assert.is(readJson(join(out, 'run.json')).status, 'run:done');
+  assert.is(readJson(join(out, 'run.json')).status, 'done');
 });
 
 test('events.jsonl on a full device (/dev/full): one clear line, exit 1, graph.json and run.json intact', async () => {
@@ -121,7 +121,7 @@ test('events.jsonl on a full device (/dev/full): one clear line, exit 1, graph.j
   oneClearLine(r, /^error: cannot write run record: no space left on device \(ENOSPC\) at .*devfull\/events\.jsonl$/);
   assert.is(readJson(join(out, 'graph.json')).format, 'tessera-graph');
   const run = readJson(join(out, 'run.json'));
-  assert.is(run.status, 'run:failed');
+  assert.is(run.status, 'failed');
   assert.match(run.error, /no space left on device \(ENOSPC\)/);
   assert.not.ok(existsSync(join(out, 'summary.json')), 'the run went on without a record');
 });
@@ -163,7 +163,7 @@ test('a full disk (tmpfs): a node\'s write fails naming its file, no half file i
   assert.not.match(r.stderr, /^\s+at /m);
   assert.equal([...r.files.keys()], [], 'a partial or temp file was left');
   const run = readJson(join(dir, 'run.json'));
-  assert.is(run.status, 'run:failed');
+  assert.is(run.status, 'failed');
   assert.match(run.errors[0].message, /^cannot write .*full1\/small\/output\.json: no space left on device \(ENOSPC\)$/);
 
   // 2. A stream of events that fills the disk: the run stops, one line, every logged line parses.
@@ -174,7 +174,7 @@ test('a full disk (tmpfs): a node\'s write fails naming its file, no half file i
   assert.is(lines.pop(), '', 'the last line is complete');
   assert.ok(lines.length > 100);
   for (const l of lines) JSON.parse(l);
-  assert.match(r2.files.get('run.json')!, /"status": "(running|run:failed)"/);
+  assert.match(r2.files.get('run.json')!, /"status": "(running|failed)"/);
 });
 
 test.run();

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EventLog, lastEvent, readEventLines } from '../../core/server/EventLog.ts';
+import { EventLog } from '../../core/records/EventLog.ts';
+import { lastEvent, readEventLines } from '../../core/records/readEvents.ts';
 import { tempWorkspace } from './helpers.ts';
 
 const line = (seq: number, extra = '') => JSON.stringify({ type: 'node:log', seq, message: extra });

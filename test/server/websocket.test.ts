@@ -54,7 +54,8 @@ test('stream: status first, then every event of a run in order, with image/heatm
     assert.is(plot.max, 98);
     // The preview PNG is also a file of the run.
     await waitForRun(server.url, id);
-    await waitUntil(async () => (await call(server.url, 'GET', `/api/runs/${id}/files`)).json.files.some((f: any) => f.path === 'run.json'));
+    // The final run.json is written after the preview files (run.json exists from the queue on).
+    await waitUntil(async () => (await call(server.url, 'GET', `/api/runs/${id}/files/run.json`)).json?.status === 'done');
     const file = await call(server.url, 'GET', `/api/runs/${id}/files/${img.file}`);
     assert.is(file.status, 200);
     assert.is(file.headers['content-type'], 'image/png');

@@ -1,0 +1,271 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, relative, sep } from 'node:path';
+import type { Engine } from '../engine/Engine.ts';
+import type { GraphDocument } from '../graph/GraphDocument.ts';
+import { migrateGraph } from '../graph/migrateGraph.ts';
+import { capIssues, type ValidationIssue } from '../graph/ValidationIssue.ts';
+import { Workspace, WorkspacePathError } from '../services/Workspace.ts';
+import { createAjv } from '../util/createAjv.ts';
+import { writeFileAtomic } from '../util/writeFileAtomic.ts';
+import { walkFiles } from '../util/walkFiles.ts';
+import { ApiError, ajvIssues, readJsonBody, sendJson } from './http.ts';
+import type { RunQueue } from './RunQueue.ts';
+import { RUN_ID_PATTERN } from './runId.ts';
+import { confined, sendFile } from './static.ts';
+
+// Request bodies (JSON Schema 2020-12). Graphs get the engine's own validation after this.
+const GRAPH_OBJECT = { type: 'object', required: ['nodes'], properties: { nodes: { type: ['object', 'array'] } } };
+const BODY_SCHEMAS = {
+  validate: { type: 'object', required: ['graph'], properties: { graph: GRAPH_OBJECT }, additionalProperties: false },
+  run: {
+    type: 'object',
+    required: ['graph'],
+    properties: {
+      graph: GRAPH_OBJECT,
+      seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+      targets: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 10000 },
+      useCache: { type: 'boolean' },
+      label: { type: 'string', maxLength: 200 },
+    },
+    additionalProperties: false,
+  },
+  saveGraph: { type: 'object', required: ['format', 'version', 'nodes'], properties: { format: { const: 'tessera-graph' }, version: { type: 'integer' }, nodes: { type: 'object' } } },
+} as const;
+
+/** Files under a graphs path: `name.json`, nested folders allowed, no dot segments. */
+const GRAPH_PATH = /^(?:[A-Za-z0-9_][A-Za-z0-9_. -]*\/)*[A-Za-z0-9_][A-Za-z0-9_. -]*\.json$/;
+const SKIP_DIRS = new Set(['node_modules', '.git', 'runs', 'dist', '.tessera-cache']);
+
+/** What the API routes work on. */
+export interface ApiContext {
+  readonly engine: Engine;
+  readonly queue: RunQueue;
+  readonly workspace: string;
+  readonly graphsDir: string;
+  /** Largest request body in bytes. */
+  readonly maxBodyBytes: number;
+  /** Reported by `/api/health`. */
+  readonly version: string;
+}
+
+type Allow = (...methods: string[]) => void;
+
+/**
+ * The `/api/…` endpoints of docs/api.md (the WebSocket at /api/ws is the hub's). Requests arrive
+ * authorized; every refusal is thrown as an ApiError for the caller to answer.
+ */
+export class ApiRoutes {
+  readonly #c: ApiContext;
+  readonly #validators;
+
+  constructor(context: ApiContext) {
+    this.#c = context;
+    const ajv = createAjv();
+    this.#validators = {
+      validate: ajv.compile(BODY_SCHEMAS.validate),
+      run: ajv.compile(BODY_SCHEMAS.run),
+      saveGraph: ajv.compile(BODY_SCHEMAS.saveGraph),
+    };
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const { engine, queue } = this.#c;
+    const method = req.method ?? 'GET';
+    let parts: string[];
+    try {
+      parts = url.pathname.slice('/api/'.length).split('/').map((p) => decodeURIComponent(p));
+    } catch {
+      throw new ApiError(400, 'bad_request', 'malformed percent-encoding in the path');
+    }
+    const allow: Allow = (...methods) => {
+      if (!methods.includes(method)) throw new ApiError(405, 'method_not_allowed', `${method} is not allowed here; use ${methods.join(' or ')}`, { allow: methods.join(', ') });
+    };
+    const [head, id, sub, ...rest] = parts;
+    switch (head) {
+      case 'health':
+        allow('GET');
+        return sendJson(res, 200, { ok: true, version: this.#c.version, queue: queue.queueState(), plugins: engine.plugins, nodeProblems: engine.registry.problems });
+      case 'nodes':
+        allow('GET');
+        if (id === undefined || id === '') return sendJson(res, 200, engine.describeNodes());
+        {
+          const type = parts.slice(1).join('/');
+          const def = engine.describeNodes().find((d) => d.type === type);
+          if (!def) throw new ApiError(404, 'not_found', `no node type "${type}"`);
+          return sendJson(res, 200, def);
+        }
+      case 'validate': {
+        if (id !== undefined) break;
+        allow('POST');
+        const body = await this.#body(req, 'validate');
+        const { graph, issues, migratedFrom } = this.#check(body.graph);
+        return sendJson(res, 200, { valid: issues.length === 0, issues: capIssues(issues), ...(migratedFrom !== undefined ? { migratedFrom, graph } : {}) });
+      }
+      case 'runs':
+        return this.#runs(req, res, method, allow, id, sub, rest, url);
+      case 'graphs':
+        return this.#graphs(req, res, method, allow, parts.slice(1));
+      case 'workspace':
+        if (id === 'files' && sub === undefined) {
+          allow('GET');
+          return sendJson(res, 200, { files: await this.#workspaceFiles(url.searchParams.get('ext') ?? undefined) });
+        }
+        break;
+    }
+    throw new ApiError(404, 'not_found', `no API endpoint ${url.pathname}`);
+  }
+
+  async #runs(req: IncomingMessage, res: ServerResponse, method: string, allow: Allow, id: string | undefined, sub: string | undefined, rest: string[], url: URL): Promise<void> {
+    const { queue } = this.#c;
+    if (id === undefined || id === '') {
+      allow('GET', 'POST');
+      if (method === 'GET') return sendJson(res, 200, { runs: queue.list(), queue: queue.queueState() });
+      const body = await this.#body(req, 'run');
+      const { graph, issues } = this.#check(body.graph);
+      for (const t of (body.targets as string[] | undefined) ?? []) {
+        if (!Object.hasOwn((graph as GraphDocument).nodes ?? {}, t)) issues.push({ code: 'invalid_override', pointer: '/targets', message: `target "${t}" is not a node of the graph` });
+      }
+      if (issues.length) throw invalidGraph(issues);
+      const run = queue.enqueue({ graph: graph as GraphDocument, ...(pick(body, ['seed', 'targets', 'useCache', 'label']) as object) });
+      return sendJson(res, 202, { run }, { Location: `/api/runs/${run.id}` });
+    }
+    if (!RUN_ID_PATTERN.test(id)) throw new ApiError(404, 'not_found', `no run "${id}"`);
+    const run = queue.get(id);
+    if (!run) throw new ApiError(404, 'not_found', `no run "${id}"`);
+    switch (sub) {
+      case undefined:
+      case '':
+        allow('GET');
+        return sendJson(res, 200, run);
+      case 'events': {
+        allow('GET');
+        const sinceText = url.searchParams.get('since') ?? '0';
+        const since = Number(sinceText);
+        if (!Number.isInteger(since) || since < 0) throw new ApiError(400, 'bad_request', '"since" must be a non-negative integer');
+        const events = (await queue.events(id, since)) ?? [];
+        return sendJson(res, 200, { runId: id, status: queue.get(id)!.status, since, next: since + events.length, events });
+      }
+      case 'cancel':
+        allow('POST');
+        if (!queue.cancel(id)) throw new ApiError(409, 'conflict', `run "${id}" has already finished (${run.status})`, { run });
+        return sendJson(res, 202, { run: queue.get(id) });
+      case 'files': {
+        allow('GET');
+        const dir = queue.runDir(id)!;
+        if (rest.length === 0 || (rest.length === 1 && rest[0] === '')) return sendJson(res, 200, { runId: id, files: await listFiles(dir) });
+        const file = await confined(dir, rest.join('/'));
+        if (!file) throw new ApiError(404, 'not_found', `no file "${rest.join('/')}" in run "${id}"`);
+        return sendFile(res, file, req.method === 'HEAD');
+      }
+    }
+    throw new ApiError(404, 'not_found', `no API endpoint ${url.pathname}`);
+  }
+
+  async #graphs(req: IncomingMessage, res: ServerResponse, method: string, allow: Allow, path: string[]): Promise<void> {
+    const { graphsDir } = this.#c;
+    const rel = path.join('/');
+    if (rel === '') {
+      allow('GET');
+      return sendJson(res, 200, { graphs: await this.#listGraphs() });
+    }
+    if (!GRAPH_PATH.test(rel)) throw new ApiError(400, 'bad_request', `"${rel}" is not a graph path: use names like "demo.json" or "folder/name.json" inside graphs/`);
+    allow('GET', 'PUT');
+    if (method === 'GET') {
+      const file = await confined(graphsDir, rel);
+      if (!file) throw new ApiError(404, 'not_found', `no graph "graphs/${rel}"`);
+      return sendFile(res, file, false);
+    }
+    const body = await this.#body(req, 'saveGraph');
+    // The real path, after following every symlink of the part that exists, must stay in
+    // graphs/; a dangling link is refused too (writing through it would create its target).
+    // One message for every refusal, so a save cannot probe what exists outside.
+    let target: string;
+    try {
+      target = await new Workspace(graphsDir).resolve(rel, 'write');
+    } catch (error) {
+      // A symlink loop is as unusable as a link out of graphs/, and reads the same.
+      if (error instanceof WorkspacePathError || (error as NodeJS.ErrnoException).code === 'ELOOP') throw new ApiError(403, 'forbidden', `"graphs/${rel}" resolves outside the graphs folder`);
+      throw error;
+    }
+    const text = JSON.stringify(body, null, 2) + '\n';
+    try {
+      await writeFileAtomic(target, text);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') throw new ApiError(409, 'conflict', `"graphs/${rel}" cannot be written: ${code === 'EISDIR' ? 'it is a folder' : 'a part of the path is a file'}`);
+      throw error;
+    }
+    return sendJson(res, 200, { path: `graphs/${rel}`, bytes: Buffer.byteLength(text) });
+  }
+
+  async #listGraphs(): Promise<{ path: string; name?: string; description?: string }[]> {
+    const { graphsDir } = this.#c;
+    const out: { path: string; name?: string; description?: string }[] = [];
+    const files = await walkFiles(graphsDir, { maxDepth: 4, skip: (name, isDir) => name.startsWith('.') || (!isDir && !name.endsWith('.json')) });
+    for (const p of files) {
+      const rel = relative(graphsDir, p).split(sep).join('/');
+      let meta: { name?: unknown; description?: unknown } = {};
+      try {
+        meta = JSON.parse(await readFile(p, 'utf8')) as typeof meta;
+      } catch {
+        // Listed anyway, without a name: opening it reports the problem.
+      }
+      out.push({ path: rel, ...(typeof meta.name === 'string' ? { name: meta.name } : {}), ...(typeof meta.description === 'string' ? { description: meta.description } : {}) });
+    }
+    return out;
+  }
+
+  /** Workspace files for file-path widgets (workspace-relative, at most 2000, no runs/ or node_modules/). */
+  async #workspaceFiles(ext?: string): Promise<string[]> {
+    const { workspace } = this.#c;
+    const exts = ext ? ext.split(',').map((e) => (e.startsWith('.') ? e : '.' + e).toLowerCase()) : undefined;
+    const files = await walkFiles(workspace, {
+      maxDepth: 6,
+      limit: 2000,
+      skip: (name, isDir) => name.startsWith('.') || SKIP_DIRS.has(name) || (!isDir && !!exts && !exts.includes(extname(name).toLowerCase())),
+    });
+    return files.map((p) => relative(workspace, p).split(sep).join('/'));
+  }
+
+  /** Reads and schema-checks a JSON body. */
+  async #body(req: IncomingMessage, schema: keyof typeof BODY_SCHEMAS): Promise<Record<string, unknown>> {
+    const body = await readJsonBody(req, this.#c.maxBodyBytes);
+    const validate = this.#validators[schema];
+    if (!validate(body)) {
+      const issues = ajvIssues(validate.errors);
+      throw new ApiError(400, 'invalid_body', `request body is invalid: ${issues.map((i) => `${i.pointer || '/'} ${i.message}`).join('; ')}`, { issues });
+    }
+    return body as unknown as Record<string, unknown>;
+  }
+
+  /** Migrates an older graph and runs the engine's validation. */
+  #check(raw: unknown): { graph: unknown; issues: ValidationIssue[]; migratedFrom?: number } {
+    const migration = migrateGraph(raw);
+    const issues = capIssues([...migration.issues, ...this.#c.engine.validate(migration.graph)]);
+    return { graph: migration.graph, issues, ...(migration.migratedFrom !== undefined ? { migratedFrom: migration.migratedFrom } : {}) };
+  }
+}
+
+function invalidGraph(all: ValidationIssue[]): ApiError {
+  const issues = capIssues(all);
+  // Keyed by node ids, which are user text (e.g. "__proto__").
+  const nodeErrors: Record<string, ValidationIssue[]> = Object.create(null);
+  for (const i of issues) if (i.nodeId !== undefined) (nodeErrors[i.nodeId] ??= []).push(i);
+  return new ApiError(400, 'invalid_graph', `graph is invalid (${all.length} problem${all.length === 1 ? '' : 's'})`, { issues, nodeErrors });
+}
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** The files of a run directory with their sizes. */
+async function listFiles(dir: string): Promise<{ path: string; size: number }[]> {
+  // Half-written atomic writes (.name.tmp) are not files of the run yet.
+  const files = await walkFiles(dir, { maxDepth: 8, skip: (name) => name.startsWith('.') && name.endsWith('.tmp') });
+  const out: { path: string; size: number }[] = [];
+  for (const p of files) out.push({ path: relative(dir, p).split(sep).join('/'), size: (await stat(p)).size });
+  return out;
+}
