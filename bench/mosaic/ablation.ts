@@ -83,7 +83,8 @@ for (const arm of arms) {
   let summary: { steps?: number; seconds?: number; samplesPerSecond?: number } | null = null;
   const readSummary = async () => {
     const runJson = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { status?: string; results?: Record<string, Record<string, unknown>> };
-    return runJson.status === 'run:done' ? ((runJson.results?.train?.summary as typeof summary) ?? {}) : null;
+    // "done" (schemas/run-record.schema.json); "run:done" in records of older versions.
+    return runJson.status === 'done' || runJson.status === 'run:done' ? ((runJson.results?.train?.summary as typeof summary) ?? {}) : null;
   };
   summary = await readSummary().catch(() => null);
   let wall: number | null = null;
@@ -101,7 +102,7 @@ for (const arm of arms) {
   if (evalCount > 0) {
     const evalDir = join(out, `${arm}-eval${evalCount}`);
     metricsDir = join(evalDir, 'metrics');
-    const finished = await readFile(join(evalDir, 'run.json'), 'utf8').then((t) => (JSON.parse(t) as { status?: string }).status === 'run:done').catch(() => false);
+    const finished = await readFile(join(evalDir, 'run.json'), 'utf8').then((t) => ['done', 'run:done'].includes(String((JSON.parse(t) as { status?: string }).status))).catch(() => false);
     if (!finished) {
       console.log(`${arm}: evaluating on ${evalCount} test samples → ${evalDir}`);
       const t0 = performance.now();
