@@ -64,6 +64,8 @@ export function sendError(res: ServerResponse, error: unknown): void {
     }
     sendJson(res, 500, { error: 'internal', message: INTERNAL_ERROR_MESSAGE });
   } catch {
+    // The reply cannot be sent (not serialisable, or the socket is gone): cutting the
+    // connection is the only answer left, and the client sees it.
     res.destroy();
   }
 }

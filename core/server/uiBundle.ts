@@ -40,7 +40,7 @@ async function build(uiDir: string, force: boolean): Promise<string> {
   try {
     built = Number((await readFile(join(dist, STAMP), 'utf8')).trim()) || 0;
   } catch {
-    /* never built */
+    // No stamp: the bundle was never built (built stays 0).
   }
   if (!force && built >= sources) return dist;
   let esbuild: typeof import('esbuild');
@@ -73,7 +73,7 @@ async function build(uiDir: string, force: boolean): Promise<string> {
   try {
     await copyFile(join(uiDir, 'favicon.svg'), join(dist, 'favicon.svg'));
   } catch {
-    /* optional */
+    // favicon.svg is optional: the editor works without one.
   }
   await writeFileAtomic(join(dist, STAMP), String(Math.ceil(sources)) + '\n');
   return dist;

@@ -233,7 +233,7 @@ export class WebSocketConnection {
     try {
       this.#socket.end(encodeFrame(Opcode.close, payload));
     } catch {
-      /* socket already gone */
+      // The socket is already gone: there is nobody left to tell, and it is marked closed below.
     }
     this.#markClosed();
     // Don't wait forever for the client's close frame.

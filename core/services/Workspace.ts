@@ -131,7 +131,7 @@ async function followLinks(full: string): Promise<string> {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-        const target = await readlink(head).catch(() => undefined);
+        const target = await readlink(head).catch(() => undefined); // not a link (or gone): undefined
         if (target !== undefined) {
           next = join(resolve(dirname(head), target), ...tail);
           break;

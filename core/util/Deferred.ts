@@ -18,6 +18,7 @@ export class Deferred<T> {
         reject(e);
       };
     });
+    // Marks the rejection handled when nobody waits on it; whoever awaits the promise still sees it.
     this.promise.catch(() => undefined);
   }
 }

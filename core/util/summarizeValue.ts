@@ -19,7 +19,7 @@ export function summarizeValue(value: unknown): string {
     try {
       return String((v.describe as () => unknown)());
     } catch {
-      /* fall through */
+      // A describe() that throws: the value is summarised like any other object below.
     }
   }
   const keys = Object.keys(v);

@@ -22,7 +22,7 @@ export async function walkFiles(root: string, options: WalkOptions = {}): Promis
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch {
-      return;
+      return; // a folder that cannot be read (or vanished) is left out of the listing, not an error
     }
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (out.length >= limit) return;

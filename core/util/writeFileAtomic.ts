@@ -33,7 +33,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     } else await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (error) {
-    await rm(tmp, { force: true }).catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined); // cleanup only: the write's own error is the one to report
     throw toDiskWriteError(error, path);
   }
 }
