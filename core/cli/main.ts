@@ -110,18 +110,19 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
       code = engine.plugins.every((p) => p.status === 'loaded' && !p.problems.length) ? EXIT.ok : EXIT.nodeFailure;
     });
 
-  const plugin = program.command('plugin').description('Author plugins: scaffold a package, run its tests.');
+  const plugin = program.command('plugin').description('Author plugins: scaffold a package, test it, pack it.');
   plugin
     .command('new')
-    .description('Create a plugin package with one example node, a test that runs it through the engine, and a README.')
+    .description('Create a plugin package (one example node, a test, a tsconfig, a README) with this engine as its devDependency "tessera".')
     .argument('<name>', 'npm package name')
     .option('--dir <dir>', 'target folder (default: ./<name>)')
-    .action(async (name: string, opts: { dir?: string }) => {
+    .option('--engine <path>', 'engine folder or `npm pack` tarball the plugin installs (default: this engine\'s folder)')
+    .action(async (name: string, opts: { dir?: string; engine?: string }) => {
       const { scaffoldPlugin } = await import('../loader/scaffoldPlugin.ts');
       const dir = opts.dir ?? name.replace(/^@[^/]+\//, '');
       try {
-        const files = await scaffoldPlugin(name, dir, fileURLToPath(new URL('../../', import.meta.url)));
-        io.stdout.write(`created ${resolve(dir)}\n${files.map((f) => '  ' + f).join('\n')}\nnext: cd ${dir} && npm test\n`);
+        const files = await scaffoldPlugin(name, dir, fileURLToPath(new URL('../../', import.meta.url)), opts.engine === undefined ? undefined : { engine: resolve(opts.engine) });
+        io.stdout.write(`created ${resolve(dir)}\n${files.map((f) => '  ' + f).join('\n')}\nnext: cd ${dir} && npm install && npm test\n`);
       } catch (error) {
         io.stderr.write(`error: ${(error as Error).message}\n`);
         code = EXIT.invalid;
@@ -129,11 +130,21 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     });
   plugin
     .command('test')
-    .description("Run a plugin's uvu tests (test/**/*.test.ts) with TypeScript and 'tessera' imports resolved to this engine.")
+    .description("Type-check a plugin (tsc with its tsconfig.json), then run its uvu tests (test/**/*.test.ts) with 'tessera' imports resolved to this engine. Fails when no test ran.")
     .argument('[dir]', 'plugin folder', '.')
-    .action(async (dir: string) => {
+    .option('--no-typecheck', 'skip the type-check')
+    .action(async (dir: string, opts: { typecheck: boolean }) => {
       const { runPluginTests } = await import('../loader/runPluginTests.ts');
-      code = await runPluginTests(resolve(dir), io);
+      code = await runPluginTests(resolve(dir), io, { typecheck: opts.typecheck });
+    });
+  plugin
+    .command('pack')
+    .description('Check a plugin (manifest, type-check, tests), then `npm pack` it into a tarball that projects install.')
+    .argument('[dir]', 'plugin folder', '.')
+    .option('--out <dir>', 'folder for the tarball (default: the plugin folder)')
+    .action(async (dir: string, opts: { out?: string }) => {
+      const { packPlugin } = await import('../loader/packPlugin.ts');
+      code = await packPlugin(resolve(dir), io, opts.out === undefined ? undefined : resolve(opts.out));
     });
 
   program

@@ -3,17 +3,23 @@ import type { PluginCandidate } from './discoverPlugins.ts';
 import { checkManifest } from './readManifest.ts';
 import { importPlugin } from './importPlugin.ts';
 import { registerTesseraResolution } from './registerTesseraResolution.ts';
+import { pluginNamespaces } from '../plugin/namespaces.ts';
 
 /**
  * Checks and loads discovered plugins into an engine, one at a time, isolating failures: an
  * incompatible engine range is refused with the plugin's name, its range and the engine's
- * version; a plugin that throws while importing or loading is recorded as failed and the others
- * still load. Returns one record per candidate (also kept in `engine.plugins`).
+ * version; a plugin whose namespaces are reserved or owned by another plugin is refused naming
+ * both; a plugin that throws while importing or loading is recorded as failed and the others
+ * still load. The same folder found twice (config and `--plugin`) loads once. Returns one record
+ * per distinct candidate (also kept in `engine.plugins`).
  */
 export async function loadPlugins(engine: Engine, candidates: readonly PluginCandidate[]): Promise<PluginRecord[]> {
   const records: PluginRecord[] = [];
   const seen = new Map<string, string>();
+  const seenDirs = new Set<string>();
   for (const c of candidates) {
+    if (seenDirs.has(c.dir)) continue;
+    seenDirs.add(c.dir);
     const name = c.pkg?.name ?? c.dir;
     const version = c.pkg?.version ?? '?';
     const base = { name, version, source: c.source, path: c.dir, nodes: [] as string[] };
@@ -22,7 +28,7 @@ export async function loadPlugins(engine: Engine, candidates: readonly PluginCan
       continue;
     }
     if (seen.has(name)) {
-      records.push(engine.recordPlugin({ ...base, status: 'refused', problems: [`plugin ${name} is already loaded from ${seen.get(name)}`] }));
+      records.push(engine.recordPlugin({ ...base, status: 'refused', problems: [`another copy of plugin ${name} is already loaded from ${seen.get(name)}`] }));
       continue;
     }
     const checked = checkManifest(c.pkg);
@@ -31,13 +37,23 @@ export async function loadPlugins(engine: Engine, candidates: readonly PluginCan
       continue;
     }
     registerTesseraResolution();
+    let plugin;
     try {
-      const plugin = await importPlugin(c.dir, c.pkg, checked.manifest);
-      records.push(await engine.loadPlugin(plugin, { source: c.source, path: c.dir }));
-      seen.set(name, c.dir);
+      plugin = await importPlugin(c.dir, c.pkg, checked.manifest);
     } catch (error) {
-      records.push(engine.recordPlugin({ ...base, status: 'failed', problems: [`threw while importing: ${(error as Error).message}`] }));
+      records.push(engine.recordPlugin({ ...base, status: 'failed', problems: [(error as Error).message] }));
+      continue;
     }
+    const owned = pluginNamespaces(name, plugin.namespaces);
+    const clash = 'error' in owned ? `${name}: ${owned.error}` : engine.registry.claimNamespaces(name, owned.namespaces);
+    if (clash) {
+      records.push(engine.recordPlugin({ ...base, status: 'refused', problems: [clash] }));
+      continue;
+    }
+    const record = await engine.loadPlugin(plugin, { source: c.source, path: c.dir });
+    if (record.status !== 'loaded') engine.registry.releaseNamespaces(name);
+    else seen.set(name, c.dir);
+    records.push(record);
   }
   return records;
 }

@@ -1,8 +1,8 @@
-// ESM resolve hook for plugins that live outside this repository:
-// - `import … from 'tessera'` (and 'tessera/kernels', 'tessera/plugins') resolves to this
-//   engine's own modules, so the plugin shares the engine's module instances and needs no install;
-// - a bare import the plugin cannot resolve itself (uvu, rxjs …) falls back to the engine's
-//   node_modules, so a freshly scaffolded plugin tests offline. The plugin's own dependencies win.
+// ESM resolve hook: `import … from 'tessera'` (and 'tessera/kernels', 'tessera/plugins' …, the
+// keys of the engine's package.json "exports") resolves to the engine that runs, whatever the
+// importer has installed, so a plugin shares the engine's module instances (one inversify, one
+// registry). Every other bare import resolves normally: a plugin gets only the packages it
+// declares itself, never the engine's own dependencies (those would hide an undeclared one).
 let exportsMap = {};
 let root = '';
 
@@ -11,8 +11,6 @@ export function initialize(data) {
   exportsMap = data.exports;
 }
 
-const isBare = (s) => !s.startsWith('.') && !s.startsWith('/') && !/^[a-z]+:/i.test(s);
-
 export async function resolve(specifier, context, next) {
   if (specifier === 'tessera' || specifier.startsWith('tessera/')) {
     const key = specifier === 'tessera' ? '.' : './' + specifier.slice('tessera/'.length);
@@ -20,10 +18,5 @@ export async function resolve(specifier, context, next) {
     // Hand the file URL on down the chain so the TypeScript loader (tsx) resolves and loads it.
     if (typeof target === 'string') return next(new URL(target, root).href, context);
   }
-  try {
-    return await next(specifier, context);
-  } catch (error) {
-    if (!isBare(specifier) || error?.code !== 'ERR_MODULE_NOT_FOUND' || !context.parentURL || context.parentURL.startsWith(root)) throw error;
-    return next(specifier, { ...context, parentURL: new URL('package.json', root).href });
-  }
+  return next(specifier, context);
 }

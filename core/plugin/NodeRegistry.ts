@@ -7,6 +7,7 @@ import { escapePointer } from '../util/jsonPointer.ts';
 import { isRecord } from '../util/own.ts';
 import { quoteText } from '../util/quoteText.ts';
 import { describeNode, type NodeDescription } from './describeNode.ts';
+import { RESERVED_NAMESPACES, namespaceOfType } from './namespaces.ts';
 
 const TYPE_ID = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const PORT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -34,6 +35,36 @@ export class NodeRegistry {
   readonly #validators = new Map<string, ValidateFunction>();
   readonly #ajv = createAjv({ useDefaults: true });
   readonly problems: RegistrationProblem[] = [];
+  /** Namespace → the plugin that owns it (claimed explicitly, or by a built-in's first node type). */
+  readonly #owners = new Map<string, string>();
+  /** Plugins that claimed their namespaces explicitly: their node types must stay inside them. */
+  readonly #declared = new Map<string, readonly string[]>();
+
+  /**
+   * Claims namespaces for a plugin loaded from disk, before its nodes register. Returns why not
+   * (naming both plugins) when one is reserved for the engine or owned by another plugin.
+   */
+  claimNamespaces(plugin: string, namespaces: readonly string[]): string | undefined {
+    for (const ns of namespaces) {
+      if (RESERVED_NAMESPACES.has(ns)) return `namespace "${ns}" is reserved for tessera's built-in plugins; plugin "${plugin}" may not claim it`;
+      const owner = this.#owners.get(ns);
+      if (owner !== undefined && owner !== plugin) return `namespace "${ns}" clash: plugin "${plugin}" claims it, but plugin "${owner}" already owns it`;
+    }
+    for (const ns of namespaces) this.#owners.set(ns, plugin);
+    this.#declared.set(plugin, [...namespaces]);
+    return undefined;
+  }
+
+  /** Gives back a plugin's namespaces (its load failed, nothing of it registered). */
+  releaseNamespaces(plugin: string): void {
+    for (const [ns, owner] of this.#owners) if (owner === plugin) this.#owners.delete(ns);
+    this.#declared.delete(plugin);
+  }
+
+  /** Namespaces a plugin owns, sorted. */
+  namespacesOf(plugin: string): string[] {
+    return [...this.#owners].filter(([, owner]) => owner === plugin).map(([ns]) => ns).sort();
+  }
 
   /** Adds a definition; returns false (and records a problem) when it is refused. */
   register(def: AnyNodeDefinition, plugin: string): boolean {
@@ -45,6 +76,11 @@ export class NodeRegistry {
     if (typeof def.type !== 'string' || !TYPE_ID.test(def.type)) return fail(`type id must look like "plugin/Name", got ${JSON.stringify(def.type)}`);
     const existing = this.#defs.get(def.type);
     if (existing) return fail(`duplicate node type ${def.type}: plugin "${plugin}" defines it, but plugin "${existing.plugin}" already registered it`);
+    const ns = namespaceOfType(def.type);
+    const owner = this.#owners.get(ns);
+    if (owner !== undefined && owner !== plugin) return fail(`node type ${def.type} is in namespace "${ns}", owned by plugin "${owner}"; plugin "${plugin}" may not register it`);
+    const declared = this.#declared.get(plugin);
+    if (owner === undefined && declared) return fail(`node type ${def.type} is outside plugin "${plugin}"'s namespaces (${declared.join(', ')}); rename it or declare "${ns}" in definePlugin({ namespaces })`);
     if (typeof def.execute !== 'function') return fail('execute must be a function');
     if (typeof def.version !== 'string' || !SEMVER.test(def.version)) return fail(`version must be semver, got ${JSON.stringify(def.version)}`);
     for (const [kind, ports] of [['input', def.inputs], ['output', def.outputs]] as const) {
@@ -63,6 +99,8 @@ export class NodeRegistry {
       }
     }
     this.#defs.set(def.type, { def, plugin });
+    // A built-in (or API-loaded) plugin claims a namespace by registering in it first.
+    if (owner === undefined) this.#owners.set(ns, plugin);
     return true;
   }
 

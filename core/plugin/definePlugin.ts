@@ -7,6 +7,8 @@ export interface TesseraPlugin {
   readonly name: string;
   readonly version: string;
   readonly nodes: readonly AnyNodeDefinition[];
+  /** Extra node-type namespaces it owns, beyond its package name's (see docs/plugins.md). */
+  readonly namespaces?: readonly string[];
   /** Binds the nodes under {@link NODE_DEFINITION} and any services the plugin provides. */
   readonly module: ContainerModule;
 }
@@ -15,6 +17,11 @@ export interface PluginSpec {
   readonly name: string;
   readonly version: string;
   readonly nodes: readonly AnyNodeDefinition[];
+  /**
+   * Node-type namespaces the plugin owns besides the one its package name gives
+   * (`tessera-plugin-blur` → `blur`). Another plugin's types in them are refused at load.
+   */
+  readonly namespaces?: readonly string[];
   /** Binds extra services (e.g. a tensor runtime) that nodes resolve with `ctx.get(token)`. */
   readonly services?: (options: ContainerModuleLoadOptions) => void;
 }
@@ -30,5 +37,5 @@ export function definePlugin(spec: PluginSpec): TesseraPlugin {
     for (const node of spec.nodes) options.bind(NODE_DEFINITION).toConstantValue(node);
     spec.services?.(options);
   });
-  return { name: spec.name, version: spec.version, nodes: spec.nodes, module };
+  return { name: spec.name, version: spec.version, nodes: spec.nodes, ...(spec.namespaces ? { namespaces: spec.namespaces } : {}), module };
 }
