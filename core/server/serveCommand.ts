@@ -21,6 +21,11 @@ export interface ServeOptions {
    * knows no plugins, so the caller always says.
    */
   engine: Engine | (() => Promise<Engine>);
+  /**
+   * Resolves when the server should stop (default: the first SIGINT or SIGTERM). Given one, the
+   * process-level safety exits are not armed: an embedding program or a test keeps its process.
+   */
+  stop?: Promise<unknown>;
 }
 
 /** How long runs get to end after SIGINT/SIGTERM, and when the process leaves regardless. */
@@ -65,30 +70,33 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   }
   io.stdout.write(`tessera ${pkg.version} serving ${server.url}${token ? ' (token required)' : ''}\n`);
   io.stdout.write(`  editor    ${server.url}${token ? '?token=…' : ''}\n  API       ${server.url}api/  (docs/api.md)\n  runs in   ${server.queue.runsDir}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      io.stdout.write('stopping (cancelling queued and running runs)…\n');
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const ownsProcess = opts.stop === undefined;
+  await (opts.stop ??
+    new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    }));
+  io.stdout.write('stopping (cancelling queued and running runs)…\n');
   // Runs get SHUTDOWN_GRACE_MS to stop; a node that ignores cancellation is recorded as
   // interrupted, and if even that hangs the process leaves anyway, within 5 s of the signal.
-  const hardStop = setTimeout(() => {
-    io.stderr.write('error: shutdown took too long; exiting\n');
-    process.exit(1);
-  }, SHUTDOWN_LIMIT_MS);
-  hardStop.unref();
+  const hardStop = ownsProcess
+    ? setTimeout(() => {
+        io.stderr.write('error: shutdown took too long; exiting\n');
+        process.exit(1);
+      }, SHUTDOWN_LIMIT_MS).unref()
+    : undefined;
   const clean = await server.queue.close(SHUTDOWN_GRACE_MS);
   await server.close();
   clearTimeout(hardStop);
   if (!clean) {
     io.stderr.write('warning: a run ignored cancellation and was recorded as interrupted\n');
     // Its node may still hold the event loop open (a timer, a socket): leave regardless.
-    setTimeout(() => process.exit(0), 100).unref();
+    if (ownsProcess) setTimeout(() => process.exit(0), 100).unref();
   }
   return 0;
 }

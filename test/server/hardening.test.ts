@@ -143,14 +143,16 @@ test('serveCommand: limits are checked, then applied to the runs it serves', asy
   assert.match(out, /--run-timeout must be a non-negative number/);
   assert.is(await serveCommand({ ...base, runMemoryMb: Number.NaN }, io), 2);
   assert.match(out, /--run-memory-mb must be a non-negative number/);
-  const done = serveCommand({ ...base, runTimeout: 0.4 }, io);
+  let stop!: () => void;
+  // A stop promise, not a real SIGINT: signals reach every listener in this shared test process.
+  const done = serveCommand({ ...base, runTimeout: 0.4, stop: new Promise<void>((r) => (stop = r)) }, io);
   let url: string | undefined;
   await waitUntil(async () => !!(url = /serving (http:\/\/\S+)/.exec(out)?.[1]));
   const id = (await call(url!, 'POST', '/api/runs', { body: { graph: endless() } })).json.run.id;
   const run = await waitForRun(url!, id, {}, 5000);
   assert.is(run.status, 'failed');
   assert.match(run.errors[0].message, /wall-time limit of 0\.4 s/);
-  process.emit('SIGINT');
+  stop();
   assert.is(await done, 0);
 });
 
