@@ -5,6 +5,8 @@ import { TesseraNode, formatMs, hooks, registerNodeTypes } from './TesseraNode.t
 import { buildDocument, jsonEqual, type NodeSnapshot } from './graphFile.ts';
 import { UndoHistory } from './history.ts';
 import { roomToGrow, type Box } from './layout.ts';
+import { perKTable } from './tableView.ts';
+import { openLightbox } from './lightbox.ts';
 import type { GraphDocument, Link, NodeDescription, PreviewMessage, RunInfo, ServerMessage, ValidationIssue, WireEvent } from './types.ts';
 
 /** Run status shown in the toolbar (also on `<body data-run-status>` for scripts and tests). */
@@ -67,6 +69,10 @@ export class Editor {
     this.graph.onNodeAdded = (node) => this.#onNodeAdded(node);
     this.graph.onNodeRemoved = () => this.changed();
     hooks.changed = () => this.changed();
+    hooks.enlarge = (node) => {
+      const p = node.run?.preview;
+      if (p?.src) openLightbox(p.src, `${node.title} · ${p.port}${p.count !== undefined ? ` (1 of ${p.count})` : ''} · ${p.width}×${p.height}`);
+    };
     hooks.refused = (node, message) => {
       node.refusal = message;
       this.canvas.setDirty(true, false);
@@ -275,7 +281,7 @@ export class Editor {
         const run = runs.get(node.tid);
         if (run) {
           node.run = run;
-          if (run.preview) this.#fitPreview(node);
+          if (run.preview || run.table) this.#fitPreview(node);
         }
       }
     } finally {
@@ -643,7 +649,16 @@ export class Editor {
         run!.state = 'cached';
         break;
       case 'node:output':
-        if (run) run.outputText = summarize(e.outputs ?? {});
+        if (run) {
+          run.outputText = summarize(e.outputs ?? {});
+          // `perK` first: a metrics node's table by name, else any output that reads as one.
+          const outputs = Object.entries(e.outputs ?? {}).sort(([a], [b]) => Number(b === 'perK') - Number(a === 'perK'));
+          const table = outputs.map(([, v]) => perKTable(v)).find((t) => t !== undefined);
+          if (table) {
+            run.table = table;
+            this.#fitPreview(node!);
+          }
+        }
         break;
       case 'node:done':
         Object.assign(run!, { state: e.cached ? 'cached' : 'done', durationMs: e.durationMs });

@@ -3,6 +3,7 @@ import type { INodeInputSlot, IBaseWidget } from './litegraphTypes.ts';
 import type { JsonSchema, NodeDescription, NodeRunState, PreviewMessage, ValidationIssue } from './types.ts';
 import { STATE_COLORS, typeColor } from './colors.ts';
 import { numberProblem } from './paramCheck.ts';
+import type { TableView } from './tableView.ts';
 
 /** What nodes need from the editor around them. */
 export interface NodeHooks {
@@ -12,9 +13,11 @@ export interface NodeHooks {
   workspaceFiles(ext?: string[]): Promise<string[]>;
   /** A refused input: shown to the user, nothing changed. */
   refused(node: TesseraNode, message: string): void;
+  /** The user clicked the node's image preview. */
+  enlarge(node: TesseraNode): void;
 }
 
-export const hooks: NodeHooks = { changed: () => undefined, workspaceFiles: async () => [], refused: () => undefined };
+export const hooks: NodeHooks = { changed: () => undefined, workspaceFiles: async () => [], refused: () => undefined, enlarge: () => undefined };
 
 /** A node's run state as the editor shows it. */
 export interface RunView extends NodeRunState {
@@ -23,7 +26,13 @@ export interface RunView extends NodeRunState {
   /** Short text of the last output values (for nodes without a visual preview). */
   outputText?: string;
   preview?: PreviewMessage & { image?: HTMLImageElement };
+  /** A per-K table from an output (metrics nodes), drawn when there is no image preview. */
+  table?: TableView;
 }
+
+const TABLE_ROW_H = 15;
+const TABLE_LABEL_W = 120;
+const TABLE_COL_W = 58;
 
 const PREVIEW_MAX_H = 220;
 
@@ -76,6 +85,9 @@ export class TesseraNode extends LGraphNode {
       Object.assign(slot, { label: spec.stream ? `${name} ~` : name, color_on: c, color_off: c, tName: name });
     }
     this.#buildWidgets();
+    // litegraph sets onMouseDown per instance (title buttons), so a prototype method would be hidden.
+    const base = this.onMouseDown;
+    this.onMouseDown = (e, pos, canvas) => this.previewClick(pos) || (base?.call(this, e, pos, canvas) ?? false);
     this.size = this.computeSize();
     this.#quiet--;
   }
@@ -269,6 +281,15 @@ export class TesseraNode extends LGraphNode {
     hooks.changed(this);
   }
 
+  /** A click on an image or heatmap preview enlarges it (the area under the widgets). */
+  previewClick(pos: ArrayLike<number>): boolean {
+    const p = this.run?.preview;
+    if (!p?.image?.complete || (p.kind !== 'image' && p.kind !== 'heatmap')) return false;
+    if (pos[1]! < this.computeSize()[1] || pos[1]! > this.size[1]) return false;
+    hooks.enlarge(this);
+    return true;
+  }
+
   /** Right-click menu: one entry per param the file sets, to take it out again. */
   override getExtraMenuOptions(): { content: string; callback: () => void }[] {
     const props = this.def.params.properties ?? {};
@@ -313,10 +334,16 @@ export class TesseraNode extends LGraphNode {
   fitPreview(limit?: (wanted: { width: number; height: number }) => { width: number; height: number }): void {
     const base = this.computeSize();
     const p = this.run?.preview;
-    if (!p) return;
-    const w = Math.max(this.size[0], 220) - 16;
-    const extra = p.kind === 'plot' ? 90 : Math.min(PREVIEW_MAX_H, Math.round((w * (p.height ?? 1)) / (p.width ?? 1))) + 8;
-    const wanted = { width: Math.max(this.size[0], 220), height: Math.max(this.userSized ? this.size[1] : 0, base[1] + extra) };
+    const table = this.run?.table;
+    if (!p && !table) return;
+    let width = Math.max(this.size[0], 220);
+    let extra: number;
+    if (p) extra = p.kind === 'plot' ? 90 : Math.min(PREVIEW_MAX_H, Math.round(((width - 16) * (p.height ?? 1)) / (p.width ?? 1))) + 8;
+    else {
+      width = Math.max(this.size[0], TABLE_LABEL_W + TABLE_COL_W * table!.columns.length + 16);
+      extra = TABLE_ROW_H * (table!.rows.length + 1) + 10;
+    }
+    const wanted = { width, height: Math.max(this.userSized ? this.size[1] : 0, base[1] + extra) };
     const room = limit ? limit(wanted) : wanted;
     this.setSizeQuietly([Math.max(this.size[0], Math.min(wanted.width, room.width)), Math.max(this.size[1], Math.min(wanted.height, room.height))]);
   }
@@ -365,6 +392,7 @@ export class TesseraNode extends LGraphNode {
     if (this.flags.collapsed) return;
     const p = run?.preview;
     if (p) this.#drawPreview(ctx, p);
+    else if (run?.table) this.#drawTable(ctx, run.table);
     // Messages under the node: validation problems, the error, or a short output preview.
     const lines: { text: string; color: string }[] = [];
     for (const i of this.issues) lines.push({ text: `⚠ ${i.message}`, color: STATE_COLORS.invalid });
@@ -372,7 +400,7 @@ export class TesseraNode extends LGraphNode {
     if (this.refusal) lines.push({ text: `✗ refused: ${this.refusal}`, color: STATE_COLORS.invalid });
     if (run?.state === 'error' && run.message) lines.push({ text: `✗ ${run.message}`, color: STATE_COLORS.error });
     else if (run?.state === 'skipped' && run.message) lines.push({ text: `skipped: ${run.message}`, color: '#999' });
-    else if (run?.outputText && !p) lines.push({ text: `→ ${run.outputText}`, color: '#bdbdbd' });
+    else if (run?.outputText && !p && !run.table) lines.push({ text: `→ ${run.outputText}`, color: '#bdbdbd' });
     if (lines.length) {
       ctx.save();
       ctx.font = '12px sans-serif';
@@ -406,6 +434,31 @@ export class TesseraNode extends LGraphNode {
       case 'skipped':
         return 'skipped';
     }
+  }
+
+  #drawTable(ctx: CanvasRenderingContext2D, t: TableView): void {
+    const top = this.computeSize()[1] + 4;
+    const availH = this.size[1] - top - 4;
+    const fit = Math.max(0, Math.floor(availH / TABLE_ROW_H) - 1);
+    if (fit < 1) return;
+    const colW = Math.max(40, Math.min(TABLE_COL_W, (this.size[0] - 16 - TABLE_LABEL_W) / t.columns.length));
+    ctx.save();
+    ctx.font = '11px monospace';
+    ctx.fillStyle = '#1e1e1e';
+    ctx.fillRect(6, top, this.size[0] - 12, TABLE_ROW_H * (Math.min(fit, t.rows.length) + 1) + 4);
+    ctx.textAlign = 'right';
+    ctx.fillStyle = '#9ecbff';
+    t.columns.forEach((c, j) => ctx.fillText(c, 8 + TABLE_LABEL_W + colW * (j + 1) - 4, top + 12));
+    t.rows.slice(0, fit).forEach((r, i) => {
+      const y = top + 12 + TABLE_ROW_H * (i + 1);
+      ctx.textAlign = 'left';
+      ctx.fillStyle = '#bbb';
+      ctx.fillText(r.label.length > 17 ? r.label.slice(0, 16) + '…' : r.label, 10, y);
+      ctx.textAlign = 'right';
+      ctx.fillStyle = '#eee';
+      r.cells.forEach((c, j) => ctx.fillText(c, 8 + TABLE_LABEL_W + colW * (j + 1) - 4, y));
+    });
+    ctx.restore();
   }
 
   #drawPreview(ctx: CanvasRenderingContext2D, p: NonNullable<RunView['preview']>): void {
