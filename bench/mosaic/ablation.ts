@@ -1,9 +1,19 @@
 /**
  * The four-arm MOSAIC ablation: no alignment loss / SCAL / MDL / SCAL + MDL, each trained from
- * graphs/mosaic-train.json with the same data, steps and seeds (only the loss nodes wired into
- * Train differ), then sampled and scored on held-out test identities at K = 1..6.
+ * graphs/mosaic-train.json with the same data and steps at several training seeds (only the loss
+ * nodes wired into Train differ), then sampled and scored on held-out test identities at K = 1..6.
  *
- *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full] [--eval 384]
+ *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full] [--seeds 0,1,2] [--eval 384] [--resamples 2000]
+ *
+ * Resumable: every (arm, seed) trains into <out>/<arm>-s<seed> and is evaluated into
+ * <out>/<arm>-s<seed>-eval<N>; a finished training run (same step count) or evaluation is
+ * skipped, an interrupted training resumes from its checkpoints. Run it as often as needed:
+ * each invocation does what is missing, then rebuilds the tables from everything on disk.
+ *
+ * Tables: per metric, arms and the model-free baselines/chance levels as rows, K as columns,
+ * "mean [95 % CI]" from a paired bootstrap clustered by sample (plugins/metrics/bootstrap.ts;
+ * seeds averaged within each resample); bold only where the CI of the difference to the
+ * reference arm (--reference, default none) excludes 0.
  *
  * After training, each arm's final weights are evaluated with graphs/mosaic-generate.json on
  * `--eval` held-out test samples (K = 1..6, same samples and sampling seed for every arm); the
@@ -19,12 +29,15 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { opt } from './benchArgs.ts';
+import { type Arm, BASELINE_LABELS, compareArms, COMPARED, metricMarkdown, scoresOf, type SampleMetrics } from '../../plugins/metrics/index.ts';
 
-type Arm = 'none' | 'scal' | 'mdl' | 'full';
-const ARMS: Record<Arm, string> = { none: 'no alignment loss', scal: 'SCAL', mdl: 'MDL', full: 'SCAL + MDL' };
+type ArmName = 'none' | 'scal' | 'mdl' | 'full';
+const ARMS: Record<ArmName, string> = { none: 'no alignment loss', scal: 'SCAL', mdl: 'MDL', full: 'SCAL + MDL' };
 const METRICS = [
   ['retrievalAcc', 'identity retrieval (↑)'],
   ['identityPsnr', 'identity PSNR dB (↑)'],
+  ['subjectSsim', 'subject SSIM (↑)'],
+  ['edgeCorr', 'edge correlation (↑)'],
   ['descriptorCos', 'descriptor cosine (↑)'],
   ['colorLeak', 'color leakage (↓)'],
   ['textureLeak', 'texture leakage (↓)'],
@@ -34,7 +47,7 @@ const METRICS = [
 type Graph = { nodes: Record<string, { inputs?: Record<string, { node: string; output: string }>; params?: Record<string, unknown> }>; ui?: { nodes?: Record<string, unknown> } };
 
 /** Rewires the training graph for one arm: which loss nodes feed train/Train. */
-function armGraph(base: Graph, arm: Arm): Graph {
+function armGraph(base: Graph, arm: ArmName): Graph {
   const g = JSON.parse(JSON.stringify(base)) as Graph;
   const drop = (id: string) => {
     delete g.nodes[id];
@@ -67,17 +80,25 @@ function run(cmd: string, args: string[], log: string): Promise<number> {
 }
 
 const out = resolve(opt('out') ?? 'runs/ablation');
-const arms = (opt('arms') ?? 'none,scal,mdl,full').split(',') as Arm[];
+const arms = (opt('arms') ?? 'none,scal,mdl,full').split(',') as ArmName[];
+const seeds = (opt('seeds') ?? '0,1,2').split(',').map(Number);
+if (seeds.some((x) => !Number.isInteger(x) || x < 0)) throw new RangeError(`--seeds must be non-negative integers, got '${opt('seeds')}'`);
+const reference = (opt('reference') ?? arms[0]!) as ArmName;
+if (!arms.includes(reference)) throw new RangeError(`--reference ${reference} is not among --arms ${arms.join(',')}`);
+const resamples = Number(opt('resamples') ?? '2000');
 const base = JSON.parse(await readFile('graphs/mosaic-train.json', 'utf8')) as Graph;
 const steps = Number(opt('steps') ?? String(base.nodes.train!.params!.steps));
 const evalCount = Number(opt('eval') ?? '384');
 await mkdir(out, { recursive: true });
 
-interface ArmResult { arm: Arm; seconds: number | null; evalSeconds: number | null; trainSeconds: number | null; samplesPerSecond: number | null; perK: { k: number; samples: number; chance: number; means: Record<string, number | null> }[]; finalLoss: Record<string, number> }
-const results: ArmResult[] = [];
-for (const arm of arms) {
-  if (!(arm in ARMS)) throw new Error(`unknown arm '${arm}' (arms: ${Object.keys(ARMS).join(', ')})`);
-  const dir = join(out, arm);
+interface RunResult { arm: ArmName; seed: number; seconds: number | null; evalSeconds: number | null; trainSeconds: number | null; samplesPerSecond: number | null; perK: { k: number; samples: number; chance: number | null; means: Record<string, number | null> }[]; finalLoss: Record<string, number> }
+interface MetricsJson { perK: RunResult['perK']; perSample: SampleMetrics[]; baselines?: Record<string, SampleMetrics[]> }
+const isDone = (file: string) => readFile(file, 'utf8').then((t) => ['done', 'run:done'].includes(String((JSON.parse(t) as { status?: string }).status))).catch(() => false);
+
+/** Trains (or reuses, or resumes) one arm at one seed and evaluates it; returns its results. */
+async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; metrics: MetricsJson }> {
+  const name = `${arm}-s${seed}`;
+  const dir = join(out, name);
   const file = join(out, `${arm}.graph.json`);
   await writeFile(file, JSON.stringify(armGraph(base, arm), null, 2) + '\n');
   let summary: { steps?: number; seconds?: number; samplesPerSecond?: number } | null = null;
@@ -89,30 +110,30 @@ for (const arm of arms) {
   summary = await readSummary().catch(() => null);
   let wall: number | null = null;
   if (!summary || summary.steps !== steps) {
-    console.log(`${arm}: training ${steps} steps → ${dir}`);
+    console.log(`${name}: training ${steps} steps → ${dir}`);
     const t0 = performance.now();
     // --force: an interrupted earlier attempt leaves its record here; training resumes from its checkpoints.
-    const code = await run(process.execPath, ['bin/tessera.mjs', 'run', file, '-o', dir, '--force', '-s', `train.checkpointDir=${join(out, `${arm}-ckpt`)}`, '-s', `train.steps=${steps}`, '--json'], join(out, `${arm}.log`));
+    const args = ['bin/tessera.mjs', 'run', file, '-o', dir, '--force', '-s', `train.checkpointDir=${join(out, `${name}-ckpt`)}`, '-s', `train.steps=${steps}`, '-s', `train.seed=${seed}`, '--json'];
+    const code = await run(process.execPath, args, join(out, `${name}.log`));
     wall = (performance.now() - t0) / 1000;
-    if (code !== 0) throw new Error(`${arm}: tessera run exited ${code} (see ${join(out, `${arm}.log`)})`);
+    if (code !== 0) throw new Error(`${name}: tessera run exited ${code} (see ${join(out, `${name}.log`)})`);
     summary = await readSummary();
-  } else console.log(`${arm}: reusing the finished run in ${dir}`);
+  } else console.log(`${name}: reusing the finished run in ${dir}`);
   let metricsDir = join(dir, 'metrics');
   let evalSeconds: number | null = null;
   if (evalCount > 0) {
-    const evalDir = join(out, `${arm}-eval${evalCount}`);
+    const evalDir = join(out, `${name}-eval${evalCount}`);
     metricsDir = join(evalDir, 'metrics');
-    const finished = await readFile(join(evalDir, 'run.json'), 'utf8').then((t) => ['done', 'run:done'].includes(String((JSON.parse(t) as { status?: string }).status))).catch(() => false);
-    if (!finished) {
-      console.log(`${arm}: evaluating on ${evalCount} test samples → ${evalDir}`);
+    if (!(await isDone(join(evalDir, 'run.json')))) {
+      console.log(`${name}: evaluating on ${evalCount} test samples → ${evalDir}`);
       const t0 = performance.now();
       const args = ['bin/tessera.mjs', 'run', 'graphs/mosaic-generate.json', '-o', evalDir, '--force', '-s', `model.checkpoint=${join(dir, 'train', 'weights.safetensors')}`, '-s', `testData.test=${evalCount}`, '--json'];
-      const code = await run(process.execPath, args, join(out, `${arm}-eval.log`));
-      if (code !== 0) throw new Error(`${arm}: evaluation exited ${code} (see ${join(out, `${arm}-eval.log`)})`);
+      const code = await run(process.execPath, args, join(out, `${name}-eval.log`));
+      if (code !== 0) throw new Error(`${name}: evaluation exited ${code} (see ${join(out, `${name}-eval.log`)})`);
       evalSeconds = (performance.now() - t0) / 1000;
-    }
+    } else console.log(`${name}: reusing the finished evaluation in ${evalDir}`);
   }
-  const metrics = JSON.parse(await readFile(join(metricsDir, 'metrics.json'), 'utf8')) as { perK: ArmResult['perK'] };
+  const metrics = JSON.parse(await readFile(join(metricsDir, 'metrics.json'), 'utf8')) as MetricsJson;
   const history = JSON.parse(await readFile(join(dir, 'train', 'history.json'), 'utf8')) as Record<string, number>[];
   const tail = history.slice(-100);
   const finalLoss: Record<string, number> = {};
@@ -123,36 +144,56 @@ for (const arm of arms) {
     const vals = tail.map((r) => r[key]).filter((v): v is number => typeof v === 'number');
     finalLoss[key] = vals.reduce((a, v) => a + v, 0) / vals.length;
   }
-  results.push({ arm, seconds: wall, evalSeconds, trainSeconds: summary?.seconds ?? null, samplesPerSecond: summary?.samplesPerSecond ?? null, perK: metrics.perK, finalLoss });
+  const result = { arm, seed, seconds: wall, evalSeconds, trainSeconds: summary?.seconds ?? null, samplesPerSecond: summary?.samplesPerSecond ?? null, perK: metrics.perK, finalLoss };
+  return { result, metrics };
 }
 
-const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
-const ks = [...new Set(results.flatMap((r) => r.perK.map((p) => p.k)))].sort((a, b) => a - b);
-const lines: string[] = [];
-for (const [m, title] of METRICS) {
-  lines.push(`**${title}**`, '', `| arm | ${ks.map((k) => `K=${k}`).join(' | ')} | mean |`, `|---|${ks.map(() => '---:').join('|')}|---:|`);
-  for (const r of results) {
-    const vals = ks.map((k) => r.perK.find((p) => p.k === k)?.means[m] ?? null);
-    const got = vals.filter((v): v is number => typeof v === 'number');
-    lines.push(`| ${ARMS[r.arm]} | ${vals.map((v) => fmt(v)).join(' | ')} | ${fmt(got.length ? got.reduce((a, b) => a + b, 0) / got.length : null)} |`);
+for (const arm of arms) if (!(arm in ARMS)) throw new Error(`unknown arm '${arm}' (arms: ${Object.keys(ARMS).join(', ')})`);
+const results: RunResult[] = [];
+const perArm = new Map<ArmName, MetricsJson[]>();
+// Seed-major: after one pass every arm has a first seed, so an interrupted ablation is still comparable.
+for (const seed of seeds) {
+  for (const arm of arms) {
+    const { result, metrics } = await runOne(arm, seed);
+    results.push(result);
+    perArm.set(arm, [...(perArm.get(arm) ?? []), metrics]);
   }
-  if (m === 'retrievalAcc') lines.push(`| chance (1/K) | ${ks.map((k) => fmt(1 / k)).join(' | ')} | |`);
-  lines.push('');
 }
-lines.push('| arm | train wall s | samples/s | final loss (mean of last 100 steps) |', '|---|---:|---:|---|');
-for (const r of results) lines.push(`| ${ARMS[r.arm]} | ${fmt(r.trainSeconds, 0)} | ${fmt(r.samplesPerSecond, 1)} | ${Object.entries(r.finalLoss).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} |`);
+
+// Arms for the paired comparison: every training arm (its seeds), then the model-free baselines
+// and the measured retrieval chance, all on the same evaluation samples.
+const first = perArm.get(arms[0]!)![0]!;
+const compared: Arm[] = arms.map((arm) => ({ name: arm, label: ARMS[arm], seeds: perArm.get(arm)!.map((m) => new Map(m.perSample.map((r) => [r.id, scoresOf(r)]))) }));
+for (const [name, rows] of Object.entries(first.baselines ?? {})) compared.push({ name, label: BASELINE_LABELS[name as keyof typeof BASELINE_LABELS] ?? name, seeds: [new Map(rows.map((r) => [r.id, scoresOf(r)]))] });
+compared.push({ name: 'chance', label: 'retrieval chance E[1/|C|]', seeds: [new Map(first.perSample.map((r) => [r.id, { retrievalAcc: scoresOf(r).retrievalChance ?? null }]))] });
+const boot = { reference, resamples, seed: 0, level: 0.95 };
+const comparison = compareArms(compared, new Map(first.perSample.map((r) => [r.id, r.k])), boot);
+
+const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
+const ks = comparison.map((c) => c.k);
+const lines: string[] = [
+  `Cells: mean [95 % CI], paired bootstrap over the ${first.perSample.length} evaluation samples (${resamples} resamples; the ${seeds.length} training seeds of an arm averaged within each resample). **Bold**: the CI of the difference to "${ARMS[reference]}" excludes 0.`,
+  '',
+];
+for (const c of COMPARED) {
+  if (!comparison.some((t) => t.rows.some((r) => r.cells[c.key]))) continue;
+  lines.push(metricMarkdown(comparison, c.key, `${c.title} (${c.higherIsBetter ? '↑' : '↓'})`));
+}
+lines.push('| arm | seed | train wall s | samples/s | final loss (mean of last 100 steps) |', '|---|---:|---:|---:|---|');
+for (const r of results) lines.push(`| ${ARMS[r.arm]} | ${r.seed} | ${fmt(r.trainSeconds, 0)} | ${fmt(r.samplesPerSecond, 1)} | ${Object.entries(r.finalLoss).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} |`);
 const machine = `${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${new Date().toISOString()}`;
-lines.push('', `Measured on ${machine}; ${steps} steps per arm; ${results[0]?.perK.reduce((a, p) => a + p.samples, 0) ?? 0} held-out test samples per arm (the same for every arm).`);
+lines.push('', `Measured on ${machine}; ${steps} steps per arm and seed; seeds ${seeds.join(', ')}; ${first.perSample.length} held-out test samples (the same for every arm and seed).`);
 await writeFile(join(out, 'ablation.md'), lines.join('\n') + '\n');
-await writeFile(join(out, 'ablation.json'), JSON.stringify({ machine, steps, results }, null, 1) + '\n');
+await writeFile(join(out, 'ablation.json'), JSON.stringify({ machine, steps, seeds, reference, bootstrap: boot, results, comparison }, null, 1) + '\n');
 
 // One SVG per metric: arms against K.
 const COLORS = ['#888888', '#e6194b', '#0082c8', '#3cb44b'];
 for (const [m, title] of METRICS) {
-  const series = results.map((r) => ks.map((k) => r.perK.find((p) => p.k === k)?.means[m] ?? null));
+  const series = arms.map((arm) => ks.map((k) => comparison.find((t) => t.k === k)?.rows.find((r) => r.arm === arm)?.cells[m]?.value.mean ?? null));
   const vals = series.flat().filter((v): v is number => typeof v === 'number');
   if (!vals.length) continue;
-  const lo = Math.min(...vals, m === 'retrievalAcc' ? 1 / ks[ks.length - 1]! : Infinity);
+  const chance = ks.map((k) => comparison.find((t) => t.k === k)?.rows.find((r) => r.arm === 'chance')?.cells.retrievalAcc?.value.mean ?? null);
+  const lo = Math.min(...vals, ...(m === 'retrievalAcc' ? chance.filter((v): v is number => v !== null) : []));
   const hi = Math.max(...vals, lo + 1e-9);
   const W = 420, H = 240, L = 50, B = 30;
   const x = (k: number) => L + ((k - ks[0]!) / Math.max(1, ks[ks.length - 1]! - ks[0]!)) * (W - L - 20);
@@ -160,17 +201,19 @@ for (const [m, title] of METRICS) {
   const parts = [`<text x="${L}" y="14" font-size="12">${title}</text>`];
   ks.forEach((k) => parts.push(`<text x="${x(k)}" y="${H - 10}" font-size="10" text-anchor="middle">K=${k}</text>`));
   parts.push(`<text x="${L - 4}" y="${y(hi) + 4}" font-size="10" text-anchor="end">${hi.toPrecision(3)}</text>`, `<text x="${L - 4}" y="${y(lo) + 4}" font-size="10" text-anchor="end">${lo.toPrecision(3)}</text>`);
-  if (m === 'retrievalAcc') parts.push(`<polyline fill="none" stroke="#bbb" stroke-dasharray="4 3" points="${ks.map((k) => `${x(k)},${y(1 / k)}`).join(' ')}"/>`);
+  if (m === 'retrievalAcc') parts.push(`<polyline fill="none" stroke="#bbb" stroke-dasharray="4 3" points="${ks.flatMap((k, j) => (chance[j] === null ? [] : [`${x(k)},${y(chance[j]!)}`])).join(' ')}"/>`);
   series.forEach((s, i) => {
     const pts = s.map((v, j) => (v === null ? '' : `${x(ks[j]!).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(' ');
     parts.push(`<polyline fill="none" stroke="${COLORS[i % 4]}" stroke-width="2" points="${pts}"/>`);
-    parts.push(`<text x="${W - 120}" y="${34 + i * 14}" font-size="11" fill="${COLORS[i % 4]}">${ARMS[results[i]!.arm]}</text>`);
+    parts.push(`<text x="${W - 120}" y="${34 + i * 14}" font-size="11" fill="${COLORS[i % 4]}">${ARMS[arms[i]!]}</text>`);
   });
   await writeFile(join(out, `ablation_${m.replace('@', '_at_')}.svg`), `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">${parts.join('')}</svg>\n`);
 }
-for (const r of results) {
-  await copyFile(join(out, evalCount > 0 ? `${r.arm}-eval${evalCount}` : r.arm, 'generated', 'sheet.png'), join(out, `sheet_${r.arm}.png`)).catch(() => undefined);
-  await copyFile(join(out, r.arm, 'train', 'heatmaps.png'), join(out, `heatmaps_${r.arm}.png`)).catch(() => undefined);
-  await copyFile(join(out, r.arm, 'train', 'loss.png'), join(out, `loss_${r.arm}.png`)).catch(() => undefined);
+// Pictures of each arm's first seed.
+for (const r of results.filter((x) => x.seed === seeds[0])) {
+  const name = `${r.arm}-s${r.seed}`;
+  await copyFile(join(out, evalCount > 0 ? `${name}-eval${evalCount}` : name, 'generated', 'sheet.png'), join(out, `sheet_${r.arm}.png`)).catch(() => undefined);
+  await copyFile(join(out, name, 'train', 'heatmaps.png'), join(out, `heatmaps_${r.arm}.png`)).catch(() => undefined);
+  await copyFile(join(out, name, 'train', 'loss.png'), join(out, `loss_${r.arm}.png`)).catch(() => undefined);
 }
 console.log(lines.join('\n'));

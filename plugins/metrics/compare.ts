@@ -105,6 +105,29 @@ export function compareArms(arms: readonly Arm[], kOf: ReadonlyMap<string, numbe
 
 const f = (v: number | null, d: number) => (v === null ? '–' : v.toFixed(d));
 const digits = (m: string) => (m.endsWith('Psnr') ? 2 : 3);
+/** Markdown table cells: a literal '|' would split the cell. */
+const md = (s: string) => s.replace(/\|/g, '\\|');
+const interval = (iv: Interval, d: number) => `${f(iv.mean, d)} [${f(iv.lo, d)}, ${f(iv.hi, d)}]`;
+
+/**
+ * One metric as a markdown table: arms as rows, K as columns, each cell "mean [lo, hi]"; bold only
+ * where the CI of the row's difference to the reference arm excludes 0.
+ */
+export function metricMarkdown(table: readonly ComparisonK[], metric: string, title: string): string {
+  const arms = [...new Map(table.flatMap((t) => t.rows.map((r) => [r.arm, r] as const))).values()];
+  const lines = [`**${title}**`, '', `| arm | ${table.map((t) => `K=${t.k}`).join(' | ')} |`, `|---|${table.map(() => '---:').join('|')}|`];
+  for (const a of arms) {
+    if (!table.some((t) => t.rows.find((r) => r.arm === a.arm)?.cells[metric])) continue;
+    const cells = table.map((t) => {
+      const c = t.rows.find((r) => r.arm === a.arm)?.cells[metric];
+      if (!c) return '';
+      const v = interval(c.value, digits(metric));
+      return c.resolved ? `**${v}**` : v;
+    });
+    lines.push(`| ${md(a.label)}${a.seeds > 1 ? ` (${a.seeds} seeds)` : ''} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n') + '\n';
+}
 
 /**
  * Markdown tables, one per K: arms as rows, each cell "mean [lo, hi]" and, beside the reference,
@@ -122,12 +145,12 @@ export function comparisonMarkdown(table: readonly ComparisonK[], opts: { refere
         const c = r.cells[m];
         if (!c) return '';
         const d = digits(m);
-        const v = `${f(c.value.mean, d)} [${f(c.value.lo, d)}, ${f(c.value.hi, d)}]`;
+        const v = interval(c.value, d);
         if (!c.diff) return v;
-        const delta = `Δ ${f(c.diff.mean, d)} [${f(c.diff.lo, d)}, ${f(c.diff.hi, d)}]`;
+        const delta = `Δ ${interval(c.diff, d)}`;
         return c.resolved ? `**${v}; ${delta}**` : `${v}; ${delta}`;
       });
-      lines.push(`| ${r.label}${r.seeds > 1 ? ` (${r.seeds} seeds)` : ''} | ${cells.join(' | ')} |`);
+      lines.push(`| ${md(r.label)}${r.seeds > 1 ? ` (${r.seeds} seeds)` : ''} | ${cells.join(' | ')} |`);
     }
     lines.push('');
   }

@@ -10,8 +10,8 @@ import { fixtures } from '../semalign/helpers.ts';
 const samples = fixtures(60, [1, 2, 3, 4, 5, 6], { dip: 'none' }, 'test');
 const scored = evaluateBaselines(samples, [0, 1, 2]);
 const gt = samples.map((s) => evaluateSample(s, s.target));
-const mean = (rows: readonly { [k: string]: unknown }[], key: string) => {
-  const v = rows.map((r) => r[key]).filter((x): x is number => typeof x === 'number');
+const mean = (rows: readonly object[], key: string) => {
+  const v = rows.map((r) => (r as Record<string, unknown>)[key]).filter((x): x is number => typeof x === 'number');
   return v.reduce((a, b) => a + b, 0) / v.length;
 };
 
