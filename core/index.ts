@@ -22,6 +22,7 @@ export type { JsonSchema, ParamsOf } from './plugin/jsonSchema.ts';
 export { defineNode } from './plugin/defineNode.ts';
 export { definePlugin } from './plugin/definePlugin.ts';
 export type { TesseraPlugin, PluginSpec } from './plugin/definePlugin.ts';
+export { RESERVED_NAMESPACES, namespaceOfPackage, namespaceOfType, pluginNamespaces } from './plugin/namespaces.ts';
 export { NODE_DEFINITION, LOGGER, WORKSPACE } from './plugin/tokens.ts';
 export { Rng } from './services/Rng.ts';
 export { ArtifactStore } from './services/ArtifactStore.ts';

@@ -3,7 +3,7 @@ import type { PluginCandidate } from './discoverPlugins.ts';
 import { checkManifest } from './readManifest.ts';
 import { importPlugin } from './importPlugin.ts';
 import { registerTesseraResolution } from './registerTesseraResolution.ts';
-import { pluginNamespaces } from '../plugin/namespaces.ts';
+import { namespaceOfPackage, pluginNamespaces } from '../plugin/namespaces.ts';
 
 /**
  * Checks and loads discovered plugins into an engine, one at a time, isolating failures: an
@@ -17,6 +17,10 @@ export async function loadPlugins(engine: Engine, candidates: readonly PluginCan
   const records: PluginRecord[] = [];
   const seen = new Map<string, string>();
   const seenDirs = new Set<string>();
+  // Each candidate's own namespace (from its package name) is its own before anything loads, so a
+  // plugin declaring someone else's is refused whichever of the two loads first.
+  const natural = new Map<string, string>();
+  for (const c of candidates) if (c.pkg?.name && !natural.has(namespaceOfPackage(c.pkg.name))) natural.set(namespaceOfPackage(c.pkg.name), c.pkg.name);
   for (const c of candidates) {
     if (seenDirs.has(c.dir)) continue;
     seenDirs.add(c.dir);
@@ -45,7 +49,13 @@ export async function loadPlugins(engine: Engine, candidates: readonly PluginCan
       continue;
     }
     const owned = pluginNamespaces(name, plugin.namespaces);
-    const clash = 'error' in owned ? `${name}: ${owned.error}` : engine.registry.claimNamespaces(name, owned.namespaces);
+    const taken = 'error' in owned ? undefined : owned.namespaces.find((ns) => natural.has(ns) && natural.get(ns) !== name);
+    const clash =
+      'error' in owned
+        ? `${name}: ${owned.error}`
+        : taken !== undefined
+          ? `namespace "${taken}" clash: plugin "${name}" claims it, but it belongs to plugin "${natural.get(taken)}" (its package name)`
+          : engine.registry.claimNamespaces(name, owned.namespaces);
     if (clash) {
       records.push(engine.recordPlugin({ ...base, status: 'refused', problems: [clash] }));
       continue;
