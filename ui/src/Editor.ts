@@ -10,7 +10,7 @@ import { openLightbox } from './lightbox.ts';
 import type { GraphDocument, Link, NodeDescription, PreviewMessage, RunInfo, ServerMessage, ValidationIssue, WireEvent } from './types.ts';
 
 /** Run status shown in the toolbar (also on `<body data-run-status>` for scripts and tests). */
-export type RunPhase = 'idle' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'invalid';
+export type RunPhase = 'idle' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted' | 'invalid';
 
 /** One undo step: the graph file as it would be saved (no viewport) and each node's layout. */
 export interface EditState {
@@ -586,6 +586,7 @@ export class Editor {
         done: `done in ${elapsed}`,
         failed: 'failed',
         cancelled: `cancelled after ${elapsed}`,
+        interrupted: 'interrupted: the server stopped before the run ended',
         invalid: `graph has ${this.issues.length} problem${this.issues.length === 1 ? '' : 's'}; not run`,
       }[phase];
     document.body.dataset.runStatus = phase;
@@ -597,6 +598,7 @@ export class Editor {
   handle(m: ServerMessage): void {
     const runId = m.type === 'event' ? m.event.runId : m.type === 'preview' ? m.runId : m.type === 'run' ? m.run.id : undefined;
     if (runId === undefined) return;
+    if (runId !== this.runId && m.type === 'run' && this.#adopt(m.run)) return;
     if (runId !== this.runId) {
       // Possibly our run before the POST reply arrived: keep a bounded backlog.
       if (this.phase === 'queued' && !this.runId) {
@@ -612,8 +614,30 @@ export class Editor {
       this.#onEvent(m.event);
     }
     else if (m.type === 'preview') this.#onPreview(m);
-    else if (m.type === 'run' && m.run.status === 'running' && this.phase === 'queued') this.#setPhase('running');
+    else if (m.type === 'run' && m.run.status === 'interrupted') {
+      for (const n of this.nodes) if (n.run && (n.run.state === 'queued' || n.run.state === 'running')) n.run = { ...n.run, state: 'skipped', message: 'interrupted' };
+      this.#setPhase('interrupted');
+    } else if (m.type === 'run' && m.run.status === 'running' && this.phase === 'queued') this.#setPhase('running');
     else if (m.type === 'run' && m.run.status === 'queued' && m.run.position) this.#setPhase('queued', `queued (${m.run.position} run${m.run.position === 1 ? '' : 's'} ahead)`);
+  }
+
+  /**
+   * Follows a run of this same graph started elsewhere (another tab, the API), when this tab is
+   * not running one itself: its progress is shown here as if started here. Returns whether it did.
+   */
+  #adopt(run: RunInfo): boolean {
+    if (this.phase === 'queued' || this.phase === 'running') return false;
+    if (run.status !== 'queued' && run.status !== 'running') return false;
+    const label = this.path ?? this.fileName;
+    if (!label || run.label !== label) return false;
+    this.clearRun();
+    this.runId = run.id;
+    for (const node of this.nodes) if (node.mode !== 2) node.run = { state: 'queued' };
+    this.#runStarted = performance.now();
+    this.#tick = setInterval(() => this.canvas.setDirty(true, false), 250);
+    this.#setPhase(run.status, run.status === 'queued' ? 'queued (started in another tab)…' : undefined);
+    void this.catchUp();
+    return true;
   }
 
   /**

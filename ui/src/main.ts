@@ -347,6 +347,12 @@ async function start(): Promise<void> {
     (m) => editor.handle(m),
     (connected) => {
       document.body.dataset.ws = connected ? 'open' : 'closed';
+      // Every tab, busy or idle, says when the server is gone (and clears it once back).
+      let banner = document.getElementById('server-down');
+      if (!connected && !banner) {
+        banner = Object.assign(document.createElement('div'), { id: 'server-down', textContent: 'server unreachable — reconnecting… (your graph is kept; saving waits for the server)' });
+        wrap.append(banner);
+      } else if (connected) banner?.remove();
       if (connected) void editor.catchUp();
       else if (editor.phase === 'running' || editor.phase === 'queued') say('connection lost; reconnecting…', 'error');
     },
