@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventLog } from '../../core/records/EventLog.ts';
 import { lastEvent, readEventLines } from '../../core/records/readEvents.ts';
+import { DiskWriteError } from '../../core/util/diskError.ts';
 import { tempWorkspace } from './helpers.ts';
 
 const line = (seq: number, extra = '') => JSON.stringify({ type: 'node:log', seq, message: extra });
@@ -44,6 +45,21 @@ test('a failing disk stops the log, not the caller: the error is kept, nothing t
   assert.is(log.drained(), undefined, 'a dead log holds nobody back');
   log.append(line(101));
   await log.close();
+});
+
+test('a full device: the error is a DiskWriteError naming the log, onError is told once', async () => {
+  const dir = tempWorkspace();
+  symlinkSync('/dev/full', join(dir, 'events.jsonl'));
+  const errors: Error[] = [];
+  const log = new EventLog(join(dir, 'events.jsonl'), { onError: (e) => errors.push(e) });
+  for (let i = 0; i < 50; i++) log.append(line(i, 'x'.repeat(10_000)));
+  await log.flush();
+  log.append(line(51));
+  await log.close();
+  assert.is(errors.length, 1);
+  assert.ok(log.error instanceof DiskWriteError);
+  assert.is((log.error as DiskWriteError).code, 'ENOSPC');
+  assert.is((log.error as DiskWriteError).path, join(dir, 'events.jsonl'));
 });
 
 test('reading back: pages from a position, skips a torn last line; lastEvent reads the end only', async () => {
