@@ -50,6 +50,7 @@ export type { RunOptions } from './engine/executeRun.ts';
 export type { ExecutionEvent, ExecutionEventType, EventOf, NodeErrorInfo } from './engine/events.ts';
 export { isTerminalEvent } from './engine/events.ts';
 export { collectRun } from './engine/collectRun.ts';
+export { portValueProblem } from './engine/checkPorts.ts';
 export type { RunSummary } from './engine/collectRun.ts';
 export { planRun } from './engine/planRun.ts';
 export type { RunPlan, PlannedNode } from './engine/planRun.ts';

@@ -16,6 +16,7 @@ import { summarizeValue } from '../util/summarizeValue.ts';
 import { NodeContractError, RunCancelled, UpstreamFailure } from './errors.ts';
 import { isAsyncIterable, toResultIterable } from './toAsyncIterable.ts';
 import { eventLoopTurn } from './eventLoopTurn.ts';
+import { checkOutputValues } from './checkPorts.ts';
 
 /** Options of one run. */
 export interface RunOptions {
@@ -40,6 +41,11 @@ export interface RunOptions {
    * buffering without bound.
    */
   readonly backpressure?: () => PromiseLike<void> | undefined;
+  /**
+   * Shape-check every output value against its port type (core/engine/checkPorts.ts; default
+   * true). A node opts out for itself with `checkPorts: false`. Unknown output keys are errors either way.
+   */
+  readonly checkPorts?: boolean;
 }
 
 /** What the executor needs from the engine. */
@@ -210,7 +216,7 @@ class RunState {
         let outputs: Record<string, unknown>;
         if (iterable) outputs = await this.#drainStream(node, iterable);
         else {
-          outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result);
+          outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result, this.options.checkPorts !== false);
           if (streamsOut) for (const [port, value] of Object.entries(outputs)) if (this.#channels.has(`${node.id}.${port}`)) await this.#channels.get(`${node.id}.${port}`)!.push(value);
           this.emit({ type: 'node:output', ...base, outputs });
         }
@@ -260,7 +266,7 @@ class RunState {
       const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
       if (iterable) await this.#drainStream(node, iterable, index);
       else {
-        const outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result);
+        const outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result, this.options.checkPorts !== false);
         for (const [port, value] of Object.entries(outputs)) await this.#channels.get(`${node.id}.${port}`)?.push(value);
         this.emit({ type: 'node:output', nodeId: node.id, nodeType: node.def.type, outputs, index });
       }
@@ -283,8 +289,8 @@ class RunState {
         if (step.done) break;
         const partial = step.value;
         if (!partial || typeof partial !== 'object') throw new NodeContractError(`${node.def.type} streamed ${summarizeValue(partial)}; expected an object of output values`);
+        checkOutputValues(node, partial as Record<string, unknown>, this.options.checkPorts !== false);
         for (const [port, value] of Object.entries(partial)) {
-          if (!Object.hasOwn(node.def.outputs, port)) throw new NodeContractError(`${node.def.type} emitted unknown output "${port}"`);
           const channel = this.#channels.get(`${node.id}.${port}`);
           if (channel) await raceAbort(channel.push(value), this.signal);
           last.set(port, value);
@@ -388,13 +394,14 @@ class RunState {
   }
 }
 
-function checkOutputs(node: PlannedNode, result: unknown): Record<string, unknown> {
+function checkOutputs(node: PlannedNode, result: unknown, checkValues: boolean): Record<string, unknown> {
   const ports = Object.keys(node.def.outputs);
   if (ports.length === 0 && (result === undefined || result === null)) return {};
   if (!result || typeof result !== 'object' || Array.isArray(result)) {
     throw new NodeContractError(`${node.def.type} returned ${summarizeValue(result)}; expected an object with outputs ${ports.map((p) => `"${p}"`).join(', ')}`);
   }
   for (const port of ports) if (!(port in result)) throw new NodeContractError(`${node.def.type} returned no value for output "${port}"`);
+  checkOutputValues(node, result as Record<string, unknown>, checkValues);
   return result as Record<string, unknown>;
 }
 

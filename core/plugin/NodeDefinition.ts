@@ -122,6 +122,11 @@ export interface NodeDefinition<
   /** Hidden from palettes but still runnable. */
   readonly deprecated?: boolean;
   readonly experimental?: boolean;
+  /**
+   * Shape-check this node's output values against their port types (default true). Turn off
+   * only for a hot node whose outputs are already known to fit; unknown output keys stay errors.
+   */
+  readonly checkPorts?: boolean;
   execute(ctx: ExecuteContext<InputsOf<I>, ParamsOf<S>>): ExecuteResult<OutputsOf<O>>;
 }
 
