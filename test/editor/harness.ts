@@ -92,6 +92,8 @@ export async function toPage(page: Page, canvasPoint: [number, number]): Promise
 
 /** Clicks a number widget's right (+) or left (−) arrow, or its middle (opens the value prompt). */
 export async function clickWidget(page: Page, nodeId: string, widget: string, where: 'left' | 'right' | 'middle'): Promise<void> {
+  // A widget's place is known once the canvas has drawn it (a node just re-created by undo has not been).
+  await page.waitForFunction(([id, name]) => window.tessera.nodeById(id)?.widgets.find((x: any) => x.name === name)?.last_y !== undefined, [nodeId, widget] as const, { timeout: 5000 });
   const at = await page.evaluate(
     ([id, name, s]) => {
       const node = window.tessera.nodeById(id);
