@@ -63,6 +63,7 @@ export { ENGINE_API_VERSION } from './version.ts';
 export { discoverPlugins, CONFIG_FILE } from './loader/discoverPlugins.ts';
 export type { PluginCandidate } from './loader/discoverPlugins.ts';
 export { loadPlugins } from './loader/loadPlugins.ts';
+export { createTsWorker } from './loader/createTsWorker.ts';
 export { checkManifest } from './loader/readManifest.ts';
 export type { PluginManifest, PluginPackageJson } from './loader/readManifest.ts';
 /** inversify, re-exported so plugins that bind services need no import of their own. */

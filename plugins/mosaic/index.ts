@@ -12,6 +12,7 @@ import { MDLoss } from './nodes/MDLoss.ts';
 import { Model } from './nodes/Model.ts';
 import { Sample } from './nodes/Sample.ts';
 import { SCALoss } from './nodes/SCALoss.ts';
+import { TeacherForcedAttention } from './nodes/TeacherForcedAttention.ts';
 
 export { MosaicModel } from './model/MosaicModel.ts';
 export type { MosaicWeights } from './model/MosaicModel.ts';
@@ -26,6 +27,8 @@ export * from './plots/index.ts';
 export type { LossTerm, ScalTerm, MdlTerm } from './model/lossTerms.ts';
 export * from './losses/index.ts';
 export * from './sampling/index.ts';
-export { Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap };
+export { teacherForcedMaps } from './sampling/teacherForcedMaps.ts';
+export type { TeacherForcedOptions } from './sampling/teacherForcedMaps.ts';
+export { Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap, TeacherForcedAttention };
 
-export default definePlugin({ name: 'mosaic', version: '0.1.0', nodes: [Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap] });
+export default definePlugin({ name: 'mosaic', version: '0.1.0', nodes: [Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap, TeacherForcedAttention] });

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { createTsWorker } from 'tessera';
 import { buildManifest, type Manifest, writeManifest } from './dataset.ts';
 import { type ManifestEntry, writeSample } from './files.ts';
 import type { Split } from './identity.ts';
@@ -72,18 +73,6 @@ export async function generateToDisk(root: string, config: GeneratorConfig, coun
   return manifest;
 }
 
-/**
- * Worker bootstrap. Module hooks are per thread and Node 20 does not apply `--import tsx` to a
- * worker's own entry, so a tiny eval'd script registers tsx in the worker, then imports
- * worker.ts.
- */
-function spawnWorker(workerData: unknown): Worker {
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData });
-}
-
 function runWorkers(root: string, config: GeneratorConfig, reqs: SampleRequest[], n: number, opts: DriveOptions): Promise<ManifestEntry[]> {
   const chunk = opts.chunk ?? 32;
   const jobs: SampleRequest[][] = [];
@@ -113,7 +102,7 @@ function runWorkers(root: string, config: GeneratorConfig, reqs: SampleRequest[]
       w.postMessage({ requests: jobs[next++] });
     };
     for (let i = 0; i < n; i++) {
-      const w = spawnWorker({ root, config });
+      const w = createTsWorker(new URL('./worker.ts', import.meta.url), { workerData: { root, config } });
       pool.push(w);
       w.on('message', (msg: { entries?: ManifestEntry[]; error?: string }) => {
         running--;

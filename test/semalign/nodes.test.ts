@@ -41,7 +41,7 @@ test('graphs/semalign-make.json validates and runs: dataset, contact sheet, metr
   }
   assert.ok(existsSync(join(r.outDir, 'metrics/ground-truth/plots/pck_at_1.svg')));
   const perK = readFileSync(join(r.outDir, 'metrics/ground-truth/per_k.csv'), 'utf8').trim().split('\n');
-  assert.match(perK[0]!, /^k,samples,subjects,chance,identityPsnr,descriptorCos,retrievalAcc/);
+  assert.match(perK[0]!, /^k,samples,subjects,chance,identityPsnr,subjectSsim,edgeCorr,descriptorCos,retrievalAcc/);
   for (const row of perK.slice(1)) assert.match(row, /^\d,\d+,\d+,[\d.]+,100,1,1,/, 'ground truth scores perfectly');
 });
 
