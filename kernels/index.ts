@@ -62,3 +62,7 @@ export type { AttentionParams, AttentionOptions, AttentionResult } from './block
 export { restrictedAttentionMap, averageMaps, klDivergence, jsDivergence, symmetricKL, weightedMSE, flowMatchingNoise } from './blocks/losses.ts';
 export { transformerBlock, transformerBlockParams } from './blocks/transformerBlock.ts';
 export type { TransformerBlockParams } from './blocks/transformerBlock.ts';
+
+// Testing helpers for code built on these kernels
+export { gradCheck } from './testing/gradCheck.ts';
+export type { GradCheckInput, GradCheckOptions, GradCheckResult, GradCheckWorst } from './testing/gradCheck.ts';
