@@ -3,9 +3,10 @@ import type { AnyNodeDefinition } from './NodeDefinition.ts';
 import { createAjv } from '../util/createAjv.ts';
 import { cloneJson } from '../util/cloneJson.ts';
 import { describeAjvErrors } from '../util/describeAjvErrors.ts';
-import { escapePointer } from '../util/jsonPointer.ts';
+import { escapePointer, unescapePointer } from '../util/jsonPointer.ts';
 import { isRecord } from '../util/own.ts';
 import { quoteText } from '../util/quoteText.ts';
+import { summarizeValue } from '../util/summarizeValue.ts';
 import { describeNode, type NodeDescription } from './describeNode.ts';
 import { RESERVED_NAMESPACES, namespaceOfType } from './namespaces.ts';
 
@@ -91,12 +92,16 @@ export class NodeRegistry {
       }
     }
     if (def.params !== undefined) {
+      let validate: ValidateFunction;
       try {
         this.#allowHints(def.params);
-        this.#validators.set(def.type, this.#ajv.compile(def.params as object));
+        validate = this.#ajv.compile(def.params as object);
       } catch (error) {
-        return fail(`params schema does not compile: ${(error as Error).message}`);
+        return fail(`node type ${def.type} (plugin "${plugin}") was not registered: its params schema does not compile: ${(error as Error).message}`);
       }
+      const broken = brokenDefault(validate);
+      if (broken) return fail(`node type ${def.type} (plugin "${plugin}") was not registered: ${broken}`);
+      this.#validators.set(def.type, validate);
     }
     this.#defs.set(def.type, { def, plugin });
     // A built-in (or API-loaded) plugin claims a namespace by registering in it first.
@@ -154,4 +159,21 @@ export class NodeRegistry {
     if (validate(value)) return { ok: true, params: value };
     return { ok: false, errors: describeAjvErrors(validate.errors, 'param').map(({ pointer, message }) => ({ pointer, message })) };
   }
+}
+
+/**
+ * Why a schema's own defaults break it, or undefined. The validator fills the defaults into an
+ * empty object; a complaint inside a member (a non-empty instance path) is then about a default,
+ * while complaints about the object itself (a required param without a default) are the graph's
+ * to answer. Caught here, the plugin is blamed at load instead of every graph that uses the node.
+ */
+function brokenDefault(validate: ValidateFunction): string | undefined {
+  // Param names are the plugin's words: a null-prototype record, read only through own keys.
+  const filled: Record<string, unknown> = Object.create(null);
+  if (validate(filled)) return undefined;
+  const problem = describeAjvErrors(validate.errors, 'param').find((p) => p.error.instancePath !== '');
+  if (!problem) return undefined;
+  const param = unescapePointer(problem.pointer.split('/')[1]!);
+  const value = Object.hasOwn(filled, param) ? filled[param] : undefined;
+  return `the default of param ${quoteText(param)} (${summarizeValue(value)}) does not fit its own schema: ${problem.pointer} ${problem.message}`;
 }

@@ -30,11 +30,17 @@ type ValueOf<S> = S extends { readonly enum: readonly (infer E)[] }
             ? Record<string, unknown>
             : unknown;
 
+type RequiredOf<S> = S extends { readonly required: readonly (infer R)[] } ? R : never;
+
+/** Present after defaults: a property with a `default`, or one the schema requires. */
+type Present<S, P, K extends keyof P> = P[K] extends { readonly default: unknown } ? true : K extends RequiredOf<S> ? true : false;
+
 /**
  * TypeScript type of a params object described by a JSON Schema written `as const` (or inline
- * in `defineNode`): numbers, strings, booleans, enums, arrays of those; properties with a default
- * are present.
+ * in `defineNode`): numbers, strings, booleans, enums, arrays of those. A property with a
+ * `default`, or listed in `required`, is always present; any other may be absent, so its type
+ * includes `undefined`.
  */
 export type ParamsOf<S> = S extends { readonly properties: infer P }
-  ? { -readonly [K in keyof P]: ValueOf<P[K]> }
+  ? { -readonly [K in keyof P]: Present<S, P, K> extends true ? ValueOf<P[K]> : ValueOf<P[K]> | undefined }
   : Record<string, any>;
