@@ -21,6 +21,7 @@ export type { MosaicConfig } from './model/MosaicConfig.ts';
 export { mosaicNetwork, tokenLayout } from './model/mosaicNetwork.ts';
 export { trainingStepProgram, velocityProgram } from './model/mosaicPrograms.ts';
 export { buildBatch, checkSamples } from './model/mosaicBatch.ts';
+export { timeFeatures } from './model/positionFeatures.ts';
 export { loadWeights } from './model/loadWeights.ts';
 export { correspondenceMapOf, heatmapPanel } from './model/correspondencePreview.ts';
 export * from './plots/index.ts';
