@@ -175,7 +175,7 @@ export class Engine {
       }
       const seed = options.seed ?? graph.seed ?? 0;
       const outDir = options.outDir ?? join(tmpdir(), 'tessera-runs', runId);
-      return executeRun(plan, { cache: this.cache, logger: this.logger, get: (t) => this.container.get(t) }, { ...options, seed, runId, outDir, ...(graph.name ? { graphName: graph.name } : {}) }).subscribe(subscriber);
+      return executeRun(plan, { cache: this.cache, logger: this.logger, get: (t) => this.container.get(t) }, { ...options, seed, runId, outDir, graph: graph.seed === seed ? graph : { ...graph, seed }, ...(graph.name ? { graphName: graph.name } : {}) }).subscribe(subscriber);
     });
   }
 }

@@ -5,6 +5,7 @@ import { createLogger } from '../services/Logger.ts';
 import { Rng } from '../services/Rng.ts';
 import type { ArtifactStore } from '../services/ArtifactStore.ts';
 import { WORKSPACE } from '../plugin/tokens.ts';
+import type { GraphDocument } from '../graph/GraphDocument.ts';
 
 /** What a node context reports to and draws from: one per run. */
 export interface ContextHost {
@@ -12,6 +13,8 @@ export interface ContextHost {
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly artifacts: ArtifactStore;
+  /** The document being run (seed = the run's), for ExecuteContext.graph. */
+  readonly graph?: Readonly<GraphDocument>;
   get<T>(token: ServiceIdentifier<T>): T;
 }
 
@@ -43,6 +46,10 @@ export class NodeContext implements ExecuteContext {
 
   get artifacts(): ArtifactStore {
     return this.#host.artifacts;
+  }
+
+  get graph(): Readonly<GraphDocument> | undefined {
+    return this.#host.graph;
   }
 
   get rng(): Rng {

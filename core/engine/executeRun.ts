@@ -5,6 +5,7 @@ import type { RunPlan, PlannedNode } from './planRun.ts';
 import type { ExecutionEvent, NodeErrorInfo } from './events.ts';
 import type { NodeCache } from './NodeCache.ts';
 import type { ExecuteContext, InputSpec } from '../plugin/NodeDefinition.ts';
+import type { GraphDocument } from '../graph/GraphDocument.ts';
 import type { Logger } from '../services/Logger.ts';
 import { ArtifactStore } from '../services/ArtifactStore.ts';
 import { Channel } from './Channel.ts';
@@ -64,7 +65,7 @@ type Outcome = 'done' | 'cached' | 'failed' | 'skipped' | 'cancelled';
  * happens until subscription; unsubscribing cancels. Each node starts as soon as the ports it
  * reads have values, so independent branches overlap; a failure only stops its descendants.
  */
-export function executeRun(plan: RunPlan, services: ExecutorServices, options: RunOptions & { seed: number; runId: string; outDir: string; graphName?: string }): Observable<ExecutionEvent> {
+export function executeRun(plan: RunPlan, services: ExecutorServices, options: RunOptions & { seed: number; runId: string; outDir: string; graphName?: string; graph?: Readonly<GraphDocument> }): Observable<ExecutionEvent> {
   return new Observable<ExecutionEvent>((subscriber) => {
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // every running async node listens for cancellation
@@ -104,13 +105,13 @@ class RunState {
   constructor(
     readonly plan: RunPlan,
     readonly services: ExecutorServices,
-    readonly options: RunOptions & { seed: number; runId: string; outDir: string; graphName?: string },
+    readonly options: RunOptions & { seed: number; runId: string; outDir: string; graphName?: string; graph?: Readonly<GraphDocument> },
     readonly signal: AbortSignal,
     readonly emit: (event: Record<string, unknown> & { type: ExecutionEvent['type'] }) => void,
     readonly t0: number,
   ) {
     this.#artifacts = new ArtifactStore(options.outDir);
-    this.#contextHost = { emit: (e) => this.emit(e), logger: services.logger, signal, artifacts: this.#artifacts, get: (t) => services.get(t) };
+    this.#contextHost = { emit: (e) => this.emit(e), logger: services.logger, signal, artifacts: this.#artifacts, get: (t) => services.get(t), ...(options.graph ? { graph: options.graph } : {}) };
     const nextReader = new Map<string, number>();
     for (const id of plan.order) {
       const node = plan.nodes.get(id)!;

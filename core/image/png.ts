@@ -19,6 +19,7 @@ const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const TYPE_IHDR = 0x49484452;
 const TYPE_IDAT = 0x49444154;
 const TYPE_IEND = 0x49454e44;
+const TYPE_TEXT = 0x74455874; // tEXt
 /** pngjs's sync writer settings (deflate level 1, its default chunk size and Z_RLE strategy). */
 const DEFLATE: zlib.ZlibOptions = { chunkSize: 32 * 1024, level: 1, strategy: zlib.constants.Z_RLE };
 
@@ -39,7 +40,7 @@ function putChunk(out: Buffer, o: number, type: number, data: Uint8Array | null)
  * writer gives for `{ filterType: 1, deflateLevel: 1 }` (same chunks, filter and zlib settings;
  * a test compares them), without its per-pixel repacking.
  */
-export function encodePng(img: ImageValue): Buffer {
+export function encodePng(img: ImageValue, text?: PngText): Buffer {
   const { width, height, channels } = img;
   const colorType = channels === 1 ? 0 : channels === 3 ? 2 : channels === 4 ? 6 : -1;
   if (colorType < 0) throw new RangeError(`image has ${channels} channels, expected 1, 3 or 4`);
@@ -65,6 +66,57 @@ export function encodePng(img: ImageValue): Buffer {
   let o = putChunk(out, 8, TYPE_IHDR, ihdr);
   o = putChunk(out, o, TYPE_IDAT, idat);
   putChunk(out, o, TYPE_IEND, null);
+  return text === undefined ? out : withPngText(out, text);
+}
+
+/** Text chunks for a PNG: keyword → text (e.g. `tessera-graph` → the graph JSON as run). */
+export type PngText = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+
+/**
+ * Returns a copy of a PNG with `tEXt` chunks added right after its header (readers see them
+ * before the pixels). Keywords are 1–79 printable Latin-1 characters; text outside Latin-1 is
+ * refused, so JSON should be written with `\u` escapes (see {@link asciiJson}). Viewers ignore
+ * these chunks; the pixels are unchanged.
+ */
+export function withPngText(png: Uint8Array, text: PngText): Buffer {
+  if (png.length < 33 || !SIGNATURE.equals(png.subarray(0, 8)) || Buffer.from(png.buffer, png.byteOffset + 12, 4).readUInt32BE(0) !== TYPE_IHDR) {
+    throw new RangeError('not a PNG (no signature and header chunk)');
+  }
+  const entries = text instanceof Map ? [...text.entries()] : Object.entries(text);
+  const chunks: Buffer[] = [];
+  for (const [keyword, value] of entries) {
+    if (!/^[\x20-\x7e\xa1-\xff]{1,79}$/.test(keyword) || keyword !== keyword.trim() || keyword.includes('  ')) throw new RangeError(`PNG text keyword ${JSON.stringify(keyword)} must be 1-79 printable Latin-1 characters`);
+    if ([...value].some((c) => c === '\0' || c.charCodeAt(0) > 0xff)) throw new RangeError(`PNG text for "${keyword}" must be Latin-1 without NUL`);
+    const data = Buffer.from(`${keyword}\0${value}`, 'latin1');
+    const chunk = Buffer.allocUnsafe(12 + data.length);
+    putChunk(chunk, 0, TYPE_TEXT, data);
+    chunks.push(chunk);
+  }
+  const bytes = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  return Buffer.concat([bytes.subarray(0, 33), ...chunks, bytes.subarray(33)]);
+}
+
+/** JSON text in ASCII (characters past U+007E as `\uXXXX`): fits a `tEXt` chunk, parses back the same. */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The `tEXt` chunks of a PNG (keyword → text); CRCs are not checked. */
+export function readPngText(png: Uint8Array): Map<string, string> {
+  const out = new Map<string, string>();
+  const bytes = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  if (bytes.length < 8 || !SIGNATURE.equals(bytes.subarray(0, 8))) return out;
+  for (let o = 8; o + 12 <= bytes.length; ) {
+    const len = bytes.readUInt32BE(o);
+    const type = bytes.readUInt32BE(o + 4);
+    if (o + 12 + len > bytes.length || type === TYPE_IEND) break;
+    if (type === TYPE_TEXT) {
+      const data = bytes.subarray(o + 8, o + 8 + len);
+      const nul = data.indexOf(0);
+      if (nul > 0) out.set(data.subarray(0, nul).toString('latin1'), data.subarray(nul + 1).toString('latin1'));
+    }
+    o += 12 + len;
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../services/Logger.ts';
 import type { Rng } from '../services/Rng.ts';
 import type { ArtifactStore } from '../services/ArtifactStore.ts';
 import type { JsonSchema, ParamsOf } from './jsonSchema.ts';
+import type { GraphDocument } from '../graph/GraphDocument.ts';
 
 /** An input port. */
 export interface InputSpec {
@@ -87,6 +88,12 @@ export interface ExecuteContext<I = Record<string, any>, P = Record<string, any>
    * reads also to the engine's extra read roots. Use it for every path before touching it.
    */
   resolvePath(path: string, access: 'read' | 'write'): Promise<string>;
+  /**
+   * The graph document being run, with `seed` set to the run's seed: for sinks that record where
+   * an output came from (core/SaveImage embeds it in its PNGs). Not part of the cache key, so a
+   * node whose result depends on it must be `cache: 'never'`. Read-only; absent outside a run.
+   */
+  readonly graph?: Readonly<GraphDocument>;
 }
 
 /** What `execute` may return. */

@@ -1,5 +1,6 @@
 import { defineNode } from 'tessera';
 import pngjs from 'pngjs';
+import { graphPngText, withPngText } from 'tessera/image';
 
 export const PrintNode = defineNode({
   type: 'core/Print',
@@ -46,7 +47,7 @@ export const SaveImageNode = defineNode({
   params: { type: 'object', properties: { filename: { type: 'string', default: 'image.png', pattern: '^[^\\\\]+\\.png$' } }, additionalProperties: false },
   output: true,
   cache: 'never',
-  async execute({ inputs, params, artifacts, progress }) {
+  async execute({ inputs, params, artifacts, progress, graph }) {
     const img = inputs.image;
     if (!img || !(img.width > 0 && img.height > 0) || img.data.length !== img.width * img.height * img.channels) {
       throw new RangeError(`core/SaveImage: not a valid image (${img ? `${img.width}×${img.height}×${img.channels}, ${img.data.length} bytes` : 'nothing'})`);
@@ -57,6 +58,9 @@ export const SaveImageNode = defineNode({
       png.data[i * 4 + 3] = img.channels === 4 ? img.data[i * 4 + 3]! : 255;
     }
     progress(1, 1, params.filename, img);
-    return { path: await artifacts.write(params.filename, pngjs.PNG.sync.write(png)) };
+    // The graph as run rides along in a tEXt chunk: dropping the PNG on the editor reopens it.
+    const bytes = pngjs.PNG.sync.write(png);
+    const text = graphPngText(graph);
+    return { path: await artifacts.write(params.filename, text ? withPngText(bytes, text) : bytes) };
   },
 });
