@@ -6,6 +6,7 @@
  */
 import { definePlugin } from 'tessera';
 import { Counterfactual, OracleAttention, SemAlignMetrics } from './nodes.ts';
+import { REWARD, identityMinusLeakage } from './reward.ts';
 
 export { evaluateSample, pckAtRadii, attentionFromCorrespondence } from './evaluate.ts';
 export type { SampleMetrics, SubjectMetrics } from './evaluate.ts';
@@ -19,5 +20,13 @@ export { compareArms, comparisonMarkdown, metricMarkdown, scoresOf, COMPARED } f
 export type { Arm, ComparisonK, ComparisonRow, Cell } from './compare.ts';
 export { evaluateBaselines, baselineArms, chanceArms } from './modelFreeArms.ts';
 export { SemAlignMetrics, OracleAttention, Counterfactual };
+export { REWARD, identityMinusLeakage } from './reward.ts';
+export type { RewardService, RewardScore, SubjectReward } from './reward.ts';
 
-export default definePlugin({ name: 'metrics', version: '0.1.0', nodes: [SemAlignMetrics, OracleAttention, Counterfactual] });
+export default definePlugin({
+  name: 'metrics',
+  version: '0.1.0',
+  nodes: [SemAlignMetrics, OracleAttention, Counterfactual],
+  // Other plugins (FocusDPO) resolve the reward by token instead of importing an implementation.
+  services: ({ bind }) => bind(REWARD).toConstantValue(identityMinusLeakage),
+});
