@@ -4,7 +4,8 @@ import { type ImageValue, writeFileAtomic } from 'tessera';
 import type { ManifestEntry } from './files.ts';
 import { IDENTITY_SPACE, SPLITS } from './identity.ts';
 import { decodePng } from 'tessera/image';
-import { type GeneratorConfig, type SemAlignAnnotation, type SemAlignSample, MAX_K } from './sample.ts';
+import { relativePose } from './geometry.ts';
+import { ANNOTATION_VERSION, type GeneratorConfig, type SemAlignAnnotation, type SemAlignSample, MAX_K } from './sample.ts';
 import { assertSchema, checkAnnotation, DatasetError } from './validate.ts';
 
 /** Version written into manifests; bump when the on-disk layout changes. */
@@ -136,6 +137,7 @@ export async function loadSample(root: string, entry: ManifestEntry): Promise<Se
   checkAnnotation(a, file);
   if (a.id !== entry.id) throw new DatasetError(file, 'id', `is ${a.id} but manifest.json lists ${entry.id}`);
   if (a.k !== entry.k) throw new DatasetError(file, 'k', `is ${a.k} but manifest.json lists k = ${entry.k}`);
+  const annotation = upgradeAnnotation(a);
   const W = a.target.width;
   const H = a.target.height;
   const target = await readPng(root, a.target.file, 3, W, H, `${file} target`);
@@ -152,5 +154,24 @@ export async function loadSample(root: string, entry: ManifestEntry): Promise<Se
     loser = await readPng(root, a.dip.loser.file, 3, W, H, `${file} dip.loser`);
     dipMask = await readPng(root, a.dip.mask.file, 1, W, H, `${file} dip.mask`);
   }
-  return { annotation: a, target, refs, label, loser, dipMask };
+  return { annotation, target, refs, label, loser, dipMask };
+}
+
+/**
+ * A version 1 annotation (written before the layout told the pose) as version 2: the relative
+ * pose derived from the pose and the reference, depth = slot (version 1 subjects never overlap,
+ * so the order is immaterial), no layout dropped. Version 2 passes through unchanged.
+ */
+export function upgradeAnnotation(a: SemAlignAnnotation | (Omit<SemAlignAnnotation, 'version'> & { version: 1 })): SemAlignAnnotation {
+  if (a.version === ANNOTATION_VERSION) return a as SemAlignAnnotation;
+  return {
+    ...a,
+    version: ANNOTATION_VERSION,
+    subjects: a.subjects.map((s) => ({
+      ...s,
+      relativePose: s.relativePose ?? relativePose(s.pose, s.reference.size, s.reference.scale),
+      depth: s.depth ?? s.slot,
+      layoutDropped: s.layoutDropped ?? false,
+    })),
+  };
 }

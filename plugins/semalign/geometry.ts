@@ -66,3 +66,27 @@ export function referencePose(size: number, scale: number): Pose {
 export function referenceToTarget(pose: Pose, refSize: number, refScale: number): Affine {
   return compose(subjectToImage(pose), invert(subjectToImage(referencePose(refSize, refScale))));
 }
+
+/**
+ * A subject's pose relative to its reference: what a layout must tell a model besides the box
+ * for the condition to determine the target. The reference is canonical (upright, unmirrored,
+ * centred), so the relative rotation and mirror are the target pose's own; `scale` is target
+ * pixels per reference pixel.
+ */
+export interface RelativePose {
+  /** Degrees, clockwise on screen (y down), applied after the mirror. */
+  readonly rotationDeg: number;
+  /** Horizontal mirror, applied first. */
+  readonly flip: boolean;
+  readonly scale: number;
+}
+
+/** The pose of a subject relative to its `refSize`-pixel reference drawn at `refScale`. */
+export function relativePose(pose: Pose, refSize: number, refScale: number): RelativePose {
+  return { rotationDeg: pose.rotationDeg, flip: pose.flip, scale: pose.half / referencePose(refSize, refScale).half };
+}
+
+/** The target pose that a relative pose and a centre give (inverse of {@link relativePose}). */
+export function poseFromRelative(rel: RelativePose, cx: number, cy: number, refSize: number, refScale: number): Pose {
+  return { cx, cy, half: rel.scale * referencePose(refSize, refScale).half, rotationDeg: rel.rotationDeg, flip: rel.flip };
+}

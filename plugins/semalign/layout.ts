@@ -56,3 +56,21 @@ export function sampleLayout(rng: Prng, opts: LayoutOptions): Placement[] {
     return { box: [x, y, side, side] as Box, pose };
   });
 }
+
+/**
+ * Overlapping subjects: each box of a disjoint layout grows about its centre by a factor drawn
+ * in [1, 1 + overlap] (side capped at the image), then moves back inside the image. Rotation and
+ * mirror are kept; quantised like {@link sampleLayout}, so the stored numbers stay exact. Draws
+ * from its own stream, so `overlap: 0` callers never consume it and keep today's layouts.
+ */
+export function growBoxes(rng: Prng, placed: readonly Placement[], size: number, overlap: number): Placement[] {
+  return placed.map(({ box, pose }) => {
+    const grow = 1 + overlap * rng.float();
+    const side = Math.min(floorTo(size, 1 / 8), floorTo(box[2] * grow, 1 / 8));
+    const cx = box[0] + box[2] / 2;
+    const cy = box[1] + box[3] / 2;
+    const x = Math.min(floorTo(size - side, 1 / 16), Math.max(0, floorTo(cx - side / 2, 1 / 16)));
+    const y = Math.min(floorTo(size - side, 1 / 16), Math.max(0, floorTo(cy - side / 2, 1 / 16)));
+    return { box: [x, y, side, side] as Box, pose: { ...pose, cx: x + side / 2, cy: y + side / 2, half: side / 2 } };
+  });
+}

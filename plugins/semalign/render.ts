@@ -101,7 +101,7 @@ export interface Drawn {
 }
 
 /** Rotated-grid 4× supersampling offsets within a pixel. */
-const SUBSAMPLES = [0.375, 0.125, 0.875, 0.375, 0.125, 0.625, 0.625, 0.875] as const;
+export const SUBSAMPLES = [0.375, 0.125, 0.875, 0.375, 0.125, 0.625, 0.625, 0.875] as const;
 
 /** Sub-samples a pixel must have on a subject for the label map to give it to that subject. */
 export const LABEL_MIN_SAMPLES = 2;
@@ -140,7 +140,8 @@ function prepare(d: Drawn, width: number, height: number): Prepared {
 }
 
 /**
- * Draws subjects over `base` (RGB) in place, anti-aliased with 4 sub-samples per pixel. Each
+ * Draws subjects over `base` (RGB) in place, anti-aliased with 4 sub-samples per pixel. Where
+ * subjects overlap, earlier entries of `subjects` are in front (order = front to back). Each
  * pixel is computed from scratch from the base and every subject touching it, so re-drawing a
  * region with one subject changed (a DIP loser) yields byte-identical pixels everywhere else.
  * `label` (optional) receives slot+1 where at least LABEL_MIN_SAMPLES sub-samples hit slot.
@@ -157,6 +158,21 @@ export function drawSubjects(
 ): void {
   const prepared = subjects.map((d) => prepare(d, width, height));
   const n = prepared.length;
+  // Overlapping disks (the generator's overlap option): the front-most subject (earliest in
+  // `subjects`) takes a sub-sample, so a wholly covering ("interior") later subject no longer
+  // lets the search skip the ones before it. Disjoint scenes keep the fast path unchanged.
+  let overlapping = false;
+  for (let i = 0; i < n && !overlapping; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const a = subjects[i]!.pose;
+      const b = subjects[j]!.pose;
+      const reach = (a.half + b.half) * SUBJECT_RADIUS;
+      if ((a.cx - b.cx) ** 2 + (a.cy - b.cy) ** 2 < reach * reach) {
+        overlapping = true;
+        break;
+      }
+    }
+  }
   const bgSrc = background ?? base;
   const [rx0, ry0, rx1, ry1] = region ?? [0, 0, width, height];
   const col = new Float64Array(3);
@@ -250,7 +266,7 @@ export function drawSubjects(
       for (let s = 0; s < 8; s += 2) {
         const px = x + SUBSAMPLES[s]!;
         const py = y + SUBSAMPLES[s + 1]!;
-        for (let c = interior >= 0 ? interior : 0; c < nc; c++) {
+        for (let c = interior >= 0 && !overlapping ? interior : 0; c < nc; c++) {
           const i = cand[c]!;
           const m = 6 * i;
           const u = inv[m]! * px + inv[m + 1]! * py + inv[m + 2]!;
@@ -263,12 +279,21 @@ export function drawSubjects(
           b += col[2]!;
           covered++;
           hits[c]!++;
-          break; // subjects are disjoint: at most one can contain a sub-sample
+          break; // disjoint: at most one subject contains it; overlapping: the front-most shows
         }
       }
       if (label) {
+        // Most hits wins; a tie goes to the front-most subject when subjects overlap, to the
+        // later one otherwise (as it always did, so disjoint label maps are unchanged).
         let owner = 0;
-        for (let c = 0; c < nc; c++) if (hits[c]! >= LABEL_MIN_SAMPLES) owner = cand[c]! + 1;
+        let best = LABEL_MIN_SAMPLES - 1;
+        for (let c = 0; c < nc; c++) {
+          const h = hits[c]!;
+          if (h > best || (h === best && h >= LABEL_MIN_SAMPLES && !overlapping)) {
+            best = h;
+            owner = cand[c]! + 1;
+          }
+        }
         label[y * width + x] = owner;
       }
       const rest = 4 - covered;

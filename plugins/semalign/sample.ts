@@ -1,9 +1,9 @@
 import type { ImageValue } from 'tessera';
 import { Prng } from './prng.ts';
 import { computeCorrespondence, type Correspondence } from './correspondence.ts';
-import { type Affine, type Pose, referencePose, referenceToTarget } from './geometry.ts';
+import { type Affine, type Pose, type RelativePose, referencePose, referenceToTarget, relativePose } from './geometry.ts';
 import { hueBinOf, type Identity, identityFromId, type Rgb, SPLITS, type Split } from './identity.ts';
-import { type Box, sampleLayout } from './layout.ts';
+import { type Box, growBoxes, sampleLayout } from './layout.ts';
 import { type Background, type Drawn, drawSubjects, poseBounds, renderBackground, renderReference, sampleBackground } from './render.ts';
 import { SubjectShader } from './subject.ts';
 
@@ -29,6 +29,18 @@ export interface GeneratorConfig {
   readonly maxRotationDeg: number;
   readonly flipProb: number;
   readonly dip: DipMode;
+  /**
+   * Overlapping subjects: each box grows by a factor in [1, 1 + overlap] about its centre, and
+   * a random occlusion order decides who is in front. 0 (default; missing in older manifests):
+   * disjoint boxes, today's layouts byte for byte.
+   */
+  readonly overlap?: number;
+  /**
+   * Probability that a subject's layout (box and pose) is dropped from the condition: the
+   * annotation marks it `layoutDropped` and the prompt omits its placement. Drawn per subject,
+   * deterministic per (seed, split, index). 0 (default; missing in older manifests): none.
+   */
+  readonly layoutDropout?: number;
 }
 
 /** Defaults: 64-px targets, 32-px references, 4-px patches (16×16 target grid, 8×8 reference grid). */
@@ -44,6 +56,8 @@ export const DEFAULT_CONFIG: GeneratorConfig = {
   maxRotationDeg: 45,
   flipProb: 0.5,
   dip: 'mixed',
+  overlap: 0,
+  layoutDropout: 0,
 };
 
 /** Throws a RangeError naming the offending field. */
@@ -66,7 +80,14 @@ export function validateConfig(c: GeneratorConfig): void {
   if (!(c.maxRotationDeg >= 0 && c.maxRotationDeg <= 180)) throw new RangeError(`config.maxRotationDeg must be in [0, 180], got ${c.maxRotationDeg}`);
   if (!(c.flipProb >= 0 && c.flipProb <= 1)) throw new RangeError(`config.flipProb must be in [0, 1], got ${c.flipProb}`);
   if (!['none', 'swap', 'attribute', 'mixed'].includes(c.dip)) throw new RangeError(`config.dip must be none|swap|attribute|mixed, got ${c.dip}`);
+  const overlap = c.overlap ?? 0;
+  if (typeof overlap !== 'number' || !(overlap >= 0 && overlap <= 1)) throw new RangeError(`config.overlap must be in [0, 1], got ${String(c.overlap)}`);
+  const dropout = c.layoutDropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout <= 1)) throw new RangeError(`config.layoutDropout must be in [0, 1], got ${String(c.layoutDropout)}`);
 }
+
+/** Annotation format version this generator writes (version 1 files still load; see dataset.ts). */
+export const ANNOTATION_VERSION = 2;
 
 /** Per-subject annotation. */
 export interface SubjectAnnotation {
@@ -75,6 +96,12 @@ export interface SubjectAnnotation {
   readonly reference: { readonly file: string; readonly size: number; readonly scale: number };
   readonly box: Box;
   readonly pose: Pose;
+  /** The pose relative to the reference (rotation, mirror, scale): part of the layout condition. */
+  readonly relativePose: RelativePose;
+  /** Occlusion rank: 0 is in front; a subject hides the parts of higher-depth subjects it covers. */
+  readonly depth: number;
+  /** Whether this subject's layout (box, pose) is withheld from the condition (layout dropout). */
+  readonly layoutDropped: boolean;
   /** Reference pixel → target pixel affine `[a, b, c, d, e, f]` (exact, from the pose). */
   readonly refToTarget: Affine;
   readonly attributes: {
@@ -108,7 +135,8 @@ export interface DipAnnotation {
 /** One sample's JSON annotation (schemas/semalign-annotation.schema.json). */
 export interface SemAlignAnnotation {
   readonly format: 'semalign-annotation';
-  readonly version: 1;
+  /** 2 in memory; version 1 files are upgraded on load (dataset.ts upgradeAnnotation). */
+  readonly version: 2;
   readonly id: string;
   readonly split: Split;
   readonly index: number;
@@ -189,13 +217,13 @@ function where(pose: Pose, size: number): string {
   return row === 'middle' && col === 'center' ? 'center' : `${row}-${col}`;
 }
 
-function describe(identity: Identity, pose: Pose, size: number, refHalf: number): string {
-  const rot = pose.rotationDeg === 0 ? 'upright' : `rotated ${Math.abs(pose.rotationDeg)}° ${pose.rotationDeg > 0 ? 'clockwise' : 'counter-clockwise'}`;
-  return (
+function describe(identity: Identity, pose: Pose, size: number, refHalf: number, dropped: boolean): string {
+  const what =
     `a ${hex(identity.palette[0])}/${hex(identity.palette[1])} ${identity.pattern} ${identity.family} ` +
-    `with a ${identity.marker} marker${identity.accessory === 'none' ? '' : ` and a ${identity.accessory}`} at the ${where(pose, size)}, ` +
-    `${rot}${pose.flip ? ', mirrored' : ''}, scale ${(pose.half / refHalf).toFixed(2)}`
-  );
+    `with a ${identity.marker} marker${identity.accessory === 'none' ? '' : ` and a ${identity.accessory}`}`;
+  if (dropped) return what;
+  const rot = pose.rotationDeg === 0 ? 'upright' : `rotated ${Math.abs(pose.rotationDeg)}° ${pose.rotationDeg > 0 ? 'clockwise' : 'counter-clockwise'}`;
+  return `${what} at the ${where(pose, size)}, ${rot}${pose.flip ? ', mirrored' : ''}, scale ${(pose.half / refHalf).toFixed(2)}`;
 }
 
 /** Options for one sample. */
@@ -224,14 +252,26 @@ export function generateSample(config: GeneratorConfig, req: SampleRequest): Sem
   const hues = new Set<number>();
   const ids = new Set<number>();
   const identities = pickIdentities(rng, split, k, hues, ids).map(identityFromId);
-  const layout = sampleLayout(rng, { size: W, k, maxRotationDeg: config.maxRotationDeg, flipProb: config.flipProb });
+  const disjoint = sampleLayout(rng, { size: W, k, maxRotationDeg: config.maxRotationDeg, flipProb: config.flipProb });
   const background = sampleBackground(rng, W);
+  // The options below draw from their own streams, so with both at 0 nothing above or below
+  // changes: today's samples byte for byte.
+  const overlap = config.overlap ?? 0;
+  const overlapRng = overlap > 0 ? Prng.keyed(config.seed, `${split}:${index}:overlap`) : null;
+  const layout = overlapRng ? growBoxes(overlapRng, disjoint, W, overlap) : disjoint;
+  /** Slots front to back. */
+  const order = overlapRng ? overlapRng.shuffle(Array.from({ length: k }, (_, i) => i)) : Array.from({ length: k }, (_, i) => i);
+  const depth = new Array<number>(k);
+  order.forEach((slot, d) => (depth[slot] = d));
+  const dropout = config.layoutDropout ?? 0;
+  const dropRng = dropout > 0 ? Prng.keyed(config.seed, `${split}:${index}:layout-dropout`) : null;
+  const dropped = Array.from({ length: k }, () => (dropRng ? dropRng.float() < dropout : false));
   const bg = renderBackground(background, W, W);
   const shaders = identities.map((i) => new SubjectShader(i));
   const drawn: Drawn[] = shaders.map((shader, i) => ({ shader, pose: layout[i]!.pose }));
   const target = bg.slice();
   const label = new Uint8Array(W * W);
-  drawSubjects(target, W, W, drawn, label);
+  drawInOrder(target, W, W, drawn, order, label);
 
   const refPose = referencePose(R, config.refScale);
   const refs = shaders.map((s) => renderReference(s, refPose, R));
@@ -263,6 +303,9 @@ export function generateSample(config: GeneratorConfig, req: SampleRequest): Sem
       reference: { file: files.refs[slot]!, size: R, scale: config.refScale },
       box: layout[slot]!.box,
       pose: layout[slot]!.pose,
+      relativePose: relativePose(layout[slot]!.pose, R, config.refScale),
+      depth: depth[slot]!,
+      layoutDropped: dropped[slot]!,
       refToTarget: affines[slot]!,
       attributes: {
         family: identity.family,
@@ -282,7 +325,7 @@ export function generateSample(config: GeneratorConfig, req: SampleRequest): Sem
   let loser: ImageValue | undefined;
   let dipMask: ImageValue | undefined;
   if (config.dip !== 'none') {
-    const made = makeLoser(config, rng, split, k, identities, drawn, target, bg, W, hues, ids);
+    const made = makeLoser(config, rng, split, k, identities, drawn, order, target, bg, W, hues, ids);
     loser = { width: W, height: W, channels: 3, data: made.data };
     dipMask = { width: W, height: W, channels: 1, data: made.mask };
     dip = {
@@ -299,10 +342,10 @@ export function generateSample(config: GeneratorConfig, req: SampleRequest): Sem
   const refHalf = refPose.half;
   const prompt =
     `${k} subject${k > 1 ? 's' : ''}: ` +
-    identities.map((identity, i) => `[${i + 1}] ${describe(identity, layout[i]!.pose, W, refHalf)}`).join('; ');
+    identities.map((identity, i) => `[${i + 1}] ${describe(identity, layout[i]!.pose, W, refHalf, dropped[i]!)}`).join('; ');
   const annotation: SemAlignAnnotation = {
     format: 'semalign-annotation',
-    version: 1,
+    version: ANNOTATION_VERSION,
     id,
     split,
     index,
@@ -332,6 +375,7 @@ function makeLoser(
   k: number,
   identities: Identity[],
   drawn: Drawn[],
+  order: readonly number[],
   winner: Uint8Array,
   bg: Uint8Array,
   W: number,
@@ -347,7 +391,7 @@ function makeLoser(
   const render = (changed: Identity) => {
     const data = winner.slice();
     const subjects = drawn.map((d, i) => (i === slot ? { shader: new SubjectShader(changed), pose: d.pose } : d));
-    drawSubjects(data, W, W, subjects, undefined, poseBounds(drawn[slot]!.pose, W, W), bg);
+    drawInOrder(data, W, W, subjects, order, undefined, poseBounds(drawn[slot]!.pose, W, W), bg);
     return data;
   };
   const me = identities[slot]!;
@@ -398,6 +442,30 @@ export function renderTarget(a: SemAlignAnnotation, replace: ReadonlyMap<number,
   const H = a.target.height;
   const data = renderBackground(a.background, W, H);
   const drawn = a.subjects.map((s) => ({ shader: new SubjectShader(replace.get(s.slot) ?? identityFromId(s.identity)), pose: s.pose }));
-  drawSubjects(data, W, H, drawn);
+  drawInOrder(data, W, H, drawn, occlusionOrder(a.subjects));
   return { width: W, height: H, channels: 3, data };
+}
+
+/** Slots front to back (by depth; a missing depth, as in version 1 annotations, means slot order). */
+export function occlusionOrder(subjects: readonly { readonly slot: number; readonly depth?: number }[]): number[] {
+  return subjects.map((s, i) => ({ slot: s.slot, d: s.depth ?? i })).sort((x, y) => x.d - y.d || x.slot - y.slot).map((x) => x.slot);
+}
+
+/**
+ * {@link drawSubjects} with the subjects (indexed by slot) drawn front to back in `order`; the
+ * label map gets slot+1 whatever the order.
+ */
+function drawInOrder(
+  base: Uint8Array,
+  width: number,
+  height: number,
+  bySlot: readonly Drawn[],
+  order: readonly number[],
+  label?: Uint8Array,
+  region?: readonly [number, number, number, number],
+  background?: Uint8Array,
+): void {
+  const identity = order.every((slot, i) => slot === i);
+  drawSubjects(base, width, height, identity ? bySlot : order.map((slot) => bySlot[slot]!), label, region, background);
+  if (label && !identity) for (let p = 0; p < label.length; p++) if (label[p]! > 0) label[p] = order[label[p]! - 1]! + 1;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { relativePose } from './geometry.ts';
 import type { SemAlignAnnotation } from './sample.ts';
 
 /** A dataset file failed validation; the message names the file and the field. */
@@ -87,6 +88,27 @@ export function checkAnnotation(a: SemAlignAnnotation, file: string): void {
       if (v >= 0 && c.owner[v] !== slot) fail(`correspondence.refToTarget.${slot}.${u}`, `points at target patch ${v}, owned by ${c.owner[v]}, not ${slot}`);
     });
   });
+  if (a.version >= 2) checkLayoutFields(a, fail);
   if (a.dip && a.dip.slot >= a.k) fail('dip.slot', `${a.dip.slot} is outside 0..${a.k - 1}`);
   if (a.dip && a.dip.sourceSlot !== null && a.dip.sourceSlot >= a.k) fail('dip.sourceSlot', `${a.dip.sourceSlot} is outside 0..${a.k - 1}`);
+}
+
+/**
+ * Version 2 fields: present on every subject, depths a permutation of 0..k−1, and the relative
+ * pose the one the target pose and the reference imply (so the condition cannot contradict the
+ * rendering).
+ */
+function checkLayoutFields(a: SemAlignAnnotation, fail: (field: string, msg: string) => never): void {
+  const seen = new Set<number>();
+  a.subjects.forEach((s, i) => {
+    const raw = s as Partial<typeof s>;
+    for (const f of ['relativePose', 'depth', 'layoutDropped'] as const) if (raw[f] === undefined) fail(`subjects.${i}`, `must have property '${f}' (annotation version ${a.version})`);
+    if (s.depth >= a.k || seen.has(s.depth)) fail(`subjects.${i}.depth`, `${s.depth} repeats or is outside 0..${a.k - 1} (depths are a permutation)`);
+    seen.add(s.depth);
+    const want = relativePose(s.pose, s.reference.size, s.reference.scale);
+    const got = s.relativePose;
+    if (got.flip !== want.flip || got.rotationDeg !== want.rotationDeg || Math.abs(got.scale - want.scale) > 1e-9 * want.scale) {
+      fail(`subjects.${i}.relativePose`, `is ${JSON.stringify(got)} but the pose and reference give ${JSON.stringify(want)}`);
+    }
+  });
 }

@@ -38,6 +38,8 @@ export const Generate = defineNode({
       maxRotationDeg: { type: 'number', default: DEFAULT_CONFIG.maxRotationDeg, minimum: 0, maximum: 180, description: 'Largest |rotation| of a subject in the target.' },
       flipProb: { type: 'number', default: DEFAULT_CONFIG.flipProb, minimum: 0, maximum: 1, description: 'Probability a subject is mirrored in the target.' },
       dip: { type: 'string', enum: ['none', 'swap', 'attribute', 'mixed'], default: DEFAULT_CONFIG.dip, description: 'DIP losers: identity swap, attribute (color/texture) leakage, or a mix.' },
+      overlap: { type: 'number', default: 0, minimum: 0, maximum: 1, description: 'Overlapping subjects: each box grows by up to 1 + overlap about its centre, a random occlusion order decides who is in front. 0: disjoint boxes (the original task).' },
+      layoutDropout: { type: 'number', default: 0, minimum: 0, maximum: 1, description: "Probability that a subject's layout (box and pose) is withheld from the condition; deterministic per seed. 0: every layout given." },
       write: { type: 'boolean', default: true, description: 'Write PNG/JSON files and manifest.json under outDir.' },
       outDir: { type: 'string', default: 'semalign', description: 'Dataset folder inside the run directory.' },
       inMemory: { type: 'boolean', default: true, description: 'Also return the samples on the `samples` port (turn off for large sets).' },
@@ -58,6 +60,8 @@ export const Generate = defineNode({
       maxRotationDeg: p.maxRotationDeg,
       flipProb: p.flipProb,
       dip: p.dip as DipMode,
+      overlap: p.overlap,
+      layoutDropout: p.layoutDropout,
     };
     validateConfig(config);
     const counts = { train: p.train, val: p.val, test: p.test };
