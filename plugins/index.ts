@@ -4,6 +4,7 @@ import semalign from './semalign/index.ts';
 import metrics from './metrics/index.ts';
 import train from './train/index.ts';
 import mosaic from './mosaic/index.ts';
+import focusdpo from './focusdpo/index.ts';
 
 /** The plugins that ship with tessera, loaded by the CLI and the server. */
-export const builtinPlugins: readonly TesseraPlugin[] = [core, semalign, metrics, train, mosaic];
+export const builtinPlugins: readonly TesseraPlugin[] = [core, semalign, metrics, train, mosaic, focusdpo];

@@ -68,10 +68,11 @@ export function dpoStepProgram(c: MosaicConfig, k: number, batch: number, s: Dpo
     const w = tracedFocus(g, s.focus, B, n, winnerMap);
     const half = (x: Sym, i: number) => (S === B ? x : o.slice(x, [i * B], [(i + 1) * B], [0]));
     const flowW = o.mean(half(ePolicy, 0));
-    if (!dpo) return { loss: weightedFlowLoss(half(ePolicy, 0), w), outputs: { flowW } };
+    if (!dpo) return { loss: weightedFlowLoss(half(ePolicy, 0), w), outputs: { flowW } as Record<string, Sym> };
     const eRef = patchErrors(ref!.velocity!, target);
     const r = focusDpoLoss({ policyW: half(ePolicy, 0), refW: half(eRef, 0), policyL: half(ePolicy, 1), refL: half(eRef, 1) }, w, g.input('dpo.beta', []));
-    return { loss: r.loss, outputs: { acc: r.acc, margin: r.margin, rewardW: r.rewardW, rewardL: r.rewardL, flowW } };
+    const outputs: Record<string, Sym> = { acc: r.acc, margin: r.margin, rewardW: r.rewardW, rewardL: r.rewardL, flowW };
+    return { loss: r.loss, outputs };
   };
 }
 

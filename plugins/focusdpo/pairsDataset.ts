@@ -1,0 +1,75 @@
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from 'tessera';
+import { encodePng } from 'tessera/image';
+import type { PreferencePair } from './pairs.ts';
+
+/** One entry of pairs.json. */
+export interface PairRecord {
+  readonly id: string;
+  readonly source: 'dip';
+  readonly k: number;
+  readonly slot: number;
+  readonly kind: string;
+  readonly changedPixels: number;
+  readonly files: { readonly winner: string; readonly loser: string; readonly mask: string };
+}
+
+export const PAIRS_MANIFEST = 'pairs.json';
+const FLUSH_EVERY = 16;
+
+/** Entries of an existing manifest whose files are all present (a damaged or foreign manifest is an error, never overwritten silently). */
+async function donePairs(dir: string): Promise<Map<string, PairRecord>> {
+  const done = new Map<string, PairRecord>();
+  let text: string;
+  try {
+    text = await readFile(join(dir, PAIRS_MANIFEST), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return done;
+    throw e;
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new Error(`focusdpo: ${join(dir, PAIRS_MANIFEST)} is not JSON; move it away or choose another folder`);
+  }
+  const d = doc as { format?: unknown; pairs?: unknown };
+  if (d.format !== 'focusdpo-pairs' || !Array.isArray(d.pairs)) throw new Error(`focusdpo: ${join(dir, PAIRS_MANIFEST)} is not a focusdpo pairs manifest`);
+  for (const r of d.pairs as PairRecord[]) {
+    if (typeof r?.id !== 'string' || typeof r.files !== 'object' || r.files === null) continue;
+    const files = [r.files.winner, r.files.loser, r.files.mask];
+    if (files.some((f) => typeof f !== 'string')) continue;
+    const present = await Promise.all(files.map((f) => access(join(dir, f)).then(() => true, () => false)));
+    if (present.every(Boolean)) done.set(r.id, r);
+  }
+  return done;
+}
+
+/**
+ * Writes pairs as PNG triples (winner, loser, mask) plus pairs.json listing them (the condition —
+ * references and layout — is the SemAlign sample of the same id). Every file is written atomically
+ * and the manifest is rewritten after every 16 pairs, so an interrupted run resumes: pairs the
+ * manifest lists with all files present are not written again.
+ */
+export async function writePairsDataset(dir: string, pairs: readonly PreferencePair[], signal?: AbortSignal): Promise<{ written: number; skipped: number }> {
+  await mkdir(dir, { recursive: true });
+  const done = await donePairs(dir);
+  const skipped = pairs.filter((p) => done.has(p.annotation.id)).length;
+  const flush = () => writeFileAtomic(join(dir, PAIRS_MANIFEST), JSON.stringify({ format: 'focusdpo-pairs', version: 1, pairs: [...done.values()] }, null, 1) + '\n');
+  let written = 0;
+  for (const p of pairs) {
+    signal?.throwIfAborted();
+    const id = p.annotation.id;
+    if (done.has(id)) continue;
+    const dip = p.annotation.dip!;
+    const files = { winner: `${id}_winner.png`, loser: `${id}_loser.png`, mask: `${id}_mask.png` };
+    await writeFileAtomic(join(dir, files.winner), encodePng(p.target));
+    await writeFileAtomic(join(dir, files.loser), encodePng(p.loser));
+    await writeFileAtomic(join(dir, files.mask), encodePng(p.dipMask));
+    done.set(id, { id, source: 'dip', k: p.refs.length, slot: dip.slot, kind: dip.kind, changedPixels: dip.changedPixels, files });
+    if (++written % FLUSH_EVERY === 0) await flush();
+  }
+  await flush();
+  return { written, skipped };
+}
