@@ -12,6 +12,7 @@ export type {
   InputSpec,
   OutputSpec,
   CachePolicy,
+  FingerprintPaths,
   ExecuteContext,
   ExecuteResult,
   ProgressReporter,

@@ -18,6 +18,7 @@ import { NodeContractError, RunCancelled, UpstreamFailure } from './errors.ts';
 import { isAsyncIterable, toResultIterable } from './toAsyncIterable.ts';
 import { eventLoopTurn } from './eventLoopTurn.ts';
 import { checkOutputValues } from './checkPorts.ts';
+import { WORKSPACE } from '../plugin/tokens.ts';
 
 /** Options of one run. */
 export interface RunOptions {
@@ -340,7 +341,7 @@ class RunState {
     const policy = node.def.cache;
     if (policy && typeof policy === 'object') {
       try {
-        fingerprint = String(await policy.fingerprint(node.params));
+        fingerprint = String(await policy.fingerprint(node.params, { resolvePath: (path) => this.#contextHost.get(WORKSPACE).resolve(path, 'read') }));
       } catch {
         return undefined; // a fingerprint that throws forces a re-run
       }

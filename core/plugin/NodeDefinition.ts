@@ -40,8 +40,16 @@ export type CachePolicy =
   /**
    * Reused while `fingerprint(params)` returns the same string (ComfyUI's IS_CHANGED): e.g. a
    * file loader returns the file's mtime and size. A fingerprint that throws forces a re-run.
+   * `paths.resolvePath` resolves a path param as `ctx.resolvePath(path, 'read')` would (from
+   * the workspace root, not the process's working directory).
    */
-  | { fingerprint(params: Record<string, unknown>): string | Promise<string> };
+  | { fingerprint(params: Record<string, unknown>, paths: FingerprintPaths): string | Promise<string> };
+
+/** What a cache fingerprint may use besides the params. */
+export interface FingerprintPaths {
+  /** As {@link ExecuteContext.resolvePath} with `'read'`: the real path, confined to the workspace. */
+  resolvePath(path: string): Promise<string>;
+}
 
 /** Reports progress of one node; the executor turns each call into a `node:progress` event. */
 export type ProgressReporter = (value: number, max?: number, message?: string, preview?: unknown) => void;

@@ -5,6 +5,7 @@ import { FormatNode, JsonGetNode, MakeObjectNode } from './nodes/text.ts';
 import { ListIndexNode, ListMapNode, ListStatsNode, RangeNode } from './nodes/lists.ts';
 import { AssertNode, CollectNode, CountStreamNode, DelayNode } from './nodes/flow.ts';
 import { PrintNode, SaveImageNode, SaveJsonNode } from './nodes/sinks.ts';
+import { LoadImageNode } from './nodes/images.ts';
 
 /** The built-in `core` plugin: nodes that make the engine usable and testable without ML. */
 export default definePlugin({
@@ -16,6 +17,7 @@ export default definePlugin({
     FormatNode, JsonGetNode, MakeObjectNode,
     RangeNode, ListMapNode, ListStatsNode, ListIndexNode,
     DelayNode, CountStreamNode, CollectNode, AssertNode,
+    LoadImageNode,
     PrintNode, SaveJsonNode, SaveImageNode,
   ],
 });

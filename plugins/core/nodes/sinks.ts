@@ -1,6 +1,7 @@
 import { defineNode } from 'tessera';
 import pngjs from 'pngjs';
 import { graphPngText, withPngText } from 'tessera/image';
+import { formatFilename } from './filenamePattern.ts';
 
 export const PrintNode = defineNode({
   type: 'core/Print',
@@ -40,27 +41,46 @@ export const SaveImageNode = defineNode({
   type: 'core/SaveImage',
   title: 'Save image',
   category: 'core/output',
-  description: 'Writes an IMAGE as PNG into the run directory (atomically), shows it as the node preview and outputs the file path.',
-  version: '1.0.0',
-  inputs: { image: { type: 'IMAGE' } },
+  description:
+    'Writes each IMAGE it gets (one, or every value of a stream) as PNG into the run directory (atomically), shows it as the node preview and outputs the file path. Name files of a stream with a counter: images/out_%05d.png or frame_{index}.png.',
+  version: '1.1.0',
+  // A stream input (a single image arrives as a stream of one): the node numbers the values itself.
+  inputs: { image: { type: 'IMAGE', stream: true } },
   outputs: { path: { type: 'STRING' } },
-  params: { type: 'object', properties: { filename: { type: 'string', default: 'image.png', pattern: '^[^\\\\]+\\.png$' } }, additionalProperties: false },
+  params: {
+    type: 'object',
+    properties: {
+      filename: {
+        type: 'string',
+        default: 'image.png',
+        pattern: '^[^\\\\]+\\.png$',
+        description: 'File name in the run directory. %d, %05d (zero-padded) or {index} is replaced by the value\'s index (0, 1, …); without one, values after the first get _1, _2 … before .png.',
+      },
+    },
+    additionalProperties: false,
+  },
   output: true,
   cache: 'never',
-  async execute({ inputs, params, artifacts, progress, graph }) {
-    const img = inputs.image;
-    if (!img || !(img.width > 0 && img.height > 0) || img.data.length !== img.width * img.height * img.channels) {
-      throw new RangeError(`core/SaveImage: not a valid image (${img ? `${img.width}×${img.height}×${img.channels}, ${img.data.length} bytes` : 'nothing'})`);
-    }
-    const png = new pngjs.PNG({ width: img.width, height: img.height });
-    for (let i = 0, n = img.width * img.height; i < n; i++) {
-      for (let c = 0; c < 3; c++) png.data[i * 4 + c] = img.data[i * img.channels + (img.channels === 1 ? 0 : c)]!;
-      png.data[i * 4 + 3] = img.channels === 4 ? img.data[i * 4 + 3]! : 255;
-    }
-    progress(1, 1, params.filename, img);
+  async *execute({ inputs, params, artifacts, progress, graph, signal }) {
     // The graph as run rides along in a tEXt chunk: dropping the PNG on the editor reopens it.
-    const bytes = pngjs.PNG.sync.write(png);
     const text = graphPngText(graph);
-    return { path: await artifacts.write(params.filename, text ? withPngText(bytes, text) : bytes) };
+    let index = 0;
+    for await (const img of inputs.image) {
+      signal.throwIfAborted();
+      const name = formatFilename(params.filename, index);
+      if (!img || !(img.width > 0 && img.height > 0) || img.data.length !== img.width * img.height * img.channels) {
+        throw new RangeError(`core/SaveImage: value ${index} (${name}) is not a valid image (${img ? `${img.width}×${img.height}×${img.channels}, ${img.data.length} bytes` : 'nothing'})`);
+      }
+      const png = new pngjs.PNG({ width: img.width, height: img.height });
+      for (let i = 0, n = img.width * img.height; i < n; i++) {
+        for (let c = 0; c < 3; c++) png.data[i * 4 + c] = img.data[i * img.channels + (img.channels === 1 ? 0 : c)]!;
+        png.data[i * 4 + 3] = img.channels === 4 ? img.data[i * 4 + 3]! : 255;
+      }
+      progress(index + 1, undefined, name, img);
+      const bytes = pngjs.PNG.sync.write(png);
+      yield { path: await artifacts.write(name, text ? withPngText(bytes, text) : bytes) };
+      index++;
+    }
+    if (index === 0) throw new RangeError('core/SaveImage: the image stream ended without a value; nothing was written');
   },
 });
