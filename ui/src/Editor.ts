@@ -2,11 +2,12 @@ import { LGraph, LGraphCanvas, LGraphGroup, LiteGraph, type LGraphNode } from '@
 import { isPortCompatible } from '../../core/wire/portTypes.ts';
 import { Api, ApiError } from './api.ts';
 import { TesseraNode, formatMs, hooks, registerNodeTypes } from './TesseraNode.ts';
-import { buildDocument, jsonEqual, type NodeSnapshot } from './graphFile.ts';
+import { buildDocument, jsonEqual, withSeed, type NodeSnapshot } from './graphFile.ts';
 import { UndoHistory } from './history.ts';
 import { roomToGrow, type Box } from './layout.ts';
 import { perKTable } from './tableView.ts';
 import { openLightbox } from './lightbox.ts';
+import { openNodeSearch, type SearchChoice } from './nodeSearch.ts';
 import type { GraphDocument, Link, NodeDescription, PreviewMessage, RunInfo, ServerMessage, ValidationIssue, WireEvent } from './types.ts';
 
 /** Run status shown in the toolbar (also on `<body data-run-status>` for scripts and tests). */
@@ -37,7 +38,11 @@ export class Editor {
   path?: string;
   fileName?: string;
   dirty = false;
+  /** The graph's `seed` (the toolbar's seed field): part of the file, so undoable and per graph. */
+  seed?: number;
   runId?: string;
+  /** Runs this tab queued behind the one on the canvas, oldest first; shown when their turn comes. */
+  pending: RunInfo[] = [];
   phase: RunPhase = 'idle';
   issues: ValidationIssue[] = [];
   #loading = 0;
@@ -78,6 +83,15 @@ export class Editor {
       this.canvas.setDirty(true, false);
       this.onMessage?.(message, 'error');
     };
+    this.#linkHelp();
+    // Subgraphs are not part of tessera's graph format: litegraph's "Convert to Subgraph" would
+    // turn the selection into a node the file cannot hold (and threw, deleting the node).
+    const noSubgraph = <T,>(options: T[]): T[] => options.filter((o) => !String((o as { content?: unknown } | null)?.content ?? '').startsWith('Convert to Subgraph'));
+    const canvas = this.canvas as unknown as { getNodeMenuOptions(n: LGraphNode): unknown[]; getCanvasMenuOptions(): unknown[] };
+    const nodeMenu = canvas.getNodeMenuOptions.bind(this.canvas);
+    const canvasMenu = canvas.getCanvasMenuOptions.bind(this.canvas);
+    canvas.getNodeMenuOptions = (n) => noSubgraph(nodeMenu(n));
+    canvas.getCanvasMenuOptions = () => noSubgraph(canvasMenu());
     hooks.workspaceFiles = async (ext) => {
       try {
         return (await this.api.workspaceFiles(ext?.join(','))).files;
@@ -85,6 +99,57 @@ export class Editor {
         return [];
       }
     };
+  }
+
+  /**
+   * Links the canvas cannot make are explained instead of refused silently, and a link dropped on
+   * empty canvas opens a search of node types that accept it (then connects the new node).
+   */
+  #linkHelp(): void {
+    type Drop = { canvasX: number; canvasY: number; clientX: number; clientY: number };
+    type RenderLink = { node: LGraphNode; fromSlot: { type?: unknown; name?: string }; fromSlotIndex: number };
+    const lc = (this.canvas as unknown as { linkConnector: { events: EventTarget; renderLinks: RenderLink[]; state: { connectingTo?: 'input' | 'output' } } }).linkConnector;
+    const typeOf = (t: unknown) => String(t ?? 'ANY') || 'ANY';
+    lc.events.addEventListener('after-drop-links', (ev) => {
+      const { renderLinks, event } = (ev as CustomEvent<{ renderLinks: RenderLink[]; event: Drop }>).detail;
+      const first = renderLinks?.[0];
+      if (!first) return;
+      const toInput = lc.state.connectingTo !== 'output';
+      const node = this.graph.getNodeOnPos(event.canvasX, event.canvasY) as TesseraNode | null;
+      if (!(node instanceof TesseraNode) || node === first.node) return;
+      const from = typeOf(first.fromSlot.type);
+      const pos: [number, number] = [event.canvasX, event.canvasY];
+      const slot = toInput ? node.getInputOnPos(pos) : node.getOutputOnPos(pos);
+      const candidates = slot ? [slot] : ((toInput ? node.inputs : node.outputs) ?? []);
+      const fits = candidates.some((s) => (toInput ? isPortCompatible(from, typeOf(s.type)) : isPortCompatible(typeOf(s.type), from)));
+      if (fits) return;
+      const there = slot ? `${toInput ? 'input' : 'output'} ${String((slot as { tName?: string }).tName ?? slot.name)} (${typeOf(slot.type)})` : `any ${toInput ? 'input' : 'output'} of ${node.title}`;
+      this.onMessage?.(toInput ? `cannot link ${from} to ${there}: the types do not match` : `cannot link ${there} to ${from}: the types do not match`, 'error');
+    });
+    lc.events.addEventListener('dropped-on-canvas', (ev) => {
+      const event = (ev as CustomEvent<Drop>).detail;
+      const first = lc.renderLinks[0];
+      if (!first || !(first.node instanceof TesseraNode)) return;
+      const toInput = lc.state.connectingTo !== 'output';
+      const type = typeOf(first.fromSlot.type);
+      const fromNode = first.node;
+      const fromIndex = first.fromSlotIndex;
+      const pos: [number, number] = [event.canvasX, event.canvasY];
+      const choices: SearchChoice[] = [];
+      for (const def of this.defs.values()) {
+        if (def.deprecated) continue;
+        const ports = toInput ? def.inputs : def.outputs;
+        const port = Object.entries(ports).find(([, spec]) => (toInput ? isPortCompatible(type, spec.type) : isPortCompatible(spec.type, type)))?.[0];
+        if (port !== undefined) choices.push({ def, port });
+      }
+      const host = this.canvas.canvas.parentElement ?? document.body;
+      openNodeSearch(host, [event.clientX, event.clientY], toInput ? `nodes taking ${type}` : `nodes giving ${type}`, choices, (c) => {
+        const node = this.addNode(c.def.type, toInput ? pos : [pos[0] - 200, pos[1]]);
+        if (!node) return;
+        if (toInput) fromNode.connect(fromIndex, node, node.slotsOf(c.port)[0]!);
+        else node.connect(node.outputs.findIndex((o) => (o as unknown as { tName?: string }).tName === c.port), fromNode, fromIndex);
+      });
+    });
   }
 
   /** Shows a message to the user (the toolbar's status line). */
@@ -143,6 +208,7 @@ export class Editor {
       this.graph.clear();
       this.clearRun();
       this.base = structuredClone(doc);
+      this.seed = typeof doc.seed === 'number' ? doc.seed : undefined;
       this.path = source.path;
       this.fileName = source.fileName ?? source.path?.split('/').pop();
       const placed = this.#populate(doc);
@@ -266,6 +332,7 @@ export class Editor {
     try {
       this.canvas.deselectAll?.();
       this.graph.clear();
+      this.seed = typeof state.doc.seed === 'number' ? state.doc.seed : undefined;
       this.#populate(state.doc);
       const layout = new Map(state.layout);
       for (const node of this.nodes) {
@@ -455,7 +522,7 @@ export class Editor {
     const ds = this.canvas.ds;
     const changed = Math.abs(ds.scale - this.#viewBaseline.scale) > 1e-6 || Math.abs(ds.offset[0] - this.#viewBaseline.offset[0]) > 0.5 || Math.abs(ds.offset[1] - this.#viewBaseline.offset[1]) > 0.5;
     const groups = this.graph.groups.map((g) => ({ title: g.title, bounding: [Math.round(g.pos[0]), Math.round(g.pos[1]), Math.round(g.size[0]), Math.round(g.size[1])] as [number, number, number, number], ...(g.color ? { color: g.color } : {}) }));
-    return buildDocument(this.base, snapshots, { offset: [ds.offset[0], ds.offset[1]], scale: ds.scale, changed, ...(groups.length || this.base?.ui?.groups ? { groups } : {}) });
+    return withSeed(buildDocument(this.base, snapshots, { offset: [ds.offset[0], ds.offset[1]], scale: ds.scale, changed, ...(groups.length || this.base?.ui?.groups ? { groups } : {}) }), this.seed);
   }
 
   /** Saves into the workspace's graphs/ folder (PUT /api/graphs/…). */
@@ -475,6 +542,13 @@ export class Editor {
     this.#notify();
     for (const l of this.#stateListeners) l(this.#history.current);
     return r.path;
+  }
+
+  /** Sets the graph's seed (undefined: none, the engine uses 0); an edit like any other. */
+  setSeed(seed: number | undefined): void {
+    if (seed === this.seed) return;
+    this.seed = seed;
+    this.changed();
   }
 
   /** Marks the graph modified and schedules a validation. */
@@ -528,6 +602,19 @@ export class Editor {
       return undefined;
     }
     const doc = this.toDocument();
+    const label = this.path ?? this.fileName;
+    if (this.busy) {
+      // One is on the canvas already: this one waits in the server queue and takes the canvas
+      // when its turn comes (#advance).
+      const { run } = await this.api.run(doc, { ...options, ...(label ? { label } : {}) }).catch((error: unknown) => {
+        if (error instanceof ApiError && error.body.error === 'invalid_graph') this.showIssues(error.body.issues ?? []);
+        throw error;
+      });
+      this.pending.push(run);
+      this.onMessage?.(`queued another run (${this.pending.length} waiting in this tab)`, 'info');
+      this.#notify();
+      return run;
+    }
     this.clearRun();
     this.#setPhase('queued');
     try {
@@ -552,8 +639,69 @@ export class Editor {
     }
   }
 
-  async cancel(): Promise<void> {
-    if (this.runId) await this.api.cancel(this.runId).catch(() => undefined);
+  /** Whether a run is on the canvas and not finished. */
+  get busy(): boolean {
+    return this.phase === 'queued' || this.phase === 'running';
+  }
+
+  /** Cancels the run on the canvas, or the run with this id (a queued one). */
+  async cancel(runId = this.runId): Promise<void> {
+    if (!runId) return;
+    await this.api.cancel(runId).catch(() => undefined);
+    const i = this.pending.findIndex((r) => r.id === runId);
+    if (i >= 0) {
+      this.pending.splice(i, 1);
+      this.#notify();
+    }
+  }
+
+  /**
+   * Reopens a past (or running) run: its graph as run (`graph.json` of its record) on the canvas,
+   * and its outcome on the nodes — states and times replayed from its events, tables and output
+   * text, image previews from the preview files it wrote. A run still going is followed live.
+   */
+  async openRun(run: RunInfo): Promise<void> {
+    const text = await this.api.runFileText(run.id, 'graph.json');
+    const name = run.label ?? run.graphName ?? run.id;
+    await this.loadText(text, { fileName: name.endsWith('.json') ? name : `${name}.json` });
+    this.runId = run.id;
+    this.#runStarted = performance.now();
+    if (run.status === 'queued' || run.status === 'running') {
+      for (const node of this.nodes) if (node.mode !== 2) node.run = { state: 'queued' };
+      this.#tick = setInterval(() => this.canvas.setDirty(true, false), 250);
+      this.#setPhase(run.status);
+      await this.catchUp();
+      return;
+    }
+    const { events } = await this.api.request<{ events: WireEvent[] }>('GET', `/api/runs/${encodeURIComponent(run.id)}/events?since=0`);
+    for (const event of events) {
+      this.#lastSeq = Math.max(this.#lastSeq, event.seq);
+      this.#onEvent(event);
+    }
+    const { files } = await this.api.runFiles(run.id).catch(() => ({ files: [] as { path: string }[] }));
+    for (const f of files) {
+      const m = /^previews\/([^/]+)\/([^/]+)\.png$/.exec(f.path);
+      const node = m ? this.nodeById(m[1]!) : undefined;
+      if (m && node) this.#onPreview({ type: 'preview', runId: run.id, nodeId: m[1]!, port: m[2]!, kind: 'image', src: this.api.fileUrl(run.id, f.path), file: f.path });
+    }
+    const phase: RunPhase = run.status === 'done' || run.status === 'failed' || run.status === 'cancelled' || run.status === 'interrupted' ? run.status : 'idle';
+    const when = new Date(run.createdAt).toLocaleString();
+    this.#setPhase(phase, `run ${run.id} of ${when}: ${run.status}${run.durationMs !== undefined ? ` in ${formatMs(run.durationMs)}` : ''}`);
+  }
+
+  /** After the run on the canvas ended: the next run this tab queued takes the canvas. */
+  #advance(): void {
+    if (this.busy) return;
+    const next = this.pending.shift();
+    if (!next) return;
+    this.clearRun();
+    this.runId = next.id;
+    for (const node of this.nodes) if (node.mode !== 2) node.run = { state: 'queued' };
+    this.#runStarted = performance.now();
+    this.#tick = setInterval(() => this.canvas.setDirty(true, false), 250);
+    this.#setPhase('queued');
+    // Its events so far were not shown (another run had the canvas): fetch them all.
+    void this.catchUp();
   }
 
   clearRun(): void {
@@ -596,8 +744,32 @@ export class Editor {
 
   /** Applies one WebSocket message. */
   handle(m: ServerMessage): void {
+    this.#handle(m);
+    if (m.type === 'run') for (const l of this.#runListeners) l(m.run);
+    if (!this.busy && this.pending.length) this.#advance();
+  }
+
+  readonly #runListeners = new Set<(run: RunInfo) => void>();
+
+  /** Called with every run status the server announces, of any run (the runs panel). */
+  onRun(listener: (run: RunInfo) => void): () => void {
+    this.#runListeners.add(listener);
+    return () => this.#runListeners.delete(listener);
+  }
+
+  #handle(m: ServerMessage): void {
     const runId = m.type === 'event' ? m.event.runId : m.type === 'preview' ? m.runId : m.type === 'run' ? m.run.id : undefined;
     if (runId === undefined) return;
+    const waiting = this.pending.findIndex((r) => r.id === runId);
+    if (waiting >= 0) {
+      // Queued here behind the run on the canvas: only its end (e.g. cancelled) matters now.
+      if (m.type === 'run') {
+        if (['done', 'failed', 'cancelled', 'interrupted'].includes(m.run.status)) this.pending.splice(waiting, 1);
+        else this.pending[waiting] = m.run;
+        this.#notify();
+      }
+      return;
+    }
     if (runId !== this.runId && m.type === 'run' && this.#adopt(m.run)) return;
     if (runId !== this.runId) {
       // Possibly our run before the POST reply arrived: keep a bounded backlog.

@@ -63,6 +63,14 @@ export class Api {
     return this.request('GET', `/api/runs/${encodeURIComponent(runId)}/files`);
   }
 
+  /** A run file as text (e.g. `graph.json`, the graph as the run ran it). */
+  async runFileText(runId: string, path: string): Promise<string> {
+    const headers: Record<string, string> = this.#token ? { Authorization: `Bearer ${this.#token}` } : {};
+    const res = await fetch(this.fileUrl(runId, path), { headers });
+    if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => ({ error: 'http', message: `${path} of run ${runId}: ${res.status} ${res.statusText}` }))) as ApiError['body']);
+    return res.text();
+  }
+
   /** A link to one run file; carries the token in the query, since a link cannot set headers. */
   fileUrl(runId: string, path: string): string {
     const url = `${this.#base}/api/runs/${encodeURIComponent(runId)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;

@@ -129,3 +129,21 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (ka.length !== kb.length) return false;
   return ka.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
+
+/**
+ * The document with its top-level `seed` set (in place of the old one, else before `nodes`) or,
+ * for undefined, removed. Pure.
+ */
+export function withSeed(doc: GraphDocument, seed: number | undefined): GraphDocument {
+  if (doc.seed === seed) return doc;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (k === 'seed') {
+      if (seed !== undefined) out.seed = seed;
+      continue;
+    }
+    if (k === 'nodes' && seed !== undefined && !('seed' in doc)) out.seed = seed;
+    out[k] = v;
+  }
+  return out as GraphDocument;
+}

@@ -3,6 +3,9 @@ import './style.css';
 import { Editor } from './Editor.ts';
 import { formatMs } from './TesseraNode.ts';
 import { readAutosave, writeAutosave } from './autosave.ts';
+import { installTooltips } from './tooltip.ts';
+import { pngTextChunk } from './pngGraph.ts';
+import type { RunInfo } from './types.ts';
 import type { NodeDescription } from './types.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -17,8 +20,18 @@ const editor = new Editor(canvasEl);
 
 function say(text: string, kind: 'info' | 'error' = 'info'): void {
   status.textContent = text;
+  // One line however long: the full text on hover, and in a box on click.
+  status.title = text;
   status.dataset.kind = kind;
+  document.getElementById('status-full')?.remove();
 }
+status.addEventListener('click', (e) => {
+  e.stopPropagation();
+  if (document.getElementById('status-full') || !status.textContent) return document.getElementById('status-full')?.remove();
+  const box = Object.assign(document.createElement('div'), { id: 'status-full', textContent: status.textContent });
+  box.dataset.kind = status.dataset.kind ?? 'info';
+  document.body.append(box);
+});
 
 function resize(): void {
   const r = wrap.getBoundingClientRect();
@@ -28,14 +41,22 @@ function resize(): void {
 }
 new ResizeObserver(resize).observe(wrap);
 resize();
+installTooltips(canvasEl, wrap, (e) => {
+  const [x, y] = editor.canvas.convertEventToCanvasOffset(e);
+  return [x, y];
+}, () => editor.nodes);
 
 function render(): void {
   const name = editor.path ? `graphs/${editor.path}` : editor.fileName ?? 'untitled';
   $('graph-name').textContent = `${editor.dirty ? '● ' : ''}${name}`;
   document.title = `${editor.dirty ? '● ' : ''}${name} — tessera`;
-  const running = editor.phase === 'queued' || editor.phase === 'running';
-  $<HTMLButtonElement>('btn-cancel').disabled = !running;
-  $<HTMLButtonElement>('btn-run').disabled = running;
+  $<HTMLButtonElement>('btn-cancel').disabled = !editor.busy;
+  // Run stays enabled during a run: another click queues one more (shown here, cancellable in Runs).
+  const queued = $('queue-info');
+  queued.hidden = editor.pending.length === 0;
+  queued.textContent = `+${editor.pending.length} queued`;
+  const seedInput = $<HTMLInputElement>('seed-input');
+  if (document.activeElement !== seedInput) seedInput.value = editor.seed === undefined ? '' : String(editor.seed);
   if (editor.statusText) say(editor.statusText, editor.phase === 'failed' || editor.phase === 'invalid' ? 'error' : 'info');
   $<HTMLButtonElement>('btn-undo').disabled = !editor.canUndo;
   $<HTMLButtonElement>('btn-redo').disabled = !editor.canRedo;
@@ -102,57 +123,102 @@ $('btn-open').addEventListener('click', async (e) => {
     openMenu.replaceChildren(Object.assign(document.createElement('div'), { className: 'error', textContent: (error as Error).message }));
   }
 });
-// Runs: the queue and history (newest first); a click lists the run's output files as links.
+// Runs: the queue and history of the server (every run, whichever tab or graph started it),
+// newest first, kept live while open. A click on a row lists its files; *open* reopens the run's
+// graph with its results; *cancel* stops a queued or running one.
 const runsMenu = $<HTMLDivElement>('runs-menu');
-$('btn-runs').addEventListener('click', async (e) => {
-  e.stopPropagation();
-  if (!runsMenu.hidden) {
+
+function runRow(r: RunInfo): HTMLElement {
+  const row = document.createElement('div');
+  row.className = 'run-row';
+  row.dataset.runId = r.id;
+  fillRunRow(row, r);
+  row.addEventListener('click', async (ev) => {
+    ev.stopPropagation();
+    const next = row.nextElementSibling;
+    if (next?.classList.contains('run-files')) return next.remove();
+    const box = Object.assign(document.createElement('div'), { className: 'run-files' });
+    row.after(box);
+    try {
+      const { files } = await editor.api.runFiles(r.id);
+      box.replaceChildren(...files.map((f) => Object.assign(document.createElement('a'), { href: editor.api.fileUrl(r.id, f.path), target: '_blank', textContent: `${f.path}  (${f.size} B)` })));
+      if (!files.length) box.textContent = 'no files yet';
+    } catch (error) {
+      box.textContent = (error as Error).message;
+    }
+  });
+  return row;
+}
+
+function fillRunRow(row: HTMLElement, r: RunInfo): void {
+  row.dataset.status = r.status;
+  const when = new Date(r.createdAt).toLocaleTimeString();
+  const open = Object.assign(document.createElement('button'), { className: 'run-open', textContent: 'open', title: "Open this run's graph (as it ran) with its results" });
+  open.addEventListener('click', async (ev) => {
+    ev.stopPropagation();
     runsMenu.hidden = true;
-    return;
+    if (!(await confirmDiscard())) return;
+    try {
+      await editor.openRun(r);
+    } catch (error) {
+      say(`cannot open run ${r.id}: ${(error as Error).message}`, 'error');
+    }
+  });
+  const actions = Object.assign(document.createElement('span'), { className: 'run-actions' });
+  actions.append(open);
+  if (r.status === 'queued' || r.status === 'running') {
+    const cancel = Object.assign(document.createElement('button'), { className: 'run-cancel', textContent: 'cancel', title: 'Cancel this run' });
+    cancel.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      void editor.cancel(r.id);
+    });
+    actions.append(cancel);
   }
-  runsMenu.hidden = false;
+  row.replaceChildren(
+    Object.assign(document.createElement('span'), { className: `st-${r.status}`, textContent: r.status }),
+    Object.assign(document.createElement('span'), { className: 'run-label', textContent: `${r.label ?? r.graphName ?? r.id}  ${when}` }),
+    Object.assign(document.createElement('span'), { className: 'muted', textContent: r.durationMs !== undefined ? formatMs(r.durationMs) : r.position !== undefined ? `#${r.position + 1} in queue` : '' }),
+    actions,
+  );
+}
+
+async function showRuns(): Promise<void> {
   runsMenu.replaceChildren(Object.assign(document.createElement('div'), { className: 'muted', textContent: 'loading…' }));
   try {
     const { runs } = await editor.api.runs();
-    runsMenu.replaceChildren(
-      ...(runs.length
-        ? runs.slice(0, 30).map((r) => {
-            const row = document.createElement('div');
-            row.className = 'run-row';
-            row.dataset.runId = r.id;
-            const when = new Date(r.createdAt).toLocaleTimeString();
-            row.append(
-              Object.assign(document.createElement('span'), { className: `st-${r.status}`, textContent: r.status }),
-              Object.assign(document.createElement('span'), { textContent: `${r.label ?? r.graphName ?? r.id}  ${when}` }),
-              Object.assign(document.createElement('span'), { className: 'muted', textContent: r.durationMs !== undefined ? formatMs(r.durationMs) : r.position !== undefined ? `#${r.position + 1} in queue` : '' }),
-            );
-            row.addEventListener('click', async (ev) => {
-              ev.stopPropagation();
-              const next = row.nextElementSibling;
-              if (next?.classList.contains('run-files')) return next.remove();
-              const box = Object.assign(document.createElement('div'), { className: 'run-files' });
-              row.after(box);
-              try {
-                const { files } = await editor.api.runFiles(r.id);
-                box.replaceChildren(...files.map((f) => Object.assign(document.createElement('a'), { href: editor.api.fileUrl(r.id, f.path), target: '_blank', textContent: `${f.path}  (${f.size} B)` })));
-                if (!files.length) box.textContent = 'no files yet';
-              } catch (error) {
-                box.textContent = (error as Error).message;
-              }
-            });
-            return row;
-          })
-        : [Object.assign(document.createElement('div'), { className: 'muted', textContent: 'no runs yet' })]),
-    );
+    runsMenu.replaceChildren(...(runs.length ? runs.slice(0, 50).map(runRow) : [Object.assign(document.createElement('div'), { className: 'muted empty', textContent: 'no runs yet' })]));
   } catch (error) {
     runsMenu.replaceChildren(Object.assign(document.createElement('div'), { className: 'error', textContent: (error as Error).message }));
   }
+}
+
+// While open, the list follows every run the server announces.
+editor.onRun((r) => {
+  if (runsMenu.hidden) return;
+  const row = runsMenu.querySelector<HTMLElement>(`.run-row[data-run-id="${CSS.escape(r.id)}"]`);
+  if (row) fillRunRow(row, r);
+  else {
+    runsMenu.querySelector('.empty')?.remove();
+    runsMenu.prepend(runRow(r));
+  }
+});
+
+$('btn-runs').addEventListener('click', (e) => {
+  e.stopPropagation();
+  runsMenu.hidden = !runsMenu.hidden;
+  if (!runsMenu.hidden) void showRuns();
+});
+$('queue-info').addEventListener('click', (e) => {
+  e.stopPropagation();
+  runsMenu.hidden = false;
+  void showRuns();
 });
 runsMenu.addEventListener('click', (e) => e.stopPropagation());
 
 document.addEventListener('click', () => {
   openMenu.hidden = true;
   runsMenu.hidden = true;
+  document.getElementById('status-full')?.remove();
 });
 
 async function confirmDiscard(): Promise<boolean> {
@@ -186,6 +252,14 @@ fileInput.addEventListener('change', async () => {
 async function loadFile(file: File): Promise<void> {
   if (!(await confirmDiscard())) return;
   try {
+    if (file.type === 'image/png' || /\.png$/i.test(file.name)) {
+      // An image tessera saved carries the graph that made it (a tEXt chunk).
+      const text = pngTextChunk(new Uint8Array(await file.arrayBuffer()));
+      if (text === undefined) throw new Error(`${file.name} carries no tessera graph (only PNGs written by core/SaveImage do)`);
+      await editor.loadText(text, { fileName: file.name.replace(/\.png$/i, '.json') });
+      say(`opened the graph embedded in ${file.name}`);
+      return;
+    }
     await editor.loadText(await file.text(), { fileName: file.name });
     say(`loaded ${file.name}`);
   } catch (error) {
@@ -229,15 +303,26 @@ $('btn-validate').addEventListener('click', async () => {
   say(issues.length ? `${issues.length} problem${issues.length === 1 ? '' : 's'} (marked on the nodes)` : 'graph is valid', issues.length ? 'error' : 'info');
 });
 
-async function run(): Promise<void> {
-  const seedText = $<HTMLInputElement>('seed-input').value.trim();
-  const seed = seedText === '' ? undefined : Number(seedText);
+// The seed field is the graph's own `seed` (saved in the file; each graph shows its own).
+const seedInput = $<HTMLInputElement>('seed-input');
+seedInput.addEventListener('change', () => {
+  const text = seedInput.value.trim();
+  const seed = text === '' ? undefined : Number(text);
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > 4294967295)) {
-    say('seed must be an integer in 0..4294967295', 'error');
+    say(`seed must be an integer in 0..4294967295 (got ${text})`, 'error');
+    seedInput.value = editor.seed === undefined ? '' : String(editor.seed);
     return;
   }
+  editor.setSeed(seed);
+});
+seedInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') seedInput.blur();
+});
+
+async function run(): Promise<void> {
+  if (document.activeElement === seedInput) seedInput.blur(); // a seed being typed counts
   try {
-    await editor.run(seed === undefined ? {} : { seed });
+    await editor.run();
   } catch (error) {
     say(`run failed: ${(error as Error).message}`, 'error');
   }
