@@ -28,9 +28,17 @@ export interface MosaicConfig {
    * are a function of that reference alone and could be cached across sampling steps).
    */
   readonly refAttention: 'target' | 'self';
+  /**
+   * Whether each layout token also tells the subject's pose relative to its reference (cos/sin of
+   * the rotation, mirror sign, log scale) and whether its layout is given at all (layout
+   * dropout), so the condition determines the target. Adds the `embed.pose_w` parameter and
+   * widens the `boxes` input to {@link layoutDim} features. false (every preset before v2, and
+   * any checkpoint written before the field existed): box only, today's network exactly.
+   */
+  readonly layoutPose: boolean;
 }
 
-const BASE = { targetSize: 64, refSize: 32, patch: 4, mlpRatio: 4, maxRefs: 8, refAttention: 'target' } as const;
+const BASE = { targetSize: 64, refSize: 32, patch: 4, mlpRatio: 4, maxRefs: 8, refAttention: 'target', layoutPose: false } as const;
 
 /**
  * Presets. `tiny` trains a few steps in seconds (tests); `small` is sized from the measured step
@@ -40,10 +48,17 @@ const BASE = { targetSize: 64, refSize: 32, patch: 4, mlpRatio: 4, maxRefs: 8, r
 export const PRESETS: Readonly<Record<string, MosaicConfig>> = {
   tiny: { preset: 'tiny', ...BASE, width: 32, depth: 2, heads: 2, loraRank: 4 },
   small: { preset: 'small', ...BASE, width: 128, depth: 4, heads: 4, loraRank: 16 },
+  /** `small` told each subject's pose relative to its reference (MOSAIC v2's well-posed task). */
+  'small-v2': { preset: 'small-v2', ...BASE, width: 128, depth: 4, heads: 4, loraRank: 16, layoutPose: true },
 };
 
 /** Names of the configuration fields that must agree between a checkpoint and a model. */
-export const CONFIG_FIELDS = ['targetSize', 'refSize', 'patch', 'width', 'depth', 'heads', 'mlpRatio', 'loraRank', 'maxRefs', 'refAttention'] as const;
+export const CONFIG_FIELDS = ['targetSize', 'refSize', 'patch', 'width', 'depth', 'heads', 'mlpRatio', 'loraRank', 'maxRefs', 'refAttention', 'layoutPose'] as const;
+
+/** Box features per layout token: (x, y, w, h), plus with `layoutPose` (cos θ, sin θ, mirror ±1, ln scale, given 1/0). */
+export function layoutDim(c: Pick<MosaicConfig, 'layoutPose'>): number {
+  return c.layoutPose ? 9 : 4;
+}
 
 /** Derived sizes. */
 export function dims(c: MosaicConfig) {
@@ -80,6 +95,7 @@ export function validateConfig(c: MosaicConfig): void {
   int('loraRank', 0, 1024);
   int('maxRefs', 1, 16);
   if (c.refAttention !== 'target' && c.refAttention !== 'self') bad.push(`refAttention must be 'target' or 'self', got ${String(c.refAttention)}`);
+  if (typeof c.layoutPose !== 'boolean') bad.push(`layoutPose must be true or false, got ${String(c.layoutPose)}`);
   if (!bad.length) {
     if (c.targetSize % c.patch) bad.push(`patch ${c.patch} must divide targetSize ${c.targetSize}`);
     if (c.refSize % c.patch) bad.push(`patch ${c.patch} must divide refSize ${c.refSize}`);
@@ -102,7 +118,7 @@ export function resolveConfig(preset: string, overrides: Partial<Omit<MosaicConf
 /** Differences between a checkpoint's config and a model's, as readable lines (empty: compatible). */
 export function configDifferences(stored: Partial<MosaicConfig>, model: MosaicConfig): string[] {
   // Fields added after a checkpoint was written take the value every earlier model had.
-  const saved: Partial<MosaicConfig> = { refAttention: 'target', ...stored };
+  const saved: Partial<MosaicConfig> = { refAttention: 'target', layoutPose: false, ...stored };
   const out: string[] = [];
   for (const k of CONFIG_FIELDS) if (saved[k] !== model[k]) out.push(`${k}: ${saved[k] ?? 'missing'} in the checkpoint, ${model[k]} in the model`);
   return out;

@@ -58,6 +58,6 @@ export class MosaicModel implements Trainable, MosaicModelState {
   describe(): string {
     const c = this.config;
     const terms = this.terms.map((t) => (t.kind === 'scal' ? `SCAL α=${t.alpha}` : `MDL β=${t.beta}`)).join(' + ') || 'diffusion only';
-    return `MOSAIC ${c.preset} (width ${c.width}, depth ${c.depth}, ${c.heads} heads, LoRA ${c.loraRank}, ≤${c.maxRefs} refs) · ${terms}${this.weights ? ` · weights: ${this.weights.source}` : ' · untrained'}`;
+    return `MOSAIC ${c.preset} (width ${c.width}, depth ${c.depth}, ${c.heads} heads, LoRA ${c.loraRank}, ≤${c.maxRefs} refs${c.layoutPose ? ', pose in layout' : ''}) · ${terms}${this.weights ? ` · weights: ${this.weights.source}` : ' · untrained'}`;
   }
 }

@@ -1,6 +1,6 @@
 import { Tensor } from 'tessera/kernels';
-import type { SemAlignSample } from 'tessera/semalign';
-import { dims, type MosaicConfig } from './MosaicConfig.ts';
+import { relativePose, type SemAlignSample } from 'tessera/semalign';
+import { dims, layoutDim, type MosaicConfig } from './MosaicConfig.ts';
 import { patchify } from './patches.ts';
 
 /** Host tensors for one batch (all samples share K). */
@@ -9,6 +9,7 @@ export interface MosaicBatch {
   /** Clean target patches [B, N, P] (zeros when the samples are used for generation only). */
   x0: Tensor;
   refs: Tensor;
+  /** Layout features [B, K, layoutDim(c)] per subject ({@link layoutFeatures}). */
   boxes: Tensor;
   boxmap: Tensor;
 }
@@ -50,9 +51,33 @@ function coverage(box: readonly number[], grid: number, patch: number, out: Floa
   }
 }
 
+type Subject = SemAlignSample['annotation']['subjects'][number];
+
 /**
- * Packs samples into the network's host inputs: target and reference patches, each subject's box
- * (fractions of the target side) and the box coverage of every target patch.
+ * One subject's layout features into `out` at `offset`: the box as fractions of the target side,
+ * then with `layoutPose` the pose relative to its reference — cos θ, sin θ (θ clockwise on
+ * screen), −1 when mirrored else 1, ln scale — and 1 (layout given). A subject whose layout was
+ * dropped keeps all zeros. Annotations without `relativePose` (hand-made) get it derived from the
+ * pose and the reference.
+ */
+export function layoutFeatures(sub: Subject, c: MosaicConfig, out: Float32Array, offset: number): void {
+  if (sub.layoutDropped === true) return;
+  for (let j = 0; j < 4; j++) out[offset + j] = sub.box[j]! / c.targetSize;
+  if (!c.layoutPose) return;
+  const rel = sub.relativePose ?? relativePose(sub.pose, sub.reference.size, sub.reference.scale);
+  const t = (rel.rotationDeg * Math.PI) / 180;
+  out[offset + 4] = Math.cos(t);
+  out[offset + 5] = Math.sin(t);
+  out[offset + 6] = rel.flip ? -1 : 1;
+  out[offset + 7] = Math.log(rel.scale);
+  out[offset + 8] = 1;
+}
+
+/**
+ * Packs samples into the network's host inputs: target and reference patches, each subject's
+ * layout features ({@link layoutFeatures}) and the box coverage of every target patch. A subject
+ * whose layout was dropped (annotation `layoutDropped`) gets zero features and no coverage, so
+ * its reference must find its place in the target by attention.
  *
  * @example
  * const batch = buildBatch(samples.filter((s) => s.refs.length === 2), PRESETS.tiny);
@@ -66,15 +91,15 @@ export function buildBatch(samples: readonly SemAlignSample[], c: MosaicConfig):
   const B = samples.length;
   const x0 = new Tensor('float32', [B, n, patchDim]);
   const refs = new Tensor('float32', [B, k * l, patchDim]);
-  const boxes = new Tensor('float32', [B, k, 4]);
+  const F = layoutDim(c);
+  const boxes = new Tensor('float32', [B, k, F]);
   const boxmap = new Tensor('float32', [B, n, k]);
   samples.forEach((s, b) => {
     patchify(s.target, c.patch, x0.data as Float32Array, b * n * patchDim);
     s.refs.forEach((r, i) => patchify(r, c.patch, refs.data as Float32Array, (b * k * l + i * l) * patchDim));
     s.annotation.subjects.forEach((sub) => {
-      const box = sub.box;
-      for (let j = 0; j < 4; j++) (boxes.data as Float32Array)[(b * k + sub.slot) * 4 + j] = box[j]! / c.targetSize;
-      coverage(box, grid, c.patch, (boxmap.data as Float32Array).subarray(b * n * k), k, sub.slot);
+      layoutFeatures(sub, c, boxes.data as Float32Array, (b * k + sub.slot) * F);
+      if (sub.layoutDropped !== true) coverage(sub.box, grid, c.patch, (boxmap.data as Float32Array).subarray(b * n * k), k, sub.slot);
     });
   });
   return { k, x0, refs, boxes, boxmap };

@@ -1,6 +1,6 @@
 import { type Graph, type Sym, Tensor, groupMask, init, ops as o, scaledDotProductAttention, splitHeads, mergeHeads } from 'tessera/kernels';
 import type { CorrespondenceTap } from '../losses/index.ts';
-import { dims, type MosaicConfig } from './MosaicConfig.ts';
+import { dims, layoutDim, type MosaicConfig } from './MosaicConfig.ts';
 import { positionFeatures, timeFeatures } from './positionFeatures.ts';
 
 /** The network's per-batch inputs as traced tensors. */
@@ -11,7 +11,11 @@ export interface MosaicInputs {
   tfeat: Sym;
   /** Clean reference patches [B, K·L, P], references in slot order. */
   refs: Sym;
-  /** Each subject's box [B, K, 4] as (x, y, w, h) fractions of the target side. */
+  /**
+   * Each subject's layout [B, K, layoutDim]: the box (x, y, w, h) as fractions of the target
+   * side, then with `layoutPose` (cos θ, sin θ, mirror ±1, ln scale, given 1/0). A dropped
+   * layout is all zeros.
+   */
   boxes: Sym;
   /** Share of each target patch inside each subject's box [B, N, K]. */
   boxmap: Sym;
@@ -87,7 +91,8 @@ export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInp
   const refPosK = o.reshape(o.expand(o.reshape(refPos, [1, l, D]), [k, l, D]), [k * l, D]);
 
   const target = o.add(o.add(o.linear(x.xt, embW, embB), tgtPos), o.matmul(x.boxmap, slots));
-  const layout = o.add(o.add(o.linear(x.boxes, boxW), slots), layoutTag);
+  let layout = o.add(o.add(o.linear(c.layoutPose ? o.slice(x.boxes, [0], [4], [2]) : x.boxes, boxW), slots), layoutTag);
+  if (c.layoutPose) layout = o.add(layout, o.linear(o.slice(x.boxes, [4], [layoutDim(c)], [2]), P('embed.pose_w', [layoutDim(c) - 4, D])));
   const refTok = o.add(o.add(o.linear(x.refs, lora('embed', embW, patchDim, D), embB), refPosK), refSlots);
 
   // Time conditioning: the target branch at t, the reference branch at t = 0.

@@ -1,6 +1,6 @@
 import { type Graph, type ModelFn, type Sym, flowMatchingNoise, ops as o } from 'tessera/kernels';
 import { correspondenceMap, mdlLoss, scalLoss } from '../losses/index.ts';
-import { dims, type MosaicConfig } from './MosaicConfig.ts';
+import { dims, layoutDim, type MosaicConfig } from './MosaicConfig.ts';
 import { mosaicNetwork, type MosaicOutputs } from './mosaicNetwork.ts';
 
 /** Declares the network's batch inputs (names match MosaicBatch and the samplers' feeds). */
@@ -8,7 +8,7 @@ export function networkInputs(g: Graph, c: MosaicConfig, k: number, batch: numbe
   const { n, l, patchDim } = dims(c);
   return {
     refs: g.input('refs', [batch, k * l, patchDim]),
-    boxes: g.input('boxes', [batch, k, 4]),
+    boxes: g.input('boxes', [batch, k, layoutDim(c)]),
     boxmap: g.input('boxmap', [batch, n, k]),
     tfeat: g.input('tfeat', [batch, c.width]),
   };

@@ -20,7 +20,7 @@ export const Model = defineNode({
   params: {
     type: 'object',
     properties: {
-      preset: { type: 'string', enum: Object.keys(PRESETS), default: 'small', description: 'tiny: tests (seconds); small: the default (about 15 min of training here).' },
+      preset: { type: 'string', enum: Object.keys(PRESETS), default: 'small', description: 'tiny: tests (seconds); small: the default (about 15 min of training here, the bundled checkpoint); small-v2: small with each subject\'s pose relative to its reference in the layout (layoutPose).' },
       checkpoint: { type: 'string', default: '', 'x-path': 'read', description: 'Weights to load (.safetensors from train/Train or a weights-only file), inside the workspace; relative to its root. Must match the preset.' },
       width: optInt(4, 4096, 'Override: token width.'),
       depth: optInt(1, 64, 'Override: number of blocks.'),
@@ -28,6 +28,7 @@ export const Model = defineNode({
       loraRank: optInt(0, 1024, 'Override: rank of the reference-branch LoRA.'),
       maxRefs: optInt(1, 16, 'Override: most references (slot offsets).'),
       refAttention: { type: 'string', enum: ['target', 'self'], description: "Override: what references attend to besides themselves — 'target' (MOSAIC: layout + target) or 'self' (kv-cache mode)." },
+      layoutPose: { type: 'boolean', description: "Override: layout tokens also tell each subject's pose relative to its reference (rotation, mirror, scale) and honour layout dropout's 'given' flag. Off in tiny/small (and every checkpoint without the field), on in small-v2." },
     },
   },
   // A rewritten checkpoint (same path, new weights) must not be served from the cache.
@@ -40,7 +41,7 @@ export const Model = defineNode({
   },
   async execute(ctx) {
     const p = ctx.params;
-    const config = resolveConfig(p.preset, { width: p.width, depth: p.depth, heads: p.heads, loraRank: p.loraRank, maxRefs: p.maxRefs, refAttention: p.refAttention as 'target' | 'self' | undefined });
+    const config = resolveConfig(p.preset, { width: p.width, depth: p.depth, heads: p.heads, loraRank: p.loraRank, maxRefs: p.maxRefs, refAttention: p.refAttention as 'target' | 'self' | undefined, layoutPose: p.layoutPose as boolean | undefined });
     let model = new MosaicModel(config);
     if (p.checkpoint) model = model.withWeights(await loadWeights(await ctx.resolvePath(p.checkpoint, 'read'), config));
     ctx.log.info(model.describe());
