@@ -29,7 +29,7 @@ export interface EditorHarness {
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--window-size=1600,900'];
 
 /** Starts a server on a fresh workspace holding `graphs` (name → document or file to copy). */
-export async function startEditor(graphs: Record<string, unknown> = {}, options: { checkpoint?: boolean } = {}): Promise<EditorHarness> {
+export async function startEditor(graphs: Record<string, unknown> = {}, options: { checkpoint?: boolean; before?: (workspace: string) => Promise<void> | void } = {}): Promise<EditorHarness> {
   mkdirSync(artifacts, { recursive: true });
   const workspace = tempWorkspace('tessera-editor-');
   mkdirSync(join(workspace, 'graphs'));
@@ -39,6 +39,8 @@ export async function startEditor(graphs: Record<string, unknown> = {}, options:
     mkdirSync(join(workspace, 'plugins/mosaic/weights'), { recursive: true });
     copyFileSync(join(root, 'plugins/mosaic/weights/mosaic-small.safetensors'), join(workspace, 'plugins/mosaic/weights/mosaic-small.safetensors'));
   }
+  // E.g. runs recorded before this server started (listed from the runs folder).
+  await options.before?.(workspace);
   const server = await startServer({ workspace, ui: true });
   const browser = await chromium.launch({ executablePath: ensureChromium(), args: ARGS });
   const pageErrors: string[] = [];

@@ -684,6 +684,8 @@ export class Editor {
       const node = m ? this.nodeById(m[1]!) : undefined;
       if (m && node) this.#onPreview({ type: 'preview', runId: run.id, nodeId: m[1]!, port: m[2]!, kind: 'image', src: this.api.fileUrl(run.id, f.path), file: f.path });
     }
+    // Nodes the record leaves half-way never finished: the run was cut (killed, cancelled).
+    for (const n of this.nodes) if (n.run && (n.run.state === 'queued' || n.run.state === 'running')) n.run = { ...n.run, state: 'skipped', message: run.status };
     const phase: RunPhase = run.status === 'done' || run.status === 'failed' || run.status === 'cancelled' || run.status === 'interrupted' ? run.status : 'idle';
     const when = new Date(run.createdAt).toLocaleString();
     this.#setPhase(phase, `run ${run.id} of ${when}: ${run.status}${run.durationMs !== undefined ? ` in ${formatMs(run.durationMs)}` : ''}`);
