@@ -76,7 +76,7 @@ export class AutoencoderModel implements Trainable {
   }
 
   /** Latents [N, C, h, w] → RGB images of side h·f × w·f. */
-  async decode(latents: { shape: readonly number[]; data: ArrayLike<number> }): Promise<ImageValue[]> {
+  async decode(latents: { readonly shape: readonly number[]; readonly data: unknown }): Promise<ImageValue[]> {
     const params = this.params('latent/Decode', 'dec.');
     const c = this.config;
     const s = latents?.shape;
@@ -84,11 +84,13 @@ export class AutoencoderModel implements Trainable {
       throw new RangeError(`latent/Decode: latents must be [N, ${c.latentChannels}, h, w], got ${Array.isArray(s) ? `[${s.join(', ')}]` : typeof s}`);
     }
     const [N, C, h, w] = s as [number, number, number, number];
-    if (!latents.data || latents.data.length !== N * C * h * w) throw new RangeError(`latent/Decode: latents hold ${latents.data?.length ?? 0} values, shape [${s.join(', ')}] needs ${N * C * h * w}`);
+    const data = latents.data;
+    if (!(data instanceof Float32Array || data instanceof Float64Array || (Array.isArray(data) && data.every((v) => typeof v === 'number')))) throw new TypeError('latent/Decode: latent data must be a Float32Array, Float64Array or number[]');
+    if (data.length !== N * C * h * w) throw new RangeError(`latent/Decode: latents hold ${data.length} values, shape [${s.join(', ')}] needs ${N * C * h * w}`);
     const per = C * h * w;
     const images: ImageValue[] = [];
     await chunked(N, async (start, n) => {
-      const z = new Tensor('float32', [n, C, h, w], Float32Array.from({ length: n * per }, (_, i) => latents.data[start * per + i]!));
+      const z = new Tensor('float32', [n, C, h, w], Float32Array.from({ length: n * per }, (_, i) => data[start * per + i]!));
       const p = await Predictor.create(decodeProgram(c, n, h, w), params);
       try {
         const { y } = await p.run({ z });

@@ -65,7 +65,7 @@ test('determinism: same data, settings and seed → identical losses and weights
   for (const [k, t] of Object.entries(a.params)) assert.ok(Buffer.from((t.data as Float32Array).buffer).equals(Buffer.from((b.params[k]!.data as Float32Array).buffer)), k);
   const trained = model.withWeights({ params: a.params, source: 'a', step: 12 });
   const imgs = train.map((s) => s.target);
-  assert.equal(Array.from((await trained.encode(imgs)).data), Array.from((await trained.encode(imgs)).data));
+  assert.equal(Array.from((await trained.encode(imgs)).data as Float32Array), Array.from((await trained.encode(imgs)).data as Float32Array));
   // A different seed trains differently (the comparison above can fail).
   const c = await runTraining(model.trainingProgram(train, { steps: 12 }), settings({ steps: 12, seed: 4 }), tempDir('latent-det-c'));
   assert.not.equal(c.history.map((h) => h.loss), a.history.map((h) => h.loss));

@@ -15,6 +15,6 @@ export const Decode = defineNode({
   outputs: { images: { type: 'IMAGE_BATCH', description: 'One image per latent.' } },
   async execute(ctx) {
     const model = asAutoencoder(ctx.inputs.model, 'latent/Decode');
-    return { images: await model.decode(ctx.inputs.latents as { shape: number[]; data: Float32Array }) };
+    return { images: await model.decode(ctx.inputs.latents as { shape: number[]; data: unknown }) };
   },
 });
