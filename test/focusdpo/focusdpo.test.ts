@@ -3,14 +3,14 @@
 // complexity map against a direct per-pixel reference; a real tiny-preset DPO training.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, type ImageValue } from 'tessera';
 import { compile, Graph, grad, Tensor, type Sym } from 'tessera/kernels';
 import { PRESETS } from 'tessera/mosaic';
 import { runTraining, type TrainSettings } from 'tessera/train';
-import { complexityMap, correspondenceFocus, DEFAULT_FOCUS, DpoModel, focusDpoLoss, focusWeights, requirePairs, UNIFORM_FOCUS, type FocusSpec } from '../../plugins/focusdpo/index.ts';
+import { complexityMap, writePairsDataset, PAIRS_MANIFEST, correspondenceFocus, DEFAULT_FOCUS, DpoModel, focusDpoLoss, focusWeights, requirePairs, UNIFORM_FOCUS, type FocusSpec } from '../../plugins/focusdpo/index.ts';
 import { fixtures, weightedModel } from './helpers.ts';
 
 const rng = new Rng(99);
@@ -243,6 +243,22 @@ test('pairs: samples without a DIP pair are refused with a clear message', () =>
   assert.throws(() => requirePairs(none, 'x'), /none of the 2 samples carries a preference pair/);
   assert.throws(() => requirePairs([...fixtures(1, [1]), ...none], 'x'), /2 of 3 samples carry no preference pair/);
   assert.throws(() => requirePairs('nope', 'x'), /must be preference pairs/);
+});
+
+test('pairs dataset: atomic files + pairs.json; a re-run resumes (skips listed pairs, rewrites a missing one); a foreign pairs.json is refused', async () => {
+  const pairs = requirePairs(fixtures(3, [1, 2]), 'x');
+  const d = dir();
+  assert.equal(await writePairsDataset(d, pairs), { written: 3, skipped: 0 });
+  assert.equal(await writePairsDataset(d, pairs), { written: 0, skipped: 3 });
+  rmSync(join(d, `${pairs[1]!.annotation.id}_loser.png`));
+  assert.equal(await writePairsDataset(d, pairs), { written: 1, skipped: 2 });
+  writeFileSync(join(d, PAIRS_MANIFEST), '{"format":"other"}');
+  try {
+    await writePairsDataset(d, pairs);
+    assert.unreachable('a foreign manifest must be refused');
+  } catch (e) {
+    assert.match((e as Error).message, /not a focusdpo pairs manifest/);
+  }
 });
 
 test.run();
