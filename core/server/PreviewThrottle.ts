@@ -98,7 +98,16 @@ export class PreviewThrottle {
       .catch((error: unknown) => this.#writeFailure(error))
       .finally(() => this.#writes.delete(write));
     this.#writes.add(write);
-    this.#send({ ...base, kind: preview.kind, width: preview.width, height: preview.height, ...(preview.kind === 'heatmap' ? { min: preview.min, max: preview.max } : {}), ...(preview.count !== undefined ? { count: preview.count } : {}), src: `data:image/png;base64,${preview.png.toString('base64')}`, file });
+    // A list's elements go to files only (the message names them), so the message stays small.
+    const items = preview.items?.map((png, i) => {
+      const itemFile = `previews/${safeName(nodeId)}/${safeName(port === '$progress' ? 'progress' : port)}/${i}.png`;
+      const w: Promise<unknown> = writeFileAtomic(join(this.#dir, itemFile), png)
+        .catch((error: unknown) => this.#writeFailure(error))
+        .finally(() => this.#writes.delete(w));
+      this.#writes.add(w);
+      return itemFile;
+    });
+    this.#send({ ...base, kind: preview.kind, width: preview.width, height: preview.height, ...(preview.kind === 'heatmap' ? { min: preview.min, max: preview.max } : {}), ...(preview.count !== undefined ? { count: preview.count } : {}), src: `data:image/png;base64,${preview.png.toString('base64')}`, file, ...(items ? { items } : {}) });
   }
 
   /** A preview file is a convenience (the message carries the image): the run goes on, and says so once. */

@@ -5,19 +5,22 @@ const { PNG } = pngjs;
 
 /** What the editor can show on a node for one output value. */
 export type Preview =
-  | { readonly kind: 'image'; readonly width: number; readonly height: number; readonly png: Buffer; readonly count?: number }
-  | { readonly kind: 'heatmap'; readonly width: number; readonly height: number; readonly min: number; readonly max: number; readonly png: Buffer; readonly count?: number }
+  | { readonly kind: 'image'; readonly width: number; readonly height: number; readonly png: Buffer; readonly count?: number; readonly items?: readonly Buffer[] }
+  | { readonly kind: 'heatmap'; readonly width: number; readonly height: number; readonly min: number; readonly max: number; readonly png: Buffer; readonly count?: number; readonly items?: readonly Buffer[] }
   | { readonly kind: 'plot'; readonly values: number[]; readonly length: number; readonly min: number; readonly max: number };
 
 /** Largest side of a preview image; bigger images are downsampled so events stay small. */
 export const PREVIEW_MAX_SIDE = 384;
+/** Elements of a list previewed one by one (the editor's gallery); the rest are only counted. */
+export const PREVIEW_MAX_ITEMS = 32;
 const PLOT_POINTS = 400;
 
 /**
  * Turns an output value into a preview, when it has a visual form: IMAGE values
  * (`{width, height, channels, data}`) become PNGs, 2-D numeric data (`number[][]`, or a tensor
  * `{shape: [h, w] | [1, h, w], data}`) a heatmap PNG, and 1-D numeric series (loss curves) a plot;
- * a list of images or 2-D tensors is shown by its first element (with `count`). Anything else
+ * a list of images or 2-D tensors is shown by its first element (with `count`), and its first
+ * {@link PREVIEW_MAX_ITEMS} elements are drawn as `items` too (for a gallery). Anything else
  * gives undefined.
  */
 export function makePreview(value: unknown): Preview | undefined {
@@ -31,7 +34,15 @@ export function makePreview(value: unknown): Preview | undefined {
   if (Array.isArray(value) && value.length && value[0] && typeof value[0] === 'object' && !Array.isArray(value[0])) {
     const first = value[0] as object;
     const inner = isImage(first) ? imagePreview(first) : asGrid(first) ? heatmapPreview(asGrid(first)!) : undefined;
-    if (inner && inner.kind !== 'plot') return { ...inner, count: value.length };
+    if (inner && inner.kind !== 'plot') {
+      const items: Buffer[] = [];
+      for (const v of value.slice(0, PREVIEW_MAX_ITEMS)) {
+        const p = v && typeof v === 'object' && !Array.isArray(v) ? (isImage(v) ? imagePreview(v) : asGrid(v) ? heatmapPreview(asGrid(v)!) : undefined) : undefined;
+        if (!p || p.kind === 'plot') break; // a mixed list: the gallery stops at the first odd one
+        items.push(p.png);
+      }
+      return { ...inner, count: value.length, ...(items.length > 1 ? { items } : {}) };
+    }
   }
   return undefined;
 }

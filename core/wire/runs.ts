@@ -63,6 +63,8 @@ export interface PreviewMessage {
   src?: string;
   /** The PNG inside the run directory (fetch with `GET /api/runs/{id}/files/{file}`). */
   file?: string;
+  /** For a list: PNG files (in the run directory) of its first elements, in order, for a gallery. */
+  items?: string[];
 }
 
 /** What the executor says about a node that failed. */

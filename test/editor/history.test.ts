@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { encodePng } from '../../core/image/png.ts';
-import { artifacts, documentOf, dropFile, openFromMenu, root, startEditor, type EditorHarness } from './harness.ts';
+import { artifacts, documentOf, dropFile, openFromMenu, root, startEditor, toPage, type EditorHarness } from './harness.ts';
 
 declare const window: any;
 declare const document: any;
@@ -127,6 +127,56 @@ test('a run whose process died reads "interrupted" in the panel and when reopene
   const [count, print] = await page.evaluate(() => ['count', 'print'].map((id) => window.tessera.nodeById(id).run));
   assert.equal([count.state, count.message], ['skipped', 'interrupted']);
   assert.ok(print?.state !== 'done', JSON.stringify(print));
+  assert.equal(h.pageErrors, []);
+});
+
+const batch = {
+  format: 'tessera-graph',
+  version: 1,
+  name: 'batch',
+  nodes: {
+    a: { type: 'servertest/Gradient', params: { width: 64, height: 48 } },
+    b: { type: 'servertest/Gradient', params: { width: 32, height: 16 } },
+    c: { type: 'servertest/Gradient', params: { width: 20, height: 20 } },
+    list: { type: 'servertest/Batch', inputs: { images: [{ node: 'a', output: 'image' }, { node: 'b', output: 'image' }, { node: 'c', output: 'image' }] } },
+  },
+  ui: { nodes: { a: { pos: [60, 60] }, b: { pos: [60, 260] }, c: { pos: [60, 460] }, list: { pos: [420, 200] } } },
+};
+
+test('a list preview enlarges into a gallery: the arrows step through its images', async () => {
+  writeFileSync(join(h.workspace, 'graphs/batch.json'), JSON.stringify(batch));
+  await openFromMenu(page, 'batch.json');
+  await page.click('#btn-run');
+  await page.waitForSelector('body[data-run-status=done]', { timeout: 15_000 });
+  await page.waitForFunction(() => window.tessera.nodeById('list').run?.preview?.image?.complete, undefined, { timeout: 5000 });
+  assert.is(await page.evaluate(() => window.tessera.nodeById('list').run.preview.items.length), 3);
+  const point = await page.evaluate(() => {
+    const n = window.tessera.nodeById('list');
+    const top = n.computeSize()[1];
+    return [n.pos[0] + n.size[0] / 2, n.pos[1] + (top + n.size[1]) / 2] as [number, number];
+  });
+  const [x, y] = await toPage(page, point);
+  await page.mouse.click(x, y);
+  await page.waitForSelector('#lightbox img', { timeout: 2000 });
+  const shown = () => page.evaluate(async () => {
+    const img = document.querySelector('#lightbox img');
+    await img.decode();
+    return [document.getElementById('lightbox').dataset.index, img.naturalWidth, img.naturalHeight, document.querySelector('#lightbox .caption').textContent];
+  });
+  const first = await shown();
+  assert.equal(first.slice(0, 3), ['0', 64, 48]);
+  assert.match(first[3], /list of 3\).*1 of 3/);
+  await page.keyboard.press('ArrowRight');
+  assert.equal((await shown()).slice(0, 3), ['1', 32, 16]);
+  await page.click('#lightbox .lb-next');
+  assert.equal((await shown()).slice(0, 3), ['2', 20, 20]);
+  await page.screenshot({ path: join(artifacts, 'history-4-gallery.png') });
+  await page.keyboard.press('ArrowRight');
+  assert.equal((await shown()).slice(0, 3), ['0', 64, 48], 'wraps around');
+  await page.click('#lightbox .lb-prev');
+  assert.equal((await shown()).slice(0, 3), ['2', 20, 20]);
+  await page.keyboard.press('Escape');
+  assert.is(await page.$('#lightbox'), null);
   assert.equal(h.pageErrors, []);
 });
 

@@ -76,7 +76,12 @@ export class Editor {
     hooks.changed = () => this.changed();
     hooks.enlarge = (node) => {
       const p = node.run?.preview;
-      if (p?.src) openLightbox(p.src, `${node.title} · ${p.port}${p.count !== undefined ? ` (1 of ${p.count})` : ''} · ${p.width}×${p.height}`);
+      if (!p?.src) return;
+      // A list: a gallery of its first elements (their preview files), starting at the one shown.
+      const runId = p.runId;
+      const items = p.items && p.items.length > 1 ? [p.src, ...p.items.slice(1).map((f) => this.api.fileUrl(runId, f))] : [p.src];
+      const size = p.width !== undefined ? ` · ${p.width}×${p.height}` : '';
+      openLightbox(items, `${node.title} · ${p.port}${p.count !== undefined ? ` (list of ${p.count}${p.count > items.length ? `, first ${items.length} shown` : ''})` : ''}${size}`);
     };
     hooks.refused = (node, message) => {
       node.refusal = message;
@@ -679,10 +684,13 @@ export class Editor {
       this.#onEvent(event);
     }
     const { files } = await this.api.runFiles(run.id).catch(() => ({ files: [] as { path: string }[] }));
-    for (const f of files) {
-      const m = /^previews\/([^/]+)\/([^/]+)\.png$/.exec(f.path);
-      const node = m ? this.nodeById(m[1]!) : undefined;
-      if (m && node) this.#onPreview({ type: 'preview', runId: run.id, nodeId: m[1]!, port: m[2]!, kind: 'image', src: this.api.fileUrl(run.id, f.path), file: f.path });
+    const paths = files.map((f) => f.path);
+    for (const path of paths) {
+      const m = /^previews\/([^/]+)\/([^/]+)\.png$/.exec(path);
+      if (!m || !this.nodeById(m[1]!)) continue;
+      // A list's elements were written next to it, as <port>/<i>.png.
+      const items = paths.map((p) => [p, new RegExp(`^previews/${escapeRegExp(m[1]!)}/${escapeRegExp(m[2]!)}/(\\d+)\\.png$`).exec(p)?.[1]] as const).filter(([, i]) => i !== undefined).sort((a, b) => Number(a[1]) - Number(b[1])).map(([p]) => p);
+      this.#onPreview({ type: 'preview', runId: run.id, nodeId: m[1]!, port: m[2]!, kind: 'image', src: this.api.fileUrl(run.id, path), file: path, ...(items.length > 1 ? { items, count: items.length } : {}) });
     }
     // Nodes the record leaves half-way never finished: the run was cut (killed, cancelled).
     for (const n of this.nodes) if (n.run && (n.run.state === 'queued' || n.run.state === 'running')) n.run = { ...n.run, state: 'skipped', message: run.status };
@@ -933,4 +941,8 @@ function summarize(outputs: Record<string, unknown>): string {
     return `${k}: ${s && s.length > 80 ? s.slice(0, 77) + '…' : s}`;
   });
   return parts.join('  ');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
