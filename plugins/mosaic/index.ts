@@ -16,7 +16,7 @@ import { TeacherForcedAttention } from './nodes/TeacherForcedAttention.ts';
 
 export { MosaicModel } from './model/MosaicModel.ts';
 export type { MosaicWeights } from './model/MosaicModel.ts';
-export { PRESETS, resolveConfig, dims } from './model/MosaicConfig.ts';
+export { PRESETS, resolveConfig, dims, layoutDim } from './model/MosaicConfig.ts';
 export type { MosaicConfig } from './model/MosaicConfig.ts';
 export { mosaicNetwork, tokenLayout } from './model/mosaicNetwork.ts';
 export { trainingStepProgram, velocityProgram } from './model/mosaicPrograms.ts';
