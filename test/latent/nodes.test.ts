@@ -1,0 +1,54 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { collectRun, createEngine, createLogger } from 'tessera';
+import { saveParamsFile } from 'tessera/kernels';
+import { CONFIG_KEY } from '../../plugins/latent/AutoencoderTrainingProgram.ts';
+import { builtinPlugins } from '../../plugins/index.ts';
+import { tempDir, testWorkspace } from '../semalign/helpers.ts';
+import { initialWeights, tiny } from './helpers.ts';
+
+const engine = await createEngine({ plugins: builtinPlugins, logger: createLogger(() => {}, 'error'), workspace: testWorkspace });
+const dir = tempDir('latent-nodes');
+const ckpt = join(dir, 'ae-tiny.safetensors');
+await saveParamsFile(ckpt, await initialWeights(), { [CONFIG_KEY]: JSON.stringify(tiny) });
+
+const graph = (ae: Record<string, unknown>) => ({
+  format: 'tessera-graph',
+  version: 1,
+  nodes: {
+    data: { type: 'semalign/Generate', params: { train: 0, val: 0, test: 3, kMin: 2, kMax: 2, write: false, dip: 'none' } },
+    ae: { type: 'latent/Autoencoder', params: ae },
+    enc: { type: 'latent/Encode', inputs: { model: { node: 'ae', output: 'model' }, images: { node: 'data', output: 'samples' } } },
+    dec: { type: 'latent/Decode', inputs: { model: { node: 'ae', output: 'model' }, latents: { node: 'enc', output: 'refLatents' } } },
+  },
+});
+const outputs = (r: Awaited<ReturnType<typeof collectRun>>, node: string) => (r.events.find((e) => e.type === 'node:output' && e.nodeId === node) as unknown as { outputs: Record<string, unknown> }).outputs;
+
+test('latent/Autoencoder → Encode (samples) → Decode: target and reference latents, decoded references', async () => {
+  const r = await collectRun(engine.run(graph({ preset: 'tiny', checkpoint: ckpt }), { outDir: tempDir('latent-run'), targets: ['dec'] }));
+  assert.is(r.status, 'done', JSON.stringify(r.errors));
+  const enc = outputs(r, 'enc') as { latents: { shape: number[] }; refLatents: { shape: number[] } };
+  assert.equal(enc.latents.shape, [3, 4, 16, 16]);
+  assert.equal(enc.refLatents.shape, [6, 4, 8, 8]);
+  const images = outputs(r, 'dec').images as { width: number }[];
+  assert.equal(images.map((i) => i.width), [32, 32, 32, 32, 32, 32]);
+});
+
+test('latent/Autoencoder: a checkpoint of another preset fails the node, naming the differences; paths outside the workspace are refused', async () => {
+  const r = await collectRun(engine.run(graph({ preset: 'small', checkpoint: ckpt }), { outDir: tempDir('latent-bad'), targets: ['dec'] }));
+  assert.is(r.status, 'failed');
+  assert.match(r.errors[0]!.message, /trained with preset 'tiny', the Autoencoder node asks for 'small'/);
+  const outside = await collectRun(engine.run(graph({ preset: 'tiny', checkpoint: '../../../etc/passwd' }), { outDir: tempDir('latent-out'), targets: ['dec'] }));
+  assert.is(outside.status, 'failed');
+  const failed = outside.events.find((e) => e.type === 'run:failed') as unknown as { issues: { code: string; pointer: string }[] };
+  assert.equal(failed.issues.map((i) => [i.code, i.pointer]), [['path_outside_workspace', '/nodes/ae/params/checkpoint']]);
+});
+
+test('latent/Encode without weights says how to get them', async () => {
+  const r = await collectRun(engine.run(graph({ preset: 'tiny' }), { outDir: tempDir('latent-none'), targets: ['dec'] }));
+  assert.is(r.status, 'failed');
+  assert.match(r.errors[0]!.message, /has no weights \(load a checkpoint in latent\/Autoencoder, or train it with train\/Train\)/);
+});
+
+test.run();
