@@ -32,6 +32,7 @@ export class NodeContext implements ExecuteContext {
   #rng: Rng | undefined;
   #log: Logger | undefined;
   #progress: ProgressReporter | undefined;
+  #resolvePath: ((path: string, access: 'read' | 'write') => Promise<string>) | undefined;
 
   constructor(host: ContextHost, readonly nodeId: string, nodeType: string, readonly inputs: Record<string, any>, readonly params: Record<string, any>, seed: number, onRng: () => void) {
     this.#host = host;
@@ -69,9 +70,8 @@ export class NodeContext implements ExecuteContext {
     }, 'debug'));
   }
 
-  // A method (not made on first use like the rest): nodes that name paths are few.
-  resolvePath(path: string, access: 'read' | 'write'): Promise<string> {
-    return this.#host.get(WORKSPACE).with({ writable: [this.#host.artifacts.dir] }).resolve(path, access);
+  get resolvePath(): (path: string, access: 'read' | 'write') => Promise<string> {
+    return (this.#resolvePath ??= (path, access) => this.#host.get(WORKSPACE).with({ writable: [this.#host.artifacts.dir] }).resolve(path, access));
   }
 
   get get(): <T>(token: ServiceIdentifier<T>) => T {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectRun, createEngine, Workspace, WorkspacePathError, type GraphDocument } from 'tessera';
+import { collectRun, createEngine, defineNode, definePlugin, Workspace, WorkspacePathError, type GraphDocument } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
 import { main } from '../../app/main.ts';
 
@@ -126,6 +126,17 @@ test('CLI: validate and run refuse outside paths (exit 2) unless --allow-outside
   assert.is(await main(['validate', '--allow-outside-workspace', file], { stdout: sink() as never, stderr: sink() as never }), 0);
   assert.is(await main(['run', file, '--out', join(base, 'never')], { stdout: sink() as never, stderr: err as never }), 2);
   assert.ok(!existsSync(join(outside, 'ckpt')));
+});
+
+test('resolvePath works destructured, like the other context members', async () => {
+  const Probe = defineNode({
+    type: 'probe/Resolve', title: 'probe', category: 'test', description: 'resolves a path', version: '1.0.0', inputs: {}, outputs: { path: { type: 'STRING' } }, output: true,
+    execute: async ({ resolvePath }) => ({ path: await resolvePath('graphs/x.json', 'write') }),
+  });
+  const e = await createEngine({ plugins: [...builtinPlugins, definePlugin({ name: 'probe', version: '0.0.1', nodes: [Probe] })], workspace: ws });
+  const r = await collectRun(e.run({ format: 'tessera-graph', version: 1, nodes: { p: { type: 'probe/Resolve' } } }, { outDir: join(root, 'runs', 'probe') }));
+  assert.is(r.status, 'done', JSON.stringify(r.errors));
+  assert.is(r.results.p!.path, join(root, 'graphs', 'x.json'));
 });
 
 test.run();
