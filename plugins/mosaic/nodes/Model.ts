@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { defineNode } from 'tessera';
 import { loadWeights } from '../model/loadWeights.ts';
 import { PRESETS, resolveConfig } from '../model/MosaicConfig.ts';
@@ -33,9 +32,9 @@ export const Model = defineNode({
   },
   // A rewritten checkpoint (same path, new weights) must not be served from the cache.
   cache: {
-    async fingerprint(p) {
+    async fingerprint(p, { resolvePath }) {
       if (!p.checkpoint) return 'none';
-      const st = await stat(resolve(String(p.checkpoint))).catch(() => null);
+      const st = await resolvePath(String(p.checkpoint)).then((f) => stat(f)).catch(() => null);
       return st ? `${st.mtimeMs}:${st.size}` : 'missing';
     },
   },

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { defineNode, type Logger, Rng } from 'tessera';
+import { join } from 'node:path';
+import { defineNode, type FingerprintPaths, type Logger, Rng } from 'tessera';
 import { loadSample, type Manifest, type ManifestEntry, readManifest } from '../dataset.ts';
 import type { SemAlignSample } from '../sample.ts';
 import '../ports.ts';
@@ -56,11 +56,11 @@ async function loadOrReport(root: string, e: ManifestEntry, onError: string, log
   }
 }
 
-const fingerprint = async (params: Record<string, unknown>) => {
+const fingerprint = async (params: Record<string, unknown>, { resolvePath }: FingerprintPaths) => {
   // Re-load when the manifest changes (generation rewrites it last). With the folder given on
   // the `dir` input, the upstream value is part of the cache key already.
   if (!params.dir) return 'dir from input';
-  const st = await stat(join(resolve(String(params.dir)), 'manifest.json'));
+  const st = await stat(join(await resolvePath(String(params.dir)), 'manifest.json'));
   return `${st.mtimeMs}:${st.size}`;
 };
 
