@@ -10,6 +10,7 @@
  *     [--preset small] [--samples 192] [--seed 1] [--json PATH] [--png PATH]
  */
 import { writeFile } from 'node:fs/promises';
+import { Predictor } from 'tessera/kernels';
 import { blit, canvas, encodePng } from 'tessera/image';
 import { machine, num, opt, round } from '../mosaic/benchArgs.ts';
 import { AutoencoderModel, loadWeights, referenceMask, resolveConfig, targetMask } from '../../plugins/latent/index.ts';
@@ -22,12 +23,14 @@ const n = num('samples', 192, 1);
 const seed = num('seed', 1, 0);
 const config = resolveConfig(preset);
 const model = new AutoencoderModel(config).withWeights(await loadWeights(weightsFile, config));
+const { metadata } = await Predictor.paramsFromCheckpoint(weightsFile);
 const samples = Array.from({ length: n }, (_, i) => generateSample({ ...DEFAULT_CONFIG, seed, kMin: 1, kMax: 6, dip: 'none' }, { split: 'test', index: i }));
 
 const t0 = performance.now();
 const targets = samples.map((s) => s.target);
 const refs = samples.flatMap((s) => [...s.refs]);
-const recT = await model.decode(await model.encode(targets));
+const zT = await model.encode(targets);
+const recT = await model.decode(zT);
 const recR = await model.decode(await model.encode(refs));
 const seconds = (performance.now() - t0) / 1000;
 
@@ -45,6 +48,22 @@ function pooled(orig: readonly { data: Uint8Array }[], rec: readonly { data: Uin
   return round(10 * Math.log10((255 * 255) / (sse / cnt)));
 }
 
+/** Per-channel mean and standard deviation of the target latents (what a diffusion model on top would normalise by). */
+function channelStats(z: { shape: readonly number[]; data: Float32Array }) {
+  const [N, C, h, w] = z.shape as number[];
+  return Array.from({ length: C! }, (_, c) => {
+    let s = 0;
+    let s2 = 0;
+    for (let b = 0; b < N!; b++) for (let p = 0; p < h! * w!; p++) {
+      const v = z.data[(b * C! + c) * h! * w! + p]!;
+      s += v;
+      s2 += v * v;
+    }
+    const m = s / (N! * h! * w!);
+    return { mean: round(m, 3), std: round(Math.sqrt(s2 / (N! * h! * w!) - m * m), 3) };
+  });
+}
+
 const perSample = samples.map((s, i) => evaluateSample(s, recT[i]!));
 const ks = [...new Set(samples.map((s) => s.annotation.k))].sort((a, b) => a - b);
 const mean = (v: number[]) => round(v.reduce((a, b) => a + b, 0) / v.length);
@@ -55,11 +74,13 @@ const perK = ks.map((k) => {
 const result = {
   weights: weightsFile,
   preset,
-  describe: model.describe(),
+  network: model.describe().replace(/ · .*$/, ''),
+  trainedWith: { loss: metadata['latent.loss'] ?? 'unknown', step: metadata.step ?? 'unknown' },
   heldOut: { split: 'test', seed, samples: n, references: refs.length, kRange: [1, 6] },
   targets: { subjectPsnr: pooled(targets, recT, samples.map(targetMask)), imagePsnr: pooled(targets, recT, null) },
   references: { subjectPsnr: pooled(refs, recR, refs.map(referenceMask)), imagePsnr: pooled(refs, recR, null) },
   perK,
+  latentChannels: channelStats({ shape: zT.shape, data: zT.data as Float32Array }),
   encodeDecodeSeconds: round(seconds),
   machine: machine(),
 };
@@ -68,7 +89,7 @@ if (opt('json')) await writeFile(opt('json')!, JSON.stringify(result, null, 1) +
 
 // Picture: 8 targets and 8 references, originals above their reconstructions, 2× scale.
 const cols = 8;
-const sheet = canvas(cols * 130, 2 * 130 + 2 * 66 + 12);
+const sheet = canvas(cols * 130, 272 + 68);
 for (let i = 0; i < Math.min(cols, n); i++) {
   blit(sheet, targets[i]!, i * 130, 0, 2);
   blit(sheet, recT[i]!, i * 130, 130, 2);
