@@ -388,6 +388,7 @@ test('a dropped WebSocket mid-run: the editor reconnects and catches up on the m
 const QUICK: Record<string, Record<string, Record<string, unknown>>> = {
   'mosaic-train.json': { trainData: { train: 24 }, testData: { test: 6 }, model: { preset: 'tiny' }, train: { steps: 3, checkpointEvery: 0, checkpointDir: '' }, sample: { steps: 2 } },
   'mosaic-generate.json': { testData: { test: 6 }, sample: { steps: 2 } },
+  'latent-train.json': { trainData: { train: 24 }, testData: { test: 6 }, autoencoder: { preset: 'tiny' }, train: { steps: 3, warmupSteps: 0, checkpointEvery: 0, checkpointDir: '' } },
   'focusdpo-train.json': { data: { train: 8 }, focus: { times: [0.5] }, train: { steps: 2, batchSize: 2, warmupSteps: 0 } },
   'focusdpo-generate.json': { trainData: { train: 8 }, testData: { test: 2 }, train: { steps: 2, batchSize: 2, warmupSteps: 0 }, before: { steps: 2 }, after: { steps: 2 } },
 };

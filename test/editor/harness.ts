@@ -110,6 +110,18 @@ export async function clickWidget(page: Page, nodeId: string, widget: string, wh
   await page.mouse.click(px, py);
 }
 
+/** Clicks the middle of a node's image preview (the area under its widgets), as a person would to enlarge it. */
+export async function clickPreview(page: Page, nodeId: string): Promise<void> {
+  await page.waitForFunction((id) => window.tessera.nodeById(id).run?.preview?.image?.complete, nodeId, { timeout: 5000 });
+  const point = await page.evaluate((id) => {
+    const n = window.tessera.nodeById(id);
+    const top = n.computeSize()[1];
+    return [n.pos[0] + n.size[0] / 2, n.pos[1] + (top + n.size[1]) / 2] as [number, number];
+  }, nodeId);
+  const [x, y] = await toPage(page, point);
+  await page.mouse.click(x, y);
+}
+
 /** Drags with the mouse from one node's output slot to another node's input slot. */
 export async function dragLink(page: Page, from: string, out: number, to: string, input: number): Promise<void> {
   const [a, b] = await page.evaluate(

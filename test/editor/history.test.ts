@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { encodePng } from '../../core/image/png.ts';
-import { artifacts, documentOf, dropFile, openFromMenu, root, startEditor, toPage, type EditorHarness } from './harness.ts';
+import { artifacts, clickPreview, documentOf, dropFile, openFromMenu, root, startEditor, type EditorHarness } from './harness.ts';
 
 declare const window: any;
 declare const document: any;
@@ -148,15 +148,8 @@ test('a list preview enlarges into a gallery: the arrows step through its images
   await openFromMenu(page, 'batch.json');
   await page.click('#btn-run');
   await page.waitForSelector('body[data-run-status=done]', { timeout: 15_000 });
-  await page.waitForFunction(() => window.tessera.nodeById('list').run?.preview?.image?.complete, undefined, { timeout: 5000 });
-  assert.is(await page.evaluate(() => window.tessera.nodeById('list').run.preview.items.length), 3);
-  const point = await page.evaluate(() => {
-    const n = window.tessera.nodeById('list');
-    const top = n.computeSize()[1];
-    return [n.pos[0] + n.size[0] / 2, n.pos[1] + (top + n.size[1]) / 2] as [number, number];
-  });
-  const [x, y] = await toPage(page, point);
-  await page.mouse.click(x, y);
+  await page.waitForFunction(() => window.tessera.nodeById('list').run?.preview?.items?.length === 3, undefined, { timeout: 5000 });
+  await clickPreview(page, 'list');
   await page.waitForSelector('#lightbox img', { timeout: 2000 });
   const shown = () => page.evaluate(async () => {
     const img = document.querySelector('#lightbox img');

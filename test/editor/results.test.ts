@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { artifacts, openFromMenu, overlappingNodes, root, startEditor, toPage, type EditorHarness } from './harness.ts';
+import { artifacts, openFromMenu, clickPreview, overlappingNodes, root, startEditor, type EditorHarness } from './harness.ts';
 import { perKTable } from '../../ui/src/tableView.ts';
 
 declare const window: any;
@@ -59,14 +59,7 @@ test('a run of mosaic-generate: the metrics node draws its per-K table, the cont
   await page.screenshot({ path: join(artifacts, 'results-1-metrics-table.png') });
 
   // Click the middle of the sample node's image preview.
-  await page.waitForFunction(() => window.tessera.nodeById('sample').run?.preview?.image?.complete, undefined, { timeout: 5000 });
-  const point = await page.evaluate(() => {
-    const n = window.tessera.nodeById('sample');
-    const top = n.computeSize()[1];
-    return [n.pos[0] + n.size[0] / 2, n.pos[1] + (top + n.size[1]) / 2] as [number, number];
-  });
-  const [x, y] = await toPage(page, point);
-  await page.mouse.click(x, y);
+  await clickPreview(page, 'sample');
   await page.waitForSelector('#lightbox img', { timeout: 2000 });
   const shown = await page.evaluate(() => {
     const img = document.querySelector('#lightbox img');
