@@ -342,8 +342,10 @@ class RunState {
     if (policy && typeof policy === 'object') {
       try {
         fingerprint = String(await policy.fingerprint(node.params, { resolvePath: (path) => this.#contextHost.get(WORKSPACE).resolve(path, 'read') }));
-      } catch {
-        return undefined; // a fingerprint that throws forces a re-run
+      } catch (error) {
+        // A fingerprint that throws forces a re-run (a missing file, say): worth a debug line only.
+        this.#contextHost.logger.debug(`[${node.id}] cache fingerprint failed, running without the cache: ${(error as Error).message}`);
+        return undefined;
       }
     }
     return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs, ...(fingerprint !== undefined ? { fingerprint } : {}) });

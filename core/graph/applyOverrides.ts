@@ -47,6 +47,6 @@ function parseValue(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return text;
+    return text; // not JSON: `--set a.b=hello` means the string "hello" (documented)
   }
 }

@@ -79,6 +79,6 @@ function safeReaddir(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {
-    return [];
+    return []; // no node_modules (or an unreadable one): simply no npm plugins to discover there
   }
 }
