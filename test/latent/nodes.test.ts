@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectRun, createEngine, createLogger } from 'tessera';
 import { saveParamsFile } from 'tessera/kernels';
@@ -49,6 +50,22 @@ test('latent/Encode without weights says how to get them', async () => {
   const r = await collectRun(engine.run(graph({ preset: 'tiny' }), { outDir: tempDir('latent-none'), targets: ['dec'] }));
   assert.is(r.status, 'failed');
   assert.match(r.errors[0]!.message, /has no weights \(load a checkpoint in latent\/Autoencoder, or train it with train\/Train\)/);
+});
+
+test('graphs/latent-train.json runs end to end at the tiny preset: train/Train trains the handle, held-out reconstructions are scored', async () => {
+  const g = JSON.parse(readFileSync(new URL('../../graphs/latent-train.json', import.meta.url), 'utf8')) as { nodes: Record<string, { params?: Record<string, unknown> }> };
+  Object.assign(g.nodes.trainData!.params!, { train: 12 });
+  Object.assign(g.nodes.testData!.params!, { test: 4 });
+  Object.assign(g.nodes.autoencoder!.params!, { preset: 'tiny' });
+  Object.assign(g.nodes.train!.params!, { steps: 4, batchSize: 2, warmupSteps: 1, checkpointEvery: 2, checkpointDir: join(tempDir('latent-graph-ckpt'), 'ck') });
+  const out = tempDir('latent-graph');
+  const r = await collectRun(engine.run(g as never, { outDir: out }));
+  assert.is(r.status, 'done', JSON.stringify(r.errors));
+  const summary = outputs(r, 'train').summary as { steps: number };
+  assert.is(summary.steps, 4);
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics/reconstruction/metrics.json'), 'utf8')) as unknown;
+  assert.match(JSON.stringify(metrics), /identityPsnr/);
+  assert.ok(readFileSync(join(out, 'train/ae-small.safetensors')).length > 30_000);
 });
 
 test.run();
