@@ -212,6 +212,8 @@ export class Editor {
     try {
       this.graph.clear();
       this.clearRun();
+      // Runs queued for the previous graph keep running on the server (see Runs), not on this canvas.
+      this.pending = [];
       this.base = structuredClone(doc);
       this.seed = typeof doc.seed === 'number' ? doc.seed : undefined;
       this.path = source.path;
@@ -678,12 +680,15 @@ export class Editor {
       await this.catchUp();
       return;
     }
-    const { events } = await this.api.request<{ events: WireEvent[] }>('GET', `/api/runs/${encodeURIComponent(run.id)}/events?since=0`);
+    // Both fetched first, then applied in one go: the canvas never shows a half-replayed run.
+    const [{ events }, { files }] = await Promise.all([
+      this.api.request<{ events: WireEvent[] }>('GET', `/api/runs/${encodeURIComponent(run.id)}/events?since=0`),
+      this.api.runFiles(run.id).catch(() => ({ files: [] as { path: string }[] })),
+    ]);
     for (const event of events) {
       this.#lastSeq = Math.max(this.#lastSeq, event.seq);
       this.#onEvent(event);
     }
-    const { files } = await this.api.runFiles(run.id).catch(() => ({ files: [] as { path: string }[] }));
     const paths = files.map((f) => f.path);
     for (const path of paths) {
       const m = /^previews\/([^/]+)\/([^/]+)\.png$/.exec(path);
