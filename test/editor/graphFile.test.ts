@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildDocument, jsonEqual, type NodeSnapshot } from '../../ui/src/graphFile.ts';
+import { buildDocument, jsonEqual, withSeed, type NodeSnapshot } from '../../ui/src/graphFile.ts';
 import type { GraphDocument } from '../../ui/src/types.ts';
 
 // The editor's file writer is pure, so its round-trip rules are tested here without a browser.
@@ -73,6 +73,16 @@ test('jsonEqual ignores key order only', () => {
   assert.ok(jsonEqual({ a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 }));
   assert.not.ok(jsonEqual({ a: [1, 2] }, { a: [2, 1] }));
   assert.not.ok(jsonEqual({ a: 1 }, { a: 1, b: undefined }));
+});
+
+test('withSeed: replaces the seed in place, adds it before nodes, removes it; the same document when unchanged', () => {
+  const doc = { format: 'tessera-graph', version: 1, name: 'x', seed: 3, nodes: {} } as GraphDocument;
+  assert.equal(Object.entries(withSeed(doc, 9)), [['format', 'tessera-graph'], ['version', 1], ['name', 'x'], ['seed', 9], ['nodes', {}]]);
+  assert.equal(Object.keys(withSeed(doc, undefined)), ['format', 'version', 'name', 'nodes']);
+  assert.is(withSeed(doc, 3), doc);
+  const none = { format: 'tessera-graph', version: 1, nodes: {}, ui: {} } as GraphDocument;
+  assert.equal(Object.keys(withSeed(none, 0)), ['format', 'version', 'seed', 'nodes', 'ui']);
+  assert.is(withSeed(none, undefined), none);
 });
 
 test.run();
