@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { decodePng } from 'tessera/image';
+import { decodePng, readPngText } from 'tessera/image';
+import { readdir } from 'node:fs/promises';
 import { tempDir } from '../semalign/helpers.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -31,6 +32,11 @@ test('graphs/mosaic-generate.json runs on the bundled checkpoint and writes the 
   assert.ok(mean('pck@1') > 0.2, `PCK@1 ${mean('pck@1').toFixed(3)}`);
   const heat = decodePng(await readFile(join(out, 'generated', 'heatmaps.png')), 'heatmaps.png', 3);
   assert.ok(heat.width > 100);
+  // Every generated PNG carries the graph as run (the editor reopens it from a dropped PNG).
+  const asRun = JSON.parse(await readFile(join(out, 'graph.json'), 'utf8')) as { nodes: Record<string, { params?: Record<string, unknown> }> };
+  const one = (await readdir(join(out, 'generated'))).find((f) => f !== 'sheet.png' && f !== 'heatmaps.png')!;
+  const embedded = JSON.parse(readPngText(await readFile(join(out, 'generated', one))).get('tessera-graph')!) as typeof asRun;
+  assert.equal(embedded.nodes, asRun.nodes);
 });
 
 test.run();

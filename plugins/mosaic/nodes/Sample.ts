@@ -1,5 +1,5 @@
 import { defineNode } from 'tessera';
-import { encodePng } from 'tessera/image';
+import { encodePng, graphPngText } from 'tessera/image';
 import type { AttentionMaps, SemAlignSample } from 'tessera/semalign';
 import { groupByK } from '../model/mosaicBatch.ts';
 import { eulerSample } from '../sampling/eulerSample.ts';
@@ -67,15 +67,17 @@ export const Sample = defineNode({
     const sheet = shown > 0 ? generationSheet(rows.map((i) => samples[i]!), rows.map((i) => images[i]!), { scale: p.sheetScale, maps: maps && rows.map((i) => maps[i]!) }) : images[0]!;
     const files: string[] = [];
     if (p.write) {
+      // Each PNG carries the graph that made it: dropped on the editor's canvas, it reopens it.
+      const embedded = graphPngText(ctx.graph);
       const out = p.outDir;
       for (let i = 0; i < samples.length; i++) {
         ctx.signal.throwIfAborted();
         const name = `${out}/${samples[i]!.annotation.id}.png`;
-        await ctx.artifacts.write(name, encodePng(images[i]!));
+        await ctx.artifacts.write(name, encodePng(images[i]!, embedded));
         files.push(name);
       }
       if (shown > 0) {
-        await ctx.artifacts.write(`${out}/sheet.png`, encodePng(sheet));
+        await ctx.artifacts.write(`${out}/sheet.png`, encodePng(sheet, embedded));
         files.push(`${out}/sheet.png`);
       }
     }
