@@ -67,9 +67,15 @@ function channelStats(z: { shape: readonly number[]; data: Float32Array }) {
 const perSample = samples.map((s, i) => evaluateSample(s, recT[i]!));
 const ks = [...new Set(samples.map((s) => s.annotation.k))].sort((a, b) => a - b);
 const mean = (v: number[]) => round(v.reduce((a, b) => a + b, 0) / v.length);
+/** Target subject-pixel PSNR pooled over the samples whose K passes `keep`. */
+const pooledTargets = (keep: (k: number) => boolean) => {
+  const idx = samples.map((s, i) => (keep(s.annotation.k) ? i : -1)).filter((i) => i >= 0);
+  return pooled(idx.map((i) => targets[i]!), idx.map((i) => recT[i]!), idx.map((i) => targetMask(samples[i]!)));
+};
+// Per K: pooled subject pixels, and the metrics plugin's per-sample identityPsnr / imagePsnr averaged.
 const perK = ks.map((k) => {
   const rows = perSample.filter((m) => m.k === k);
-  return { k, samples: rows.length, identityPsnr: mean(rows.map((m) => m.identityPsnr).filter((v): v is number => v !== null)), imagePsnr: mean(rows.map((m) => m.imagePsnr)) };
+  return { k, samples: rows.length, subjectPsnrPooled: pooledTargets((x) => x === k), identityPsnr: mean(rows.map((m) => m.identityPsnr).filter((v): v is number => v !== null)), imagePsnr: mean(rows.map((m) => m.imagePsnr)) };
 });
 const result = {
   weights: weightsFile,
@@ -77,7 +83,7 @@ const result = {
   network: model.describe().replace(/ · .*$/, ''),
   trainedWith: { loss: metadata['latent.loss'] ?? 'unknown', step: metadata.step ?? 'unknown' },
   heldOut: { split: 'test', seed, samples: n, references: refs.length, kRange: [1, 6] },
-  targets: { subjectPsnr: pooled(targets, recT, samples.map(targetMask)), imagePsnr: pooled(targets, recT, null) },
+  targets: { subjectPsnr: pooled(targets, recT, samples.map(targetMask)), subjectPsnrKUpTo4: pooledTargets((k) => k <= 4), imagePsnr: pooled(targets, recT, null) },
   references: { subjectPsnr: pooled(refs, recR, refs.map(referenceMask)), imagePsnr: pooled(refs, recR, null) },
   perK,
   latentChannels: channelStats({ shape: zT.shape, data: zT.data as Float32Array }),
