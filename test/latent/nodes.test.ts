@@ -36,6 +36,21 @@ test('latent/Autoencoder → Encode (samples) → Decode: target and reference l
   assert.equal(images.map((i) => i.width), [32, 32, 32, 32, 32, 32]);
 });
 
+test('latent/Autoencoder: a checkpoint rewritten at the same path is not served from the cache', async () => {
+  const file = join(tempDir('latent-rewrite'), 'ae.safetensors');
+  await saveParamsFile(file, await initialWeights(1), { [CONFIG_KEY]: JSON.stringify(tiny) });
+  const latents = async () => {
+    const r = await collectRun(engine.run(graph({ preset: 'tiny', checkpoint: file }), { outDir: tempDir('latent-rewrite-run'), targets: ['enc'] }));
+    assert.is(r.status, 'done', JSON.stringify(r.errors));
+    return Array.from((outputs(r, 'enc').latents as { data: Float32Array }).data);
+  };
+  const a = await latents();
+  assert.equal(await latents(), a);
+  await new Promise((res) => setTimeout(res, 20)); // a distinct mtime on coarse-grained file systems
+  await saveParamsFile(file, await initialWeights(2), { [CONFIG_KEY]: JSON.stringify(tiny) });
+  assert.not.equal(await latents(), a);
+});
+
 test('latent/Autoencoder: a checkpoint of another preset fails the node, naming the differences; paths outside the workspace are refused', async () => {
   const r = await collectRun(engine.run(graph({ preset: 'small', checkpoint: ckpt }), { outDir: tempDir('latent-bad'), targets: ['dec'] }));
   assert.is(r.status, 'failed');

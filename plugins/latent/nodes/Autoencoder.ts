@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { defineNode } from 'tessera';
 import { AutoencoderModel } from '../AutoencoderModel.ts';
 import { PRESETS, resolveConfig } from '../config.ts';
@@ -24,9 +23,9 @@ export const Autoencoder = defineNode({
   },
   // A rewritten checkpoint (same path, new weights) must not be served from the cache.
   cache: {
-    async fingerprint(p) {
+    async fingerprint(p, paths) {
       if (!p.checkpoint) return 'none';
-      const st = await stat(resolve(String(p.checkpoint))).catch(() => null);
+      const st = await stat(await paths.resolvePath(String(p.checkpoint))).catch(() => null);
       return st ? `${st.mtimeMs}:${st.size}` : 'missing';
     },
   },
