@@ -6,7 +6,7 @@
  */
 
 /** Namespaces of the built-in plugins and the engine: never claimable by a plugin from disk. */
-export const RESERVED_NAMESPACES: ReadonlySet<string> = new Set(['core', 'tessera', 'train', 'semalign', 'mosaic', 'metrics', 'image', 'kernels']);
+export const RESERVED_NAMESPACES: ReadonlySet<string> = new Set(['core', 'tessera', 'train', 'semalign', 'mosaic', 'metrics', 'focusdpo', 'latent', 'image', 'kernels']);
 
 const NAMESPACE = /^[A-Za-z0-9_.-]+$/;
 
