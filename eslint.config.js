@@ -39,6 +39,8 @@ export default tseslint.config(
     files: ['plugins/**/*.ts', 'examples/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', boundary] },
   },
+  // CommonJS config files (dependency-cruiser reads .cjs).
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   { files: ['plugins/*/*.ts'], rules: pluginRules(1) },
   { files: ['plugins/*/*/*.ts'], rules: pluginRules(2) },
   { files: ['plugins/*/*/*/*.ts'], rules: pluginRules(3) },
