@@ -67,9 +67,9 @@ test('migration reports repeated v0 ids and leaves current files alone', () => {
 });
 
 test('an unknown namespace points at plugin loading rather than a typo', () => {
-  const issues = engine.validate({ format: 'tessera-graph', version: 1, nodes: { m: { type: 'focusdpo/Update' } } });
+  const issues = engine.validate({ format: 'tessera-graph', version: 1, nodes: { m: { type: 'acme-dpo/Update' } } });
   assert.equal(issues.map((i) => i.code), ['unknown_node_type']);
-  assert.match(issues[0]!.message, /no loaded plugin provides "focusdpo\/…"; load it with --plugin/);
+  assert.match(issues[0]!.message, /no loaded plugin provides "acme-dpo\/…"; load it with --plugin/);
 });
 
 test('the ui block is ignored by execution but checked by the schema', async () => {
