@@ -13,6 +13,8 @@ export { isTrainable } from './Trainable.ts';
 export { runTraining } from './runTraining.ts';
 export type { TrainSettings, TrainResult } from './runTraining.ts';
 export { lossCurveImage, lossCurveSvg } from './lossCurve.ts';
+export { loadCheckedWeights } from './loadCheckedWeights.ts';
+export type { CheckedWeightsSpec } from './loadCheckedWeights.ts';
 export type { HistoryRow } from './lossCurve.ts';
 export { Train };
 
