@@ -41,6 +41,10 @@ export { TraceError } from './trace/TraceError.ts';
 export { init } from './trace/init.ts';
 export type { Init } from './trace/init.ts';
 export * as ops from './trace/ops.ts';
+export { einsum } from './trace/einsum.ts';
+export { resize } from './trace/resize.ts';
+export type { ResizeOptions } from './trace/resize.ts';
+export { instanceNorm, groupNorm } from './trace/normalization.ts';
 export { grad } from './autodiff/grad.ts';
 
 // Optimizers, training steps, checkpoints

@@ -132,6 +132,8 @@ export const VJPS: VjpTable = {
     const pdf = o.mul(o.exp(o.mul(o.mul(x!, x!), -0.5)), 1 / Math.sqrt(2 * Math.PI));
     return [o.mul(dy!, o.add(cdf, o.mul(x!, pdf)))];
   },
+  sin: ({ inputs: [x] }, [dy]) => [o.mul(dy!, o.cos(x!))],
+  cos: ({ inputs: [x] }, [dy]) => [o.neg(o.mul(dy!, o.sin(x!)))],
   clip: ({ inputs: [x], attrs }, [dy]) => {
     let m: Sym | null = null;
     if (attrs.min !== undefined) m = o.greaterOrEqual(x!, attrs.min as number);

@@ -1,9 +1,13 @@
-import type { OnnxAttribute, OnnxModel, OnnxTensor } from '../onnx/OnnxModel.ts';
+import { CODE_DTYPE, type OnnxAttribute, type OnnxModel, type OnnxTensor } from '../onnx/OnnxModel.ts';
 import { Tensor } from '../runtime/Tensor.ts';
 import type { Graph } from './Graph.ts';
+import { einsum } from './einsum.ts';
+import { foldOnHost, hostValueOf, onnxTensorOf, type HostValue } from './hostFold.ts';
 import { init } from './init.ts';
+import { instanceNorm } from './normalization.ts';
 import * as o from './ops.ts';
 import type { Sym } from './Sym.ts';
+import { resize, type ResizeOptions } from './resize.ts';
 import { TraceError } from './TraceError.ts';
 
 export interface ImportOptions {
@@ -46,7 +50,7 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
   const get = (name: string, node: string): Sym => {
     if (env[name]) return env[name]!;
     const t = raw.get(name);
-    if (!t) throw new TraceError('importOnnx', `node '${node}' reads unknown tensor '${name}'`);
+    if (!t) throw new TraceError('importOnnx', `node ${node} reads unknown tensor '${name}'`);
     const tensor = new Tensor(t.dtype, t.dims, t.data as Float32Array);
     const isFloat = t.dtype === 'float32' || t.dtype === 'float64';
     let s: Sym;
@@ -61,13 +65,37 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
   };
   const ints = (name: string, node: string): number[] => {
     const t = raw.get(name);
-    if (!t) throw new TraceError('importOnnx', `node '${node}' needs constant '${name}' (computed shapes are not supported)`);
+    if (!t) throw new TraceError('importOnnx', `node ${node} needs constant '${name}', but it depends on run-time values`);
     return Array.from(t.data as ArrayLike<number | bigint>, Number);
   };
+  // Host constants: int/bool initializers, Constant nodes and folded shape arithmetic. Float
+  // initializers are excluded, as they may be weights the caller trains.
+  const hostValue = (name: string): HostValue | undefined => {
+    if (env[name]) return undefined;
+    const t = raw.get(name);
+    if (!t || (!fromConstantNodes.has(name) && (t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16'))) return undefined;
+    return hostValueOf(t);
+  };
+  const shapeOf = (name: string) => env[name]?.shape ?? raw.get(name)?.dims;
 
-  for (const n of model.graph.nodes) {
-    const label = n.name || `${n.opType}(${n.outputs[0]})`;
-    if (n.domain && n.domain !== 'ai.onnx') throw new TraceError('importOnnx', `node '${label}': domain '${n.domain}' is not supported`);
+  for (const [position, n] of model.graph.nodes.entries()) {
+    // Name, position in the node list and op type: enough to find the node in Netron.
+    const label = `'${n.name || n.outputs[0]}' (#${position}, ${n.opType})`;
+    if (n.domain && n.domain !== 'ai.onnx') throw new TraceError('importOnnx', `node ${label}: domain '${n.domain}' is not supported`);
+    let folded: HostValue[] | undefined;
+    try {
+      folded = n.opType === 'Constant' ? undefined : foldOnHost(n, { value: hostValue, shape: shapeOf });
+    } catch (e) {
+      throw new TraceError('importOnnx', `node ${label}: cannot fold on the host: ${(e as Error).message}`);
+    }
+    if (folded) {
+      n.outputs.forEach((name, i) => {
+        if (!name || !folded[i]) return;
+        raw.set(name, onnxTensorOf(name, folded[i]));
+        fromConstantNodes.add(name);
+      });
+      continue;
+    }
     const x = (i: number) => get(n.inputs[i]!, label);
     const has = (i: number) => !!n.inputs[i];
     let outs: Sym[];
@@ -103,16 +131,94 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
       case 'Neg':
       case 'Abs':
       case 'Erf':
+      case 'Sin':
+      case 'Cos':
+      case 'Not':
       case 'Reciprocal':
       case 'Identity': {
-        const f = { Relu: o.relu, Sigmoid: o.sigmoid, Tanh: o.tanh, Exp: o.exp, Log: o.log, Sqrt: o.sqrt, Neg: o.neg, Abs: o.abs, Erf: o.erf, Reciprocal: o.reciprocal, Identity: (s: Sym) => s }[
+        const f = { Relu: o.relu, Sigmoid: o.sigmoid, Tanh: o.tanh, Exp: o.exp, Log: o.log, Sqrt: o.sqrt, Neg: o.neg, Abs: o.abs, Erf: o.erf, Sin: o.sin, Cos: o.cos, Not: o.not, Reciprocal: o.reciprocal, Identity: (s: Sym) => s }[
           n.opType
         ];
         outs = [f(x(0))];
         break;
       }
+      case 'Max':
+      case 'Min':
+      case 'Equal':
+      case 'Less':
+      case 'Greater':
+      case 'LessOrEqual':
+      case 'GreaterOrEqual':
+      case 'And': {
+        if (n.inputs.length !== 2) throw new TraceError('importOnnx', `node ${label}: expects exactly 2 inputs`);
+        const f = { Max: o.maximum, Min: o.minimum, Equal: o.equal, Less: o.less, Greater: o.greater, LessOrEqual: o.lessOrEqual, GreaterOrEqual: o.greaterOrEqual, And: o.and }[n.opType];
+        outs = [f(x(0), x(1))];
+        break;
+      }
+      case 'Where':
+        outs = [o.where(x(0), x(1), x(2))];
+        break;
+      case 'Cast': {
+        const to = CODE_DTYPE[attr(n, 'to') as number];
+        if (!to) throw new TraceError('importOnnx', `node ${label}: cast to ONNX type ${String(attr(n, 'to'))} is not supported`);
+        outs = [o.cast(x(0), to)];
+        break;
+      }
+      case 'Expand':
+        outs = [o.expand(x(0), ints(n.inputs[1]!, label))];
+        break;
+      case 'Slice': {
+        // Opset ≥ 10 reads starts/ends/axes/steps from inputs, older exports from attributes.
+        const fromInput = (i: number, a: string) => (has(i) ? ints(n.inputs[i]!, label) : (attr(n, a) as number[] | undefined));
+        const starts = fromInput(1, 'starts');
+        const ends = fromInput(2, 'ends');
+        if (!starts || !ends) throw new TraceError('importOnnx', `node ${label}: Slice needs starts and ends`);
+        outs = [o.slice(x(0), starts, ends, fromInput(3, 'axes'), has(4) ? ints(n.inputs[4]!, label) : undefined)];
+        break;
+      }
+      case 'Split': {
+        const src = x(0);
+        const axis = (attr(n, 'axis') as number) ?? 0;
+        const d = src.shape[axis < 0 ? axis + src.rank : axis]!;
+        const k = n.outputs.length;
+        const sizes = has(1) ? ints(n.inputs[1]!, label) : ((attr(n, 'split') as number[] | undefined) ?? Array.from({ length: k }, (_, i) => Math.min(Math.ceil(d / k), d - i * Math.ceil(d / k))));
+        outs = o.split(src, sizes, axis);
+        break;
+      }
+      case 'InstanceNormalization':
+        outs = [instanceNorm(x(0), x(1), x(2), (attr(n, 'epsilon') as number) ?? 1e-5)];
+        break;
+      case 'Resize':
+      case 'Upsample': {
+        const src = x(0);
+        // Resize: X, roi, scales, sizes; Upsample (opset < 10): X, scales.
+        const scalesAt = n.opType === 'Upsample' ? 1 : 2;
+        const hostFloats = (i: number) => (has(i) ? Array.from(raw.get(n.inputs[i]!)?.data as ArrayLike<number | bigint> ?? [], Number) : []);
+        const scales = hostFloats(scalesAt);
+        const sizes = n.opType === 'Resize' && has(3) ? ints(n.inputs[3]!, label) : [];
+        if (has(scalesAt) && !raw.has(n.inputs[scalesAt]!)) throw new TraceError('importOnnx', `node ${label}: scales must be constant`);
+        const opts: ResizeOptions = {
+          mode: ((attr(n, 'mode') as string) ?? 'nearest') as ResizeOptions['mode'],
+          coordinateMode: ((attr(n, 'coordinate_transformation_mode') as string) ?? (n.opType === 'Upsample' ? 'asymmetric' : 'half_pixel')) as ResizeOptions['coordinateMode'],
+          nearestMode: ((attr(n, 'nearest_mode') as string) ?? (n.opType === 'Upsample' ? 'floor' : 'round_prefer_floor')) as ResizeOptions['nearestMode'],
+        };
+        const outShape = sizes.length ? sizes : src.shape.map((dd, i) => Math.floor(dd * (scales[i] ?? 1)));
+        try {
+          outs = [resize(src, outShape, sizes.length ? undefined : scales, opts)];
+        } catch (e) {
+          throw new TraceError('importOnnx', `node ${label}: ${(e as Error).message}`);
+        }
+        break;
+      }
+      case 'Einsum':
+        try {
+          outs = [einsum(attr(n, 'equation') as string, ...n.inputs.map((_, i) => x(i)))];
+        } catch (e) {
+          throw new TraceError('importOnnx', `node ${label}: ${(e as Error).message}`);
+        }
+        break;
       case 'Gelu':
-        if (attr(n, 'approximate') === 'tanh') throw new TraceError('importOnnx', `node '${label}': tanh-approximate Gelu is not supported`);
+        if (attr(n, 'approximate') === 'tanh') throw new TraceError('importOnnx', `node ${label}: tanh-approximate Gelu is not supported`);
         outs = [o.gelu(x(0))];
         break;
       case 'Softmax':
@@ -174,7 +280,7 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
         const strides = (attr(n, 'strides') as number[]) ?? [1, 1];
         const pads = (attr(n, 'pads') as number[]) ?? [0, 0, 0, 0];
         if (((attr(n, 'group') as number) ?? 1) !== 1 || strides[0] !== strides[1] || new Set(pads).size > 1 || ((attr(n, 'dilations') as number[]) ?? [1, 1]).some((d) => d !== 1)) {
-          throw new TraceError('importOnnx', `node '${label}': only square-stride, symmetric-pad, ungrouped, undilated Conv is supported`);
+          throw new TraceError('importOnnx', `node ${label}: only square-stride, symmetric-pad, ungrouped, undilated Conv is supported`);
         }
         outs = [o.conv2d(x(0), x(1), has(2) ? x(2) : undefined, { stride: strides[0], pad: pads[0] })];
         break;
@@ -186,13 +292,13 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
       }
       case 'Constant': {
         const v = attr(n, 'value') as OnnxTensor | undefined;
-        if (!v) throw new TraceError('importOnnx', `node '${label}': only tensor-valued Constant is supported`);
+        if (!v) throw new TraceError('importOnnx', `node ${label}: only tensor-valued Constant is supported`);
         raw.set(n.outputs[0]!, { ...v, name: n.outputs[0]! });
         fromConstantNodes.add(n.outputs[0]!);
         continue;
       }
       default:
-        throw new TraceError('importOnnx', `node '${label}': op ${n.opType} is not supported by the importer`);
+        throw new TraceError('importOnnx', `node ${label}: op ${n.opType} is not supported by the importer`);
     }
     n.outputs.forEach((name, i) => {
       if (name && outs[i]) env[name] = outs[i]!;

@@ -26,6 +26,8 @@ export const DIFFERENTIABLE_OPS = [
   'relu',
   'erf',
   'gelu',
+  'sin',
+  'cos',
   'clip',
   'cast',
   'where',

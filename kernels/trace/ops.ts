@@ -142,6 +142,10 @@ export const reciprocal = (x: Sym): Sym => unary('reciprocal', 'Reciprocal', x);
 export const tanh = (x: Sym): Sym => unary('tanh', 'Tanh', x);
 export const sigmoid = (x: Sym): Sym => unary('sigmoid', 'Sigmoid', x);
 export const relu = (x: Sym): Sym => unary('relu', 'Relu', x);
+/** Elementwise sine (timestep embeddings). */
+export const sin = (x: Sym): Sym => unary('sin', 'Sin', x);
+/** Elementwise cosine. */
+export const cos = (x: Sym): Sym => unary('cos', 'Cos', x);
 /** Sign of x (−1, 0, 1); its gradient is zero. */
 export const sign = (x: Sym): Sym => unary('sign', 'Sign', x);
 /** Logical not of a bool tensor. */
@@ -413,13 +417,32 @@ export function slice(x: Sym, starts: readonly number[], ends: readonly number[]
   if (starts.length !== ax.length || ends.length !== ax.length || st.length !== ax.length) {
     throw new TraceError('slice', 'starts, ends, axes and steps must have equal lengths');
   }
+  // Negative steps (x[::-1]) become a gather of the host-computed indices, whose VJP already
+  // scatters back; the positive-step axes stay one Slice.
+  if (st.some((v) => v < 0)) {
+    const pos = ax.flatMap((a, i) => (st[i]! > 0 ? [i] : []));
+    let y = pos.length
+      ? slice(
+          x,
+          pos.map((i) => starts[i]!),
+          pos.map((i) => ends[i]!),
+          pos.map((i) => ax[i]!),
+          pos.map((i) => st[i]!),
+        )
+      : x;
+    ax.forEach((a, i) => {
+      if (st[i]! < 0) y = gather(y, reversedIndices(x.shape[a]!, starts[i]!, ends[i]!, st[i]!), a);
+    });
+    return y;
+  }
   const shape = [...x.shape];
   const s0: number[] = [];
   const e0: number[] = [];
   ax.forEach((a, i) => {
     const d = x.shape[a]!;
     const step = st[i]!;
-    if (step <= 0) throw new TraceError('slice', `only positive steps are supported, got ${step}`);
+    if (!Number.isInteger(step) || step === 0) throw new TraceError('slice', `steps must be non-zero integers, got ${step}`);
+    if (step < 0) return;
     const clampIdx = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
     const s = clampIdx(starts[i]!);
     const e = clampIdx(ends[i]!);
@@ -433,6 +456,15 @@ export function slice(x: Sym, starts: readonly number[], ends: readonly number[]
     g.ints(ax),
     g.ints(st),
   ])[0]!;
+}
+
+/** Indices a negative-step ONNX Slice visits: start clamps to [0, d−1], end to [−1, d−1]. */
+function reversedIndices(d: number, start: number, end: number, step: number): number[] {
+  const s = Math.min(Math.max(start < 0 ? start + d : start, 0), d - 1);
+  const e = Math.min(Math.max(end < 0 ? end + d : end, -1), d - 1);
+  const out: number[] = [];
+  for (let i = s; i > e; i += step) out.push(i);
+  return out;
 }
 
 /** Takes entries along `axis` at integer `indices` (a constant list or an int64 tensor). */

@@ -99,7 +99,7 @@ test('unsupported op and missing input are TraceErrors naming the node', () => {
   const m = encoderModel();
   m.graph.nodes.push({ opType: 'TopK', name: 'topk', inputs: ['out', 'ax'], outputs: ['v', 'i'], attributes: [] });
   const g = new Graph();
-  throwsWith(() => importOnnx(g, m, { img: g.input('img', [2, 1, 4, 4]) }), /importOnnx: node 'topk': op TopK is not supported/);
+  throwsWith(() => importOnnx(g, m, { img: g.input('img', [2, 1, 4, 4]) }), /importOnnx: node 'topk' \(#7, TopK\): op TopK is not supported by the importer/);
   const g2 = new Graph();
   throwsWith(() => importOnnx(g2, encoderModel(), {}), /graph input 'img' has no tensor/);
 });

@@ -35,7 +35,7 @@ test('tracing every op tapes exactly the declared kinds (no stale or missing ent
   const pieces = [
     o.add(x, 1), o.sub(x, 1), o.mul(x, 2), o.div(x, 2), o.pow(x, 2), o.maximum(x, 0), o.minimum(x, 0),
     o.neg(x), o.abs(x), o.exp(x), o.log(x), o.sqrt(x), o.reciprocal(x), o.square(x), o.tanh(x), o.sigmoid(x),
-    o.relu(x), o.erf(x), o.gelu(x), o.clip(x, 0, 1), o.cast(o.cast(x, 'float64'), 'float32'), o.where(b, x, 0),
+    o.relu(x), o.erf(x), o.gelu(x), o.sin(x), o.cos(x), o.clip(x, 0, 1), o.cast(o.cast(x, 'float64'), 'float32'), o.where(b, x, 0),
     o.sign(x), o.stopGradient(x), o.cast(o.and(o.not(b), o.less(x, 1)), 'float32'),
     o.cast(o.and(o.equal(x, 1), o.and(o.greaterOrEqual(x, 0), o.lessOrEqual(x, 2))), 'float32'),
     o.expand(o.transpose(o.matmul(m, x), [0, 1]).sum(0, true).mean(1, true).max(0, true), [2, 3]),
