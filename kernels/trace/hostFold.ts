@@ -22,6 +22,7 @@ export interface FoldInputs {
 }
 
 const FLOAT: ReadonlySet<DType> = new Set(['float32', 'float64', 'float16']);
+const MAX_HOST_ELEMENTS = 4096;
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 function attr(n: OnnxNode, name: string): OnnxAttribute['value'] | undefined {
@@ -132,8 +133,7 @@ const BOOL_OUT = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrE
 /**
  * Evaluates `n` on the host when all its inputs are host constants (or, for Shape/Size, when its
  * input's shape is static). Returns the outputs, or undefined when the node must be traced.
- * Float arithmetic is left to the graph (it could involve trainable weights), except where the
- * node only builds a constant from shapes (ConstantOfShape, Cast of a folded shape).
+ * The caller decides what counts as a host constant: never an initializer that may be a weight.
  */
 export function foldOnHost(n: OnnxNode, inp: FoldInputs): HostValue[] | undefined {
   if (n.opType === 'Shape' || n.opType === 'Size') {
@@ -151,7 +151,8 @@ export function foldOnHost(n: OnnxNode, inp: FoldInputs): HostValue[] | undefine
   if (n.inputs.some((name, i) => name && !present[i])) return undefined;
   const vs = present as (HostValue | undefined)[];
   const x = vs[0];
-  const isFloatOnly = vs.some((v) => v && FLOAT.has(v.dtype));
+  // Large constants (tables, embeddings) are cheaper in the graph than as JS arrays.
+  if (vs.some((v) => v && v.data.length > MAX_HOST_ELEMENTS)) return undefined;
   switch (n.opType) {
     case 'Identity':
       return [x!];
@@ -188,15 +189,14 @@ export function foldOnHost(n: OnnxNode, inp: FoldInputs): HostValue[] | undefine
       return [{ ...x!, dims: target.map((d) => (d === -1 ? size(x!.dims) / known : d)) }];
     }
     case 'Gather':
-      if (isFloatOnly) return undefined;
       return [gatherHost(x!, vs[1]!, (attr(n, 'axis') as number | undefined) ?? 0)];
     case 'Concat': {
-      if (isFloatOnly || vs.some((v) => v!.dims.length > 1)) return undefined;
+      if (vs.some((v) => v!.dims.length > 1)) return undefined;
       const parts = vs.filter((v) => v!.dims.length === 1 || v!.data.length) as HostValue[];
       return [{ dtype: x!.dtype, dims: [parts.reduce((p, v) => p + v.data.length, 0)], data: parts.flatMap((v) => v.data) }];
     }
     case 'Slice': {
-      if (isFloatOnly || x!.dims.length !== 1) return undefined;
+      if (x!.dims.length !== 1) return undefined;
       const d = x!.dims[0]!;
       const axes = vs[3] ? vs[3].data : [0];
       if (axes.length !== 1 || (axes[0] !== 0 && axes[0] !== -1)) return undefined;
@@ -216,14 +216,12 @@ export function foldOnHost(n: OnnxNode, inp: FoldInputs): HostValue[] | undefine
       return [{ dtype: x!.dtype, dims: [count], data: Array.from({ length: count }, (_, i) => start + i * delta) }];
     }
     case 'Expand': {
-      if (isFloatOnly && x!.dtype !== vs[0]!.dtype) return undefined;
       const shape: HostValue = { dtype: 'int64', dims: [...vs[1]!.data], data: new Array<number>(size(vs[1]!.data)).fill(0) };
       return [broadcast([x!, shape], x!.dtype, ([a]) => a!)];
     }
     default: {
       const f = ELEMENTWISE[n.opType];
-      // Float elementwise math stays in the graph: its operands may be weights.
-      if (!f || (isFloatOnly && n.opType !== 'Where')) return undefined;
+      if (!f) return undefined;
       const values = vs as HostValue[];
       const dtype = BOOL_OUT.has(n.opType) ? 'bool' : (n.opType === 'Where' ? values[1]! : values[0]!).dtype;
       const integer = !FLOAT.has(dtype);
