@@ -8,6 +8,7 @@ import { instanceNorm } from './normalization.ts';
 import * as o from './ops.ts';
 import type { Sym } from './Sym.ts';
 import { resize, type ResizeOptions } from './resize.ts';
+import { closeNames } from './closeNames.ts';
 import { TraceError } from './TraceError.ts';
 
 export interface ImportOptions {
@@ -17,6 +18,13 @@ export interface ImportOptions {
    */
   params?: 'constant' | 'trainable' | 'frozen';
   prefix?: string;
+  /**
+   * The PyTorch exporter merges initializers with equal values (e.g. every fresh LayerNorm's
+   * ones and zeros) into one, re-exposing the others through Identity nodes. 'untie' (default)
+   * gives each such name its own param with the same initial values, as in the PyTorch model;
+   * 'keep' trains them as one shared param.
+   */
+  tiedWeights?: 'untie' | 'keep';
 }
 
 function attr(n: { attributes: OnnxAttribute[] }, name: string): OnnxAttribute['value'] | undefined {
@@ -37,7 +45,9 @@ function attr(n: { attributes: OnnxAttribute[] }, name: string): OnnxAttribute['
  * const features = t['/blocks.3/Add_output_0'];        // any inner tensor by its ONNX name
  */
 export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sym>, options: ImportOptions = {}): Record<string, Sym> {
-  const env: Record<string, Sym> = { ...inputs };
+  // ONNX tensor names are the file's words: a null-prototype record, never a plain object.
+  const env: Record<string, Sym> = Object.assign(Object.create(null) as Record<string, Sym>, inputs);
+  const given = new Set(Object.keys(inputs));
   const raw = new Map<string, OnnxTensor>();
   const mode = options.params ?? 'constant';
   const prefix = options.prefix ?? '';
@@ -46,6 +56,15 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
   const initNames = new Set(raw.keys());
   for (const i of model.graph.inputs) {
     if (!initNames.has(i.name) && !env[i.name]) throw new TraceError('importOnnx', `graph input '${i.name}' has no tensor in 'inputs'`);
+  }
+  // Tensors an entry of `inputs` may replace: graph inputs, initializers and the names tied
+  // initializers are re-exposed under. Anything else would be silently ignored (a typo trains nothing).
+  const aliases = model.graph.nodes.filter((n) => n.opType === 'Identity' && initNames.has(n.inputs[0]!)).map((n) => n.outputs[0]!);
+  const replaceable = new Set([...model.graph.inputs.map((i) => i.name), ...initNames, ...aliases]);
+  for (const name of given) {
+    if (replaceable.has(name)) continue;
+    const near = closeNames(name, replaceable);
+    throw new TraceError('importOnnx', `'inputs' names '${name}', which is no graph input or initializer${near.length ? `; close names: ${near.join(', ')}` : ''}`);
   }
   const get = (name: string, node: string): Sym => {
     if (env[name]) return env[name]!;
@@ -88,6 +107,14 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
     } catch (e) {
       throw new TraceError('importOnnx', `node ${label}: cannot fold on the host: ${(e as Error).message}`);
     }
+    // A tied initializer behind Identity: its own param (same values) unless the caller keeps ties.
+    if (n.opType === 'Identity' && raw.has(n.inputs[0]!) && !fromConstantNodes.has(n.inputs[0]!) && (options.tiedWeights ?? 'untie') === 'untie') {
+      const out = n.outputs[0]!;
+      if (!env[out]) raw.set(out, { ...raw.get(n.inputs[0]!)!, name: out });
+      continue;
+    }
+    // A caller's replacement for a tied name wins over the Identity that would produce it.
+    if (n.opType === 'Identity' && given.has(n.outputs[0]!)) continue;
     if (folded) {
       n.outputs.forEach((name, i) => {
         if (!name || !folded[i]) return;
