@@ -79,6 +79,23 @@ class GroupNormResize(nn.Module):
         return self.up_nearest(h) + self.up_linear(x)
 
 
+class EinsumAttention(nn.Module):
+    """Original-DiT-style pieces written with einsum: scores, weighted values, a channel mix."""
+
+    def __init__(self, d=8, heads=2):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(d, 3 * d)
+        self.mix = nn.Parameter(torch.zeros(d, d))
+
+    def forward(self, x):
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).unbind(2)
+        att = torch.einsum('bihd,bjhd->bhij', q, k).softmax(dim=-1)
+        y = torch.einsum('bhij,bjhd->bihd', att, v).reshape(b, n, d)
+        return torch.einsum('bnc,cd->bnd', y, self.mix)
+
+
 def randomize(model, gen):
     with torch.no_grad():
         for p in model.parameters():
@@ -125,6 +142,9 @@ def main():
         mha = MHA()
         randomize(mha, torch.Generator().manual_seed(2))
         export(f'mha_op{opset}', mha, (torch.randn(2, 5, 16, generator=gen),), ['x'], {'x': {0: 'batch', 1: 'tokens'}}, opset, torch.float32)
+        ein = EinsumAttention()
+        randomize(ein, torch.Generator().manual_seed(4))
+        export(f'einsum_attention_op{opset}', ein, (torch.randn(2, 3, 8, generator=gen),), ['x'], {'x': {0: 'batch', 1: 'tokens'}}, opset, torch.float32)
         gn = GroupNormResize()
         randomize(gn, torch.Generator().manual_seed(3))
         export(f'groupnorm_resize_op{opset}', gn, (torch.randn(1, 4, 3, 5, generator=gen),), ['x'], {'x': {0: 'batch'}}, opset, torch.float32)

@@ -77,7 +77,7 @@ async function checkAgainstTorch(name: string): Promise<void> {
   }
 }
 
-for (const name of ['dit_block_op13', 'dit_block_op17', 'dit_block_op13_f64', 'dit_block_op17_f64', 'mha_op13', 'mha_op17', 'groupnorm_resize_op13', 'groupnorm_resize_op17']) {
+for (const name of ['dit_block_op13', 'dit_block_op17', 'dit_block_op13_f64', 'dit_block_op17_f64', 'mha_op13', 'mha_op17', 'einsum_attention_op13', 'einsum_attention_op17', 'groupnorm_resize_op13', 'groupnorm_resize_op17']) {
   test(`${name}: forward, loss and parameter gradients match PyTorch`, () => checkAgainstTorch(name));
 }
 
