@@ -157,10 +157,23 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--workspace <dir>', 'folder whose graphs and files the editor may open, and that every path a graph names must stay inside', '.')
     .option('--run-timeout <s>', 'wall-time limit of one run in seconds (0 = none)', (v) => Number(v), 0)
     .option('--run-memory-mb <n>', 'stop running runs when the server process RSS exceeds this many MiB (0 = none)', (v) => Number(v), 0)
-    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number }) => {
+    .option('--queue <redis-url>', 'hand runs to `tessera worker`s through this Redis (BullMQ) instead of running them here (docs/scale-out.md)')
+    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number; queue?: string }) => {
       const { serveCommand } = await import('../server/serveCommand.ts');
       // Same plugins as `run` (built-ins, config, --plugin, node_modules), loaded only once the options are fine.
       code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
+    });
+
+  program
+    .command('worker')
+    .description('Run jobs from a `tessera serve --queue` Redis queue with this machine\'s engine and plugins (docs/scale-out.md).')
+    .requiredOption('--queue <redis-url>', 'the Redis the server queues runs in, e.g. redis://127.0.0.1:6379')
+    .option('--concurrency <n>', 'runs executed at once', (v) => Number(v), 1)
+    .option('--runs-dir <dir>', 'the server\'s runs folder, shared with it (artifacts are written to <dir>/<runId>/)', 'runs')
+    .option('--lock-ms <ms>', 'job lock and stalled-job check interval: how soon the job of a dead worker is retried', (v) => Number(v), 30_000)
+    .action(async (opts: { queue: string; concurrency: number; runsDir: string; lockMs: number }) => {
+      const { workerCommand } = await import('../queue/workerCommand.ts');
+      code = await workerCommand({ ...opts, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });
 
   program.addOption(new Option('--no-color', 'disable colors').hideHelp());

@@ -13,6 +13,7 @@ import { PreviewThrottle } from './PreviewThrottle.ts';
 import { ReplayBuffer, readReplay, seqOf } from './ReplayBuffer.ts';
 import { newRunId, RUN_ID_PATTERN } from './runId.ts';
 import { recordOf, runInfoOf } from './runInfo.ts';
+import { inProcessBackend, type RunBackend } from './RunBackend.ts';
 
 export type { NodeState, PreviewMessage, RunInfo, RunStatus };
 export { RUN_ID_PATTERN };
@@ -78,6 +79,8 @@ export interface RunQueueOptions extends RunLimits {
   readonly concurrency?: number;
   /** Finished runs kept in memory; older ones are still listed and read from disk. */
   readonly keepInMemory?: number;
+  /** Where runs execute (default: this process's engine). */
+  readonly backend?: RunBackend;
 }
 
 /** Most events one {@link RunQueue.events} call returns; page with `since`. */
@@ -103,6 +106,7 @@ const FINISHED_TAIL_EVENTS = 100;
  */
 export class RunQueue {
   readonly #engine: Engine;
+  readonly #backend: RunBackend;
   readonly #runsDir: string;
   #concurrency: number;
   readonly #keep: number;
@@ -118,8 +122,9 @@ export class RunQueue {
 
   constructor(options: RunQueueOptions) {
     this.#engine = options.engine;
+    this.#backend = options.backend ?? inProcessBackend(options.engine);
     this.#runsDir = options.runsDir;
-    this.#concurrency = Math.max(1, options.concurrency ?? 1);
+    this.#concurrency = Math.max(1, this.#backend.capacity ?? options.concurrency ?? 1);
     this.#keep = options.keepInMemory ?? 200;
     this.#limits = { runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb };
   }
@@ -281,6 +286,7 @@ export class RunQueue {
     clearInterval(this.#watchdog);
     this.#watchdog = undefined;
     await Promise.race([Promise.all(this.#finishing), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.#backend.close();
     return clean;
   }
 
@@ -312,9 +318,9 @@ export class RunQueue {
     void e.record.written.then(() => {
       if (e.status !== 'running') return;
       let last: string | undefined;
-      e.subscription = this.#engine
-        .run(graph, {
-          runId: e.id, outDir: e.dir, signal: e.controller!.signal,
+      e.subscription = this.#backend
+        .execute({
+          runId: e.id, graph, outDir: e.dir, signal: e.controller!.signal,
           // A disk slower than the run holds the run back instead of buffering its events.
           backpressure: () => e.record.events.drained(),
           ...(seed !== undefined ? { seed } : {}), ...(targets?.length ? { targets } : {}), ...(useCache !== undefined ? { useCache } : {}),

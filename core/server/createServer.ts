@@ -6,6 +6,7 @@ import { Workspace } from '../services/Workspace.ts';
 import { ApiError, logRequestFailure, sendError } from './http.ts';
 import { authorize, isLoopback } from './auth.ts';
 import { RunQueue } from './RunQueue.ts';
+import type { RunBackend } from './RunBackend.ts';
 import { ApiRoutes } from './routes.ts';
 import { serveEditor } from './static.ts';
 import { WebSocketHub } from './WebSocketHub.ts';
@@ -15,6 +16,7 @@ import { ensureUiBundle } from './uiBundle.ts';
 export { confined } from './static.ts';
 export type { RunInfo, RunStatus, NodeState, PreviewMessage, ServerMessage, RunRequest, RunLimits, RunQueueOptions } from './RunQueue.ts';
 export type { WebSocketOptions } from './websocket.ts';
+export type { RunBackend, RunExecution } from './RunBackend.ts';
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -41,6 +43,8 @@ export interface ServerOptions {
   readonly ui?: boolean;
   /** Package version reported by `/api/health`. */
   readonly version?: string;
+  /** Where runs execute (default: this process); `serve --queue` passes core/queue's RedisRunBackend. */
+  readonly backend?: RunBackend;
   /** WebSocket limits (message size, slow-client cap, idle and half-frame timeouts); defaults in docs/api.md. */
   readonly webSocket?: WebSocketOptions;
 }
@@ -90,7 +94,7 @@ export class TesseraServer {
     // Every graph this server validates or runs must keep its paths inside the workspace; the
     // server never lifts that boundary (no allowOutside).
     this.engine.useWorkspace(new Workspace(this.workspace));
-    this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1, runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb });
+    this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1, runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb, ...(options.backend ? { backend: options.backend } : {}) });
     this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0' });
     this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}) });
     this.#http = createHttpServer((req, res) => void this.#handle(req, res));

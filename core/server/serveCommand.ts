@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli/CliIo.ts';
 import type { Engine } from '../engine/Engine.ts';
 import { isLoopback } from './auth.ts';
+import { ENGINE_API_VERSION } from '../version.ts';
 import { createServer } from './createServer.ts';
 
 /** Options of `tessera serve`. */
@@ -15,6 +16,8 @@ export interface ServeOptions {
   runTimeout?: number;
   /** Process RSS in MiB past which running runs are stopped (a process-level watchdog; 0 or absent: none). */
   runMemoryMb?: number;
+  /** A redis:// URL: runs go to `tessera worker`s through BullMQ instead of running here. */
+  queue?: string;
   /**
    * The engine to serve, or how to load it (the CLI passes its own loader, so `serve` sees the
    * same plugins as `run`: built-ins, tessera.config.json, `--plugin`, node_modules). core/
@@ -59,17 +62,39 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     io.stderr.write(`error: binding ${opts.host} exposes the server beyond this machine: pass --token (or set TESSERA_TOKEN)\n`);
     return 2;
   }
+  let connection;
+  if (opts.queue !== undefined) {
+    const { parseRedisUrl } = await import('../queue/redisUrl.ts');
+    try {
+      connection = parseRedisUrl(opts.queue);
+    } catch (error) {
+      io.stderr.write(`error: ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
   const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
+  let backend;
+  if (connection) {
+    const { RedisRunBackend } = await import('../queue/RedisRunBackend.ts');
+    try {
+      backend = await RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger });
+    } catch (error) {
+      io.stderr.write(`error: ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
   let server;
   try {
-    server = createServer({ engine, host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version, runTimeoutMs: (opts.runTimeout ?? 0) * 1000, runMemoryMb: opts.runMemoryMb ?? 0 });
+    server = createServer({ engine, ...(backend ? { backend } : {}), host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version, runTimeoutMs: (opts.runTimeout ?? 0) * 1000, runMemoryMb: opts.runMemoryMb ?? 0 });
     await server.listen();
   } catch (error) {
+    await backend?.close();
     io.stderr.write(`error: ${(error as Error).message}\n`);
     return 2;
   }
   io.stdout.write(`tessera ${pkg.version} serving ${server.url}${token ? ' (token required)' : ''}\n`);
   io.stdout.write(`  editor    ${server.url}${token ? '?token=…' : ''}\n  API       ${server.url}api/  (docs/api.md)\n  runs in   ${server.queue.runsDir}\n`);
+  if (connection) io.stdout.write(`  queue     redis ${connection.host}:${connection.port} (runs execute on \`tessera worker\`s; pass them --runs-dir ${server.queue.runsDir})\n`);
   const ownsProcess = opts.stop === undefined;
   await (opts.stop ??
     new Promise<void>((resolve) => {

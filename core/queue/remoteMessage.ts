@@ -1,0 +1,41 @@
+import { isRecord } from '../util/own.ts';
+import { RUN_ID_PATTERN } from '../server/runId.ts';
+
+/** What a worker publishes on the events channel: one event of a run, in its wire form. */
+export interface RemoteEvent {
+  readonly runId: string;
+  /** One execution of the job on one worker: a stalled job taken over by another has a new one. */
+  readonly attempt: string;
+  readonly worker: string;
+  readonly event: Record<string, unknown> & { readonly type: string };
+}
+
+/** What a worker publishes when it leaves a job for another worker. */
+export interface RemoteRefusal {
+  readonly runId: string;
+  readonly worker: string;
+  readonly refused: string;
+}
+
+export type RemoteMessage = RemoteEvent | RemoteRefusal;
+
+const EVENT_TYPES = new Set(['run:start', 'node:queued', 'node:start', 'node:progress', 'node:log', 'node:output', 'node:cached', 'node:done', 'node:error', 'node:skipped', 'run:done', 'run:failed', 'run:cancelled']);
+
+/**
+ * Reads one message of the events channel; anything else on it (a foreign publisher, a
+ * truncated message) is undefined, and ignored by the caller.
+ */
+export function parseRemoteMessage(text: string): RemoteMessage | undefined {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(m) || typeof m.runId !== 'string' || !RUN_ID_PATTERN.test(m.runId) || typeof m.worker !== 'string') return undefined;
+  if (typeof m.refused === 'string') return { runId: m.runId, worker: m.worker, refused: m.refused };
+  const event = m.event;
+  if (typeof m.attempt !== 'string' || !isRecord(event) || typeof event.type !== 'string' || !EVENT_TYPES.has(event.type)) return undefined;
+  if ('nodeId' in event && typeof event.nodeId !== 'string') return undefined;
+  return { runId: m.runId, attempt: m.attempt, worker: m.worker, event: event as RemoteEvent['event'] };
+}

@@ -1,0 +1,77 @@
+import { resolve } from 'node:path';
+import type { CliIo } from '../cli/CliIo.ts';
+import type { Engine } from '../engine/Engine.ts';
+import { ENGINE_API_VERSION } from '../version.ts';
+import { parseRedisUrl, type RedisConnection } from './redisUrl.ts';
+import { RunWorker } from './RunWorker.ts';
+
+/** Options of `tessera worker`. */
+export interface WorkerOptions {
+  queue: string;
+  concurrency: number;
+  /** The server's runs folder, shared (default ./runs). */
+  runsDir: string;
+  /** Lock duration and stalled-check interval in ms. */
+  lockMs: number;
+  /** The engine, or how to load it (the CLI's loader: built-ins, config, --plugin, node_modules). */
+  engine: Engine | (() => Promise<Engine>);
+  /** Resolves when the worker should stop (default: SIGINT or SIGTERM). */
+  stop?: Promise<unknown>;
+}
+
+/**
+ * `tessera worker`: runs jobs from the Redis queue until SIGINT/SIGTERM (the first waits for the
+ * runs in progress; a second leaves at once, and their jobs are retried elsewhere). Returns 2 for
+ * bad options or an unreachable Redis, 0 after a stop.
+ */
+export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<number> {
+  let connection: RedisConnection;
+  try {
+    connection = parseRedisUrl(opts.queue);
+  } catch (error) {
+    io.stderr.write(`error: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {
+    io.stderr.write('error: --concurrency must be a positive integer\n');
+    return 2;
+  }
+  if (!Number.isInteger(opts.lockMs) || opts.lockMs < 100) {
+    io.stderr.write('error: --lock-ms must be an integer of at least 100\n');
+    return 2;
+  }
+  const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
+  const runsDir = resolve(opts.runsDir);
+  let worker: RunWorker;
+  try {
+    worker = await RunWorker.start({
+      connection, engine, engineVersion: ENGINE_API_VERSION, runsDir, concurrency: opts.concurrency, lockMs: opts.lockMs,
+      onNote: (line) => io.stdout.write(`${line}\n`),
+    });
+  } catch (error) {
+    io.stderr.write(`error: ${(error as Error).message}\n`);
+    return 2;
+  }
+  io.stdout.write(`tessera worker ${worker.name} on ${connection.host}:${connection.port} (engine ${ENGINE_API_VERSION}, concurrency ${opts.concurrency}); runs in ${runsDir}\n`);
+  let force = false;
+  await (opts.stop ??
+    new Promise<void>((resolveStop) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        const again = () => {
+          force = true;
+          io.stderr.write('stopping now; the jobs in progress are retried on another worker\n');
+          void worker.close(true).then(() => process.exit(1));
+        };
+        process.once('SIGINT', again);
+        process.once('SIGTERM', again);
+        resolveStop();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    }));
+  if (!force) io.stdout.write(`stopping (waiting for ${worker.running} run${worker.running === 1 ? '' : 's'} in progress)…\n`);
+  await worker.close(force);
+  return 0;
+}

@@ -1,0 +1,93 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { aptInstall } from '../support/aptInstall.ts';
+
+// The scale-out tests drive Debian's redis-server, started here on a free loopback port, in a
+// temp folder, with AOF on (as a deployment runs it). A fresh machine has none: it is installed
+// the way .ci/run does.
+
+const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'];
+
+function found(): string | undefined {
+  const own = process.env.REDIS_SERVER_PATH;
+  if (own) {
+    if (!existsSync(own)) throw new Error(`REDIS_SERVER_PATH=${own} does not exist`);
+    return own;
+  }
+  return CANDIDATES.find((p) => existsSync(p)) ?? (spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim() || undefined);
+}
+
+/** The redis-server executable: REDIS_SERVER_PATH, one on the PATH, or Debian's package installed now. */
+export function ensureRedisServer(): string {
+  const have = found();
+  if (have) return have;
+  aptInstall('redis-server', 'the scale-out tests need redis-server, which is not installed', 'install it (`apt-get install -y redis-server`) or set REDIS_SERVER_PATH');
+  const now = found();
+  if (!now) throw new Error('apt-get installed redis-server but no executable was found');
+  return now;
+}
+
+/** A free loopback port (bound and released: another process may take it meanwhile, rarely). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A redis-server of one test file. */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** Stops it (SIGTERM, then SIGKILL after 5 s) and deletes its folder. */
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server on a free loopback port, with AOF on, in a temp folder; resolves once it accepts connections. */
+export async function startRedis(): Promise<RedisServer> {
+  const exe = ensureRedisServer();
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
+  const port = await freePort();
+  const child: ChildProcess = spawn(exe, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'yes', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${output}`)), 10_000);
+    const check = () => {
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}:\n${output}`));
+    });
+  });
+  const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
