@@ -14,6 +14,8 @@ import { runJobOf } from './RunJob.ts';
 const CAPACITY = 100_000;
 /** How long a cancellation mark waits for a worker to pick its job up. */
 const CANCELLED_TTL_S = 7 * 24 * 3600;
+/** How long the events of a completed job may trail its completion (two Redis connections). */
+const COMPLETED_GRACE_MS = 2000;
 /** Finished jobs kept in Redis (their records are in the run directories). */
 const KEEP_JOBS = 1000;
 
@@ -60,6 +62,7 @@ export class RedisRunBackend implements RunBackend {
     this.#queue.on('error', (error) => logger.warn(`redis queue: ${error.message}`));
     this.#queueEvents.on('error', (error) => logger.warn(`redis queue events: ${error.message}`));
     this.#queueEvents.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
+    this.#queueEvents.on('completed', ({ jobId }) => this.#completed(jobId));
     sub.on('message', (channel, text) => {
       if (channel === EVENTS_CHANNEL) this.#message(text);
     });
@@ -148,6 +151,20 @@ export class RedisRunBackend implements RunBackend {
     const r = this.#runs.get(jobId);
     if (!r || r.ended) return;
     this.#end(r, { type: 'run:failed', runId: r.runId, seq: r.seq, t: Date.now() - r.startedAt, durationMs: Date.now() - r.startedAt, errors: [{ nodeId: '', nodeType: '', name: 'WorkerError', message: reason }] });
+  }
+
+  /**
+   * The worker published the run's last event before completing its job, so the run has
+   * normally ended here already; if pub/sub lost it (a dropped connection), the run must still
+   * end rather than show `running` forever.
+   */
+  #completed(jobId: string): void {
+    const r = this.#runs.get(jobId);
+    if (!r || r.ended) return;
+    setTimeout(() => {
+      if (r.ended) return;
+      this.#end(r, { type: 'run:failed', runId: r.runId, seq: r.seq, t: Date.now() - r.startedAt, durationMs: Date.now() - r.startedAt, errors: [{ nodeId: '', nodeType: '', name: 'LostEvents', message: 'the worker finished the job, but the run\'s last events did not arrive through Redis; its artifacts may be complete' }] });
+    }, COMPLETED_GRACE_MS).unref();
   }
 
   /**
