@@ -110,12 +110,15 @@ test('runs submitted to a --queue server run on the workers, with the results of
 });
 
 test('live progress of a remote run reaches GET /api/runs/{id} and the WebSocket', async () => {
-  const r = await call(base, 'POST', '/api/runs', { body: { graph: sumGraph(1500, 15), seed: 9 } });
+  const r = await call(base, 'POST', '/api/runs', { body: { graph: sumGraph(3000, 30), seed: 9 } });
   const id = r.json.run.id as string;
   const ws = await TestSocket.open(base, `/api/ws?runId=${id}`);
   try {
     await ws.waitFor((m) => m.type === 'event' && m.event.type === 'node:progress' && m.event.nodeId === 'wait', 30_000);
-    await waitUntil(async () => (await call(base, 'GET', `/api/runs/${id}`)).json.nodes.wait?.state === 'running', 10_000);
+    await waitUntil(async () => {
+      const wait = (await call(base, 'GET', `/api/runs/${id}`)).json.nodes.wait;
+      return wait?.state === 'running' && wait.value >= 1 && wait.max === 30;
+    }, 10_000);
     const info = await waitForRun(base, id, {}, 30_000);
     assert.is(info.status, 'done');
     await ws.waitFor((m) => m.type === 'event' && m.event.type === 'run:done', 10_000);
@@ -158,7 +161,9 @@ test('a job needing a node type no worker has waits, with the reason, until a wo
     assert.is((await call(base, 'GET', `/api/runs/${id}`)).json.status, 'running');
     const capable = worker([], ['--plugin', GOOD_PLUGIN]);
     await capable.ready;
-    const info = await waitForRun(base, id, {}, 60_000);
+    const info = await waitForRun(base, id, {}, 60_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}; job ${await queue.getJobState(id)}; worker outputs:\n${workers.map((w) => w.output).join('\n---\n')}`);
+    });
     assert.is(info.status, 'done', JSON.stringify(info.errors));
     assert.equal((await remoteResults(id)).results, { t: { y: 12 } });
     assert.ok(startedBy(capable).includes(id));
