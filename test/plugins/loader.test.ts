@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { engineSpec } from '../../core/loader/scaffoldPlugin.ts';
 import { createEngine, collectRun, discoverPlugins, loadPlugins, checkManifest, ENGINE_API_VERSION } from 'tessera';
 import { builtinPlugins } from 'tessera/plugins';
 
@@ -100,7 +101,11 @@ test('scaffold: tessera plugin new writes a type-checkable package; nodes --plug
   assert.is(made.status, 0, made.stderr);
   const pkg = JSON.parse(readFileSync(join(tmp, 'acme', 'package.json'), 'utf8'));
   assert.equal(pkg.keywords, ['tessera-plugin']);
-  assert.is(pkg.devDependencies.tessera, `file:${root.replace(/\/$/, '')}`, 'far from the engine: an absolute path to it');
+  // The spec points at this engine, relative or absolute depending on how far apart they are
+  // (engineSpec's rule; the clone's location decides which).
+  const spec = pkg.devDependencies.tessera as string;
+  assert.ok(spec.startsWith('file:'), spec);
+  assert.is(resolve(join(tmp, 'acme'), spec.slice('file:'.length)), root.replace(/\/$/, ''));
   assert.ok(readdirSync(join(tmp, 'acme')).includes('tsconfig.json'));
   const listed = spawnSync(process.execPath, [cli, 'nodes', '--plugin', join(tmp, 'acme')], { encoding: 'utf8' });
   assert.match(listed.stdout, /acme-blur\/Scale/);
@@ -123,6 +128,11 @@ test('boundary: code under plugins/ and examples/ imports the engine only throug
   };
   for (const d of ['plugins', 'examples']) walk(join(root, d));
   assert.equal(offenders, []);
+});
+
+test('engineSpec: a relative file: spec when the engine is near the plugin, absolute when far', () => {
+  assert.is(engineSpec('/work/tessera', '/work/plugins/acme'), 'file:../../tessera');
+  assert.is(engineSpec('/opt/x/y/tessera', '/home/me/dev/plugins/acme'), 'file:/opt/x/y/tessera');
 });
 
 test.run();
