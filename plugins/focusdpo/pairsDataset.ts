@@ -61,6 +61,8 @@ export async function writePairsDataset(dir: string, pairs: readonly PreferenceP
   for (const p of pairs) {
     signal?.throwIfAborted();
     const id = p.annotation.id;
+    // Ids name files: one that could climb out of the dataset folder is refused, not joined.
+    if (!/^[\w.-]+$/.test(id) || id.includes('..')) throw new RangeError(`focusdpo: sample id ${JSON.stringify(id)} cannot name a file (letters, digits, '_', '-', '.' only)`);
     if (done.has(id)) continue;
     const dip = p.annotation.dip!;
     const files = { winner: `${id}_winner.png`, loser: `${id}_loser.png`, mask: `${id}_mask.png` };

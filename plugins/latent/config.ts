@@ -47,7 +47,7 @@ export function validateConfig(c: AutoencoderConfig): void {
 
 /** A preset with optional overrides; unknown preset names list the known ones. */
 export function resolveConfig(preset: string, overrides: Partial<Omit<AutoencoderConfig, 'preset'>> = {}): AutoencoderConfig {
-  const base = PRESETS[preset];
+  const base = Object.hasOwn(PRESETS, preset) ? PRESETS[preset] : undefined;
   if (!base) throw new RangeError(`unknown autoencoder preset '${preset}' (known: ${Object.keys(PRESETS).join(', ')})`);
   const changed = CONFIG_FIELDS.filter((k) => overrides[k] !== undefined && JSON.stringify(overrides[k]) !== JSON.stringify(base[k]));
   const c: AutoencoderConfig = { ...base, ...Object.fromEntries(changed.map((k) => [k, overrides[k]])), preset: changed.length ? `${preset}+custom` : preset };

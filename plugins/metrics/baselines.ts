@@ -174,8 +174,8 @@ export function boxAttention(sample: SemAlignSample, mode: ChanceAttention): Att
     const [bx, by, bw, bh] = sample.annotation.subjects[slot]!.box;
     const row = new Float32Array(nt);
     if (mode === 'box-centre') {
-      const tx = Math.min(gw - 1, Math.floor((bx + bw / 2) / P));
-      const ty = Math.min(gh - 1, Math.floor((by + bh / 2) / P));
+      const tx = Math.min(gw - 1, Math.max(0, Math.floor((bx + bw / 2) / P)));
+      const ty = Math.min(gh - 1, Math.max(0, Math.floor((by + bh / 2) / P)));
       row[ty * gw + tx] = 1;
     } else {
       let n = 0;
@@ -188,7 +188,7 @@ export function boxAttention(sample: SemAlignSample, mode: ChanceAttention): Att
         }
       }
       // A box smaller than a patch holds no patch centre: its centre patch stands in.
-      if (n === 0) row[Math.min(gh - 1, Math.floor((by + bh / 2) / P)) * gw + Math.min(gw - 1, Math.floor((bx + bw / 2) / P))] = 1;
+      if (n === 0) row[Math.min(gh - 1, Math.max(0, Math.floor((by + bh / 2) / P))) * gw + Math.min(gw - 1, Math.max(0, Math.floor((bx + bw / 2) / P)))] = 1;
       else for (let t = 0; t < nt; t++) row[t]! /= n;
     }
     for (let u = 0; u < nr; u++) data.set(row, (slot * nr + u) * nt);
