@@ -132,7 +132,8 @@ export class RedisRunBackend implements RunBackend {
       if (r.attempt !== undefined) this.#logger.warn(`run ${r.runId}: restarted from scratch on worker ${m.worker} (the earlier worker stopped holding it)`);
       r.attempt = m.attempt;
     }
-    const event = { ...m.event, seq: r.seq } as unknown as ExecutionEvent;
+    // The envelope's run id was checked; an event claiming another run is filed under this one.
+    const event = { ...m.event, runId: r.runId, seq: r.seq } as unknown as ExecutionEvent;
     if (event.type === 'run:done' || event.type === 'run:failed' || event.type === 'run:cancelled') this.#end(r, event);
     else {
       r.seq++;

@@ -149,7 +149,9 @@ export class RunWorker {
               status = event.type;
               const message: RemoteEvent = { runId: run.runId, attempt, worker: this.name, event: toWireValue(event) as RemoteEvent['event'] };
               // One connection publishes in order, so the server sees the events in order.
-              last = this.#pub.publish(EVENTS_CHANNEL, JSON.stringify(message));
+              // Chained, so a publish that fails (the connection closed mid-run) is awaited below
+              // instead of becoming an unhandled rejection that ends the worker.
+              last = last.then(() => this.#pub.publish(EVENTS_CHANNEL, JSON.stringify(message)));
             },
             error: reject,
             complete: resolve,

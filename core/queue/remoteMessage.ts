@@ -36,6 +36,41 @@ export function parseRemoteMessage(text: string): RemoteMessage | undefined {
   if (typeof m.refused === 'string') return { runId: m.runId, worker: m.worker, refused: m.refused };
   const event = m.event;
   if (typeof m.attempt !== 'string' || !isRecord(event) || typeof event.type !== 'string' || !EVENT_TYPES.has(event.type)) return undefined;
-  if ('nodeId' in event && typeof event.nodeId !== 'string') return undefined;
+  if (!eventShapeOk(event)) return undefined;
   return { runId: m.runId, attempt: m.attempt, worker: m.worker, event: event as RemoteEvent['event'] };
+}
+
+/**
+ * The fields the server reads of each event type have the right types. Foreign or broken
+ * publishers are ignored here: a missing field read later would throw inside the run's
+ * subscriber, which RxJS re-throws as an uncaught exception (ending the server).
+ */
+function eventShapeOk(e: Record<string, unknown>): boolean {
+  const str = (v: unknown) => typeof v === 'string';
+  const num = (v: unknown) => typeof v === 'number';
+  if (String(e.type).startsWith('node:') && (!str(e.nodeId) || !str(e.nodeType))) return false;
+  switch (e.type) {
+    case 'run:start':
+      return num(e.seed) && Array.isArray(e.nodes) && e.nodes.every(str);
+    case 'node:progress':
+      return num(e.value) && (e.max === undefined || num(e.max)) && (e.message === undefined || str(e.message));
+    case 'node:log':
+      return str(e.level) && str(e.message);
+    case 'node:output':
+      return isRecord(e.outputs) && (e.index === undefined || num(e.index));
+    case 'node:done':
+      return num(e.durationMs) && typeof e.cached === 'boolean';
+    case 'node:error':
+      return isRecord(e.error) && str(e.error.message) && str(e.error.name);
+    case 'node:skipped':
+      return str(e.reason);
+    case 'run:done':
+      return num(e.durationMs) && isRecord(e.results);
+    case 'run:failed':
+      return num(e.durationMs) && Array.isArray(e.errors) && e.errors.every((x) => isRecord(x) && str(x.message) && str(x.nodeId));
+    case 'run:cancelled':
+      return num(e.durationMs);
+    default:
+      return true;
+  }
 }

@@ -62,7 +62,7 @@ export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<num
         const again = () => {
           force = true;
           io.stderr.write('stopping now; the jobs in progress are retried on another worker\n');
-          void worker.close(true).then(() => process.exit(1));
+          void worker.close(true).finally(() => process.exit(1));
         };
         process.once('SIGINT', again);
         process.once('SIGTERM', again);

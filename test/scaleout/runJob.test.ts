@@ -51,10 +51,15 @@ test('--queue URLs: redis:// and rediss:// only, with host, port, db and credent
 });
 
 test('messages on the events channel: only well-formed ones are taken', () => {
-  const event = { runId: job.runId, attempt: 'a1', worker: 'w', event: { type: 'node:start', nodeId: 'a', seq: 0, t: 1 } };
+  const event = { runId: job.runId, attempt: 'a1', worker: 'w', event: { type: 'node:start', nodeId: 'a', nodeType: 'core/Number', seq: 0, t: 1 } };
   assert.equal(parseRemoteMessage(JSON.stringify(event)), event);
   assert.equal(parseRemoteMessage(JSON.stringify({ runId: job.runId, worker: 'w', refused: 'why' })), { runId: job.runId, worker: 'w', refused: 'why' });
-  for (const bad of ['{', '[]', JSON.stringify({ ...event, runId: '../x' }), JSON.stringify({ ...event, event: { type: 'evil' } }), JSON.stringify({ ...event, event: { type: 'node:start', nodeId: 3 } }), JSON.stringify({ ...event, attempt: 1 })]) {
+  for (const bad of ['{', '[]', JSON.stringify({ ...event, runId: '../x' }), JSON.stringify({ ...event, event: { type: 'evil' } }), JSON.stringify({ ...event, event: { type: 'node:start', nodeId: 3 } }), JSON.stringify({ ...event, attempt: 1 }),
+    // Fields the server reads later must be there: a node:error without its error, a node:output
+    // without outputs or a run:failed without errors would throw inside the run's subscriber.
+    JSON.stringify({ ...event, event: { type: 'node:error', nodeId: 'a', nodeType: 'core/Number', seq: 0, t: 1 } }),
+    JSON.stringify({ ...event, event: { type: 'node:output', nodeId: 'a', nodeType: 'core/Number', seq: 0, t: 1 } }),
+    JSON.stringify({ ...event, event: { type: 'run:failed', seq: 0, t: 1, durationMs: 1 } })]) {
     assert.is(parseRemoteMessage(bad), undefined, bad);
   }
 });

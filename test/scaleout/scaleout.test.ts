@@ -112,9 +112,9 @@ test('runs submitted to a --queue server run on the workers, with the results of
 test('live progress of a remote run reaches GET /api/runs/{id} and the WebSocket', async () => {
   const r = await call(base, 'POST', '/api/runs', { body: { graph: sumGraph(3000, 30), seed: 9 } });
   const id = r.json.run.id as string;
-  const ws = await TestSocket.open(base, `/api/ws?runId=${id}`);
+  const ws = await TestSocket.open(base, `/api/ws?run=${id}`);
   try {
-    await ws.waitFor((m) => m.type === 'event' && m.event.type === 'node:progress' && m.event.nodeId === 'wait', 30_000);
+    await ws.waitFor((m) => m.type === 'event' && m.event.runId === id && m.event.type === 'node:progress' && m.event.nodeId === 'wait', 30_000);
     await waitUntil(async () => {
       const wait = (await call(base, 'GET', `/api/runs/${id}`)).json.nodes.wait;
       return wait?.state === 'running' && wait.value >= 1 && wait.max === 30;
