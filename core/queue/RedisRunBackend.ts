@@ -31,6 +31,9 @@ interface RemoteRun {
   readonly refusals: Set<string>;
 }
 
+/** After a refusal, when the server promotes the job if it is still delayed (the refusal delay is 2 s). */
+const PROMOTE_AFTER_MS = 3000;
+
 /**
  * The {@link RunBackend} of `tessera serve --queue`: each run becomes a BullMQ job (a
  * {@link RunJob}: data, no code), and its events come back from the worker that runs it through
@@ -43,6 +46,7 @@ interface RemoteRun {
  */
 export class RedisRunBackend implements RunBackend {
   readonly capacity = CAPACITY;
+  readonly remote = true;
   readonly #queue: Queue;
   readonly #queueEvents: QueueEvents;
   readonly #sub: Redis;
@@ -110,16 +114,36 @@ export class RedisRunBackend implements RunBackend {
     return this.#closed;
   }
 
+  /**
+   * A refused job waits in BullMQ's delayed set for a few seconds. Workers promote due delayed
+   * jobs themselves, but we saw one stay delayed for over a minute while a capable worker was
+   * idle; so the server promotes it too, once its delay is past.
+   */
+  #promoteLater(r: RemoteRun): void {
+    const timer = setTimeout(() => {
+      if (r.ended) return;
+      void this.#queue
+        .getJob(r.runId)
+        .then(async (job) => {
+          if (job && (await job.isDelayed())) await job.promote();
+        })
+        .catch(() => undefined); // already promoted or taken: nothing to do
+    }, PROMOTE_AFTER_MS);
+    timer.unref();
+  }
+
   #message(text: string): void {
     const m = parseRemoteMessage(text);
     const r = m && this.#runs.get(m.runId);
     if (!m || !r || r.ended) return;
     if ('refused' in m) {
-      const note = `${m.worker}: ${m.refused}`;
+      // Text from Redis goes into the log: one bounded, quoted line.
+      const note = `${JSON.stringify(m.worker.slice(0, 100))}: ${JSON.stringify(m.refused.slice(0, 300))}`;
       if (!r.refusals.has(note)) {
         r.refusals.add(note);
         this.#logger.warn(`run ${r.runId} was refused by worker ${note}; it waits for a worker that can run it`);
       }
+      this.#promoteLater(r);
       return;
     }
     this.#event(r, m);

@@ -99,6 +99,8 @@ export class RunWorker {
    * worker once their lock expires; otherwise waits for them to end.
    */
   async close(force = false): Promise<void> {
+    // Forced: the runs in hand stop too, so a job retried elsewhere is not also still running here.
+    if (force) for (const c of this.#controllers.values()) c.abort();
     await this.#worker.close(force);
     await Promise.allSettled([this.#pub.quit(), this.#sub.quit()]);
   }
@@ -161,7 +163,8 @@ export class RunWorker {
       note(`run ${run.runId}: ${status.replace('run:', '')}`);
       return { status };
     } finally {
-      this.#controllers.delete(run.runId);
+      // Only this attempt's own entry: a retry of the same run on this worker may hold the key now.
+      if (this.#controllers.get(run.runId) === controller) this.#controllers.delete(run.runId);
     }
   }
 }

@@ -25,6 +25,8 @@ export interface RunExecution {
 export interface RunBackend {
   /** Runs the queue may hand over at once; undefined: the queue's own `concurrency`. */
   readonly capacity?: number;
+  /** Runs execute in other processes: this process's memory says nothing about them. */
+  readonly remote?: boolean;
   execute(run: RunExecution): Observable<ExecutionEvent>;
   /** Releases connections (after the queue has ended its runs). */
   close(): Promise<void>;

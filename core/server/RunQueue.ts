@@ -350,7 +350,8 @@ export class RunQueue {
   /** The memory watchdog runs while a limit is set and a run is running. */
   #watch(): void {
     const limitMb = this.#limits.runMemoryMb;
-    if (!limitMb || limitMb <= 0 || this.#running.size === 0) {
+    // Remote runs use their workers' memory, not this process's.
+    if (!limitMb || limitMb <= 0 || this.#running.size === 0 || this.#backend.remote) {
       clearInterval(this.#watchdog);
       this.#watchdog = undefined;
       return;
