@@ -1,4 +1,4 @@
-import type { ExecutionEvent } from '../engine/events.ts';
+import { isTerminalEvent, type ExecutionEvent } from '../engine/events.ts';
 import { formatEvent } from './formatEvent.ts';
 
 interface Running {
@@ -33,7 +33,7 @@ export class TtyProgress {
       this.#out.write(line + '\n');
       this.#draw();
     } else this.#schedule();
-    if (e.type === 'run:done' || e.type === 'run:failed' || e.type === 'run:cancelled') this.stop();
+    if (isTerminalEvent(e)) this.stop();
   }
 
   stop(): void {

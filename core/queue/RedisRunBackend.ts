@@ -1,7 +1,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Observable, type Subscriber } from 'rxjs';
-import type { ExecutionEvent } from '../engine/events.ts';
+import { isTerminalEvent, type ExecutionEvent } from '../engine/events.ts';
 import type { Logger } from '../services/Logger.ts';
 import type { RunBackend, RunExecution } from '../server/RunBackend.ts';
 import { connectRedis } from './connectRedis.ts';
@@ -158,7 +158,7 @@ export class RedisRunBackend implements RunBackend {
     }
     // The envelope's run id was checked; an event claiming another run is filed under this one.
     const event = { ...m.event, runId: r.runId, seq: r.seq } as unknown as ExecutionEvent;
-    if (event.type === 'run:done' || event.type === 'run:failed' || event.type === 'run:cancelled') this.#end(r, event);
+    if (isTerminalEvent(event)) this.#end(r, event);
     else {
       r.seq++;
       r.subscriber.next(event);

@@ -3,6 +3,7 @@ import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { RUN_ID_PATTERN } from '../server/runId.ts';
 import { createAjv } from '../util/createAjv.ts';
 import { own } from '../util/own.ts';
+import { runChoices } from '../server/RunBackend.ts';
 
 export const RUN_JOB_FORMAT = 'tessera-run-job';
 export const RUN_JOB_VERSION = 1;
@@ -57,7 +58,7 @@ export function nodeTypesOf(graph: GraphDocument): string[] {
 export function runJobOf(run: { runId: string; graph: GraphDocument; seed?: number; targets?: readonly string[]; useCache?: boolean }, engineVersion: string): RunJob {
   return {
     format: RUN_JOB_FORMAT, version: RUN_JOB_VERSION, runId: run.runId, engineVersion, nodeTypes: nodeTypesOf(run.graph), graph: run.graph,
-    ...(run.seed !== undefined ? { seed: run.seed } : {}), ...(run.targets?.length ? { targets: [...run.targets] } : {}), ...(run.useCache !== undefined ? { useCache: run.useCache } : {}),
+    ...runChoices(run),
   };
 }
 

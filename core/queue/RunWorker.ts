@@ -11,6 +11,7 @@ import { CANCEL_CHANNEL, CANCELLED_KEY, EVENTS_CHANNEL, QUEUE_NAME } from './nam
 import type { RemoteEvent, RemoteRefusal } from './remoteMessage.ts';
 import type { RedisConnection } from './redisUrl.ts';
 import { parseRunJob, refusalOf } from './RunJob.ts';
+import { runChoices } from '../server/RunBackend.ts';
 
 /** Options of a {@link RunWorker}. */
 export interface RunWorkerOptions {
@@ -144,7 +145,7 @@ export class RunWorker {
             runId: run.runId, outDir, signal: controller.signal,
             // Publishing slower than the run holds the run back instead of buffering.
             backpressure: () => last.then(() => undefined),
-            ...(run.seed !== undefined ? { seed: run.seed } : {}), ...(run.targets?.length ? { targets: run.targets } : {}), ...(run.useCache !== undefined ? { useCache: run.useCache } : {}),
+            ...runChoices(run),
           })
           .subscribe({
             next: (event) => {

@@ -32,11 +32,15 @@ export interface RunBackend {
   close(): Promise<void>;
 }
 
+/** The run choices a request may carry, as options (absent ones left out, so defaults apply). */
+export function runChoices(x: { readonly seed?: number; readonly targets?: readonly string[]; readonly useCache?: boolean }): { seed?: number; targets?: string[]; useCache?: boolean } {
+  return { ...(x.seed !== undefined ? { seed: x.seed } : {}), ...(x.targets?.length ? { targets: [...x.targets] } : {}), ...(x.useCache !== undefined ? { useCache: x.useCache } : {}) };
+}
+
 /** The default backend: the engine of this process runs the graph. */
 export function inProcessBackend(engine: Engine): RunBackend {
   return {
-    execute: ({ graph, runId, outDir, signal, backpressure, seed, targets, useCache }) =>
-      engine.run(graph, { runId, outDir, signal, backpressure, ...(seed !== undefined ? { seed } : {}), ...(targets?.length ? { targets } : {}), ...(useCache !== undefined ? { useCache } : {}) }),
+    execute: (run) => engine.run(run.graph, { runId: run.runId, outDir: run.outDir, signal: run.signal, backpressure: run.backpressure, ...runChoices(run) }),
     close: async () => {},
   };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { Engine } from '../engine/Engine.ts';
-import type { ExecutionEvent } from '../engine/events.ts';
+import { isTerminalEvent, type ExecutionEvent } from '../engine/events.ts';
 import type { NodeErrorInfo, NodeState, PreviewMessage, RunInfo, RunStatus, ServerMessage as WireServerMessage } from '../wire/runs.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { toWireValue } from '../util/summarizeValue.ts';
@@ -13,7 +13,7 @@ import { PreviewThrottle } from './PreviewThrottle.ts';
 import { ReplayBuffer, readReplay, seqOf } from './ReplayBuffer.ts';
 import { newRunId, RUN_ID_PATTERN } from './runId.ts';
 import { recordOf, runInfoOf } from './runInfo.ts';
-import { inProcessBackend, type RunBackend } from './RunBackend.ts';
+import { inProcessBackend, runChoices, type RunBackend } from './RunBackend.ts';
 
 export type { NodeState, PreviewMessage, RunInfo, RunStatus };
 export { RUN_ID_PATTERN };
@@ -323,7 +323,7 @@ export class RunQueue {
           runId: e.id, graph, outDir: e.dir, signal: e.controller!.signal,
           // A disk slower than the run holds the run back instead of buffering its events.
           backpressure: () => e.record.events.drained(),
-          ...(seed !== undefined ? { seed } : {}), ...(targets?.length ? { targets } : {}), ...(useCache !== undefined ? { useCache } : {}),
+          ...runChoices({ seed, targets, useCache }),
         })
         .subscribe({
           next: (event) => {
@@ -401,7 +401,7 @@ export class RunQueue {
           n.message = event.reason;
           break;
       }
-    } else if (event.type === 'run:done' || event.type === 'run:failed' || event.type === 'run:cancelled') {
+    } else if (isTerminalEvent(event)) {
       e.durationMs = event.durationMs;
       if (event.type === 'run:failed') e.errors = event.errors;
     }
