@@ -97,7 +97,7 @@ export class RedisRunBackend implements RunBackend {
         .then(() => {
           if (run.signal.aborted) onAbort();
         })
-        .catch((error: unknown) => this.#end(r, { type: 'run:failed', runId: r.runId, seq: r.seq, t: 0, durationMs: 0, errors: [{ nodeId: '', nodeType: '', name: 'QueueError', message: `the run could not be queued in Redis: ${(error as Error).message}` }] }));
+        .catch((error: unknown) => this.#fail(r, 'QueueError', `the run could not be queued in Redis: ${(error as Error).message}`));
       return () => {
         run.signal.removeEventListener('abort', onAbort);
         this.#runs.delete(run.runId);
@@ -130,6 +130,12 @@ export class RedisRunBackend implements RunBackend {
         .catch(() => undefined); // already promoted or taken: nothing to do
     }, PROMOTE_AFTER_MS);
     timer.unref();
+  }
+
+  /** Ends a run failed for a reason of the queue, not of a node. */
+  #fail(r: RemoteRun, name: string, message: string): void {
+    const ms = Date.now() - r.startedAt;
+    this.#end(r, { type: 'run:failed', runId: r.runId, seq: r.seq, t: ms, durationMs: ms, errors: [{ nodeId: '', nodeType: '', name, message }] });
   }
 
   #message(text: string): void {
@@ -175,7 +181,7 @@ export class RedisRunBackend implements RunBackend {
   #failed(jobId: string, reason: string): void {
     const r = this.#runs.get(jobId);
     if (!r || r.ended) return;
-    this.#end(r, { type: 'run:failed', runId: r.runId, seq: r.seq, t: Date.now() - r.startedAt, durationMs: Date.now() - r.startedAt, errors: [{ nodeId: '', nodeType: '', name: 'WorkerError', message: reason }] });
+    this.#fail(r, 'WorkerError', reason);
   }
 
   /**
@@ -188,7 +194,7 @@ export class RedisRunBackend implements RunBackend {
     if (!r || r.ended) return;
     setTimeout(() => {
       if (r.ended) return;
-      this.#end(r, { type: 'run:failed', runId: r.runId, seq: r.seq, t: Date.now() - r.startedAt, durationMs: Date.now() - r.startedAt, errors: [{ nodeId: '', nodeType: '', name: 'LostEvents', message: 'the worker finished the job, but the run\'s last events did not arrive through Redis; its artifacts may be complete' }] });
+      this.#fail(r, 'LostEvents', "the worker finished the job, but the run's last events did not arrive through Redis; its artifacts may be complete");
     }, COMPLETED_GRACE_MS).unref();
   }
 
