@@ -4,6 +4,7 @@ import type { Engine } from '../engine/Engine.ts';
 import { ENGINE_API_VERSION } from '../version.ts';
 import { parseRedisUrl, type RedisConnection } from './redisUrl.ts';
 import { RunWorker } from './RunWorker.ts';
+import { stopSignal } from '../cli/stopSignal.ts';
 
 /** Options of `tessera worker`. */
 export interface WorkerOptions {
@@ -55,21 +56,10 @@ export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<num
   io.stdout.write(`tessera worker ${worker.name} on ${connection.host}:${connection.port} (engine ${ENGINE_API_VERSION}, concurrency ${opts.concurrency}); runs in ${runsDir}\n`);
   let force = false;
   await (opts.stop ??
-    new Promise<void>((resolveStop) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        const again = () => {
-          force = true;
-          io.stderr.write('stopping now; the jobs in progress are retried on another worker\n');
-          void worker.close(true).finally(() => process.exit(1));
-        };
-        process.once('SIGINT', again);
-        process.once('SIGTERM', again);
-        resolveStop();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+    stopSignal(() => {
+      force = true;
+      io.stderr.write('stopping now; the jobs in progress are retried on another worker\n');
+      void worker.close(true).finally(() => process.exit(1));
     }));
   if (!force) io.stdout.write(`stopping (waiting for ${worker.running} run${worker.running === 1 ? '' : 's'} in progress)…\n`);
   await worker.close(force);

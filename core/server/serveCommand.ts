@@ -4,6 +4,7 @@ import type { Engine } from '../engine/Engine.ts';
 import { isLoopback } from './auth.ts';
 import { ENGINE_API_VERSION } from '../version.ts';
 import { createServer } from './createServer.ts';
+import { stopSignal } from '../cli/stopSignal.ts';
 
 /** Options of `tessera serve`. */
 export interface ServeOptions {
@@ -96,16 +97,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   io.stdout.write(`  editor    ${server.url}${token ? '?token=…' : ''}\n  API       ${server.url}api/  (docs/api.md)\n  runs in   ${server.queue.runsDir}\n`);
   if (connection) io.stdout.write(`  queue     redis ${connection.host}:${connection.port} (runs execute on \`tessera worker\`s; pass them --runs-dir ${server.queue.runsDir})\n`);
   const ownsProcess = opts.stop === undefined;
-  await (opts.stop ??
-    new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    }));
+  await (opts.stop ?? stopSignal());
   io.stdout.write('stopping (cancelling queued and running runs)…\n');
   // Runs get SHUTDOWN_GRACE_MS to stop; a node that ignores cancellation is recorded as
   // interrupted, and if even that hangs the process leaves anyway, within 5 s of the signal.
