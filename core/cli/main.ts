@@ -158,7 +158,8 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--run-timeout <s>', 'wall-time limit of one run in seconds (0 = none)', (v) => Number(v), 0)
     .option('--run-memory-mb <n>', 'stop running runs when the server process RSS exceeds this many MiB (0 = none)', (v) => Number(v), 0)
     .option('--queue <redis-url>', 'hand runs to `tessera worker`s through this Redis (BullMQ) instead of running them here (docs/scale-out.md)')
-    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number; queue?: string }) => {
+    .option('--insecure-redis', 'allow a --queue Redis beyond loopback without password or TLS (a private network)')
+    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number; queue?: string; insecureRedis?: boolean }) => {
       const { serveCommand } = await import('../server/serveCommand.ts');
       // Same plugins as `run` (built-ins, config, --plugin, node_modules), loaded only once the options are fine.
       code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
@@ -171,9 +172,28 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--concurrency <n>', 'runs executed at once', (v) => Number(v), 1)
     .option('--runs-dir <dir>', 'the server\'s runs folder, shared with it (artifacts are written to <dir>/<runId>/)', 'runs')
     .option('--lock-ms <ms>', 'job lock and stalled-job check interval: how soon the job of a dead worker is retried', (v) => Number(v), 30_000)
-    .action(async (opts: { queue: string; concurrency: number; runsDir: string; lockMs: number }) => {
+    .option('--insecure-redis', 'allow a Redis beyond loopback without password or TLS (a private network)')
+    .action(async (opts: { queue: string; concurrency: number; runsDir: string; lockMs: number; insecureRedis?: boolean }) => {
       const { workerCommand } = await import('../queue/workerCommand.ts');
       code = await workerCommand({ ...opts, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
+    });
+
+  program
+    .command('sweep')
+    .description('Run a graph once per grid cell and seed, and write one table of every run\'s status and scalar outputs (sweep.json, sweep.md). Re-running resumes: finished cells are kept. Exit 0 if every run is done, 1 if one is not, 2 if the graph or grid is invalid (docs/scale-out.md).')
+    .argument('<graph>', 'graph file (.json)')
+    .option('--grid <node.param=a,b,c>', 'a param and its values (repeatable; values parsed as JSON when they can be; commas inside [], {} or "" do not split)', collect, [])
+    .option('--seeds <list>', 'run seeds, e.g. 0,1,2 (default: the graph\'s seed, else 0)')
+    .option('-o, --out <dir>', 'sweep folder for the table (and runs/ unless --server); default sweeps/<graph>')
+    .option('--server <url>', 'submit the runs to this running `tessera serve`')
+    .option('--token <token>', 'the --server token (default: $TESSERA_TOKEN)')
+    .option('--queue <redis-url>', 'hand the runs to `tessera worker`s through this Redis (BullMQ)')
+    .option('--insecure-redis', 'allow a --queue Redis beyond loopback without password or TLS (a private network)')
+    .option('--runs-dir <dir>', 'run folders, shared with the workers under --queue (default <out>/runs)')
+    .option('--concurrency <n>', 'runs executed at once in this process (without --server and --queue)', (v) => Number(v), 1)
+    .action(async (file: string, opts: { grid: string[]; seeds?: string; out?: string; server?: string; token?: string; queue?: string; insecureRedis?: boolean; runsDir?: string; concurrency: number }) => {
+      const { sweepCommand } = await import('../sweep/sweepCommand.ts');
+      code = await sweepCommand(file, { ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });
 
   program.addOption(new Option('--no-color', 'disable colors').hideHelp());

@@ -1,3 +1,5 @@
+import { insecureRedisReason } from './redisAccess.ts';
+
 /** How to reach Redis, from a `redis://` or `rediss://` URL (what BullMQ and ioredis take). */
 export interface RedisConnection {
   readonly host: string;
@@ -13,9 +15,10 @@ export interface RedisConnection {
 
 /**
  * Parses `redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS); throws a message
- * naming the problem for anything else.
+ * naming the problem for anything else, and for a Redis beyond loopback reached with neither a
+ * password nor TLS unless `insecure` (--insecure-redis) says so (see insecureRedisReason).
  */
-export function parseRedisUrl(text: string): RedisConnection {
+export function parseRedisUrl(text: string, options: { insecure?: boolean } = {}): RedisConnection {
   let url: URL;
   try {
     url = new URL(text);
@@ -29,7 +32,7 @@ export function parseRedisUrl(text: string): RedisConnection {
   const path = url.pathname.replace(/^\//, '');
   if (path !== '' && !/^\d{1,2}$/.test(path)) throw new Error(`--queue: the path must be a database number (got /${path})`);
   if (url.search || url.hash) throw new Error('--queue: query strings and fragments are not understood');
-  return {
+  const connection: RedisConnection = {
     host,
     port,
     ...(path ? { db: Number(path) } : {}),
@@ -38,4 +41,7 @@ export function parseRedisUrl(text: string): RedisConnection {
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
   };
+  const refused = insecureRedisReason(connection, options.insecure);
+  if (refused) throw new Error(`--queue: ${refused}`);
+  return connection;
 }

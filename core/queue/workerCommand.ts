@@ -16,6 +16,8 @@ export interface WorkerOptions {
   lockMs: number;
   /** The engine, or how to load it (the CLI's loader: built-ins, config, --plugin, node_modules). */
   engine: Engine | (() => Promise<Engine>);
+  /** --insecure-redis: allow a non-loopback Redis without password or TLS. */
+  insecureRedis?: boolean;
   /** Resolves when the worker should stop (default: SIGINT or SIGTERM). */
   stop?: Promise<unknown>;
 }
@@ -28,7 +30,7 @@ export interface WorkerOptions {
 export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<number> {
   let connection: RedisConnection;
   try {
-    connection = parseRedisUrl(opts.queue);
+    connection = parseRedisUrl(opts.queue, { insecure: opts.insecureRedis === true });
   } catch (error) {
     io.stderr.write(`error: ${(error as Error).message}\n`);
     return 2;

@@ -19,6 +19,8 @@ export interface ServeOptions {
   runMemoryMb?: number;
   /** A redis:// URL: runs go to `tessera worker`s through BullMQ instead of running here. */
   queue?: string;
+  /** --insecure-redis: allow a non-loopback `queue` without password or TLS (core/queue/redisAccess.ts). */
+  insecureRedis?: boolean;
   /**
    * The engine to serve, or how to load it (the CLI passes its own loader, so `serve` sees the
    * same plugins as `run`: built-ins, tessera.config.json, `--plugin`, node_modules). core/
@@ -67,7 +69,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   if (opts.queue !== undefined) {
     const { parseRedisUrl } = await import('../queue/redisUrl.ts');
     try {
-      connection = parseRedisUrl(opts.queue);
+      connection = parseRedisUrl(opts.queue, { insecure: opts.insecureRedis === true });
     } catch (error) {
       io.stderr.write(`error: ${(error as Error).message}\n`);
       return 2;

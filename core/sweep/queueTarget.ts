@@ -1,0 +1,53 @@
+import type { Engine } from '../engine/Engine.ts';
+import { TERMINAL_STATUS } from '../records/RunRecord.ts';
+import type { RunBackend } from '../server/RunBackend.ts';
+import { RunQueue } from '../server/RunQueue.ts';
+import { isRecord } from '../util/own.ts';
+import type { NodeErrorInfo } from '../wire/runs.ts';
+import type { SweepRunEnd, SweepTarget } from './SweepTarget.ts';
+
+/**
+ * A sweep target that is the server's own RunQueue in this process: it writes the run records
+ * into `runsDir` exactly as `tessera serve` does, and executes the runs here (the default
+ * backend, `concurrency` at a time) or hands them to workers (the Redis backend).
+ */
+export function queueTarget(options: { engine: Engine; runsDir: string; concurrency: number; backend?: RunBackend; where: string }): SweepTarget {
+  const queue = new RunQueue({ engine: options.engine, runsDir: options.runsDir, concurrency: options.concurrency, ...(options.backend ? { backend: options.backend } : {}) });
+  const terminal = new Map<string, Record<string, unknown>>();
+  const ended = new Map<string, SweepRunEnd>();
+  const waiters = new Map<string, (end: SweepRunEnd) => void>();
+  queue.onMessage((m) => {
+    if (m.type === 'event' && TERMINAL_STATUS.has(String(m.event.type)) && typeof m.event.runId === 'string') terminal.set(m.event.runId, m.event);
+    if (m.type !== 'run' || m.run.status === 'queued' || m.run.status === 'running') return;
+    const event = terminal.get(m.run.id);
+    terminal.delete(m.run.id);
+    const end: SweepRunEnd = {
+      status: m.run.status,
+      ...(m.run.durationMs !== undefined ? { durationMs: m.run.durationMs } : {}),
+      ...(event?.type === 'run:done' && isRecord(event.results) ? { results: event.results } : {}),
+      ...(m.run.errors ? { errors: m.run.errors } : event && Array.isArray(event.errors) ? { errors: event.errors as NodeErrorInfo[] } : {}),
+    };
+    const waiter = waiters.get(m.run.id);
+    if (waiter) {
+      waiters.delete(m.run.id);
+      waiter(end);
+    } else ended.set(m.run.id, end);
+  });
+  return {
+    where: options.where,
+    runsDir: options.runsDir,
+    reattach: false,
+    submit: async ({ graph, seed, label }) => queue.enqueue({ graph, seed, label }).id,
+    wait: (runId) =>
+      new Promise<SweepRunEnd>((resolve) => {
+        const end = ended.get(runId);
+        if (end) {
+          ended.delete(runId);
+          resolve(end);
+        } else waiters.set(runId, resolve);
+      }),
+    close: async () => {
+      await queue.close();
+    },
+  };
+}

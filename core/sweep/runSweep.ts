@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/writeFileAtomic.ts';
+import type { GridAxis } from './parseGrid.ts';
+import type { SweepCell } from './sweepCells.ts';
+import type { SweepTarget, SweepRunEnd } from './SweepTarget.ts';
+import { errorLine, scalarOutputs, SWEEP_FORMAT, SWEEP_VERSION, sweepMarkdown, tableSummary, type SweepRow, type SweepTable } from './SweepTable.ts';
+
+/** The aggregate table's files in the sweep folder. */
+export const SWEEP_FILES = { json: 'sweep.json', markdown: 'sweep.md' } as const;
+
+export interface SweepPlan {
+  readonly graphFile: string;
+  readonly graphHash: string;
+  readonly graphName?: string;
+  readonly axes: readonly GridAxis[];
+  readonly seeds: readonly number[];
+  readonly cells: readonly SweepCell[];
+  /** The sweep folder: sweep.json and sweep.md are written there. */
+  readonly outDir: string;
+  /** Rows of an earlier sweep.json in `outDir` (same graph), by cell key. */
+  readonly previous: ReadonlyMap<string, SweepRow>;
+}
+
+/**
+ * Runs every cell of `plan` on `target` and keeps the aggregate table (sweep.json + sweep.md,
+ * atomic writes) up to date as runs end. Cells an earlier sweep finished (`done`) are kept, not
+ * run again; a run an earlier sweep left unfinished on a server is waited for again; every other
+ * cell is submitted. Resolves with the final table once every run has ended.
+ */
+export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line: string) => void): Promise<SweepTable> {
+  const rows: SweepRow[] = plan.cells.map((c) => {
+    const before = plan.previous.get(c.key);
+    if (before?.status === 'done') return { ...before, index: c.index };
+    return { index: c.index, key: c.key, params: c.params, seed: c.seed, status: 'pending' };
+  });
+  let writing: Promise<unknown> = Promise.resolve();
+  let table = tableOf(plan, target, rows);
+  const save = () => {
+    table = tableOf(plan, target, rows);
+    const t = table;
+    // One write after another, so an older table never lands over a newer one.
+    writing = writing.then(async () => {
+      await writeFileAtomic(join(plan.outDir, SWEEP_FILES.json), JSON.stringify(t, null, 2) + '\n');
+      await writeFileAtomic(join(plan.outDir, SWEEP_FILES.markdown), sweepMarkdown(t));
+    });
+    return writing;
+  };
+  const kept = rows.filter((r) => r.status === 'done').length;
+  if (kept) note(`${kept} of ${rows.length} runs already done in ${plan.outDir}; running the other ${rows.length - kept}`);
+  await save();
+  const label = (c: SweepCell) => `${plan.graphName ?? plan.graphFile} [${[...c.params.map((p) => `${p.node}.${p.param}=${JSON.stringify(p.value)}`), `seed=${c.seed}`].join(' ')}]`;
+  const finish = (c: SweepCell, runId: string | undefined, end: SweepRunEnd | { status: 'failed'; message: string }) => {
+    const error = 'message' in end ? end.message : errorLine(end.errors);
+    rows[c.index] = {
+      index: c.index, key: c.key, params: c.params, seed: c.seed, status: end.status,
+      ...(runId !== undefined ? { runId } : {}),
+      ...('durationMs' in end && end.durationMs !== undefined ? { durationMs: end.durationMs } : {}),
+      ...('results' in end && end.results ? { outputs: scalarOutputs(end.results) } : {}),
+      ...(end.status !== 'done' && error ? { error } : {}),
+    };
+    note(`run ${c.index + 1}/${rows.length} ${end.status}${runId ? ` (${runId})` : ''}: ${label(c)}${end.status !== 'done' && error ? ` — ${error}` : ''}`);
+    return save();
+  };
+  const one = async (c: SweepCell): Promise<void> => {
+    const before = plan.previous.get(c.key);
+    if (before?.status === 'done') return;
+    if (target.reattach && before?.runId && (before.status === 'queued' || before.status === 'running' || before.status === 'pending')) {
+      try {
+        const end = await target.wait(before.runId);
+        await finish(c, before.runId, end);
+        return;
+      } catch {
+        // The server no longer knows it: run the cell again.
+      }
+    }
+    let runId: string;
+    try {
+      runId = await target.submit({ graph: c.graph, seed: c.seed, label: label(c) });
+    } catch (error) {
+      await finish(c, undefined, { status: 'failed', message: `not submitted: ${(error as Error).message}` });
+      return;
+    }
+    rows[c.index] = { ...rows[c.index]!, runId, status: 'queued' };
+    await save();
+    let end: SweepRunEnd | { status: 'failed'; message: string };
+    try {
+      end = await target.wait(runId);
+    } catch (error) {
+      end = { status: 'failed', message: `lost track of the run: ${(error as Error).message}` };
+    }
+    await finish(c, runId, end);
+  };
+  await Promise.all(plan.cells.map(one));
+  await save();
+  return table;
+}
+
+function tableOf(plan: SweepPlan, target: SweepTarget, rows: readonly SweepRow[]): SweepTable {
+  const { columns, counts } = tableSummary(rows);
+  return {
+    format: SWEEP_FORMAT, version: SWEEP_VERSION, graph: plan.graphFile, graphHash: plan.graphHash,
+    ...(plan.graphName ? { graphName: plan.graphName } : {}),
+    where: target.where,
+    ...(target.runsDir ? { runsDir: target.runsDir } : {}),
+    grid: plan.axes.map((a) => ({ node: a.nodeId, param: a.path.join('.'), values: a.values })),
+    seeds: plan.seeds, updatedAt: new Date().toISOString(), counts, columns, rows,
+  };
+}
