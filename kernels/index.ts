@@ -15,12 +15,17 @@
  */
 
 // ONNX protobuf encoding/decoding and import of external graphs
-export type { DType, OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxAttribute, OnnxValueInfo } from './onnx/OnnxModel.ts';
+export type { DType, ExternalDataRef, OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxAttribute, OnnxValueInfo } from './onnx/OnnxModel.ts';
 export { DEFAULT_IR_VERSION, DEFAULT_OPSET } from './onnx/OnnxModel.ts';
 export { encodeModel } from './onnx/encodeModel.ts';
 export { decodeModel, loadOnnxFile } from './onnx/decodeModel.ts';
-export { importOnnx } from './trace/importOnnx.ts';
-export type { ImportOptions } from './trace/importOnnx.ts';
+export { resolveExternalData } from './onnx/externalData.ts';
+export { importOnnx, importOnnxModel } from './trace/importOnnx.ts';
+export type { ImportOptions, ImportResult } from './trace/importOnnx.ts';
+export type { ImportedParam } from './trace/importNames.ts';
+export type { NodeRewrite, RewriteSite } from './trace/importRewrite.ts';
+export { loraRewrites } from './trace/lora.ts';
+export type { LoraOptions } from './trace/lora.ts';
 
 // Tensor runtime: tensors, sessions, providers, worker threads
 export { Tensor } from './runtime/Tensor.ts';

@@ -14,6 +14,9 @@ merge them (tied weights), which these fixtures do not test.
 import json
 import math
 import os
+import sys
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -96,41 +99,166 @@ class EinsumAttention(nn.Module):
         return torch.einsum('bnc,cd->bnd', y, self.mix)
 
 
+class HalfWeights(nn.Module):
+    """Weights stored in float16, computed in float32 (what a half-precision checkpoint exported
+    with .float() casts looks like): float16 initializers behind Cast(to=FLOAT) nodes."""
+
+    def __init__(self, d=8):
+        super().__init__()
+        self.ln_w = nn.Parameter(torch.zeros(d, dtype=torch.float16))
+        self.ln_b = nn.Parameter(torch.zeros(d, dtype=torch.float16))
+        self.w1 = nn.Parameter(torch.zeros(2 * d, d, dtype=torch.float16))
+        self.b1 = nn.Parameter(torch.zeros(2 * d, dtype=torch.float16))
+        self.w2 = nn.Parameter(torch.zeros(d, 2 * d, dtype=torch.float16))
+
+    def forward(self, x):
+        h = nn.functional.layer_norm(x, (self.ln_w.shape[0],), self.ln_w.float(), self.ln_b.float())
+        h = nn.functional.gelu(nn.functional.linear(h, self.w1.float(), self.b1.float()))
+        return nn.functional.linear(h, self.w2.float()) + x
+
+
 def randomize(model, gen):
     with torch.no_grad():
         for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.3)
+            p.copy_((torch.randn(p.shape, generator=gen) * 0.3).to(p.dtype))
 
 
-def export(name, model, inputs, input_names, dynamic_axes, opset, dtype):
-    model = model.to(dtype).eval()
-    inputs = tuple(t.to(dtype) for t in inputs)
+def export(name, model, inputs, input_names, dynamic_axes, opset, dtype, fold=False):
+    if dtype is not None:
+        model = model.to(dtype)
+        inputs = tuple(t.to(dtype) for t in inputs)
+    model = model.eval()
     path = os.path.join(OUT, f'{name}.onnx')
     torch.onnx.export(model, inputs, path, opset_version=opset, input_names=input_names, output_names=['y'],
-                      dynamic_axes=dynamic_axes, do_constant_folding=False)
+                      dynamic_axes=dynamic_axes, do_constant_folding=fold)
     y = model(*inputs)
-    w = torch.randn(y.shape, generator=torch.Generator().manual_seed(11), dtype=torch.float64).to(dtype)
+    w = torch.randn(y.shape, generator=torch.Generator().manual_seed(11), dtype=torch.float64).to(y.dtype)
     loss = (y * w).sum()
     model.zero_grad()
     loss.backward()
     flat = lambda t: [float(v) for v in t.detach().reshape(-1).tolist()]
     record = {
         'opset': opset,
-        'dtype': str(dtype).replace('torch.', ''),
+        'dtype': str(y.dtype).replace('torch.', ''),
         'torch': torch.__version__,
         'inputs': {n: {'shape': list(t.shape), 'values': flat(t)} for n, t in zip(input_names, inputs)},
         'output': {'shape': list(y.shape), 'values': flat(y)},
         'weights': flat(w),
         'loss': float(loss),
         'grads': {n: {'shape': list(p.shape), 'values': flat(p.grad)} for n, p in model.named_parameters()},
+        'constantFolding': fold,
     }
     with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
         json.dump(record, f)
     print(f'{name}: {os.path.getsize(path)} B onnx, loss {float(loss):.6g}')
 
 
+# --- External data: torch 1.13 writes it only past 2 GB (one file per tensor), so the fixture is
+# rewritten here in the layout onnx.save_model(save_as_external_data=True) writes: every
+# initializer's bytes in one side file, the TensorProto keeping location/offset/length.
+
+def _varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << s
+        s += 7
+        if c < 0x80:
+            return v, i
+
+
+def _enc_varint(v):
+    out = bytearray()
+    while True:
+        c = v & 0x7F
+        v >>= 7
+        out.append(c | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def _fields(b):
+    """(field, wire, payload bytes incl. nothing of the key) in order; payload is the raw value."""
+    i, out = 0, []
+    while i < len(b):
+        key, i = _varint(b, i)
+        f, w = key >> 3, key & 7
+        if w == 0:
+            v, j = _varint(b, i)
+            out.append((f, w, b[i:j]))
+            i = j
+        elif w == 2:
+            n, j = _varint(b, i)
+            out.append((f, w, b[j:j + n]))
+            i = j + n
+        elif w == 1:
+            out.append((f, w, b[i:i + 8]))
+            i += 8
+        elif w == 5:
+            out.append((f, w, b[i:i + 4]))
+            i += 4
+        else:
+            raise ValueError(f'wire type {w}')
+    return out
+
+
+def _emit(fields):
+    out = bytearray()
+    for f, w, p in fields:
+        out += _enc_varint((f << 3) | w)
+        if w == 2:
+            out += _enc_varint(len(p))
+        out += p
+    return bytes(out)
+
+
+def _entry(k, v):
+    return (13, 2, _emit([(1, 2, k.encode()), (2, 2, v.encode())]))
+
+
+def to_external(src, dst, data_name):
+    """Copies src.onnx to dst.onnx with every initializer's raw_data moved to dst's folder/data_name."""
+    model = _fields(open(src, 'rb').read())
+    blob = bytearray()
+    new_model = []
+    for f, w, p in model:
+        if f == 7:
+            graph = []
+            for gf, gw, gp in _fields(p):
+                if gf == 5:
+                    tensor = [t for t in _fields(gp) if t[0] != 9]
+                    raw = [t[2] for t in _fields(gp) if t[0] == 9]
+                    if raw:
+                        offset = len(blob)
+                        blob += raw[0]
+                        tensor += [_entry('location', data_name), _entry('offset', str(offset)), _entry('length', str(len(raw[0]))), (14, 0, _enc_varint(1))]
+                    gp = _emit(tensor)
+                graph.append((gf, gw, gp))
+            p = _emit(graph)
+        new_model.append((f, w, p))
+    open(dst, 'wb').write(_emit(new_model))
+    open(os.path.join(os.path.dirname(dst), data_name), 'wb').write(bytes(blob))
+    print(f'{os.path.basename(dst)}: {len(blob)} B external data in {data_name}')
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    only = set(sys.argv[1:])
+    if not only or 'extra' in only:
+        # Second wave (issue 15): external data, float16 weights, constant-folded (renamed) weights.
+        dit = DiTBlock()
+        randomize(dit, torch.Generator().manual_seed(1))
+        gen = torch.Generator().manual_seed(17)
+        x = torch.randn(2, 5, 16, generator=gen)
+        t = torch.tensor([3.0, 250.0])
+        export('dit_block_op17_folded', dit, (x, t), ['x', 't'], {'x': {0: 'batch', 1: 'tokens'}, 't': {0: 'batch'}}, 17, torch.float32, fold=True)
+        to_external(os.path.join(OUT, 'dit_block_op17.onnx'), os.path.join(OUT, 'dit_block_op17_ext.onnx'), 'dit_block_op17_ext.weights')
+        half = HalfWeights()
+        randomize(half, torch.Generator().manual_seed(5))
+        export('half_weights_op17', half, (torch.randn(2, 3, 8, generator=gen),), ['x'], {'x': {0: 'batch'}}, 17, None)
+        if only:
+            return
     for opset in (13, 17):
         gen = torch.Generator().manual_seed(opset)
         for dtype, tag in ((torch.float32, ''), (torch.float64, '_f64')):

@@ -51,6 +51,20 @@ export interface OnnxTensor {
   dtype: DType;
   dims: number[];
   data: AnyTypedArray;
+  /**
+   * Set while the payload still lives in a side file (TensorProto data_location = EXTERNAL):
+   * `data` is then empty until `resolveExternalData` (or `loadOnnxFile`) reads it.
+   */
+  external?: ExternalDataRef;
+}
+
+/** Where an external tensor's bytes are: a file named relative to the model's folder. */
+export interface ExternalDataRef {
+  location: string;
+  /** Byte offset in that file (default 0). */
+  offset: number;
+  /** Byte count, or null when the file holds this tensor alone from `offset` on. */
+  length: number | null;
 }
 
 export type OnnxAttribute =

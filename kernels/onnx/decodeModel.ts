@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { resolveExternalData } from './externalData.ts';
 import { ProtoReader, toSigned, type ProtoField } from './ProtoReader.ts';
 import {
   CODE_DTYPE,
   DTYPE_BYTES,
   type AnyTypedArray,
   type DType,
+  type ExternalDataRef,
   type OnnxAttribute,
   type OnnxGraph,
   type OnnxModel,
@@ -66,10 +69,11 @@ function decodeTensor(bytes: Uint8Array): OnnxTensor {
   const name = fields.find((f) => f.field === 8);
   const tname = name ? str(name) : '';
   if (!dtype) throw new Error(`onnx decode: tensor '${tname}' has unsupported data type code ${code}`);
-  if (fields.some((f) => f.field === 14 && f.int === 1n)) {
-    throw new Error(`onnx decode: tensor '${tname}' stores its data externally; external data is not supported`);
-  }
   const n = dims.reduce((a, b) => a * b, 1);
+  if (fields.some((f) => f.field === 14 && f.int === 1n)) {
+    // The bytes are in a side file; only a loader that knows the model's folder can read them.
+    return { name: tname, dtype, dims, data: allocate(dtype, 0), external: externalRef(fields, tname) };
+  }
   const data = allocate(dtype, n);
   const raw = fields.find((f) => f.field === 9);
   if (raw) {
@@ -93,6 +97,26 @@ function decodeTensor(bytes: Uint8Array): OnnxTensor {
     for (let i = 0; i < vals.length; i++) (data as Int32Array)[i] = vals[i]!;
   }
   return { name: tname, dtype, dims, data };
+}
+
+/** TensorProto.external_data: key/value entries (location, offset, length; checksum ignored). */
+function externalRef(fields: ProtoField[], tname: string): ExternalDataRef {
+  const entries = new Map<string, string>();
+  for (const f of fields.filter((x) => x.field === 13)) {
+    const kv = new ProtoReader(f.bytes!).fields();
+    const k = kv.find((x) => x.field === 1);
+    const v = kv.find((x) => x.field === 2);
+    if (k) entries.set(str(k), v ? str(v) : '');
+  }
+  const location = entries.get('location');
+  if (!location) throw new Error(`onnx decode: tensor '${tname}' is external but names no location`);
+  const count = (key: string): number | null => {
+    const raw = entries.get(key);
+    if (raw === undefined) return null;
+    if (!/^\d{1,15}$/.test(raw)) throw new Error(`onnx decode: tensor '${tname}' has external ${key} '${raw}', not a byte count`);
+    return Number(raw);
+  };
+  return { location, offset: count('offset') ?? 0, length: count('length') };
 }
 
 function decodeAttribute(bytes: Uint8Array): OnnxAttribute {
@@ -206,7 +230,12 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
   return model;
 }
 
-/** Reads and decodes an .onnx file. */
+/**
+ * Reads and decodes an .onnx file. Tensors stored as external data are read from their side
+ * files, which must lie inside the model's folder (see `resolveExternalData`).
+ */
 export async function loadOnnxFile(path: string): Promise<OnnxModel> {
-  return decodeModel(await readFile(path));
+  const model = decodeModel(await readFile(path));
+  await resolveExternalData(model, dirname(path));
+  return model;
 }

@@ -10,6 +10,9 @@ import type { Sym } from './Sym.ts';
 import { resize, type ResizeOptions } from './resize.ts';
 import { closeNames } from './closeNames.ts';
 import { TraceError } from './TraceError.ts';
+import { widenHalf } from '../onnx/float16.ts';
+import { consumersOf, modulePath, torchNameOf, type ImportedParam } from './importNames.ts';
+import { applyRewrites, checkAllMatched, newTallies, type NodeRewrite, type RewriteSite } from './importRewrite.ts';
 
 export interface ImportOptions {
   /**
@@ -25,6 +28,18 @@ export interface ImportOptions {
    * 'keep' trains them as one shared param.
    */
   tiedWeights?: 'untie' | 'keep';
+  /**
+   * Graph surgery: each rewrite wraps or replaces the outputs of the nodes it matches, and later
+   * nodes read its result (see NodeRewrite). A rewrite that matches nothing is an error.
+   */
+  rewrites?: readonly NodeRewrite[];
+}
+
+/** What `importOnnxModel` returns: every tensor by ONNX name, and the name map of its params. */
+export interface ImportResult {
+  tensors: Record<string, Sym>;
+  /** ONNX initializer name → the tessera params made from it (several when untied), in creation order. */
+  names: Map<string, ImportedParam[]>;
 }
 
 function attr(n: { attributes: OnnxAttribute[] }, name: string): OnnxAttribute['value'] | undefined {
@@ -45,6 +60,20 @@ function attr(n: { attributes: OnnxAttribute[] }, name: string): OnnxAttribute['
  * const features = t['/blocks.3/Add_output_0'];        // any inner tensor by its ONNX name
  */
 export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sym>, options: ImportOptions = {}): Record<string, Sym> {
+  return importOnnxModel(g, model, inputs, options).tensors;
+}
+
+/**
+ * `importOnnx` that also returns the name map: for each ONNX initializer, the params it became,
+ * the nodes reading it and its PyTorch name where the exporter renamed it (see ImportedParam).
+ * Float16 initializers and constants are widened to the graph's float type (losslessly), and
+ * Cast to float16 becomes a cast to it, so a half-precision export trains in float32.
+ *
+ * @example
+ * const { tensors, names } = importOnnxModel(g, model, { x, t }, { params: 'trainable' });
+ * names.get('onnx::MatMul_151')![0];   // { param: 'onnx::MatMul_151', torchName: 'qkv.weight', transposed: true, … }
+ */
+export function importOnnxModel(g: Graph, model: OnnxModel, inputs: Record<string, Sym>, options: ImportOptions = {}): ImportResult {
   // ONNX tensor names are the file's words: a null-prototype record, never a plain object.
   const env: Record<string, Sym> = Object.assign(Object.create(null) as Record<string, Sym>, inputs);
   const given = new Set(Object.keys(inputs));
@@ -52,7 +81,16 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
   const mode = options.params ?? 'constant';
   const prefix = options.prefix ?? '';
   const fromConstantNodes = new Set<string>();
-  for (const t of model.graph.initializers) raw.set(t.name, t);
+  for (const t of model.graph.initializers) {
+    if (t.external) throw new TraceError('importOnnx', `initializer '${t.name}' is stored in external file '${t.external.location}', which was not read: load the model with loadOnnxFile (or resolveExternalData)`);
+    raw.set(t.name, t.dtype === 'float16' ? { ...t, dtype: g.dtype, data: widenHalf(t.data as Uint16Array, g.dtype) } : t);
+  }
+  const consumers = consumersOf(model.graph.nodes);
+  const names = new Map<string, ImportedParam[]>();
+  // Untied copies: the alias tensor name → the initializer it copies.
+  const aliasOf = new Map<string, string>();
+  const rewrites = options.rewrites ?? [];
+  const tallies = newTallies(rewrites);
   const initNames = new Set(raw.keys());
   for (const i of model.graph.inputs) {
     if (!initNames.has(i.name) && !env[i.name]) throw new TraceError('importOnnx', `graph input '${i.name}' has no tensor in 'inputs'`);
@@ -76,6 +114,19 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
     if (isFloat && mode !== 'constant' && !fromConstantNodes.has(name)) {
       if (t.dtype !== g.dtype) throw new TraceError('importOnnx', `initializer '${name}' is ${t.dtype}, graph is ${g.dtype}`);
       s = g.param(prefix + name, t.dims, { init: init.values(tensor), trainable: mode === 'trainable' });
+      const initializer = aliasOf.get(name) ?? name;
+      const readers = consumers.get(name) ?? [];
+      const first = readers[0];
+      const entry: ImportedParam = {
+        param: prefix + name,
+        initializer,
+        consumers: readers.map((r) => r.node.name || r.node.outputs[0]!),
+        module: modulePath(first?.node.name),
+        ...torchNameOf(name, t.dims, first?.node, first?.slot ?? 0),
+      };
+      const list = names.get(initializer);
+      if (list) list.push(entry);
+      else names.set(initializer, [entry]);
     } else {
       s = g.constant(tensor);
     }
@@ -111,6 +162,7 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
     if (n.opType === 'Identity' && raw.has(n.inputs[0]!) && !fromConstantNodes.has(n.inputs[0]!) && (options.tiedWeights ?? 'untie') === 'untie') {
       const out = n.outputs[0]!;
       if (!env[out]) raw.set(out, { ...raw.get(n.inputs[0]!)!, name: out });
+      aliasOf.set(out, aliasOf.get(n.inputs[0]!) ?? n.inputs[0]!);
       continue;
     }
     // A caller's replacement for a tied name wins over the Identity that would produce it.
@@ -186,7 +238,9 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
         outs = [o.where(x(0), x(1), x(2))];
         break;
       case 'Cast': {
-        const to = CODE_DTYPE[attr(n, 'to') as number];
+        const code = CODE_DTYPE[attr(n, 'to') as number];
+        // Half-precision math replays in the graph's float type (its weights were widened too).
+        const to = code === 'float16' ? g.dtype : code;
         if (!to) throw new TraceError('importOnnx', `node ${label}: cast to ONNX type ${String(attr(n, 'to'))} is not supported`);
         outs = [o.cast(x(0), to)];
         break;
@@ -320,16 +374,32 @@ export function importOnnx(g: Graph, model: OnnxModel, inputs: Record<string, Sy
       case 'Constant': {
         const v = attr(n, 'value') as OnnxTensor | undefined;
         if (!v) throw new TraceError('importOnnx', `node ${label}: only tensor-valued Constant is supported`);
-        raw.set(n.outputs[0]!, { ...v, name: n.outputs[0]! });
+        raw.set(n.outputs[0]!, v.dtype === 'float16' ? { ...v, name: n.outputs[0]!, dtype: g.dtype, data: widenHalf(v.data as Uint16Array, g.dtype) } : { ...v, name: n.outputs[0]! });
         fromConstantNodes.add(n.outputs[0]!);
         continue;
       }
       default:
         throw new TraceError('importOnnx', `node ${label}: op ${n.opType} is not supported by the importer`);
     }
+    if (rewrites.length) {
+      const weights = n.inputs.flatMap((name, slot) => {
+        const p = g.params.get(prefix + name);
+        if (!name || !p || env[name] !== p.sym) return [];
+        const initializer = aliasOf.get(name) ?? name;
+        const entry = names.get(initializer)?.find((e) => e.param === prefix + name);
+        return [{ slot, initializer, param: prefix + name, torchName: entry?.torchName ?? null }];
+      });
+      outs = outs.map((out, index) => {
+        const tensor = n.outputs[index];
+        if (!tensor) return out;
+        const site: RewriteSite = { tensor, index, node: n, module: modulePath(n.name), weights, input: x };
+        return applyRewrites(rewrites, tallies, out, site);
+      });
+    }
     n.outputs.forEach((name, i) => {
       if (name && outs[i]) env[name] = outs[i]!;
     });
   }
-  return env;
+  checkAllMatched(rewrites, tallies);
+  return { tensors: env, names };
 }
