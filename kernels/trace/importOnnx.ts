@@ -91,6 +91,8 @@ export function importOnnxModel(g: Graph, model: OnnxModel, inputs: Record<strin
   const aliasOf = new Map<string, string>();
   const rewrites = options.rewrites ?? [];
   const tallies = newTallies(rewrites);
+  // Tensors that are a param seen through Transpose/Cast/Identity → that param's tensor name.
+  const weightOf = new Map<string, string>();
   const initNames = new Set(raw.keys());
   for (const i of model.graph.inputs) {
     if (!initNames.has(i.name) && !env[i.name]) throw new TraceError('importOnnx', `graph input '${i.name}' has no tensor in 'inputs'`);
@@ -382,9 +384,18 @@ export function importOnnxModel(g: Graph, model: OnnxModel, inputs: Record<strin
         throw new TraceError('importOnnx', `node ${label}: op ${n.opType} is not supported by the importer`);
     }
     if (rewrites.length) {
-      const weights = n.inputs.flatMap((name, slot) => {
+      const paramTensor = (name: string) => {
         const p = g.params.get(prefix + name);
-        if (!name || !p || env[name] !== p.sym) return [];
+        return p && env[name] === p.sym ? name : weightOf.get(name);
+      };
+      // A weight reached through a Transpose/Cast (an unfolded nn.Linear) still counts as the node's weight.
+      if ((n.opType === 'Transpose' || n.opType === 'Cast' || n.opType === 'Identity') && n.inputs[0]) {
+        const src = paramTensor(n.inputs[0]);
+        if (src) weightOf.set(n.outputs[0]!, src);
+      }
+      const weights = n.inputs.flatMap((input, slot) => {
+        const name = input ? paramTensor(input) : undefined;
+        if (!name) return [];
         const initializer = aliasOf.get(name) ?? name;
         const entry = names.get(initializer)?.find((e) => e.param === prefix + name);
         return [{ slot, initializer, param: prefix + name, torchName: entry?.torchName ?? null }];
