@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Observable, type Subscriber } from 'rxjs';
@@ -6,9 +7,10 @@ import type { Logger } from '../services/Logger.ts';
 import type { RunBackend, RunExecution } from '../server/RunBackend.ts';
 import { connectRedis } from './connectRedis.ts';
 import { CANCEL_CHANNEL, CANCELLED_KEY, EVENTS_CHANNEL, QUEUE_NAME } from './names.ts';
-import { parseRemoteMessage, type RemoteEvent } from './remoteMessage.ts';
+import { parseRemoteMessage, terminalOfResult, type RemoteEvent } from './remoteMessage.ts';
 import type { RedisConnection } from './redisUrl.ts';
 import { runJobOf } from './RunJob.ts';
+import { ensureRunsDirMarker } from './runsDirMarker.ts';
 
 /** Runs the server hands to Redis at once: the workers' own concurrency is what limits execution. */
 const CAPACITY = 100_000;
@@ -54,6 +56,7 @@ export class RedisRunBackend implements RunBackend {
   readonly #engineVersion: string;
   readonly #logger: Logger;
   readonly #runs = new Map<string, RemoteRun>();
+  readonly #markers = new Map<string, Promise<string>>();
   #closed: Promise<void> | undefined;
 
   private constructor(connection: RedisConnection, sub: Redis, pub: Redis, engineVersion: string, logger: Logger) {
@@ -92,8 +95,8 @@ export class RedisRunBackend implements RunBackend {
       const onAbort = () => void this.#cancel(r).catch((error: unknown) => this.#logger.warn(`run ${r.runId}: cancelling through Redis failed (${(error as Error).message})`));
       run.signal.addEventListener('abort', onAbort, { once: true });
       // jobId = runId: the same run can never be queued twice.
-      this.#queue
-        .add('run', runJobOf(run, this.#engineVersion), { jobId: run.runId, attempts: 1, removeOnComplete: { count: KEEP_JOBS }, removeOnFail: { count: KEEP_JOBS } })
+      this.#marker(dirname(run.outDir))
+        .then((runsDirId) => this.#queue.add('run', runJobOf(run, this.#engineVersion, runsDirId), { jobId: run.runId, attempts: 1, removeOnComplete: { count: KEEP_JOBS }, removeOnFail: { count: KEEP_JOBS } }))
         .then(() => {
           if (run.signal.aborted) onAbort();
         })
@@ -103,6 +106,17 @@ export class RedisRunBackend implements RunBackend {
         this.#runs.delete(run.runId);
       };
     });
+  }
+
+  /** The id of a runs folder (its marker, written on first use), which jobs carry to the workers. */
+  #marker(runsDir: string): Promise<string> {
+    let id = this.#markers.get(runsDir);
+    if (!id) {
+      id = ensureRunsDirMarker(runsDir);
+      this.#markers.set(runsDir, id);
+      id.catch(() => this.#markers.delete(runsDir)); // tried again by the next run
+    }
+    return id;
   }
 
   async close(): Promise<void> {
@@ -186,15 +200,27 @@ export class RedisRunBackend implements RunBackend {
 
   /**
    * The worker published the run's last event before completing its job, so the run has
-   * normally ended here already; if pub/sub lost it (a dropped connection), the run must still
-   * end rather than show `running` forever.
+   * normally ended here already; if pub/sub lost it (Redis restarted, a dropped connection), the
+   * run ends with the copy in the job's result, or failed (LostEvents) when there is none,
+   * rather than show `running` forever.
    */
   #completed(jobId: string): void {
     const r = this.#runs.get(jobId);
     if (!r || r.ended) return;
     setTimeout(() => {
       if (r.ended) return;
-      this.#fail(r, 'LostEvents', "the worker finished the job, but the run's last events did not arrive through Redis; its artifacts may be complete");
+      // The job's result holds the last event (the worker returns it): the run ends with it.
+      void this.#queue
+        .getJob(jobId)
+        .then((job) => terminalOfResult(job?.returnvalue, r.runId))
+        .catch(() => undefined)
+        .then((m) => {
+          if (r.ended) return;
+          if (m) {
+            this.#logger.warn(`run ${r.runId}: events were lost on the way from worker ${JSON.stringify(m.worker.slice(0, 100))} (Redis restarted or a connection dropped); the run ends with the last event its job kept`);
+            this.#end(r, { ...m.event, runId: r.runId, seq: r.seq } as unknown as ExecutionEvent);
+          } else this.#fail(r, 'LostEvents', "the worker finished the job, but the run's last events did not arrive through Redis; its artifacts may be complete");
+        });
     }, COMPLETED_GRACE_MS).unref();
   }
 

@@ -4,6 +4,8 @@ import { RUN_ID_PATTERN } from '../server/runId.ts';
 import { createAjv } from '../util/createAjv.ts';
 import { own } from '../util/own.ts';
 import { runChoices } from '../server/RunBackend.ts';
+import { RUNS_DIR_MARKER } from './names.ts';
+import { RUNS_DIR_ID_PATTERN } from './runsDirMarker.ts';
 
 export const RUN_JOB_FORMAT = 'tessera-run-job';
 export const RUN_JOB_VERSION = 1;
@@ -23,6 +25,8 @@ export interface RunJob {
   readonly seed?: number;
   readonly targets?: readonly string[];
   readonly useCache?: boolean;
+  /** The id in the server's runs folder marker: a worker with another runs folder refuses the job. */
+  readonly runsDirId?: string;
 }
 
 const SCHEMA = {
@@ -38,6 +42,7 @@ const SCHEMA = {
     seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
     targets: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 10000 },
     useCache: { type: 'boolean' },
+    runsDirId: { type: 'string', pattern: RUNS_DIR_ID_PATTERN.source },
   },
   additionalProperties: false,
 } as const;
@@ -55,10 +60,10 @@ export function nodeTypesOf(graph: GraphDocument): string[] {
 }
 
 /** The job for one run. */
-export function runJobOf(run: { runId: string; graph: GraphDocument; seed?: number; targets?: readonly string[]; useCache?: boolean }, engineVersion: string): RunJob {
+export function runJobOf(run: { runId: string; graph: GraphDocument; seed?: number; targets?: readonly string[]; useCache?: boolean }, engineVersion: string, runsDirId?: string): RunJob {
   return {
     format: RUN_JOB_FORMAT, version: RUN_JOB_VERSION, runId: run.runId, engineVersion, nodeTypes: nodeTypesOf(run.graph), graph: run.graph,
-    ...runChoices(run),
+    ...runChoices(run), ...(runsDirId !== undefined ? { runsDirId } : {}),
   };
 }
 
@@ -79,13 +84,23 @@ export function parseRunJob(data: unknown): { job: RunJob } | { error: string } 
   return { job };
 }
 
+/** The runs folder a worker writes into, and the marker id found there (undefined: none). */
+export interface WorkerRunsDir {
+  readonly path: string;
+  readonly id: string | undefined;
+}
+
 /**
- * Why this worker cannot run `job` (another engine major version, node types it lacks), or
- * undefined when it can. A refused job is left for another worker, not failed.
+ * Why this worker cannot run `job` (another engine major version, node types it lacks, a runs
+ * folder that is not the server's), or undefined when it can. A refused job is left for another
+ * worker, not failed.
  */
-export function refusalOf(job: RunJob, engineVersion: string, available: ReadonlySet<string>): string | undefined {
+export function refusalOf(job: RunJob, engineVersion: string, available: ReadonlySet<string>, runsDir?: WorkerRunsDir): string | undefined {
   if (semver.major(job.engineVersion) !== semver.major(engineVersion)) return `engine ${job.engineVersion} was asked for; this worker has engine ${engineVersion} (another major version)`;
   const missing = job.nodeTypes.filter((t) => !available.has(t));
   if (missing.length) return `this worker lacks node type${missing.length === 1 ? '' : 's'} ${missing.join(', ')} (load the plugin with --plugin)`;
+  if (runsDir && job.runsDirId !== undefined && runsDir.id !== job.runsDirId) {
+    return `this worker's runs folder ${runsDir.path} is not the server's shared runs folder (${runsDir.id === undefined ? `it has no ${RUNS_DIR_MARKER}` : `its ${RUNS_DIR_MARKER} names another folder`}); start the worker with --runs-dir pointing at the folder the server writes runs into`;
+  }
   return undefined;
 }

@@ -8,9 +8,11 @@ import type { Engine } from '../engine/Engine.ts';
 import { toWireValue } from '../util/summarizeValue.ts';
 import { connectRedis } from './connectRedis.ts';
 import { CANCEL_CHANNEL, CANCELLED_KEY, EVENTS_CHANNEL, QUEUE_NAME } from './names.ts';
-import type { RemoteEvent, RemoteRefusal } from './remoteMessage.ts';
+import type { RemoteEvent, RemoteRefusal, RunJobResult } from './remoteMessage.ts';
+import { isTerminalEvent } from '../engine/events.ts';
 import type { RedisConnection } from './redisUrl.ts';
 import { parseRunJob, refusalOf } from './RunJob.ts';
+import { readRunsDirMarker } from './runsDirMarker.ts';
 import { runChoices } from '../server/RunBackend.ts';
 
 /** Options of a {@link RunWorker}. */
@@ -106,7 +108,7 @@ export class RunWorker {
     await Promise.allSettled([this.#pub.quit(), this.#sub.quit()]);
   }
 
-  async #process(job: Job, token: string | undefined): Promise<{ status: string }> {
+  async #process(job: Job, token: string | undefined): Promise<RunJobResult> {
     const note = this.#o.onNote ?? (() => {});
     const parsed = parseRunJob(job.data);
     if ('error' in parsed) {
@@ -118,7 +120,7 @@ export class RunWorker {
       note(`job ${job.id}: rejected: its id is not its runId`);
       throw new UnrecoverableError(`rejected by worker ${this.name}: the job id is not the runId of its payload`);
     }
-    const refusal = refusalOf(run, this.#o.engineVersion, this.#available);
+    const refusal = refusalOf(run, this.#o.engineVersion, this.#available, { path: this.#o.runsDir, id: await readRunsDirMarker(this.#o.runsDir) });
     if (refusal) {
       note(`run ${run.runId}: refused: ${refusal}`);
       await job.log(`refused by worker ${this.name}: ${refusal}`);
@@ -139,6 +141,7 @@ export class RunWorker {
       note(`run ${run.runId}: started (${run.nodeTypes.length} node types)`);
       let last: Promise<unknown> = Promise.resolve();
       let status = 'failed';
+      let terminal: RemoteEvent | undefined;
       await new Promise<void>((resolve, reject) => {
         this.#o.engine
           .run(run.graph, {
@@ -151,6 +154,7 @@ export class RunWorker {
             next: (event) => {
               status = event.type;
               const message: RemoteEvent = { runId: run.runId, attempt, worker: this.name, event: toWireValue(event) as RemoteEvent['event'] };
+              if (isTerminalEvent(event)) terminal = message;
               // One connection publishes in order, so the server sees the events in order.
               // Chained, so a publish that fails (the connection closed mid-run) is awaited below
               // instead of becoming an unhandled rejection that ends the worker.
@@ -162,7 +166,9 @@ export class RunWorker {
       });
       await last;
       note(`run ${run.runId}: ${status.replace('run:', '')}`);
-      return { status };
+      // The last event also goes into the job's result, which Redis keeps (AOF): a server that
+      // missed it on pub/sub (Redis restarted, a connection dropped) still ends the run with it.
+      return { status, ...(terminal ? { terminal } : {}) };
     } finally {
       // Only this attempt's own entry: a retry of the same run on this worker may hold the key now.
       if (this.#controllers.get(run.runId) === controller) this.#controllers.delete(run.runId);

@@ -6,3 +6,5 @@ export const EVENTS_CHANNEL = 'tessera:events';
 export const CANCEL_CHANNEL = 'tessera:cancel';
 /** A key that marks a run cancelled before a worker picked it up (`…:<runId>`). */
 export const CANCELLED_KEY = 'tessera:cancelled:';
+/** The file a server with --queue writes into its runs folder: the folder's id, which every job carries. */
+export const RUNS_DIR_MARKER = '.tessera-runs-id';

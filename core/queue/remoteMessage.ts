@@ -19,6 +19,25 @@ export interface RemoteRefusal {
 
 export type RemoteMessage = RemoteEvent | RemoteRefusal;
 
+/** What a worker returns for a job it ran: the run's last event too, kept by Redis with the job. */
+export interface RunJobResult {
+  readonly status: string;
+  readonly terminal?: RemoteEvent;
+}
+
+/**
+ * The terminal event a completed job's result holds, shape-checked as a message of the events
+ * channel (the result is data from Redis, like any message), or undefined.
+ */
+export function terminalOfResult(result: unknown, runId: string): RemoteEvent | undefined {
+  const terminal = isRecord(result) ? result.terminal : undefined;
+  const m = terminal === undefined ? undefined : parseRemoteMessage(JSON.stringify(terminal));
+  if (!m || 'refused' in m || m.runId !== runId || !TERMINAL_TYPES.has(m.event.type)) return undefined;
+  return m;
+}
+
+const TERMINAL_TYPES = new Set(['run:done', 'run:failed', 'run:cancelled']);
+
 const EVENT_TYPES = new Set(['run:start', 'node:queued', 'node:start', 'node:progress', 'node:log', 'node:output', 'node:cached', 'node:done', 'node:error', 'node:skipped', 'run:done', 'run:failed', 'run:cancelled']);
 
 /**

@@ -47,19 +47,23 @@ export interface RedisServer {
   readonly port: number;
   readonly url: string;
   readonly dir: string;
+  /**
+   * Kills it (SIGKILL: no shutdown save, only what AOF already holds survives) and starts it
+   * again on the same port and folder; resolves once it accepts connections again.
+   */
+  restart(): Promise<void>;
   /** Stops it (SIGTERM, then SIGKILL after 5 s) and deletes its folder. */
   stop(): Promise<void>;
 }
 
-/** Starts redis-server on a free loopback port, with AOF on, in a temp folder; resolves once it accepts connections. */
-export async function startRedis(): Promise<RedisServer> {
-  const exe = ensureRedisServer();
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
-  const port = await freePort();
-  const child: ChildProcess = spawn(exe, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'yes', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** One redis-server process, resolved once it accepts connections, with a promise of its exit. */
+async function spawnRedis(exe: string, port: number, dir: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
+  // AOF with an fsync per write: a write Redis acknowledged survives a kill (what a deployment should run).
+  const child: ChildProcess = spawn(exe, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'yes', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${output}`)), 10_000);
     const check = () => {
@@ -75,13 +79,27 @@ export async function startRedis(): Promise<RedisServer> {
       reject(new Error(`redis-server exited with ${code}:\n${output}`));
     });
   });
-  const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+  return { child, exited };
+}
+
+/** Starts redis-server on a free loopback port, with AOF on, in a temp folder; resolves once it accepts connections. */
+export async function startRedis(): Promise<RedisServer> {
+  const exe = ensureRedisServer();
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
+  const port = await freePort();
+  let current = await spawnRedis(exe, port, dir);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
+    async restart() {
+      current.child.kill('SIGKILL');
+      await current.exited;
+      current = await spawnRedis(exe, port, dir);
+    },
     async stop() {
-      if (child.exitCode === null) {
+      const { child, exited } = current;
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
