@@ -56,6 +56,29 @@ class DiTBlock(nn.Module):
         return x + gate2.unsqueeze(1) * self.mlp(h)
 
 
+class TinyDiT(nn.Module):
+    """A whole (tiny) DiT: image [B, 3, 16, 16] and flow time t [B] in, velocity [B, 3, 16, 16] out.
+    Patchify conv (4×4), learned positions, two adaLN blocks, final LayerNorm + Linear, unpatchify."""
+
+    def __init__(self, d=32, patch=4, size=16, depth=2):
+        super().__init__()
+        self.patch, self.size = patch, size
+        self.embed = nn.Conv2d(3, d, patch, stride=patch)
+        self.pos = nn.Parameter(torch.zeros(1, (size // patch) ** 2, d))
+        self.blocks = nn.ModuleList([DiTBlock(d, 2) for _ in range(depth)])
+        self.norm = nn.LayerNorm(d)
+        self.out = nn.Linear(d, patch * patch * 3)
+
+    def forward(self, x, t):
+        b = x.shape[0]
+        g, p = self.size // self.patch, self.patch
+        h = self.embed(x).flatten(2).transpose(1, 2) + self.pos
+        for blk in self.blocks:
+            h = blk(h, t * 1000)
+        h = self.out(self.norm(h))
+        return h.reshape(b, g, g, p, p, 3).permute(0, 5, 1, 3, 2, 4).reshape(b, 3, self.size, self.size)
+
+
 class MHA(nn.Module):
     def __init__(self, d=16, heads=4):
         super().__init__()
@@ -136,7 +159,9 @@ def export(name, model, inputs, input_names, dynamic_axes, opset, dtype, fold=Fa
     loss = (y * w).sum()
     model.zero_grad()
     loss.backward()
-    flat = lambda t: [float(v) for v in t.detach().reshape(-1).tolist()]
+    # float32 values need 9 significant digits to round-trip; float64 ones keep all 17.
+    digits = '%.17g' if y.dtype == torch.float64 else '%.9g'
+    flat = lambda t: [float(digits % v) for v in t.detach().double().reshape(-1).tolist()]
     record = {
         'opset': opset,
         'dtype': str(y.dtype).replace('torch.', ''),
@@ -257,6 +282,9 @@ def main():
         half = HalfWeights()
         randomize(half, torch.Generator().manual_seed(5))
         export('half_weights_op17', half, (torch.randn(2, 3, 8, generator=gen),), ['x'], {'x': {0: 'batch'}}, 17, None)
+        dit = TinyDiT()
+        randomize(dit, torch.Generator().manual_seed(6))
+        export('tiny_dit_op17', dit, (torch.randn(2, 3, 16, 16, generator=gen), torch.tensor([0.1, 0.7])), ['x', 't'], {'x': {0: 'batch'}, 't': {0: 'batch'}}, 17, torch.float32)
         if only:
             return
     for opset in (13, 17):

@@ -143,7 +143,9 @@ export function importOnnxModel(g: Graph, model: OnnxModel, inputs: Record<strin
   // Host constants: int/bool initializers, Constant nodes and folded shape arithmetic. Float
   // initializers are excluded, as they may be weights the caller trains.
   const hostValue = (name: string): HostValue | undefined => {
-    if (env[name]) return undefined;
+    // A caller's tensor is run-time; a constant already read by a traced op (env holds its
+    // g.constant) is still known here: later shape arithmetic may reuse a deduplicated Constant.
+    if (given.has(name)) return undefined;
     const t = raw.get(name);
     if (!t || (!fromConstantNodes.has(name) && (t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16'))) return undefined;
     return hostValueOf(t);

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { Graph, importOnnx, loadOnnxFile } from '../../kernels/index.ts';
 import { FIXTURES as DIR, checkAgainstTorch } from './importReference.ts';
 
-for (const name of ['dit_block_op13', 'dit_block_op17', 'dit_block_op13_f64', 'dit_block_op17_f64', 'mha_op13', 'mha_op17', 'einsum_attention_op13', 'einsum_attention_op17', 'groupnorm_resize_op13', 'groupnorm_resize_op17']) {
+for (const name of ['dit_block_op13', 'dit_block_op17', 'dit_block_op13_f64', 'dit_block_op17_f64', 'mha_op13', 'mha_op17', 'einsum_attention_op13', 'einsum_attention_op17', 'groupnorm_resize_op13', 'groupnorm_resize_op17', 'tiny_dit_op17']) {
   test(`${name}: forward, loss and parameter gradients match PyTorch`, () => checkAgainstTorch(name, name));
 }
 
