@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import type { GraphDocument } from '../../core/graph/GraphDocument.ts';
 import { parseRunJob, refusalOf, runJobOf } from '../../core/queue/RunJob.ts';
 import { parseRedisUrl } from '../../core/queue/redisUrl.ts';
-import { parseRemoteMessage } from '../../core/queue/remoteMessage.ts';
+import { parseRemoteMessage, terminalOfResult } from '../../core/queue/remoteMessage.ts';
+import { insecureRedisReason, isLoopbackHost } from '../../core/queue/redisAccess.ts';
 
 const graph = { format: 'tessera-graph', version: 1, nodes: { a: { type: 'core/Number', params: { value: 1 } }, b: { type: 'good/Triple', inputs: { x: { node: 'a', output: 'value' } } }, c: { type: 'core/Number' } } } as unknown as GraphDocument;
 const job = runJobOf({ runId: '20261207-191501-000-3f9a1c', graph, seed: 3 }, '0.1.0');
@@ -62,6 +63,44 @@ test('messages on the events channel: only well-formed ones are taken', () => {
     JSON.stringify({ ...event, event: { type: 'run:failed', seq: 0, t: 1, durationMs: 1 } })]) {
     assert.is(parseRemoteMessage(bad), undefined, bad);
   }
+});
+
+test("a worker refuses a job whose runs folder id is not its own runs folder's", () => {
+  const all = new Set(['core/Number', 'good/Triple']);
+  const marked = runJobOf({ runId: job.runId, graph }, '0.1.0', 'ab'.repeat(16));
+  assert.ok('job' in parseRunJob(JSON.parse(JSON.stringify(marked))));
+  assert.ok('error' in parseRunJob({ ...marked, runsDirId: '../x' }));
+  assert.is(refusalOf(marked, '0.1.0', all, { path: '/shared/runs', id: 'ab'.repeat(16) }), undefined);
+  assert.match(refusalOf(marked, '0.1.0', all, { path: '/tmp/runs', id: 'cd'.repeat(16) })!, /runs folder \/tmp\/runs is not the server's shared runs folder \(its \.tessera-runs-id names another folder\)/);
+  assert.match(refusalOf(marked, '0.1.0', all, { path: '/tmp/runs', id: undefined })!, /has no \.tessera-runs-id/);
+  // A job without the id (queued by an older server) is not judged on it.
+  assert.is(refusalOf(job, '0.1.0', all, { path: '/tmp/runs', id: undefined }), undefined);
+});
+
+test('Redis beyond loopback needs a password or TLS, unless --insecure-redis', () => {
+  for (const host of ['127.0.0.1', '127.3.2.1', 'localhost', 'LOCALHOST', 'x.localhost', '::1', '::ffff:7f00:1']) assert.ok(isLoopbackHost(host), host);
+  for (const host of ['10.0.0.5', '0.0.0.0', '128.0.0.1', 'redis.example', '::', '::ffff:a00:5', 'localhost.example.com', '127.0.0.1.nip.io']) assert.not.ok(isLoopbackHost(host), host);
+  assert.match(insecureRedisReason({ host: '10.0.0.5' })!, /not on loopback .*neither a password .*nor TLS .*--insecure-redis/);
+  assert.is(insecureRedisReason({ host: '10.0.0.5', password: 'p' }), undefined);
+  assert.is(insecureRedisReason({ host: '10.0.0.5', tls: {} }), undefined);
+  assert.is(insecureRedisReason({ host: '10.0.0.5' }, true), undefined);
+  assert.is(insecureRedisReason({ host: '127.0.0.1' }), undefined);
+  // Through the URL parser, as serve, worker and sweep read --queue.
+  assert.throws(() => parseRedisUrl('redis://redis.example:6379'), /not on loopback/);
+  assert.throws(() => parseRedisUrl('redis://user@redis.example:6379'), /not on loopback/);
+  assert.is(parseRedisUrl('redis://:secret@redis.example').password, 'secret');
+  assert.is(parseRedisUrl('redis://redis.example', { insecure: true }).host, 'redis.example');
+  assert.is(parseRedisUrl('redis://[::ffff:127.0.0.1]:6380').port, 6380);
+});
+
+test("a completed job's result gives back the run's last event only when it is well-formed and of that run", () => {
+  const terminal = { runId: job.runId, attempt: 'a', worker: 'w', event: { type: 'run:done', seq: 3, t: 1, durationMs: 1, results: { s: { y: 1 } } } };
+  assert.equal(terminalOfResult({ status: 'run:done', terminal }, job.runId), terminal);
+  assert.is(terminalOfResult({ status: 'run:done', terminal }, '20261207-191501-000-000000'), undefined);
+  assert.is(terminalOfResult({ status: 'run:done', terminal: { ...terminal, event: { type: 'node:start', nodeId: 'a', nodeType: 't' } } }, job.runId), undefined);
+  assert.is(terminalOfResult({ status: 'run:done', terminal: { ...terminal, event: { type: 'run:done', durationMs: 1 } } }, job.runId), undefined);
+  assert.is(terminalOfResult({ status: 'run:done' }, job.runId), undefined);
+  assert.is(terminalOfResult('nonsense', job.runId), undefined);
 });
 
 test.run();
