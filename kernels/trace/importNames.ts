@@ -29,14 +29,19 @@ export interface ImportedParam {
 
 /**
  * The PyTorch module path in a scoped node name. Scopes may repeat their parent's path
- * ('/mlp/mlp.0/MatMul') or not ('/blocks.0/attn/qkv/MatMul'); both give the dotted path.
+ * ('/mlp/mlp.0/MatMul', '/blocks.0/mlp/mlp.0/MatMul') or not
+ * ('/blocks.0/attn/qkv/MatMul'); all give the dotted path ('blocks.0.mlp.0').
  */
 export function modulePath(nodeName: string | undefined): string | null {
   if (!nodeName || !nodeName.startsWith('/')) return null;
-  const scopes = nodeName.split('/').slice(1, -1).filter(Boolean);
-  let path = '';
-  for (const s of scopes) path = !path || s.startsWith(path + '.') ? s : `${path}.${s}`;
-  return path || null;
+  const parts: string[] = [];
+  for (const s of nodeName.split('/').slice(1, -1).filter(Boolean)) {
+    // A scope may repeat the whole path so far, or only its parent's own name ('mlp' → 'mlp.0').
+    if (parts.length && s.startsWith(parts.join('.') + '.')) parts.splice(0, parts.length, s);
+    else if (parts.length && s.startsWith(parts.at(-1) + '.')) parts[parts.length - 1] = s;
+    else parts.push(s);
+  }
+  return parts.length ? parts.join('.') : null;
 }
 
 /** Names the exporter invents for folded or deduplicated constants. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Graph, decodeModel, importOnnx, importOnnxModel, loadOnnxFile, resolveExternalData } from '../../kernels/index.ts';
+import { modulePath } from '../../kernels/trace/importNames.ts';
 import { FIXTURES, checkAgainstTorch } from './importReference.ts';
 import { rejects, throwsWith } from './util.ts';
 
@@ -82,6 +83,8 @@ test('constant folding renames and transposes Linear weights: the name map finds
   assert.equal({ param: qkv.param, module: qkv.module, transposed: qkv.transposed, consumers: qkv.consumers }, { param: `dit.${qkv.initializer}`, module: 'qkv', transposed: true, consumers: ['/qkv/MatMul'] });
   assert.equal(names.get('mlp.0.bias')![0]!.module, 'mlp.0');
   assert.equal(names.get('t_mlp.2.weight')![0]!.transposed, false);
+  // Scope names repeat the parent's path, its own name, or neither (torch 1.13 writes all three).
+  assert.equal(['/blocks.0/mlp/mlp.0/MatMul', '/blocks.0/blocks.0.attn/blocks.0.attn.qkv/MatMul', '/blocks.0/attn/qkv/MatMul', '/MatMul', 'noscope'].map(modulePath), ['blocks.0.mlp.0', 'blocks.0.attn.qkv', 'blocks.0.attn.qkv', null, null]);
   // Every PyTorch parameter (qkv.weight, proj.weight, mlp.*.weight renamed) is found through the map.
   await checkAgainstTorch(m, 'dit_block_op17_folded');
 });

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { defineNode } from 'tessera';
+import { decodeModel, resolveExternalData } from 'tessera/kernels';
+import { ImportedModel } from '../ImportedModel.ts';
+
+const name = (def: string, description: string) => ({ type: 'string', default: def, maxLength: 512, description }) as const;
+
+/** Loads a PyTorch-exported ONNX file from the workspace as a trainable MODEL handle. */
+export const ImportOnnx = defineNode({
+  type: 'model/ImportOnnx',
+  title: 'Import ONNX model',
+  category: 'model',
+  description:
+    'Imports an ONNX export (e.g. a DiT from torch.onnx.export; external-data side files and float16 weights included) as a MODEL handle that train/Train fine-tunes with a flow-matching loss on images. Map which graph inputs are the image, the time and the condition, and which output is the predicted velocity. See docs/import.md.',
+  version: '1.0.0',
+  inputs: {},
+  outputs: { model: { type: 'MODEL', description: 'The imported model (all weights trainable unless model/LoRA is wired after it).' } },
+  params: {
+    type: 'object',
+    properties: {
+      file: { type: 'string', default: '', 'x-path': 'read', description: 'The .onnx file inside the workspace (relative to its root). Side files of external data must be in its folder.' },
+      image: name('x', 'Graph input taking the image, [batch, 3, H, W].'),
+      time: name('t', 'Graph input taking the time, [batch].'),
+      condition: name('', 'Graph input taking the condition ("" = none); fed zeros (unconditional training).'),
+      output: name('y', 'Graph output: the predicted velocity ε − x0, shaped like the image.'),
+      timeScale: { type: 'number', default: 1, minimum: 0, maximum: 1e6, description: 'The time input gets t · timeScale with t in [0, 1] (1000 for models trained on step counts).' },
+    },
+    additionalProperties: false,
+  },
+  // A rewritten export (same path, new bytes) must not be served from the cache.
+  cache: {
+    async fingerprint(p, paths) {
+      if (!p.file) return 'none';
+      const st = await stat(await paths.resolvePath(String(p.file))).catch(() => null);
+      return st ? `${st.mtimeMs}:${st.size}` : 'missing';
+    },
+  },
+  async execute(ctx) {
+    const p = ctx.params;
+    if (!p.file) throw new RangeError('model/ImportOnnx: set file to an .onnx export inside the workspace');
+    const path = await ctx.resolvePath(p.file, 'read');
+    const bytes = await readFile(path);
+    let onnx;
+    try {
+      onnx = decodeModel(bytes);
+      await resolveExternalData(onnx, dirname(path));
+    } catch (e) {
+      throw new Error(`model/ImportOnnx: ${p.file}: ${(e as Error).message}`);
+    }
+    const model = new ImportedModel(onnx, createHash('sha256').update(bytes).digest('hex'), { image: p.image, time: p.time, condition: p.condition, output: p.output, timeScale: p.timeScale });
+    ctx.log.info(model.describe());
+    return { model };
+  },
+});

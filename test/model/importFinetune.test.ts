@@ -1,0 +1,62 @@
+// The bundled graph graphs/import-finetune.json through the real CLI: model/ImportOnnx loads the
+// committed tiny DiT export, model/LoRA wraps its qkv and MLP layers, train/Train fine-tunes the
+// adapters headless. Also: a LoRA target that matches nothing fails the run with close names.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadOnnxFile, loadSafetensors } from '../../kernels/index.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const run = promisify(execFile);
+
+async function cli(graph: string, out: string): Promise<{ code: number; text: string }> {
+  try {
+    const r = await run(process.execPath, ['bin/tessera.mjs', 'run', graph, '--out', out], { cwd: ROOT, timeout: 120_000 });
+    return { code: 0, text: r.stdout + r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === 'number' ? x.code : -1, text: `${x.stdout ?? ''}${x.stderr ?? ''}` };
+  }
+}
+
+test('graphs/import-finetune.json runs headless: LoRA adapters train, the export’s weights stay as exported', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'tessera-import-finetune-'));
+  try {
+    const r = await cli('graphs/import-finetune.json', out);
+    assert.is(r.code, 0, r.text);
+    const history = JSON.parse(readFileSync(join(out, 'model', 'history.json'), 'utf8')) as { step: number; loss: number }[];
+    assert.is(history.length, 12);
+    assert.ok(history.every((h) => Number.isFinite(h.loss) && h.loss > 0), JSON.stringify(history));
+    const file = await loadSafetensors(join(out, 'model', 'lora.safetensors'));
+    const tensors = Object.fromEntries(Object.entries(file.tensors).map(([k, v]) => [k.replace(/^param\./, ''), v]));
+    const names = Object.keys(tensors);
+    assert.ok(names.includes('lora.blocks.0.qkv.B') && names.includes('lora.blocks.1.mlp.2.A'), names.join(', '));
+    assert.ok(Array.from(tensors['lora.blocks.0.qkv.B']!.data as Float32Array).some((v) => v !== 0), 'LoRA B moved off zero');
+    const onnx = await loadOnnxFile(join(ROOT, 'test/fixtures/onnx/tiny_dit_op17.onnx'));
+    const w = onnx.graph.initializers.find((t) => t.name === 'blocks.0.qkv.weight')!;
+    assert.equal(Array.from(tensors['blocks.0.qkv.weight']!.data as Float32Array), Array.from(w.data as Float32Array), 'frozen weights unchanged');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('a LoRA target matching no layer fails the run, naming close layer names', async () => {
+  const dir = mkdtempSync(join(ROOT, '.tmp-import-finetune-'));
+  try {
+    const graph = JSON.parse(readFileSync(join(ROOT, 'graphs/import-finetune.json'), 'utf8')) as { nodes: Record<string, { params: Record<string, unknown> }> };
+    graph.nodes.lora!.params.targets = 'blocks.*.qvk';
+    graph.nodes.train!.params.steps = 1;
+    writeFileSync(join(dir, 'g.json'), JSON.stringify(graph));
+    const r = await cli(join(dir, 'g.json'), join(dir, 'out'));
+    assert.is.not(r.code, 0);
+    assert.match(r.text, /lora target blocks\.\*\.qvk' matches no node output .*blocks\.\d\.qkv/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
