@@ -1,0 +1,101 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createEngine, createLogger, type Engine } from 'tessera';
+import { loadSafetensors } from 'tessera/kernels';
+import { builtinPlugins } from '../../plugins/index.ts';
+import type { GraphDocument } from '../../core/graph/GraphDocument.ts';
+import { RedisRunBackend } from '../../core/queue/RedisRunBackend.ts';
+import { parseRedisUrl } from '../../core/queue/redisUrl.ts';
+import { queueTarget } from '../../core/sweep/queueTarget.ts';
+import { ENGINE_API_VERSION } from '../../core/version.ts';
+import { tempWorkspace } from '../server/helpers.ts';
+import { startRedis, type RedisServer } from './redisServer.ts';
+import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
+
+// A training run taken over by another worker resumes from the checkpoint the dead worker left in
+// the shared run directory (train/Train's default checkpointDir is <run dir>/checkpoints, with
+// resume on), and ends with the weights of an uninterrupted run. Real redis-server, real worker
+// processes, a tiny latent autoencoder (a few seconds of training).
+
+const STEPS = 400;
+const EVERY = 20;
+
+function trainGraph(): GraphDocument {
+  return {
+    format: 'tessera-graph', version: 1, name: 'takeover-train',
+    nodes: {
+      data: { type: 'semalign/Generate', params: { seed: 1, train: 12, val: 0, test: 0, kMin: 1, kMax: 2, dip: 'none', write: false } },
+      ae: { type: 'latent/Autoencoder', params: { preset: 'tiny' } },
+      loss: { type: 'latent/SubjectLoss', params: { subjectWeight: 1, backgroundWeight: 0.2 }, inputs: { model: { node: 'ae', output: 'model' } } },
+      train: {
+        type: 'train/Train',
+        params: { steps: STEPS, batchSize: 2, lr: 0.002, warmupSteps: 2, checkpointEvery: EVERY, seed: 3, weightsFile: 'weights.safetensors' },
+        inputs: { model: { node: 'loss', output: 'model' }, data: { node: 'data', output: 'samples' } },
+      },
+    },
+  } as unknown as GraphDocument;
+}
+
+const step = (n: number) => `step-${String(n).padStart(8, '0')}.safetensors`;
+
+let redis: RedisServer;
+let engine: Engine;
+const workers: WorkerProcess[] = [];
+
+test.before(async () => {
+  redis = await startRedis();
+  engine = await createEngine({ plugins: builtinPlugins, logger: createLogger(() => undefined) });
+});
+
+test.after(async () => {
+  await Promise.allSettled(workers.map(stopWorker));
+  await redis?.stop();
+});
+
+test('kill -9 of a worker mid-training: another worker resumes from the last checkpoint and ends with the weights of an uninterrupted run', async () => {
+  const workspace = tempWorkspace('tessera-takeover-');
+  const runsDir = join(workspace, 'runs');
+  // The uninterrupted reference, in this process.
+  const refDir = join(workspace, 'reference');
+  let refStatus = '';
+  await new Promise<void>((resolve, reject) => engine.run(trainGraph(), { seed: 0, outDir: refDir }).subscribe({ next: (e) => void (e.type.startsWith('run:') && (refStatus = e.type)), error: reject, complete: resolve }));
+  assert.is(refStatus, 'run:done');
+
+  for (let i = 0; i < 2; i++) workers.push(spawnWorker(redis.url, workspace, ['--runs-dir', runsDir, '--lock-ms', '1000']));
+  await Promise.all(workers.map((w) => w.ready));
+  const backend = await RedisRunBackend.connect(parseRedisUrl(redis.url), { engineVersion: ENGINE_API_VERSION, logger: engine.logger });
+  const target = queueTarget({ engine, runsDir, concurrency: 1, backend, where: 'redis' });
+  try {
+    const id = await target.submit({ graph: trainGraph(), seed: 0, label: 'takeover' });
+    const ended = target.wait(id);
+    const ckpt = join(runsDir, id, 'checkpoints');
+    const deadline = Date.now() + 120_000;
+    while (!existsSync(join(ckpt, step(EVERY)))) {
+      if (Date.now() > deadline) throw new Error(`no checkpoint after 120 s:\n${workers.map((w) => w.output).join('\n---\n')}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const holder = workers.find((w) => w.output.includes(`run ${id}: started`));
+    assert.ok(holder, 'no worker says it started the run');
+    holder!.child.kill('SIGKILL');
+    await holder!.exited;
+    assert.not.ok(existsSync(join(ckpt, step(STEPS))), 'the run finished before the kill; the test proves nothing');
+    const end = await ended;
+    assert.is(end.status, 'done', JSON.stringify(end.errors));
+    const other = workers.find((w) => w !== holder)!;
+    assert.ok(other.output.includes(`run ${id}: started`), other.output);
+    // The second attempt started from a checkpoint, not from step 0.
+    const summary = (end.results?.train as { summary?: { resumedFrom?: number; steps?: number } } | undefined)?.summary;
+    assert.ok(summary && typeof summary.resumedFrom === 'number' && summary.resumedFrom >= EVERY, JSON.stringify(summary));
+    assert.is(summary!.steps, STEPS);
+    const a = await loadSafetensors(join(refDir, 'weights.safetensors'));
+    const b = await loadSafetensors(join(runsDir, id, 'weights.safetensors'));
+    assert.equal(Object.keys(b.tensors).sort(), Object.keys(a.tensors).sort());
+    for (const [name, t] of Object.entries(a.tensors)) assert.equal(Array.from(b.tensors[name]!.data as Float32Array), Array.from(t.data as Float32Array), name);
+  } finally {
+    await target.close();
+  }
+});
+
+test.run();
