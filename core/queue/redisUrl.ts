@@ -45,3 +45,12 @@ export function parseRedisUrl(text: string, options: { insecure?: boolean } = {}
   if (refused) throw new Error(`--queue: ${refused}`);
   return connection;
 }
+
+/** {@link parseRedisUrl}, with the problem as a string instead of an exception (for the commands' usage errors). */
+export function redisUrlOrProblem(text: string, insecure: boolean): RedisConnection | string {
+  try {
+    return parseRedisUrl(text, { insecure });
+  } catch (error) {
+    return (error as Error).message;
+  }
+}

@@ -50,15 +50,8 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   if (opts.server !== undefined && opts.runsDir !== undefined) return usage("--runs-dir has no meaning with --server (the server's runs stay in its own folder)");
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) return usage('--concurrency must be a positive integer');
   if (opts.server !== undefined && !/^https?:\/\//.test(opts.server)) return usage(`--server must be an http:// or https:// URL (got ${JSON.stringify(opts.server)})`);
-  let connection;
-  if (opts.queue !== undefined) {
-    const { parseRedisUrl } = await import('../queue/redisUrl.ts');
-    try {
-      connection = parseRedisUrl(opts.queue, { insecure: opts.insecureRedis === true });
-    } catch (error) {
-      return usage((error as Error).message);
-    }
-  }
+  const connection = opts.queue === undefined ? undefined : await import('../queue/redisUrl.ts').then((m) => m.redisUrlOrProblem(opts.queue!, opts.insecureRedis === true));
+  if (typeof connection === 'string') return usage(connection);
   const loaded = await loadGraphFile(file);
   const graph = loaded.graph;
   let issues: ValidationIssue[] = [...loaded.issues];
@@ -112,14 +105,9 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
     target = serverTarget(opts.server, opts.token);
   } else {
     const { queueTarget } = await import('./queueTarget.ts');
-    let backend;
+    const backend = connection && (await import('../queue/RedisRunBackend.ts').then((m) => m.RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger })).catch((error: unknown) => String((error as Error).message)));
+    if (typeof backend === 'string') return usage(backend);
     if (connection) {
-      const { RedisRunBackend } = await import('../queue/RedisRunBackend.ts');
-      try {
-        backend = await RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger });
-      } catch (error) {
-        return usage((error as Error).message);
-      }
       io.stdout.write(`runs go to redis ${connection.host}:${connection.port}; start workers with --runs-dir ${runsDir}\n`);
     }
     target = queueTarget({ engine, runsDir, concurrency: opts.concurrency, where: connection ? `redis ${connection.host}:${connection.port}` : 'in-process', ...(backend ? { backend } : {}) });

@@ -10,7 +10,7 @@ import { sweepCells } from '../../core/sweep/sweepCells.ts';
 import { parseSweepTable, scalarOutputs, sweepMarkdown } from '../../core/sweep/SweepTable.ts';
 import { sweepCommand } from '../../core/sweep/sweepCommand.ts';
 import { lastEvent } from '../../core/records/readEvents.ts';
-import { tempWorkspace } from '../server/helpers.ts';
+import { startServer, tempWorkspace } from '../server/helpers.ts';
 import { captureIo, runOnce, sweepGraph, writeGraph } from './sweepSupport.ts';
 
 // `tessera sweep` in this process: the grid checks, the cells, the table, and a real sweep
@@ -113,6 +113,37 @@ test('an in-process sweep runs each cell once, with the results of runs one by o
   writeFileSync(file, JSON.stringify(sweepGraph(20)));
   assert.is(await sweepCommand(file, opts, io), 2);
   assert.match(text(), /holds a sweep of another graph/);
+});
+
+test('a sweep with --server submits to a running server (with its token) and resumes by waiting for its runs', async () => {
+  const server = await startServer({ token: 'sweep-secret' });
+  try {
+    const dir = tempWorkspace('tessera-sweep-');
+    const file = writeGraph(dir, sweepGraph(10));
+    const out = join(dir, 'sweep');
+    const { io, text } = captureIo();
+    assert.is(await sweepCommand(file, { grid: ['b.value=3'], seeds: '1,2', out, server: server.url, concurrency: 1, engine }, io), 1, text()); // every submit refused: the rows say why
+    assert.match(text(), /401|token/);
+    assert.is(await sweepCommand(file, { grid: ['b.value=3'], seeds: '1,2', out, server: server.url, token: 'sweep-secret', concurrency: 1, engine }, io), 0, text());
+    const table = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
+    assert.is(table.where, server.url);
+    assert.not.ok('runsDir' in table);
+    for (const row of table.rows) {
+      const cell = JSON.parse(JSON.stringify(sweepGraph(10)));
+      cell.nodes.b.params.value = 3;
+      assert.equal(row.outputs, { ...scalarOutputs(await runOnce(engine, cell, row.seed)) });
+      assert.is(server.queue.get(row.runId)?.status, 'done');
+    }
+    // A row left "queued" by a sweep that stopped is waited for again on the server, not run twice.
+    const row0 = table.rows[0];
+    writeFileSync(join(out, 'sweep.json'), JSON.stringify({ ...table, rows: [{ ...row0, status: 'queued', outputs: undefined }, table.rows[1]] }));
+    const before = server.queue.list().length;
+    assert.is(await sweepCommand(file, { grid: ['b.value=3'], seeds: '1,2', out, server: server.url, token: 'sweep-secret', concurrency: 1, engine }, io), 0, text());
+    assert.is(server.queue.list().length, before);
+    assert.is(JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')).rows[0].runId, row0.runId);
+  } finally {
+    await server.close();
+  }
 });
 
 test('an invalid sweep exits 2 with every problem and writes nothing', async () => {
