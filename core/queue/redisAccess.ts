@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import type { RedisConnection } from './redisUrl.ts';
 
 /** Whether `host` names this machine only: `localhost`, 127.0.0.0/8, ::1 (and ::ffff:127.x). */
 export function isLoopbackHost(host: string): boolean {
@@ -17,7 +16,7 @@ export function isLoopbackHost(host: string): boolean {
  * the workers run and reads every run's events. `insecure` (the `--insecure-redis` flag) waives
  * the rule for a private network the user vouches for. Pure: it looks at the URL only.
  */
-export function insecureRedisReason(connection: Pick<RedisConnection, 'host' | 'password' | 'tls'>, insecure = false): string | undefined {
+export function insecureRedisReason(connection: { readonly host: string; readonly password?: string; readonly tls?: object }, insecure = false): string | undefined {
   if (insecure || isLoopbackHost(connection.host) || connection.password !== undefined || connection.tls !== undefined) return undefined;
   return `Redis at ${connection.host} is not on loopback and the URL has neither a password (redis://user:pass@host) nor TLS (rediss://): anyone who reaches it could queue runs for the workers and read their events. Give credentials or TLS, or pass --insecure-redis if this network is private`;
 }
