@@ -3,7 +3,12 @@
  * graphs/mosaic-train.json with the same data and steps at several training seeds (only the loss
  * nodes wired into Train differ), then sampled and scored on held-out test identities at K = 1..6.
  *
- *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full] [--seeds 0,1,2] [--eval 384] [--resamples 2000]
+ *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full] [--seeds 0,1,2] [--eval 384] [--resamples 2000] [--train graphs/mosaic-train.json] [--generate graphs/mosaic-generate.json]
+ *
+ * `--train` / `--generate` pick the training and evaluation graphs (v1 pixel model: the defaults;
+ * MOSAIC v2: graphs/mosaic-v2-train.json and graphs/mosaic-generate.json). The training graph
+ * must have nodes `attention`, `scal`, `mdl` and `train` (armGraph rewires them) and write
+ * `train/weights.safetensors`; the generate graph's `model` node takes it as its checkpoint.
  *
  * Resumable: every (arm, seed) trains into <out>/<arm>-s<seed> and is evaluated into
  * <out>/<arm>-s<seed>-eval<N>; a finished training run (same step count) or evaluation is
@@ -29,7 +34,8 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { opt } from './benchArgs.ts';
-import { type Arm, BASELINE_LABELS, compareArms, COMPARED, metricMarkdown, scoresOf, type SampleMetrics } from '../../plugins/metrics/index.ts';
+import { compareArms, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
+import { comparedArms, type MetricsJson } from './armTable.ts';
 
 type ArmName = 'none' | 'scal' | 'mdl' | 'full';
 const ARMS: Record<ArmName, string> = { none: 'no alignment loss', scal: 'SCAL', mdl: 'MDL', full: 'SCAL + MDL' };
@@ -44,7 +50,7 @@ const METRICS = [
   ['pck@1', 'PCK@1 (↑)'],
 ] as const;
 
-type Graph = { nodes: Record<string, { inputs?: Record<string, { node: string; output: string }>; params?: Record<string, unknown> }>; ui?: { nodes?: Record<string, unknown> } };
+type Graph = { nodes: Record<string, { type?: string; inputs?: Record<string, { node: string; output: string }>; params?: Record<string, unknown> }>; ui?: { nodes?: Record<string, unknown> } };
 
 /** Rewires the training graph for one arm: which loss nodes feed train/Train. */
 function armGraph(base: Graph, arm: ArmName): Graph {
@@ -54,6 +60,16 @@ function armGraph(base: Graph, arm: ArmName): Graph {
     delete g.ui?.nodes?.[id];
   };
   const feed = (id: string, from: string) => (g.nodes[id]!.inputs!.model = { node: from, output: 'model' });
+  if (!g.nodes.attention) {
+    // A base graph without alignment losses (graphs/mosaic-v2-train.json): insert the paper's
+    // chain attention → SCAL → MDL (the same nodes and settings as graphs/mosaic-train.json)
+    // between whatever fed Train and Train.
+    const from = g.nodes.train!.inputs!.model!.node;
+    g.nodes.attention = { type: 'mosaic/CorrespondenceAttention', params: { blocks: [] }, inputs: { model: { node: from, output: 'model' } } } as Graph['nodes'][string];
+    g.nodes.scal = { type: 'mosaic/SCALoss', params: { preset: 'paper' }, inputs: { model: { node: 'attention', output: 'model' } } } as Graph['nodes'][string];
+    g.nodes.mdl = { type: 'mosaic/MDLoss', params: { preset: 'custom', beta: 0.6, warmupStart: 0, rampSteps: 0, mode: 'points', distance: 'jsd' }, inputs: { model: { node: 'scal', output: 'model' } } } as Graph['nodes'][string];
+    feed('train', 'mdl');
+  }
   if (arm === 'none') {
     drop('scal');
     drop('mdl');
@@ -86,13 +102,14 @@ if (seeds.some((x) => !Number.isInteger(x) || x < 0)) throw new RangeError(`--se
 const reference = (opt('reference') ?? arms[0]!) as ArmName;
 if (!arms.includes(reference)) throw new RangeError(`--reference ${reference} is not among --arms ${arms.join(',')}`);
 const resamples = Number(opt('resamples') ?? '2000');
-const base = JSON.parse(await readFile('graphs/mosaic-train.json', 'utf8')) as Graph;
+const trainGraph = opt('train') ?? 'graphs/mosaic-train.json';
+const generateGraph = opt('generate') ?? 'graphs/mosaic-generate.json';
+const base = JSON.parse(await readFile(trainGraph, 'utf8')) as Graph;
 const steps = Number(opt('steps') ?? String(base.nodes.train!.params!.steps));
 const evalCount = Number(opt('eval') ?? '384');
 await mkdir(out, { recursive: true });
 
 interface RunResult { arm: ArmName; seed: number; seconds: number | null; evalSeconds: number | null; trainSeconds: number | null; samplesPerSecond: number | null; perK: { k: number; samples: number; chance: number | null; means: Record<string, number | null> }[]; finalLoss: Record<string, number> }
-interface MetricsJson { perK: RunResult['perK']; perSample: SampleMetrics[]; baselines?: Record<string, SampleMetrics[]> }
 const isDone = (file: string) => readFile(file, 'utf8').then((t) => ['done', 'run:done'].includes(String((JSON.parse(t) as { status?: string }).status))).catch(() => false);
 
 /** Trains (or reuses, or resumes) one arm at one seed and evaluates it; returns its results. */
@@ -127,7 +144,7 @@ async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; 
     if (!(await isDone(join(evalDir, 'run.json')))) {
       console.log(`${name}: evaluating on ${evalCount} test samples → ${evalDir}`);
       const t0 = performance.now();
-      const args = ['bin/tessera.mjs', 'run', 'graphs/mosaic-generate.json', '-o', evalDir, '--force', '-s', `model.checkpoint=${join(dir, 'train', 'weights.safetensors')}`, '-s', `testData.test=${evalCount}`, '--json'];
+      const args = ['bin/tessera.mjs', 'run', generateGraph, '-o', evalDir, '--force', '-s', `model.checkpoint=${join(dir, 'train', 'weights.safetensors')}`, '-s', `testData.test=${evalCount}`, '--json'];
       const code = await run(process.execPath, args, join(out, `${name}-eval.log`));
       if (code !== 0) throw new Error(`${name}: evaluation exited ${code} (see ${join(out, `${name}-eval.log`)})`);
       evalSeconds = (performance.now() - t0) / 1000;
@@ -163,11 +180,9 @@ for (const seed of seeds) {
 // Arms for the paired comparison: every training arm (its seeds), then the model-free baselines
 // and the measured retrieval chance, all on the same evaluation samples.
 const first = perArm.get(arms[0]!)![0]!;
-const compared: Arm[] = arms.map((arm) => ({ name: arm, label: ARMS[arm], seeds: perArm.get(arm)!.map((m) => new Map(m.perSample.map((r) => [r.id, scoresOf(r)]))) }));
-for (const [name, rows] of Object.entries(first.baselines ?? {})) compared.push({ name, label: BASELINE_LABELS[name as keyof typeof BASELINE_LABELS] ?? name, seeds: [new Map(rows.map((r) => [r.id, scoresOf(r)]))] });
-compared.push({ name: 'chance', label: 'retrieval chance E[1/|C|]', seeds: [new Map(first.perSample.map((r) => [r.id, { retrievalAcc: scoresOf(r).retrievalChance ?? null }]))] });
+const table = comparedArms(arms.map((arm) => ({ name: arm, label: ARMS[arm], runs: perArm.get(arm)! })));
 const boot = { reference, resamples, seed: 0, level: 0.95 };
-const comparison = compareArms(compared, new Map(first.perSample.map((r) => [r.id, r.k])), boot);
+const comparison = compareArms(table.arms, table.kOf, boot);
 
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(d));
 const ks = comparison.map((c) => c.k);

@@ -13,6 +13,7 @@ import { Model } from './nodes/Model.ts';
 import { Sample } from './nodes/Sample.ts';
 import { SCALoss } from './nodes/SCALoss.ts';
 import { TeacherForcedAttention } from './nodes/TeacherForcedAttention.ts';
+import { SubjectWeight } from './nodes/SubjectWeight.ts';
 
 export { MosaicModel } from './model/MosaicModel.ts';
 export type { MosaicWeights } from './model/MosaicModel.ts';
@@ -25,11 +26,13 @@ export { timeFeatures } from './model/positionFeatures.ts';
 export { loadWeights } from './model/loadWeights.ts';
 export { correspondenceMapOf, heatmapPanel } from './model/correspondencePreview.ts';
 export * from './plots/index.ts';
-export type { LossTerm, ScalTerm, MdlTerm } from './model/lossTerms.ts';
+export type { LossTerm, ScalTerm, MdlTerm, SubjectTerm } from './model/lossTerms.ts';
+export { encodeSamples, latentsFor, checkAutoencoder } from './model/latentCache.ts';
+export type { LatentLookup, SampleLatents } from './model/mosaicBatch.ts';
 export * from './losses/index.ts';
 export * from './sampling/index.ts';
 export { teacherForcedMaps } from './sampling/teacherForcedMaps.ts';
 export type { TeacherForcedOptions } from './sampling/teacherForcedMaps.ts';
-export { Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap, TeacherForcedAttention };
+export { Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap, TeacherForcedAttention, SubjectWeight };
 
-export default definePlugin({ name: 'mosaic', version: '0.1.0', nodes: [Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap, TeacherForcedAttention] });
+export default definePlugin({ name: 'mosaic', version: '0.1.0', nodes: [Model, CorrespondenceAttention, SCALoss, MDLoss, Sample, AttentionHeatmap, TeacherForcedAttention, SubjectWeight] });

@@ -17,7 +17,8 @@ export { ANNOTATION_VERSION, DEFAULT_CONFIG, generateSample, occlusionOrder, ren
 export { generateInMemory, generateToDisk } from './generate.ts';
 export { loadSample, readManifest, upgradeAnnotation } from './dataset.ts';
 export type { RelativePose } from './geometry.ts';
-export { poseFromRelative, relativePose } from './geometry.ts';
+export type { Affine } from './geometry.ts';
+export { apply as applyAffine, poseFromRelative, referenceToTarget, relativePose } from './geometry.ts';
 export { DatasetError } from './validate.ts';
 export { identityFromId } from './identity.ts';
 export { warpReference } from './warp.ts';

@@ -32,6 +32,11 @@ export interface TrainingProgram {
   readonly metadata: Readonly<Record<string, string>>;
   /** Reasons a checkpoint cannot be resumed by this program (empty: it can). */
   checkMetadata(meta: Readonly<Record<string, string>>): string[];
+  /**
+   * Async work before the first batch (e.g. encoding the data with an autoencoder), called once
+   * by train/Train; `batch` may rely on it. Must not change what `batch` returns for a step.
+   */
+  prepare?(signal?: AbortSignal): Promise<void>;
   /** Start from these weights (e.g. a loaded checkpoint) instead of fresh initialisation. */
   readonly initial?: Readonly<Record<string, Tensor>>;
   /** The MODEL handle downstream nodes receive after training. */

@@ -63,6 +63,8 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
   const lr = s.schedule === 'cosine' ? schedules.warmupCosine({ peak: s.lr, warmupSteps: s.warmupSteps, totalSteps: s.steps, minLr: s.lr * 0.1 }) : schedules.linearWarmup({ peak: s.lr, warmupSteps: Math.max(1, s.warmupSteps) });
   const [first, ...rest] = program.variants;
   if (!first) throw new RangeError('train: the training data has no batches');
+  // E.g. encoding the data into a latent space: once per run, before the first batch.
+  await program.prepare?.(hooks.signal);
   const trainer = await Trainer.create(program.modelFn(first, s.batchSize), {
     optimizer: adamw({ lr, beta1: s.beta1, beta2: s.beta2, weightDecay: s.weightDecay }),
     clipGradNorm: s.clipGradNorm > 0 ? s.clipGradNorm : undefined,

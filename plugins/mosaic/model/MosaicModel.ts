@@ -1,5 +1,6 @@
 import type { Trainable, TrainingProgram } from 'tessera/train';
 import type { SemAlignSample } from 'tessera/semalign';
+import type { AutoencoderModel } from 'tessera/latent';
 import type { LossTerm } from './lossTerms.ts';
 import type { MosaicConfig } from './MosaicConfig.ts';
 import { MosaicTrainingProgram } from '../training/MosaicTrainingProgram.ts';
@@ -23,6 +24,8 @@ export class MosaicModel implements Trainable, MosaicModelState {
     readonly tapBlocks: readonly number[] | null = null,
     readonly terms: readonly LossTerm[] = [],
     readonly weights: MosaicWeights | null = null,
+    /** The autoencoder a 'latent' model encodes its data with and decodes its samples with. */
+    readonly autoencoder: AutoencoderModel | null = null,
   ) {}
 
   /** Blocks the correspondence map averages over. */
@@ -33,16 +36,20 @@ export class MosaicModel implements Trainable, MosaicModelState {
   withTaps(blocks: readonly number[]): MosaicModel {
     const bad = blocks.filter((b) => !Number.isInteger(b) || b < 0 || b >= this.config.depth);
     if (bad.length || blocks.length === 0) throw new RangeError(`attention blocks must be a non-empty list within 0…${this.config.depth - 1}, got [${blocks.join(', ')}]`);
-    return new MosaicModel(this.config, [...new Set(blocks)].sort((a, b) => a - b), this.terms, this.weights);
+    return new MosaicModel(this.config, [...new Set(blocks)].sort((a, b) => a - b), this.terms, this.weights, this.autoencoder);
   }
 
   /** Adds a loss term (a second term of the same kind replaces the first). */
   withTerm(term: LossTerm): MosaicModel {
-    return new MosaicModel(this.config, this.tapBlocks, [...this.terms.filter((t) => t.kind !== term.kind), term], this.weights);
+    return new MosaicModel(this.config, this.tapBlocks, [...this.terms.filter((t) => t.kind !== term.kind), term], this.weights, this.autoencoder);
   }
 
   withWeights(weights: MosaicWeights): MosaicModel {
-    return new MosaicModel(this.config, this.tapBlocks, this.terms, weights);
+    return new MosaicModel(this.config, this.tapBlocks, this.terms, weights, this.autoencoder);
+  }
+
+  withAutoencoder(autoencoder: AutoencoderModel): MosaicModel {
+    return new MosaicModel(this.config, this.tapBlocks, this.terms, this.weights, autoencoder);
   }
 
   term<K extends LossTerm['kind']>(kind: K): Extract<LossTerm, { kind: K }> | undefined {
@@ -57,7 +64,7 @@ export class MosaicModel implements Trainable, MosaicModelState {
   /** One line for logs and the editor. */
   describe(): string {
     const c = this.config;
-    const terms = this.terms.map((t) => (t.kind === 'scal' ? `SCAL α=${t.alpha}` : `MDL β=${t.beta}`)).join(' + ') || 'diffusion only';
-    return `MOSAIC ${c.preset} (width ${c.width}, depth ${c.depth}, ${c.heads} heads, LoRA ${c.loraRank}, ≤${c.maxRefs} refs${c.layoutPose ? ', pose in layout' : ''}) · ${terms}${this.weights ? ` · weights: ${this.weights.source}` : ' · untrained'}`;
+    const terms = this.terms.map((t) => (t.kind === 'scal' ? `SCAL α=${t.alpha}` : t.kind === 'mdl' ? `MDL β=${t.beta}` : `subject-weighted flow loss (background ${t.background})`)).join(' + ') || 'diffusion only';
+    return `MOSAIC ${c.preset} (width ${c.width}, depth ${c.depth}, ${c.heads} heads, LoRA ${c.loraRank}, ≤${c.maxRefs} refs${c.layoutPose ? ', pose in layout' : ''}${c.refPositions === 'pose' ? ', pose-warped reference positions' : ''}${c.space === 'latent' ? `, latent ${c.latentChannels}ch ×${c.latentDown}` : ''}) · ${terms}${this.weights ? ` · weights: ${this.weights.source}` : ' · untrained'}`;
   }
 }

@@ -1,5 +1,6 @@
 import type { Tensor } from 'tessera/kernels';
 import type { Trainable } from 'tessera/train';
+import type { AutoencoderModel } from 'tessera/latent';
 import type { LossTerm } from './lossTerms.ts';
 import type { MosaicConfig } from './MosaicConfig.ts';
 
@@ -21,6 +22,8 @@ export interface MosaicModelState {
   /** Blocks the correspondence map averages over. */
   readonly mapBlocks: number[];
   readonly weights: MosaicWeights | null;
+  /** The autoencoder of a 'latent' model. */
+  readonly autoencoder: AutoencoderModel | null;
   term<K extends LossTerm['kind']>(kind: K): Extract<LossTerm, { kind: K }> | undefined;
   withWeights(weights: MosaicWeights): Trainable;
 }

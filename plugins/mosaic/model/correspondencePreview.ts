@@ -4,6 +4,7 @@ import type { SemAlignSample } from 'tessera/semalign';
 import { blit, canvas, rect, SLOT_COLORS } from 'tessera/image';
 import { overlayHeatmap } from '../plots/overlayHeatmap.ts';
 import { buildBatch } from './mosaicBatch.ts';
+import { latentsFor } from './latentCache.ts';
 import { dims } from './MosaicConfig.ts';
 import type { MosaicModel } from './MosaicModel.ts';
 import { velocityProgram } from './mosaicPrograms.ts';
@@ -17,14 +18,14 @@ export async function correspondenceMapOf(model: MosaicModel, sample: SemAlignSa
   if (!model.weights) throw new Error('mosaic: the model has no weights (train it or load a checkpoint) — a preview needs them');
   const c = model.config;
   const { n, patchDim } = dims(c);
-  const b = buildBatch([sample], c);
+  const b = buildBatch([sample], c, await latentsFor(model, [sample], 'mosaic correspondence preview'));
   const rng = new Rng(seed).fork(sample.annotation.id);
   const xt = new Tensor('float32', [1, n, patchDim]);
   const x0 = b.x0.data as Float32Array;
   for (let i = 0; i < x0.length; i++) (xt.data as Float32Array)[i] = (1 - t) * x0[i]! + t * rng.normal();
   const p = await Predictor.create(velocityProgram(c, b.k, 1, model.mapBlocks), model.weights.params as Record<string, Tensor>);
   try {
-    const out = await p.run({ xt, refs: b.refs, boxes: b.boxes, boxmap: b.boxmap, tfeat: timeFeatures([t], c.width) }, ['map']);
+    const out = await p.run({ xt, refs: b.refs, boxes: b.boxes, boxmap: b.boxmap, ...(b.refpos ? { refpos: b.refpos } : {}), tfeat: timeFeatures([t], c.width) }, ['map']);
     return out.map!.data as Float32Array;
   } finally {
     await p.dispose();

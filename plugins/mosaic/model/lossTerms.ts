@@ -24,4 +24,11 @@ export interface MdlTerm {
   readonly distance: 'jsd' | 'skl';
 }
 
-export type LossTerm = ScalTerm | MdlTerm;
+/** The subject-weighted flow loss as wired by mosaic/SubjectWeight. */
+export interface SubjectTerm {
+  readonly kind: 'subject';
+  /** Weight of a token with no subject pixel (a token fully on subjects weighs 1). */
+  readonly background: number;
+}
+
+export type LossTerm = ScalTerm | MdlTerm | SubjectTerm;

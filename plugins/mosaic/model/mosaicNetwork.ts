@@ -19,6 +19,8 @@ export interface MosaicInputs {
   boxes: Sym;
   /** Share of each target patch inside each subject's box [B, N, K]. */
   boxmap: Sym;
+  /** With refPositions 'pose': each reference token's position features [B, K·L, D] (host-computed from the layout). */
+  refpos?: Sym;
 }
 
 export interface MosaicOutputs {
@@ -88,7 +90,13 @@ export function mosaicNetwork(g: Graph, c: MosaicConfig, k: number, x: MosaicInp
   const refSlots = o.gather(slot, Array.from({ length: k * l }, (_, i) => Math.floor(i / l)), 0); // [K·L, D]
   const tgtPos = g.constant(positionFeatures(grid, grid, D));
   const refPos = g.constant(positionFeatures(refGrid, refGrid, D, grid / refGrid));
-  const refPosK = o.reshape(o.expand(o.reshape(refPos, [1, l, D]), [k, l, D]), [k * l, D]);
+  let refPosK: Sym;
+  if (c.refPositions === 'pose') {
+    if (!x.refpos) throw new Error("mosaic: refPositions 'pose' needs the refpos input");
+    refPosK = x.refpos;
+  } else {
+    refPosK = o.reshape(o.expand(o.reshape(refPos, [1, l, D]), [k, l, D]), [k * l, D]);
+  }
 
   const target = o.add(o.add(o.linear(x.xt, embW, embB), tgtPos), o.matmul(x.boxmap, slots));
   let layout = o.add(o.add(o.linear(c.layoutPose ? o.slice(x.boxes, [0], [4], [2]) : x.boxes, boxW), slots), layoutTag);

@@ -11,6 +11,7 @@ export function networkInputs(g: Graph, c: MosaicConfig, k: number, batch: numbe
     boxes: g.input('boxes', [batch, k, layoutDim(c)]),
     boxmap: g.input('boxmap', [batch, n, k]),
     tfeat: g.input('tfeat', [batch, c.width]),
+    ...(c.refPositions === 'pose' ? { refpos: g.input('refpos', [batch, k * l, c.width]) } : {}),
   };
 }
 
@@ -20,6 +21,12 @@ export interface TrainingTerms {
   /** Ignored for K = 1 (MDL needs two references). */
   mdl: { distance: 'jsd' | 'skl' } | null;
   tapBlocks: readonly number[];
+  /**
+   * Subject-weighted flow loss: each target token's squared error is weighted by the `tokw`
+   * input [B, N] (background + (1 − background)·subject share, built by the training program)
+   * and the sum divided by the weights' sum. false: the plain mean.
+   */
+  subjectWeighted?: boolean;
 }
 
 /**
@@ -39,7 +46,12 @@ export function trainingStepProgram(c: MosaicConfig, k: number, batch: number, t
     const useMdl = terms.mdl !== null && k >= 2;
     const taps = terms.scal || useMdl ? terms.tapBlocks : [];
     const net: MosaicOutputs = mosaicNetwork(g, c, k, { xt, ...ins }, { tapBlocks: taps });
-    const diffusion = o.mean(o.square(o.sub(net.velocity, target)));
+    const sq = o.square(o.sub(net.velocity, target));
+    let diffusion: Sym;
+    if (terms.subjectWeighted) {
+      const w = g.input('tokw', [batch, n]);
+      diffusion = o.div(o.sum(o.mul(o.mean(sq, [2]), w)), o.sum(w));
+    } else diffusion = o.mean(sq);
     const outputs: Record<string, Sym> = { diffusion };
     let loss = diffusion;
     if (taps.length) {

@@ -39,3 +39,38 @@ export function unpatchify(tokens: ArrayLike<number>, size: number, patch: numbe
   }
   return { width: size, height: size, channels: 3, data };
 }
+
+/**
+ * One latent grid [C, h, w] (channel-major, as latent/Encode gives it) to patch tokens: token
+ * (gy, gx) holds its patch×patch cells in (row, column, channel) order, times `scale`.
+ */
+export function patchifyLatent(z: ArrayLike<number>, channels: number, side: number, patch: number, scale: number, out: Float32Array, offset = 0): void {
+  const g = side / patch;
+  let o = offset;
+  for (let gy = 0; gy < g; gy++) {
+    for (let gx = 0; gx < g; gx++) {
+      for (let py = 0; py < patch; py++) {
+        for (let px = 0; px < patch; px++) {
+          const cell = (gy * patch + py) * side + gx * patch + px;
+          for (let c = 0; c < channels; c++) out[o++] = z[c * side * side + cell]! * scale;
+        }
+      }
+    }
+  }
+}
+
+/** Inverse of {@link patchifyLatent}: tokens [N·P] at `offset` to a latent grid [C, side, side], divided by `scale`. */
+export function unpatchifyLatent(tokens: ArrayLike<number>, channels: number, side: number, patch: number, scale: number, out: Float32Array, offset = 0): void {
+  const g = side / patch;
+  let i = offset;
+  for (let gy = 0; gy < g; gy++) {
+    for (let gx = 0; gx < g; gx++) {
+      for (let py = 0; py < patch; py++) {
+        for (let px = 0; px < patch; px++) {
+          const cell = (gy * patch + py) * side + gx * patch + px;
+          for (let c = 0; c < channels; c++) out[c * side * side + cell] = tokens[i++]! / scale;
+        }
+      }
+    }
+  }
+}

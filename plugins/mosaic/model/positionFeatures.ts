@@ -6,24 +6,38 @@ import { Tensor } from 'tessera/kernels';
  * the image (references are told apart by their learned slot offsets, not by position).
  */
 export function positionFeatures(rows: number, cols: number, width: number, scale = 1): Tensor {
-  const quarter = width / 4;
-  const out = new Tensor('float32', [rows * cols, width]);
-  const d = out.data as Float32Array;
+  const points = new Float64Array(rows * cols * 2);
   for (let y = 0; y < rows; y++) {
     for (let x = 0; x < cols; x++) {
-      const base = (y * cols + x) * width;
-      for (let i = 0; i < quarter; i++) {
-        const freq = 1 / Math.pow(100, i / quarter);
-        const py = (y + 0.5) * scale * freq;
-        const px = (x + 0.5) * scale * freq;
-        d[base + i] = Math.sin(py);
-        d[base + quarter + i] = Math.cos(py);
-        d[base + 2 * quarter + i] = Math.sin(px);
-        d[base + 3 * quarter + i] = Math.cos(px);
-      }
+      points[(y * cols + x) * 2] = (x + 0.5) * scale;
+      points[(y * cols + x) * 2 + 1] = (y + 0.5) * scale;
     }
   }
+  const out = new Tensor('float32', [rows * cols, width]);
+  positionFeaturesAt(points, width, out.data as Float32Array);
   return out;
+}
+
+/**
+ * Sine/cosine features of arbitrary points (x, y pairs, in target-grid units: a token's centre is
+ * at index + 0.5) written to `out` at `offset`, `width` values per point — the same features
+ * {@link positionFeatures} gives grid cells, so a point warped onto a target cell's centre gets
+ * exactly that cell's features.
+ */
+export function positionFeaturesAt(points: ArrayLike<number>, width: number, out: Float32Array, offset = 0): void {
+  const quarter = width / 4;
+  for (let p = 0; p < points.length / 2; p++) {
+    const base = offset + p * width;
+    const px0 = points[2 * p]!;
+    const py0 = points[2 * p + 1]!;
+    for (let i = 0; i < quarter; i++) {
+      const freq = 1 / Math.pow(100, i / quarter);
+      out[base + i] = Math.sin(py0 * freq);
+      out[base + quarter + i] = Math.cos(py0 * freq);
+      out[base + 2 * quarter + i] = Math.sin(px0 * freq);
+      out[base + 3 * quarter + i] = Math.cos(px0 * freq);
+    }
+  }
 }
 
 /**

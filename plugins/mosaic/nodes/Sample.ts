@@ -32,7 +32,8 @@ export const Sample = defineNode({
   params: {
     type: 'object',
     properties: {
-      steps: { type: 'integer', default: 20, minimum: 1, maximum: 1000, description: 'Euler steps from noise to image.' },
+      steps: { type: 'integer', default: 20, minimum: 1, maximum: 1000, description: 'ODE steps from noise to image.' },
+      solver: { type: 'string', enum: ['euler', 'heun'], default: 'euler', description: "euler: one network evaluation per step; heun: Heun's second-order method, two per step (one on the last)." },
       seed: { type: 'integer', default: 0, minimum: 0, maximum: 0xffffffff, description: 'Noise seed (each sample’s noise depends on the seed and its id only).' },
       batchSize: { type: 'integer', default: 8, minimum: 1, maximum: 1024, description: 'Most samples per forward pass (per K).' },
       pck: { type: 'boolean', default: true, description: 'Also output the attention maps (averaged over the model’s map blocks).' },
@@ -50,6 +51,7 @@ export const Sample = defineNode({
     let last = [0, 1];
     const { images, maps } = await eulerSample(model, samples, {
       steps: p.steps,
+      solver: p.solver as 'euler' | 'heun',
       seed: p.seed,
       batchSize: p.batchSize,
       mapBlocks: p.pck ? model.mapBlocks : [],

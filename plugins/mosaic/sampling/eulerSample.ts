@@ -1,11 +1,12 @@
 import { type ImageValue, Rng } from 'tessera';
 import { Predictor, Tensor } from 'tessera/kernels';
 import type { SemAlignSample, AttentionMaps } from 'tessera/semalign';
-import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';
+import { buildBatch, checkSamples, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
+import { checkAutoencoder, latentsFor } from '../model/latentCache.ts';
 import { dims, type MosaicConfig } from '../model/MosaicConfig.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';
 import { velocityProgram } from '../model/mosaicPrograms.ts';
-import { unpatchify } from '../model/patches.ts';
+import { unpatchify, unpatchifyLatent } from '../model/patches.ts';
 import { timeFeatures } from '../model/positionFeatures.ts';
 
 export interface EulerSampleOptions {
@@ -22,6 +23,11 @@ export interface EulerSampleOptions {
    * (uniform); s > 1 spends more steps at high noise.
    */
   readonly shift?: number;
+  /**
+   * 'euler' (one network evaluation per step) or 'heun' (Heun's second-order method: two per
+   * step, one on the last step to t = 0). Default 'euler'.
+   */
+  readonly solver?: 'euler' | 'heun';
   /** Called after every network evaluation with (done, total) evaluations. */
   readonly onStep?: (done: number, total: number) => void;
   /** Called when a batch is finished, with the input indices and images of its samples. */
@@ -66,6 +72,8 @@ function checkInputs(model: MosaicModel, samples: readonly SemAlignSample[], opt
   if (!Number.isInteger(bs) || bs < 1) throw new RangeError(`mosaic sampling: batchSize must be a positive integer, got ${bs}`);
   const shift = opts.shift ?? 1;
   if (!(shift > 0) || !Number.isFinite(shift)) throw new RangeError(`mosaic sampling: shift must be a positive number, got ${shift}`);
+  if (opts.solver !== undefined && opts.solver !== 'euler' && opts.solver !== 'heun') throw new RangeError(`mosaic sampling: solver must be 'euler' or 'heun', got ${String(opts.solver)}`);
+  if (c.space === 'latent') checkAutoencoder(model.autoencoder, c, 'mosaic sampling');
   const blocks = opts.mapBlocks ?? [];
   const bad = blocks.filter((b) => !Number.isInteger(b) || b < 0 || b >= c.depth);
   if (bad.length) throw new RangeError(`mosaic sampling: map blocks [${bad.join(', ')}] do not exist (blocks 0…${c.depth - 1})`);
@@ -85,50 +93,68 @@ function planBatches(indices: readonly number[], batchSize: number): { size: num
   return { size, batches };
 }
 
-/** One Euler sampling run of a batch (all samples share K); writes images/maps by input index. */
+/** Network evaluations one sample batch takes. */
+export function evaluations(steps: number, solver: 'euler' | 'heun' = 'euler'): number {
+  return solver === 'heun' ? 2 * steps - 1 : steps;
+}
+
+/** One sampling run of a batch (all samples share K); returns its images (decoded for a latent model) and maps. */
 async function sampleBatch(
   predictor: Predictor,
-  c: MosaicConfig,
+  model: MosaicModel,
   batch: readonly SemAlignSample[],
   real: number,
   ts: Float64Array,
-  seed: number,
+  opts: EulerSampleOptions,
+  latents: LatentLookup | undefined,
   wantMap: boolean,
   tick: () => void,
-  signal: AbortSignal | undefined,
 ): Promise<{ images: ImageValue[]; maps: AttentionMaps[] }> {
-  const { n, patchDim } = dims(c);
+  const c = model.config;
+  const { n, patchDim, channels } = dims(c);
   const b = batch.length;
-  const host = buildBatch(batch, c);
+  const host = buildBatch(batch, c, latents);
   const tok = n * patchDim;
   const x = new Float32Array(b * tok);
-  batch.forEach((s, i) => sampleNoise(seed, s.annotation.id, tok, x, i * tok));
+  batch.forEach((s, i) => sampleNoise(opts.seed, s.annotation.id, tok, x, i * tok));
   const steps = ts.length - 1;
   let map: Tensor | undefined;
-  for (let i = 0; i < steps; i++) {
-    signal?.throwIfAborted();
-    const t = ts[i]!;
-    const dt = ts[i]! - ts[i + 1]!;
-    const last = i === steps - 1;
-    const out = await predictor.run(
-      { xt: new Tensor('float32', [b, n, patchDim], x), tfeat: timeFeatures(new Float64Array(b).fill(t), c.width), refs: host.refs, boxes: host.boxes, boxmap: host.boxmap },
-      last && wantMap ? ['velocity', 'map'] : ['velocity'],
-    );
-    const v = out.velocity!.data as Float32Array;
-    for (let j = 0; j < x.length; j++) x[j] = x[j]! - dt * v[j]!;
-    if (last && wantMap) map = out.map;
+  const cond = { refs: host.refs, boxes: host.boxes, boxmap: host.boxmap, ...(host.refpos ? { refpos: host.refpos } : {}) };
+  const velocity = async (xt: Float32Array, t: number, outputs: string[]) => {
+    opts.signal?.throwIfAborted();
+    const out = await predictor.run({ xt: new Tensor('float32', [b, n, patchDim], xt), tfeat: timeFeatures(new Float64Array(b).fill(t), c.width), ...cond }, outputs);
     tick();
-  }
-  const images: ImageValue[] = [];
-  const maps: AttentionMaps[] = [];
-  for (let i = 0; i < real; i++) {
-    images.push(unpatchify(x, c.targetSize, c.patch, i * tok));
-    if (map) {
-      const [, rows, cols] = map.shape as [number, number, number];
-      const src = map.data as Float32Array;
-      maps.push({ shape: [rows, cols], data: Float32Array.from(src.subarray(i * rows * cols, (i + 1) * rows * cols)) });
+    return out;
+  };
+  for (let i = 0; i < steps; i++) {
+    const t = ts[i]!;
+    const next = ts[i + 1]!;
+    const dt = t - next;
+    const last = i === steps - 1;
+    const out = await velocity(x, t, last && wantMap ? ['velocity', 'map'] : ['velocity']);
+    const v = out.velocity!.data as Float32Array;
+    if (last && wantMap) map = out.map;
+    if (opts.solver === 'heun' && next > 0) {
+      // Heun: average the slope here and at the Euler prediction's end point.
+      const pred = new Float32Array(x.length);
+      for (let j = 0; j < x.length; j++) pred[j] = x[j]! - dt * v[j]!;
+      const v2 = (await velocity(pred, next, ['velocity'])).velocity!.data as Float32Array;
+      for (let j = 0; j < x.length; j++) x[j] = x[j]! - dt * 0.5 * (v[j]! + v2[j]!);
+    } else {
+      for (let j = 0; j < x.length; j++) x[j] = x[j]! - dt * v[j]!;
     }
   }
+  const maps: AttentionMaps[] = [];
+  for (let i = 0; i < real && map; i++) {
+    const [, rows, cols] = map.shape as [number, number, number];
+    const src = map.data as Float32Array;
+    maps.push({ shape: [rows, cols], data: Float32Array.from(src.subarray(i * rows * cols, (i + 1) * rows * cols)) });
+  }
+  if (c.space !== 'latent') return { images: Array.from({ length: real }, (_, i) => unpatchify(x, c.targetSize, c.patch, i * tok)), maps };
+  const side = c.targetSize / c.latentDown;
+  const z = new Float32Array(real * channels * side * side);
+  for (let i = 0; i < real; i++) unpatchifyLatent(x, channels, side, c.patch, c.latentScale, z.subarray(i * channels * side * side), i * tok);
+  const images = await model.autoencoder!.decode({ shape: [real, channels, side, side], data: z });
   return { images, maps };
 }
 
@@ -154,7 +180,8 @@ export async function eulerSample(model: MosaicModel, samples: readonly SemAlign
   const wantMap = blocks.length > 0;
   const ts = timeGrid(opts.steps, opts.shift ?? 1);
   const plans = [...groupByK(samples)].map(([k, idx]) => ({ k, ...planBatches(idx, opts.batchSize ?? 8) }));
-  const total = plans.reduce((t, p) => t + p.batches.length * opts.steps, 0);
+  const total = plans.reduce((t, p) => t + p.batches.length * evaluations(opts.steps, opts.solver), 0);
+  const latents = await latentsFor(model, samples, 'mosaic sampling', opts.signal);
   let done = 0;
   const tick = () => opts.onStep?.(++done, total);
 
@@ -167,7 +194,7 @@ export async function eulerSample(model: MosaicModel, samples: readonly SemAlign
       for (const idx of plan.batches) {
         const batch = idx.map((i) => samples[i]!);
         while (batch.length < plan.size) batch.push(batch[batch.length - 1]!);
-        const r = await sampleBatch(predictor, c, batch, idx.length, ts, opts.seed, wantMap, tick, opts.signal);
+        const r = await sampleBatch(predictor, model, batch, idx.length, ts, opts, latents, wantMap, tick);
         idx.forEach((i, j) => {
           images[i] = r.images[j]!;
           if (maps) maps[i] = r.maps[j]!;

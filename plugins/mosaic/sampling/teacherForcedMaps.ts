@@ -4,6 +4,7 @@ import type { AttentionMaps, SemAlignSample } from 'tessera/semalign';
 import { dims } from '../model/MosaicConfig.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';
 import { buildBatch, groupByK } from '../model/mosaicBatch.ts';
+import { latentsFor } from '../model/latentCache.ts';
 import { velocityProgram } from '../model/mosaicPrograms.ts';
 import { timeFeatures } from '../model/positionFeatures.ts';
 
@@ -27,11 +28,12 @@ export async function teacherForcedMaps(model: MosaicModel, samples: readonly Se
   const c = model.config;
   const { n, l, patchDim } = dims(c);
   const out = new Array<AttentionMaps>(samples.length);
+  const latents = await latentsFor(model, samples, 'mosaic teacher-forced maps', o.signal);
   for (const [k, indices] of groupByK(samples)) {
     for (let start = 0; start < indices.length; start += o.batchSize) {
       o.signal?.throwIfAborted();
       const idx = indices.slice(start, start + o.batchSize);
-      const b = buildBatch(idx.map((i) => samples[i]!), c);
+      const b = buildBatch(idx.map((i) => samples[i]!), c, latents);
       const xt = new Tensor('float32', [idx.length, n, patchDim]);
       const x0 = b.x0.data as Float32Array;
       const xd = xt.data as Float32Array;
@@ -41,7 +43,7 @@ export async function teacherForcedMaps(model: MosaicModel, samples: readonly Se
       });
       const p = await Predictor.create(velocityProgram(c, k, idx.length, model.mapBlocks), model.weights.params as Record<string, Tensor>);
       try {
-        const r = await p.run({ xt, refs: b.refs, boxes: b.boxes, boxmap: b.boxmap, tfeat: timeFeatures(idx.map(() => o.t), c.width) }, ['map']);
+        const r = await p.run({ xt, refs: b.refs, boxes: b.boxes, boxmap: b.boxmap, ...(b.refpos ? { refpos: b.refpos } : {}), tfeat: timeFeatures(idx.map(() => o.t), c.width) }, ['map']);
         const src = r.map!.data as Float32Array;
         const size = k * l * n;
         idx.forEach((i, j) => (out[i] = { shape: [k * l, n], data: Float32Array.from(src.subarray(j * size, (j + 1) * size)) }));

@@ -4,7 +4,8 @@ import type { SemAlignSample } from 'tessera/semalign';
 import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
 import { createHash } from 'node:crypto';
 import { betaAt, checkBatch, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
-import { buildBatch, checkSamples, groupByK } from '../model/mosaicBatch.ts';
+import { buildBatch, checkSamples, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
+import { checkAutoencoder, latentsFor } from '../model/latentCache.ts';
 import { configDifferences, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
 import type { MosaicModelState } from '../model/MosaicModelState.ts';
 import { trainingStepProgram } from '../model/mosaicPrograms.ts';
@@ -28,6 +29,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
   readonly initial?: Record<string, Tensor>;
   private readonly groups: Map<number, number[]>;
   private readonly fns = new Map<string, ModelFn>();
+  private latents: LatentLookup | undefined;
 
   constructor(
     private readonly model: MosaicModelState,
@@ -36,6 +38,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
   ) {
     const c = model.config;
     checkSamples(samples, c, 'training samples');
+    if (c.space === 'latent') checkAutoencoder(model.autoencoder, c, 'train/Train');
     this.groups = groupByK(samples);
     this.variants = [...this.groups.keys()].map((k) => `k${k}`);
     const scal = model.term('scal');
@@ -50,8 +53,14 @@ export class MosaicTrainingProgram implements TrainingProgram {
       'mosaic.tapBlocks': JSON.stringify(model.mapBlocks),
       // Which samples (ids and K, in order): a resume on other data would not be exact.
       'mosaic.data': `${samples.length}:${createHash('sha256').update(samples.map((s) => `${s.annotation.id}/${s.refs.length}`).join(',')).digest('hex').slice(0, 16)}`,
+      // A latent model's data are the autoencoder's latents: other autoencoder weights, other data.
+      ...(c.space === 'latent' ? { 'mosaic.autoencoder': weightsHash(model.autoencoder!.weights!.params) } : {}),
     };
     if (model.weights) this.initial = { ...model.weights.params };
+  }
+
+  async prepare(signal?: AbortSignal): Promise<void> {
+    this.latents = await latentsFor(this.model, this.samples, 'train/Train', signal);
   }
 
   modelFn(variant: string, batchSize: number): ModelFn {
@@ -64,6 +73,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
         scal: !!this.model.term('scal'),
         mdl: mdl ? { distance: mdl.distance } : null,
         tapBlocks: this.model.mapBlocks,
+        subjectWeighted: !!this.model.term('subject'),
       });
       this.fns.set(key, fn);
     }
@@ -79,7 +89,8 @@ export class MosaicTrainingProgram implements TrainingProgram {
     while (picked.length < batchSize) picked.push(this.samples[group[rng.int(group.length)]!]!);
     const c = this.model.config;
     const { l, n } = dims(c);
-    const b = buildBatch(picked, c);
+    if (c.space === 'latent' && !this.latents) throw new Error('mosaic: a latent model\'s training data must be encoded first (prepare() was not called)');
+    const b = buildBatch(picked, c, this.latents);
     const t = picked.map(() => logitNormal(rng));
     const feeds: TrainBatch['feeds'] = {
       x0: b.x0,
@@ -89,6 +100,12 @@ export class MosaicTrainingProgram implements TrainingProgram {
       t: Tensor.from(t, [batchSize]),
       tfeat: timeFeatures(t, c.width),
     };
+    if (b.refpos) feeds.refpos = b.refpos;
+    const subject = this.model.term('subject');
+    if (subject) {
+      const w = b.subject.data as Float32Array;
+      feeds.tokw = new Tensor('float32', b.subject.shape, w.map((v) => subject.background + (1 - subject.background) * v));
+    }
     const scal = this.model.term('scal');
     const mdl = this.model.term('mdl');
     if (scal) {
@@ -123,6 +140,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
     same('mosaic.terms', 'loss terms');
     same('mosaic.tapBlocks', 'correspondence blocks');
     same('mosaic.data', 'training samples (count:hash of ids)');
+    same('mosaic.autoencoder', 'autoencoder weights (hash)');
     return out;
   }
 
@@ -131,3 +149,15 @@ export class MosaicTrainingProgram implements TrainingProgram {
   }
 }
 
+
+/** A short hash of a set of weights (names, shapes and bytes, in name order). */
+function weightsHash(params: Readonly<Record<string, Tensor>>): string {
+  const h = createHash('sha256');
+  for (const name of Object.keys(params).sort()) {
+    const t = params[name]!;
+    h.update(`${name}:${t.shape.join('x')};`);
+    const d = t.data as Float32Array;
+    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  }
+  return h.digest('hex').slice(0, 16);
+}
