@@ -6,6 +6,7 @@ import train from './train/index.ts';
 import mosaic from './mosaic/index.ts';
 import focusdpo from './focusdpo/index.ts';
 import latent from './latent/index.ts';
+import model from './model/index.ts';
 
 /** The plugins that ship with tessera, loaded by the CLI and the server. */
-export const builtinPlugins: readonly TesseraPlugin[] = [core, semalign, metrics, train, mosaic, latent, focusdpo];
+export const builtinPlugins: readonly TesseraPlugin[] = [core, semalign, metrics, train, mosaic, latent, focusdpo, model];

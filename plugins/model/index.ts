@@ -1,7 +1,7 @@
 /**
  * model: bring your own model. Imports a PyTorch-exported ONNX file as a MODEL handle that
  * train/Train fine-tunes (flow matching on images), with optional LoRA adapters (docs/import.md).
- * Internal: registered by the composition root (app/loadEngine.ts), no public module yet.
+ * Internal: listed in plugins/index.ts (built-in plugins), no public module yet.
  *
  * @packageDocumentation
  */

@@ -57,6 +57,9 @@ test.before(async () => {
   // graphs/mosaic-generate.json reads the bundled checkpoint by its workspace-relative path.
   mkdirSync(join(workspace, 'plugins/mosaic/weights'), { recursive: true });
   copyFileSync(join(root, 'plugins/mosaic/weights/mosaic-small.safetensors'), join(workspace, 'plugins/mosaic/weights/mosaic-small.safetensors'));
+  // graphs/import-finetune.json imports the committed tiny DiT export.
+  mkdirSync(join(workspace, 'test/fixtures/onnx'), { recursive: true });
+  copyFileSync(join(root, 'test/fixtures/onnx/tiny_dit_op17.onnx'), join(workspace, 'test/fixtures/onnx/tiny_dit_op17.onnx'));
   server = await startServer({ workspace, ui: true });
   browser = await chromium.launch({
     executablePath: ensureChromium(),
