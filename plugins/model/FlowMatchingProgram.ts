@@ -4,7 +4,20 @@ import { Tensor, flowMatchingNoise, type ModelFn } from 'tessera/kernels';
 import type { TrainBatch, TrainingProgram } from 'tessera/train';
 import { boxDownsample, trainingImages } from './images.ts';
 import { imagesToTensor } from 'tessera/latent';
-import type { ImportedModel } from './ImportedModel.ts';
+import type { Graph, Sym, Tensor as TensorT } from 'tessera/kernels';
+
+/**
+ * What the program reads of an imported-model handle. ImportedModel implements it; the program
+ * depends on this shape rather than the class, so the two files do not import each other.
+ */
+export interface FlowModelState {
+  readonly imageShape: readonly number[];
+  readonly digest: string;
+  readonly lora: unknown;
+  readonly weights: { readonly params: Readonly<Record<string, TensorT>> } | null;
+  trace(g: Graph, xt: Sym, t: Sym): { output: Sym };
+  withWeights(weights: { params: Record<string, TensorT>; source: string; step: number }): unknown;
+}
 
 export const ONNX_KEY = 'model.onnx';
 export const LORA_KEY = 'model.lora';
@@ -26,7 +39,7 @@ export class FlowMatchingProgram implements TrainingProgram {
   private readonly fns = new Map<number, ModelFn>();
 
   constructor(
-    private readonly model: ImportedModel,
+    private readonly model: FlowModelState,
     data: unknown,
     _options: { steps: number },
   ) {
@@ -75,7 +88,7 @@ export class FlowMatchingProgram implements TrainingProgram {
     return out;
   }
 
-  withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): ImportedModel {
+  withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): unknown {
     return this.model.withWeights({ params, source: info.source, step: info.step });
   }
 }

@@ -3,7 +3,7 @@ import { Predictor, Tensor } from 'tessera/kernels';
 import type { SemAlignSample, AttentionMaps } from 'tessera/semalign';
 import { buildBatch, checkSamples, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
 import { checkAutoencoder, latentsFor } from '../model/latentCache.ts';
-import { dims, type MosaicConfig } from '../model/MosaicConfig.ts';
+import { dims } from '../model/MosaicConfig.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';
 import { velocityProgram } from '../model/mosaicPrograms.ts';
 import { unpatchify, unpatchifyLatent } from '../model/patches.ts';
