@@ -1,4 +1,5 @@
 import { defineNode } from 'tessera';
+import { checkSupportedBase } from '../supportedBase.ts';
 import { MosaicModel } from 'tessera/mosaic';
 import { DpoModel } from '../DpoModel.ts';
 import { DEFAULT_FOCUS, parseFocusSpec, UNIFORM_FOCUS } from '../focusSpec.ts';
@@ -29,6 +30,7 @@ export const DPOLoss = defineNode({
     const p = ctx.params;
     const model = ctx.inputs.model;
     if (!(model instanceof MosaicModel)) throw new TypeError('focusdpo/DPOLoss: the model input must be a MOSAIC model (from mosaic/Model) with weights');
+    checkSupportedBase(model, 'focusdpo/DPOLoss');
     if (!model.weights) throw new Error('focusdpo/DPOLoss: the model has no weights; load a checkpoint (mosaic/Model checkpoint) or train it first');
     if (p.subset === 'lora' && model.config.loraRank === 0) throw new RangeError('focusdpo/DPOLoss: subset lora needs a model with LoRA adapters (loraRank > 0)');
     const focus = p.weighting === 'uniform' ? UNIFORM_FOCUS : ctx.inputs.focus === undefined ? DEFAULT_FOCUS : parseFocusSpec(ctx.inputs.focus, 'focusdpo/DPOLoss');

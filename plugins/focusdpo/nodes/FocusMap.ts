@@ -1,4 +1,5 @@
 import { defineNode, type ImageValue } from 'tessera';
+import { checkSupportedBase } from '../supportedBase.ts';
 import { encodePng } from 'tessera/image';
 import { dims, MosaicModel } from 'tessera/mosaic';
 import type { SemAlignSample } from 'tessera/semalign';
@@ -51,6 +52,7 @@ export const FocusMap = defineNode({
     const pairs = (ctx.inputs.pairs ?? []) as SemAlignSample[];
     if (model === undefined || pairs.length === 0) return { focus, heatmaps: BLANK };
     if (!(model instanceof MosaicModel)) throw new TypeError('focusdpo/FocusMap: the model input must be a MOSAIC model (from mosaic/Model)');
+    checkSupportedBase(model, 'focusdpo/FocusMap');
     const pair = pairs[Math.min(p.previewIndex, pairs.length - 1)]!;
     if (!isPair(pair)) throw new RangeError(`focusdpo/FocusMap: ${pair.annotation.id} carries no preference pair (loser + prior mask)`);
     const times = p.times as number[];
