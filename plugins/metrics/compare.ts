@@ -72,6 +72,9 @@ export interface CompareOptions extends BootstrapOptions {
   readonly metrics?: readonly string[];
 }
 
+/** Fewest samples at one K for which a table gives confidence intervals (and bold marks). */
+export const MIN_CI_SAMPLES = 10;
+
 /**
  * Per K (from `kOf`, by sample id), every arm's interval and its paired difference to the
  * reference arm, over the sample ids all arms share at that K. A metric an arm does not have
@@ -94,8 +97,14 @@ export function compareArms(arms: readonly Arm[], kOf: ReadonlyMap<string, numbe
         const a = values(arm, m);
         if (!a) continue;
         const b = arm === ref ? null : values(ref, m);
-        const diff = b ? bootstrapInterval(a, b, opts) : null;
-        cells[m] = { value: bootstrapInterval(a, null, opts), diff, resolved: diff !== null && excludesZero(diff) };
+        let diff = b ? bootstrapInterval(a, b, opts) : null;
+        let value = bootstrapInterval(a, null, opts);
+        if (ids.length < MIN_CI_SAMPLES) {
+          // A percentile bootstrap over a handful of samples gives intervals that look precise and are not.
+          value = { ...value, lo: null, hi: null };
+          diff = diff && { ...diff, lo: null, hi: null };
+        }
+        cells[m] = { value, diff, resolved: diff !== null && excludesZero(diff) };
       }
       return { arm: arm.name, label: arm.label, seeds: arm.seeds.length, cells };
     });
@@ -107,7 +116,7 @@ const f = (v: number | null, d: number) => (v === null ? '–' : v.toFixed(d));
 const digits = (m: string) => (m.endsWith('Psnr') ? 2 : 3);
 /** Markdown table cells: a literal '|' would split the cell. */
 const md = (s: string) => s.replace(/\|/g, '\\|');
-const interval = (iv: Interval, d: number) => `${f(iv.mean, d)} [${f(iv.lo, d)}, ${f(iv.hi, d)}]`;
+const interval = (iv: Interval, d: number) => (iv.lo === null && iv.hi === null && iv.mean !== null ? `${f(iv.mean, d)} (no CI: n < ${MIN_CI_SAMPLES})` : `${f(iv.mean, d)} [${f(iv.lo, d)}, ${f(iv.hi, d)}]`);
 
 /**
  * One metric as a markdown table: arms as rows, K as columns, each cell "mean [lo, hi]"; bold only

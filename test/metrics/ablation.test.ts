@@ -16,7 +16,7 @@ import { fixtures, tempDir } from '../semalign/helpers.ts';
  */
 test('ablation: finished arms/seeds are reused, tables have CIs and bold only resolved differences', () => {
   const out = tempDir('ablation');
-  const samples = fixtures(24, [1, 2, 3], { dip: 'none' }, 'test');
+  const samples = fixtures(36, [1, 2, 3], { dip: 'none' }, 'test');
   const baselines = Object.fromEntries(evaluateBaselines(samples, [0, 1, 2]));
   const steps = 7;
   for (const arm of ['none', 'scal', 'mdl']) {
@@ -27,12 +27,12 @@ test('ablation: finished arms/seeds are reused, tables have CIs and bold only re
       writeFileSync(join(out, name, 'train', 'history.json'), JSON.stringify([{ step: 1, loss: 0.5 }]));
       const rng = new Rng(seed * 10 + arm.length);
       const perSample = samples.map((s) => evaluateSample(s, arm === 'scal' ? s.target : counterfactual(s, 'noise', rng)));
-      mkdirSync(join(out, `${name}-eval24`, 'metrics'), { recursive: true });
-      writeFileSync(join(out, `${name}-eval24`, 'run.json'), JSON.stringify({ status: 'done' }));
-      writeFileSync(join(out, `${name}-eval24`, 'metrics', 'metrics.json'), JSON.stringify({ perK: [], perSample, baselines }));
+      mkdirSync(join(out, `${name}-eval36`, 'metrics'), { recursive: true });
+      writeFileSync(join(out, `${name}-eval36`, 'run.json'), JSON.stringify({ status: 'done' }));
+      writeFileSync(join(out, `${name}-eval36`, 'metrics', 'metrics.json'), JSON.stringify({ perK: [], perSample, baselines }));
     }
   }
-  const log = execFileSync(process.execPath, ['--import', './core/loader/register.mjs', 'bench/mosaic/ablation.ts', '--out', out, '--arms', 'none,scal,mdl', '--steps', String(steps), '--eval', '24', '--resamples', '500'], { encoding: 'utf8' });
+  const log = execFileSync(process.execPath, ['--import', './core/loader/register.mjs', 'bench/mosaic/ablation.ts', '--out', out, '--arms', 'none,scal,mdl', '--steps', String(steps), '--eval', '36', '--resamples', '500'], { encoding: 'utf8' });
   for (const name of ['none-s0', 'scal-s2', 'mdl-s1']) {
     assert.match(log, new RegExp(`${name}: reusing the finished run`));
     assert.match(log, new RegExp(`${name}: reusing the finished evaluation`));

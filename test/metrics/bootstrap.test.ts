@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from 'tessera';
 import { bootstrapInterval, excludesZero, seedSpread } from '../../plugins/metrics/bootstrap.ts';
+import { compareArms, metricMarkdown, MIN_CI_SAMPLES } from '../../plugins/metrics/compare.ts';
 
 const values = (n: number, seed: number) => {
   const rng = new Rng(seed);
@@ -60,6 +61,24 @@ test('misaligned arms and bad options are refused', () => {
   assert.throws(() => bootstrapInterval([[1]], null, { resamples: 0 }), /resamples must be a positive integer/);
   assert.throws(() => bootstrapInterval([[1]], null, { level: 1 }), /level must be in \(0, 1\)/);
   assert.equal(bootstrapInterval([[null, null]], null), { mean: null, lo: null, hi: null, n: 0 });
+});
+
+test('tables give no CI (and no bold) at a K with fewer than MIN_CI_SAMPLES samples', () => {
+  // K = 1: 4 samples, K = 2: 12; arm "b" is "a" + 5 everywhere (a difference no CI could miss).
+  const ids = Array.from({ length: 16 }, (_, i) => `s${i}`);
+  const kOf = new Map(ids.map((id, i) => [id, i < 4 ? 1 : 2]));
+  const arm = (name: string, shift: number) => ({ name, label: name, seeds: [new Map(ids.map((id, i) => [id, { identityPsnr: 10 + shift + (i % 3) }]))] });
+  const table = compareArms([arm('a', 0), arm('b', 5)], kOf, { reference: 'a', resamples: 200, metrics: ['identityPsnr'] });
+  const cell = (k: number) => table.find((t) => t.k === k)!.rows.find((r) => r.arm === 'b')!.cells.identityPsnr!;
+  assert.ok(4 < MIN_CI_SAMPLES && 12 >= MIN_CI_SAMPLES);
+  assert.is(cell(1).value.lo, null);
+  assert.is(cell(1).diff!.hi, null);
+  assert.is(cell(1).resolved, false);
+  assert.ok(Math.abs(cell(1).diff!.mean! - 5) < 1e-9, 'the mean difference is still reported');
+  assert.is(cell(2).resolved, true);
+  const md = metricMarkdown(table, 'identityPsnr', 'PSNR');
+  assert.match(md, /no CI: n < 10/);
+  assert.match(md, /\*\*\d+\.\d+ \[/, 'the K = 2 cell is bold with its CI');
 });
 
 test.run();
