@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Rng } from 'tessera';
 import { Tensor, type ModelFn } from 'tessera/kernels';
-import { buildBatch, checkSamples, dims, timeFeatures, type MosaicModel } from 'tessera/mosaic';
+import { buildBatch, checkAutoencoder, checkSamples, dims, latentsFor, timeFeatures, type LatentLookup, type MosaicModel } from 'tessera/mosaic';
 import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
 import { complexityMap, maskToPatches } from './complexityMap.ts';
 import { dpoMetrics, dpoStepProgram, type DpoSettings } from './dpoProgram.ts';
@@ -14,6 +14,8 @@ export interface DpoRun extends DpoSettings {
 }
 
 const CONFIG_KEY = 'mosaic.config';
+/** Hash of a latent base's encoded winners and losers (set by prepare). */
+const LATENTS_KEY = 'focusdpo.latents';
 
 /** Logit-normal t = sigmoid(z), z ~ N(0, 1), as mosaic's training draws it. */
 const logitNormal = (rng: Rng) => 1 / (1 + Math.exp(-rng.normal()));
@@ -31,6 +33,12 @@ export class DpoTrainingProgram implements TrainingProgram {
   private readonly groups = new Map<number, number[]>();
   private readonly fns = new Map<string, ModelFn>();
   private readonly cx = new Map<string, Float32Array>();
+  /**
+   * Each pair's loser as a sample of its own (same condition, target = the loser), made once: the
+   * latent cache is keyed by sample object, so a fresh view per batch would miss it.
+   */
+  private readonly losers: readonly PreferencePair[];
+  private latents: LatentLookup | undefined;
 
   constructor(
     private readonly base: MosaicModel,
@@ -40,6 +48,8 @@ export class DpoTrainingProgram implements TrainingProgram {
     if (!base.weights) throw new Error('focusdpo/DPOLoss: the model has no weights; DPO post-trains a trained model (load a checkpoint or train it first), whose weights become the frozen reference');
     const c = base.config;
     checkSamples(pairs, c, 'preference pairs');
+    if (c.space === 'latent') checkAutoencoder(base.autoencoder, c, 'focusdpo/DPOLoss');
+    this.losers = run.objective === 'dpo' ? pairs.map((p) => ({ ...p, target: p.loser })) : [];
     pairs.forEach((p, i) => {
       const k = p.refs.length;
       const list = this.groups.get(k) ?? [];
@@ -59,6 +69,24 @@ export class DpoTrainingProgram implements TrainingProgram {
     };
   }
 
+  /**
+   * A latent base: encodes winners and losers (targets and references) with its autoencoder, once,
+   * and records a hash of those latents, so a resume with other autoencoder weights (other data)
+   * is refused.
+   */
+  async prepare(signal?: AbortSignal): Promise<void> {
+    this.latents = await latentsFor(this.base, [...this.pairs, ...this.losers], 'focusdpo/DPOLoss', signal);
+    if (!this.latents) return;
+    const h = createHash('sha256');
+    const add = (z: Float32Array) => h.update(new Uint8Array(z.buffer, z.byteOffset, z.byteLength));
+    for (const s of [...this.pairs, ...this.losers]) {
+      const z = this.latents(s);
+      add(z.target);
+      z.refs.forEach(add);
+    }
+    this.metadata[LATENTS_KEY] = h.digest('hex').slice(0, 16);
+  }
+
   modelFn(variant: string, batchSize: number): ModelFn {
     const key = `${variant}:${batchSize}`;
     let fn = this.fns.get(key);
@@ -71,28 +99,32 @@ export class DpoTrainingProgram implements TrainingProgram {
 
   batch(step: number, batchSize: number, seed: number): TrainBatch {
     const rng = new Rng(seed).fork(`focusdpo-batch:${step}`);
-    const first = this.pairs[rng.int(this.pairs.length)]!;
-    const k = first.refs.length;
+    const first = rng.int(this.pairs.length);
+    const k = this.pairs[first]!.refs.length;
     const group = this.groups.get(k)!;
-    const picked = [first];
-    while (picked.length < batchSize) picked.push(this.pairs[group[rng.int(group.length)]!]!);
+    const idx = [first];
+    while (idx.length < batchSize) idx.push(group[rng.int(group.length)]!);
+    const picked = idx.map((i) => this.pairs[i]!);
     const c = this.base.config;
     const { n } = dims(c);
-    const win = buildBatch(picked, c);
+    if (c.space === 'latent' && !this.latents) throw new Error('focusdpo/DPOLoss: a latent base model\'s pairs must be encoded first (prepare() was not called)');
+    const win = buildBatch(picked, c, this.latents);
     const t = picked.map(() => logitNormal(rng));
     const feeds: TrainBatch['feeds'] = { x0w: win.x0, refs: win.refs, boxes: win.boxes, boxmap: win.boxmap, t: Tensor.from(t, [batchSize]), tfeat: timeFeatures(t, c.width) };
-    if (this.run.objective === 'dpo') feeds.x0l = buildBatch(picked.map((p) => ({ ...p, target: p.loser })), c).x0;
+    if (win.refpos) feeds.refpos = win.refpos;
+    if (this.run.objective === 'dpo') feeds.x0l = buildBatch(idx.map((i) => this.losers[i]!), c, this.latents).x0;
     Object.assign(feeds, this.focusFeeds(picked, t, n));
     if (this.run.objective === 'dpo') feeds['dpo.beta'] = Tensor.scalar(this.run.beta);
     return { variant: `k${k}`, feeds, size: batchSize, metrics: this.metrics };
   }
 
-  /** Host-side focus inputs: prior mask and complexity per patch, the τ gate, λ and ρ. */
+  /** Host-side focus inputs: prior mask and complexity per target token (tokenPixels² pixels each), the τ gate, λ and ρ. */
   focusFeeds(picked: readonly PreferencePair[], t: readonly number[], n: number): Record<string, Tensor> {
     const f = this.run.focus;
     const B = picked.length;
     const feeds: Record<string, Tensor> = {};
-    const patch = this.base.config.patch;
+    // A token covers tokenPixels² image pixels (the patch, or patch × latentDown for a latent model).
+    const patch = dims(this.base.config).tokenPixels;
     if (f.prior) {
       const prior = new Float32Array(B * n);
       picked.forEach((p, b) => prior.set(maskToPatches(p.dipMask, patch), b * n));
@@ -115,7 +147,7 @@ export class DpoTrainingProgram implements TrainingProgram {
 
   checkMetadata(meta: Readonly<Record<string, string>>): string[] {
     const out: string[] = [];
-    for (const key of [CONFIG_KEY, 'focusdpo.settings', 'focusdpo.base', 'focusdpo.data']) {
+    for (const key of [CONFIG_KEY, 'focusdpo.settings', 'focusdpo.base', 'focusdpo.data', LATENTS_KEY]) {
       if (meta[key] !== this.metadata[key]) out.push(`${key} differs: ${meta[key] ?? 'missing'} in the checkpoint, ${this.metadata[key]} in this graph`);
     }
     return out;

@@ -1,5 +1,5 @@
 import { flowMatchingNoise, ops as o, type Graph, type ModelFn, type Sym } from 'tessera/kernels';
-import { dims, velocityProgram, type MosaicConfig } from 'tessera/mosaic';
+import { dims, networkInputs, velocityProgram, type MosaicConfig } from 'tessera/mosaic';
 import { correspondenceFocus, focusDpoLoss, focusWeights, weightedFlowLoss } from './focusGraph.ts';
 import type { FocusSpec } from './focusSpec.ts';
 import { networkView, policyParams, referenceParams } from './networkView.ts';
@@ -45,7 +45,7 @@ export function tracedFocus(g: Graph, spec: FocusSpec, B: number, N: number, win
  * the focus-weighted flow matching on winners, with no reference network unless M_corr needs it).
  */
 export function dpoStepProgram(c: MosaicConfig, k: number, batch: number, s: DpoSettings): ModelFn {
-  const { n, l, patchDim } = dims(c);
+  const { n, patchDim } = dims(c);
   const dpo = s.objective === 'dpo';
   const needRef = dpo || s.focus.correspondence;
   return (g) => {
@@ -55,10 +55,13 @@ export function dpoStepProgram(c: MosaicConfig, k: number, batch: number, s: Dpo
     const S = halves.length * B;
     const stack = (x: Sym) => (halves.length === 1 ? x : o.concat([x, x], 0));
     const t = g.input('t', [B]);
-    const cond = { refs: g.input('refs', [B, k * l, patchDim]), boxes: g.input('boxes', [B, k, 4]), boxmap: g.input('boxmap', [B, n, k]), tfeat: g.input('tfeat', [B, c.width]) };
+    // The condition inputs exactly as mosaic declares them (v2: pose features in boxes, refpos),
+    // once for B; both halves of the [winners; losers] batch share them.
+    const cond = networkInputs(g, c, k, B);
     const noise = o.randomNormal(g, [B, n, patchDim]);
     const { xt, target } = flowMatchingNoise(halves.length === 1 ? x0w : o.concat(halves, 0), stack(noise), stack(t));
-    const bound = new Map<string, Sym>([['xt', xt], ['refs', stack(cond.refs)], ['boxes', stack(cond.boxes)], ['boxmap', stack(cond.boxmap)], ['tfeat', stack(cond.tfeat)]]);
+    const bound = new Map<string, Sym>([['xt', xt]]);
+    for (const [name, sym] of Object.entries(cond)) bound.set(name, stack(sym));
 
     const policy = velocityProgram(c, k, S)(networkView(g, bound, policyParams(g, s.subset)));
     const ePolicy = patchErrors(policy.velocity!, target);

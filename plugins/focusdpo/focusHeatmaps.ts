@@ -1,7 +1,7 @@
 import type { ImageValue } from 'tessera';
 import { blit, canvas } from 'tessera/image';
 import { Predictor, Tensor, type Graph } from 'tessera/kernels';
-import { buildBatch, dims, overlayHeatmap, sampleNoise, timeFeatures, velocityProgram, type MosaicModel } from 'tessera/mosaic';
+import { buildBatch, dims, latentsFor, overlayHeatmap, sampleNoise, timeFeatures, velocityProgram, type MosaicModel } from 'tessera/mosaic';
 import { complexityMap, maskToPatches } from './complexityMap.ts';
 import { tracedFocus } from './dpoProgram.ts';
 import type { FocusSpec } from './focusSpec.ts';
@@ -9,16 +9,17 @@ import type { PreferencePair } from './pairs.ts';
 
 /**
  * W_t of one pair at each time in `times` (eager mode of focusdpo/FocusMap), with the same
- * traced code the training step uses: the winner noised to t with one ε per (seed, pair id),
- * the model's correspondence map at t, then the focus terms. Returns one [N] map per t.
+ * traced code the training step uses: the winner (a latent base: its latents) noised to t with
+ * one ε per (seed, pair id), the model's correspondence map at t, then the focus terms. Returns
+ * one [N] map per t, over the model's target token grid.
  */
-export async function focusMapsAt(model: MosaicModel, pair: PreferencePair, spec: FocusSpec, times: readonly number[], seed: number): Promise<Float64Array[]> {
+export async function focusMapsAt(model: MosaicModel, pair: PreferencePair, spec: FocusSpec, times: readonly number[], seed: number, signal?: AbortSignal): Promise<Float64Array[]> {
   if (!model.weights) throw new Error('focusdpo/FocusMap: eager mode needs a model with weights (M_corr is the model’s own attention)');
   const c = model.config;
-  const { n, patchDim } = dims(c);
+  const { n, patchDim, tokenPixels } = dims(c);
   const k = pair.refs.length;
   const T = times.length;
-  const b = buildBatch(Array.from({ length: T }, () => pair), c);
+  const b = buildBatch(Array.from({ length: T }, () => pair), c, await latentsFor(model, [pair], 'focusdpo/FocusMap', signal));
   const eps = sampleNoise(seed, pair.annotation.id, n * patchDim);
   const xt = new Tensor('float32', [T, n, patchDim]);
   const x0 = b.x0.data as Float32Array;
@@ -30,14 +31,15 @@ export async function focusMapsAt(model: MosaicModel, pair: PreferencePair, spec
     return { w: tracedFocus(g, spec, T, n, net.map ?? null) };
   };
   const feeds: Record<string, Tensor> = { xt, refs: b.refs, boxes: b.boxes, boxmap: b.boxmap, tfeat: timeFeatures(times, c.width) };
+  if (b.refpos) feeds.refpos = b.refpos;
   const rep = (m: Float64Array) => {
     const out = new Float32Array(T * n);
     for (let j = 0; j < T; j++) out.set(m, j * n);
     return new Tensor('float32', [T, n], out);
   };
-  if (spec.prior) feeds['focus.prior'] = rep(maskToPatches(pair.dipMask, c.patch));
+  if (spec.prior) feeds['focus.prior'] = rep(maskToPatches(pair.dipMask, tokenPixels));
   if (spec.complexity) {
-    feeds['focus.cx'] = rep(complexityMap(pair.target, { patch: c.patch, sigma: spec.sigma }));
+    feeds['focus.cx'] = rep(complexityMap(pair.target, { patch: tokenPixels, sigma: spec.sigma }));
     feeds['focus.gate'] = Tensor.from(times.map((t) => (t < spec.tau ? 1 : 0)), [T]);
     feeds['focus.lambda'] = Tensor.scalar(spec.lambda);
   }

@@ -20,7 +20,7 @@ export type { MosaicWeights } from './model/MosaicModel.ts';
 export { PRESETS, resolveConfig, dims, layoutDim } from './model/MosaicConfig.ts';
 export type { MosaicConfig } from './model/MosaicConfig.ts';
 export { mosaicNetwork, tokenLayout } from './model/mosaicNetwork.ts';
-export { trainingStepProgram, velocityProgram } from './model/mosaicPrograms.ts';
+export { networkInputs, trainingStepProgram, velocityProgram } from './model/mosaicPrograms.ts';
 export { buildBatch, checkSamples } from './model/mosaicBatch.ts';
 export { timeFeatures } from './model/positionFeatures.ts';
 export { loadWeights } from './model/loadWeights.ts';

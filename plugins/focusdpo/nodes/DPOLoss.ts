@@ -35,6 +35,8 @@ export const DPOLoss = defineNode({
     if (p.subset === 'lora' && model.config.loraRank === 0) throw new RangeError('focusdpo/DPOLoss: subset lora needs a model with LoRA adapters (loraRank > 0)');
     const focus = p.weighting === 'uniform' ? UNIFORM_FOCUS : ctx.inputs.focus === undefined ? DEFAULT_FOCUS : parseFocusSpec(ctx.inputs.focus, 'focusdpo/DPOLoss');
     const handle = new DpoModel(model, { objective: p.objective as 'dpo' | 'sft', subset: p.subset as 'all' | 'lora', beta: p.beta, focus, mapBlocks: model.mapBlocks });
+    // E.g. a v2 base trained with mosaic/SubjectWeight: its training terms do not carry over.
+    if (model.terms.length) ctx.log.warn(`focusdpo/DPOLoss: the base model's loss terms (${model.terms.map((t) => t.kind).join(', ')}) are not part of the DPO objective; W_t weighs the loss instead`);
     ctx.log.info(handle.describe());
     return { model: handle };
   },

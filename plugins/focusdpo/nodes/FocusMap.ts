@@ -57,7 +57,7 @@ export const FocusMap = defineNode({
     if (!isPair(pair)) throw new RangeError(`focusdpo/FocusMap: ${pair.annotation.id} carries no preference pair (loser + prior mask)`);
     const times = p.times as number[];
     if (times.length === 0) throw new RangeError('focusdpo/FocusMap: times is empty');
-    const maps = await focusMapsAt(model, pair, focus, times, p.seed);
+    const maps = await focusMapsAt(model, pair, focus, times, p.seed, ctx.signal);
     const heatmaps = focusSheet(pair, maps, dims(model.config).grid, p.scale);
     if (p.file) await ctx.artifacts.write(p.file, encodePng(heatmaps));
     ctx.progress(1, 1, `W_t at t = ${times.join(', ')}`, heatmaps);
