@@ -7,14 +7,18 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor } from 'tessera/kernels';
+import { collectRun, createEngine, createLogger, type ImageValue } from 'tessera';
+import { saveParamsFile, Tensor } from 'tessera/kernels';
 import { buildBatch, dims, encodeSamples, MosaicModel, resolveConfig } from 'tessera/mosaic';
 import { runTraining, type TrainSettings } from 'tessera/train';
 import { AutoencoderModel } from '../../plugins/latent/AutoencoderModel.ts';
 import { resolveConfig as aeConfig } from '../../plugins/latent/config.ts';
 import { checkSupportedBase } from '../../plugins/focusdpo/supportedBase.ts';
 import { DEFAULT_FOCUS, DpoModel, DpoTrainingProgram, focusMapsAt, focusSheet, maskToPatches, requirePairs, UNIFORM_FOCUS, type DpoRun, type PreferencePair } from '../../plugins/focusdpo/index.ts';
+import { CONFIG_KEY as AE_CONFIG_KEY } from '../../plugins/latent/AutoencoderTrainingProgram.ts';
+import { builtinPlugins } from '../../plugins/index.ts';
 import { initialWeights, tiny as aeTiny } from '../latent/helpers.ts';
+import { tempDir, testWorkspace } from '../semalign/helpers.ts';
 import { rejects } from '../mosaic/helpers.ts';
 import { fixtures, weightedModel } from './helpers.ts';
 
@@ -157,6 +161,40 @@ test('refusals by name: a latent base without a fitting autoencoder (none, no we
   await rejects(focusMapsAt(none, pairs[0]!, DEFAULT_FOCUS, [0.5], 0), /focusdpo\/FocusMap: MOSAIC preset latent-tiny works in an autoencoder's latent space/);
   const pixelPairs = requirePairs(fixtures(2, [1]), 'test');
   assert.throws(() => new DpoTrainingProgram(base, pixelPairs, run()), /generate the data with patchSize = refPatchSize = 8/);
+});
+
+test('graph (real engine): latent/Autoencoder + mosaic/Model latent-tiny → FocusMap eager heatmaps → DPOLoss → train/Train → mosaic/Sample decodes 64×64 images', async () => {
+  const d = tempDir('focusdpo-latent-graph');
+  const aeCkpt = join(d, 'ae.safetensors');
+  const mosaicCkpt = join(d, 'mosaic.safetensors');
+  await saveParamsFile(aeCkpt, ae.weights!.params as Record<string, Tensor>, { [AE_CONFIG_KEY]: JSON.stringify(aeTiny) });
+  await saveParamsFile(mosaicCkpt, base.weights!.params as Record<string, Tensor>, { 'mosaic.config': JSON.stringify(config) });
+  const graph = {
+    format: 'tessera-graph',
+    version: 1,
+    nodes: {
+      data: { type: 'semalign/Generate', params: { seed: 0, train: 4, val: 0, test: 0, kMin: 1, kMax: 2, dip: 'mixed', write: false, inMemory: true, ...LATENT_DATA } },
+      pairs: { type: 'focusdpo/PreferencePairs', params: { dir: '', sheetRows: 0, file: '' }, inputs: { samples: { node: 'data', output: 'samples' } } },
+      ae: { type: 'latent/Autoencoder', params: { preset: 'tiny', checkpoint: aeCkpt } },
+      model: { type: 'mosaic/Model', params: { preset: 'latent-tiny', checkpoint: mosaicCkpt }, inputs: { autoencoder: { node: 'ae', output: 'model' } } },
+      focus: { type: 'focusdpo/FocusMap', params: { times: [0.9, 0.3], scale: 1, file: '' }, inputs: { model: { node: 'model', output: 'model' }, pairs: { node: 'pairs', output: 'pairs' } } },
+      dpo: { type: 'focusdpo/DPOLoss', params: { beta: 2000 }, inputs: { model: { node: 'model', output: 'model' }, focus: { node: 'focus', output: 'focus' } } },
+      train: { type: 'train/Train', params: { steps: 3, batchSize: 2, lr: 1e-4, schedule: 'constant', warmupSteps: 0, checkpointEvery: 0, seed: 0, curveFile: '' }, inputs: { model: { node: 'dpo', output: 'model' }, data: { node: 'pairs', output: 'pairs' } } },
+      after: { type: 'mosaic/Sample', params: { steps: 2, seed: 0, batchSize: 4, pck: false, sheetRows: 0, write: false }, inputs: { model: { node: 'train', output: 'model' }, samples: { node: 'data', output: 'samples' } } },
+    },
+  };
+  const engine = await createEngine({ plugins: builtinPlugins, logger: createLogger(() => {}, 'error'), workspace: testWorkspace });
+  const r = await collectRun(engine.run(graph as never, { outDir: tempDir('focusdpo-latent-run'), targets: ['focus', 'after'] }));
+  assert.is(r.status, 'done', JSON.stringify(r.errors));
+  const output = (id: string) => (r.events.find((e) => e.type === 'node:output' && e.nodeId === id) as unknown as { outputs: Record<string, unknown> }).outputs;
+  const sheet = output('focus').heatmaps as ImageValue;
+  assert.equal([sheet.width, sheet.height], [5 * 64 + 4 * 4, 64], 'winner | loser | mask | W_t at 2 times');
+  const trained = output('train').model as MosaicModel;
+  assert.is(trained.config.space, 'latent');
+  assert.ok(trained.autoencoder, 'the post-trained handle keeps the autoencoder');
+  const images = output('after').images as ImageValue[];
+  assert.is(images.length, 4);
+  for (const img of images) assert.equal([img.width, img.height, img.channels], [64, 64, 3]);
 });
 
 test.run();
