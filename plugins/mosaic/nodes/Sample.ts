@@ -71,16 +71,17 @@ export const Sample = defineNode({
     if (p.write) {
       // Each PNG carries the graph that made it: dropped on the editor's canvas, it reopens it.
       const embedded = graphPngText(ctx.graph);
-      const out = p.outDir;
+      // outDir "" writes at the run directory's root.
+      const at = (name: string) => (p.outDir ? `${p.outDir}/${name}` : name);
       for (let i = 0; i < samples.length; i++) {
         ctx.signal.throwIfAborted();
-        const name = `${out}/${samples[i]!.annotation.id}.png`;
+        const name = at(`${samples[i]!.annotation.id}.png`);
         await ctx.artifacts.write(name, encodePng(images[i]!, embedded));
         files.push(name);
       }
       if (shown > 0) {
-        await ctx.artifacts.write(`${out}/sheet.png`, encodePng(sheet, embedded));
-        files.push(`${out}/sheet.png`);
+        await ctx.artifacts.write(at('sheet.png'), encodePng(sheet, embedded));
+        files.push(at('sheet.png'));
       }
     }
     ctx.progress(1, 1, `${samples.length} images`, sheet);
