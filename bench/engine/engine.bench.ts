@@ -1,36 +1,95 @@
 /**
  * Engine overhead benchmark: tessera's executor next to rete-engine's DataflowEngine on the same
- * graphs, in one process, alternating, medians over repetitions. Also validation time against
- * node count (should grow linearly).
+ * graphs (chain, fan-out/fan-in, seeded random DAG at 100, 1k and 10k nodes), in one process,
+ * interleaved, medians over repetitions. tessera's figure is `engine.run` to its last event, so it
+ * includes validation, planning and the full event stream; validation and planning are also
+ * timed on their own. `--base DIR` adds a second tessera (another checkout, e.g. a `git worktree`
+ * of the commit before a change) to every repetition, for paired before/after ratios on a busy
+ * machine.
  *
- *   node --import tsx bench/engine/engine.bench.ts [--reps 7] [--json out.json]
+ *   node --import ./core/loader/register.mjs bench/engine/engine.bench.ts \
+ *     [--reps 5] [--sizes 100,1000,10000] [--shapes chain,fanout,dag] [--no-rete] \
+ *     [--base /tmp/engine-base] [--json out.json]
  *
  * Figures are recorded in docs/engine.md.
  */
 import { ClassicPreset, NodeEditor, type GetSchemes } from 'rete';
 import { DataflowEngine } from 'rete-engine';
 import { lastValueFrom, ignoreElements } from 'rxjs';
-import { createEngine, defineNode, definePlugin } from 'tessera';
-import { writeFileSync } from 'node:fs';
+import * as tessera from 'tessera';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const args = process.argv.slice(2);
-const reps = Number(args[args.indexOf('--reps') + 1] || 7) || 7;
-const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
+const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const reps = Number(arg('--reps') ?? 5) || 5;
+const sizes = (arg('--sizes') ?? '100,1000,10000').split(',').map(Number);
+const shapes = (arg('--shapes') ?? 'chain,fanout,dag').split(',') as Shape[];
+const withRete = !args.includes('--no-rete');
+const baseDir = arg('--base');
+const jsonOut = arg('--json');
 
-// Identical trivial work on both sides, so the numbers are engine overhead.
-const Source = defineNode({ type: 'b/Source', title: 'Source', category: 'b', description: '', version: '1.0.0', inputs: {}, outputs: { v: { type: 'NUMBER' } }, execute: () => ({ v: 1 }) });
-const Inc = defineNode({ type: 'b/Inc', title: 'Inc', category: 'b', description: '', version: '1.0.0', inputs: { a: { type: 'NUMBER' } }, outputs: { v: { type: 'NUMBER' } }, execute: ({ inputs }) => ({ v: inputs.a + 1 }) });
-const Sum = defineNode({ type: 'b/Sum', title: 'Sum', category: 'b', description: '', version: '1.0.0', inputs: { a: { type: 'NUMBER', list: true } }, outputs: { v: { type: 'NUMBER' } }, execute: ({ inputs }) => ({ v: inputs.a.reduce((s, x) => s + x, 0) }) });
-const engine = await createEngine({ plugins: [definePlugin({ name: 'b', version: '1.0.0', nodes: [Source, Inc, Sum] })] });
+type Shape = 'chain' | 'fanout' | 'dag';
+type Api = Pick<typeof tessera, 'createEngine' | 'defineNode' | 'definePlugin' | 'planRun'>;
 
-type Shape = 'chain' | 'fanout';
-function tesseraGraph(shape: Shape, n: number) {
-  const nodes: Record<string, unknown> = { s: { type: 'b/Source' } };
+/** An engine with three trivial node types, so the time measured is engine overhead. */
+async function makeEngine(api: Api) {
+  const meta = { category: 'b', description: '', version: '1.0.0' };
+  const Source = api.defineNode({ ...meta, type: 'b/Source', title: 'Source', inputs: {}, outputs: { v: { type: 'NUMBER' } }, execute: () => ({ v: 1 }) });
+  const Inc = api.defineNode({ ...meta, type: 'b/Inc', title: 'Inc', inputs: { a: { type: 'NUMBER' } }, outputs: { v: { type: 'NUMBER' } }, execute: ({ inputs }) => ({ v: inputs.a + 1 }) });
+  const Sum = api.defineNode({ ...meta, type: 'b/Sum', title: 'Sum', inputs: { a: { type: 'NUMBER', list: true } }, outputs: { v: { type: 'NUMBER' } }, execute: ({ inputs }) => ({ v: inputs.a.reduce((s, x) => s + x, 0) % 1e9 }) });
+  const engine = await api.createEngine({ plugins: [api.definePlugin({ name: 'b', version: '1.0.0', nodes: [Source, Inc, Sum] })] });
+  return { engine, planRun: api.planRun };
+}
+type Tessera = Awaited<ReturnType<typeof makeEngine>>;
+
+/** Deterministic 32-bit generator (mulberry32), so every run benchmarks the same DAGs. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Edges of a graph of `n` nodes as [from, to] index pairs; node 0 is the only source. */
+function edgesOf(shape: Shape, n: number): { edges: [number, number][]; listInput: boolean } {
+  const edges: [number, number][] = [];
   if (shape === 'chain') {
-    for (let i = 0; i < n - 1; i++) nodes[`n${i}`] = { type: 'b/Inc', inputs: { a: { node: i ? `n${i - 1}` : 's', output: 'v' } } };
-  } else {
-    for (let i = 0; i < n - 2; i++) nodes[`n${i}`] = { type: 'b/Inc', inputs: { a: { node: 's', output: 'v' } } };
-    nodes.sum = { type: 'b/Sum', inputs: { a: Array.from({ length: n - 2 }, (_, i) => ({ node: `n${i}`, output: 'v' })) } };
+    for (let i = 1; i < n; i++) edges.push([i - 1, i]);
+    return { edges, listInput: false };
+  }
+  if (shape === 'fanout') {
+    for (let i = 1; i < n - 1; i++) edges.push([0, i], [i, n - 1]);
+    return { edges, listInput: false };
+  }
+  // Random DAG: each node reads 1–3 distinct earlier nodes, half of them from the last 16 (local
+  // structure) and half from anywhere before it (long edges).
+  const r = rng(n);
+  for (let i = 1; i < n; i++) {
+    const k = Math.min(i, 1 + Math.floor(r() * 3));
+    const from = new Set<number>();
+    while (from.size < k) from.add(r() < 0.5 ? Math.max(0, i - 1 - Math.floor(r() * 16)) : Math.floor(r() * i));
+    for (const f of from) edges.push([f, i]);
+  }
+  return { edges, listInput: true };
+}
+
+function tesseraGraph(shape: Shape, n: number) {
+  const { edges } = edgesOf(shape, n);
+  const ins = Array.from({ length: n }, () => [] as number[]);
+  for (const [f, t] of edges) ins[t]!.push(f);
+  const nodes: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const links = ins[i]!.map((f) => ({ node: `n${f}`, output: 'v' }));
+    if (i === 0) nodes[`n${i}`] = { type: 'b/Source' };
+    else if (shape === 'chain' || (shape === 'fanout' && i < n - 1)) nodes[`n${i}`] = { type: 'b/Inc', inputs: { a: links[0] } };
+    else nodes[`n${i}`] = { type: 'b/Sum', inputs: { a: links } };
   }
   return { format: 'tessera-graph', version: 1, nodes };
 }
@@ -46,91 +105,123 @@ class RNode extends ClassicPreset.Node {
 type Schemes = GetSchemes<RNode, ClassicPreset.Connection<RNode, RNode>>;
 const socket = new ClassicPreset.Socket('n');
 
-async function reteRun(shape: Shape, n: number): Promise<number> {
+/** The same graph built in a rete editor and evaluated by DataflowEngine (every sink fetched). */
+async function reteRun(shape: Shape, n: number): Promise<void> {
   const editor = new NodeEditor<Schemes>();
   // rete's scheme generics don't accept a subclass with its own data() signature; the runtime does.
   const df = new DataflowEngine<any>();
   editor.use(df as never);
-  const mk = async (fn: (i: Record<string, number[]>) => number, hasInput: boolean) => {
-    const node = new RNode(fn);
-    if (hasInput) node.addInput('a', new ClassicPreset.Input(socket, 'a', true));
+  const { edges } = edgesOf(shape, n);
+  const nodes: RNode[] = [];
+  const hasConsumer = new Uint8Array(n);
+  for (const [f] of edges) hasConsumer[f] = 1;
+  for (let i = 0; i < n; i++) {
+    const node = new RNode(i === 0 ? () => 1 : (inp) => inp.a!.reduce((s, x) => s + x, 0) % 1e9);
+    if (i > 0) node.addInput('a', new ClassicPreset.Input(socket, 'a', true));
     node.addOutput('v', new ClassicPreset.Output(socket, 'v'));
     await editor.addNode(node);
-    return node;
-  };
-  const src = await mk(() => 1, false);
-  let last = src;
-  if (shape === 'chain') {
-    for (let i = 0; i < n - 1; i++) {
-      const node = await mk((inp) => inp.a![0]! + 1, true);
-      await editor.addConnection(new ClassicPreset.Connection(last, 'v', node, 'a'));
-      last = node;
-    }
-  } else {
-    const sum = await mk((inp) => inp.a!.reduce((s, x) => s + x, 0), true);
-    for (let i = 0; i < n - 2; i++) {
-      const node = await mk((inp) => inp.a![0]! + 1, true);
-      await editor.addConnection(new ClassicPreset.Connection(src, 'v', node, 'a'));
-      await editor.addConnection(new ClassicPreset.Connection(node, 'v', sum, 'a'));
-    }
-    last = sum;
+    nodes.push(node);
   }
-  const out = (await df.fetch(last.id)) as { v: number };
-  return out.v;
+  for (const [f, t] of edges) await editor.addConnection(new ClassicPreset.Connection(nodes[f]!, 'v', nodes[t]!, 'a'));
+  for (let i = 0; i < n; i++) if (!hasConsumer[i]) await df.fetch(nodes[i]!.id);
 }
 
-async function tesseraRun(shape: Shape, n: number): Promise<void> {
-  const g = tesseraGraph(shape, n);
-  await lastValueFrom(engine.run(g, { useCache: false }).pipe(ignoreElements()), { defaultValue: undefined });
+async function tesseraRun(t: Tessera, g: unknown): Promise<void> {
+  await lastValueFrom(t.engine.run(g, { useCache: false }).pipe(ignoreElements()), { defaultValue: undefined });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
+/**
+ * Wall time and this process's CPU time (all its threads, so GC helpers count) of one call, in
+ * ms. On a machine shared with other work the CPU time is the steadier figure: wall time also
+ * counts the time the scheduler gave to someone else.
+ */
+async function time(fn: () => Promise<unknown> | unknown): Promise<{ wall: number; cpu: number }> {
+  const c = process.cpuUsage();
   const t = performance.now();
   await fn();
-  return performance.now() - t;
+  const wall = performance.now() - t;
+  const { user, system } = process.cpuUsage(c);
+  return { wall, cpu: (user + system) / 1000 };
 }
+
+const head = await makeEngine(tessera);
+const variants: { name: string; t: Tessera }[] = [{ name: 'tessera', t: head }];
+if (baseDir) variants.push({ name: 'base', t: await makeEngine((await import(pathToFileURL(resolve(baseDir, 'core/index.ts')).href)) as Api) });
+
+// Every shape must end in run:done, checked once per variant so the bench never times a failed run.
+for (const v of variants) {
+  for (const shape of shapes) {
+    const last = await lastValueFrom(v.t.engine.run(tesseraGraph(shape, 100), { useCache: false }));
+    if (last.type !== 'run:done') throw new Error(`${v.name}: benchmark graph did not run: ${JSON.stringify(last).slice(0, 500)}`);
+  }
+}
+
+const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+const flags = (/flags\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(' ').filter((f) => /^(avx|fma|sse4)/.test(f));
+const loadBefore = loadavg();
+console.log(JSON.stringify({ cpu, flags: flags.join(' '), node: process.version, reps, loadavg: loadBefore.map((x) => +x.toFixed(2)) }));
 
 const rows: Record<string, unknown>[] = [];
-for (const [shape, n] of [['chain', 1000], ['chain', 10_000], ['fanout', 10_000]] as [Shape, number][]) {
-  const t: number[] = [];
-  const r: number[] = [];
-  let reteError: string | undefined;
-  await tesseraRun(shape, n); // warm-up
-  for (let i = 0; i < reps; i++) {
-    t.push(await time(() => tesseraRun(shape, n)));
-    if (!reteError) {
-      try {
-        r.push(await time(() => reteRun(shape, n)));
-      } catch (e) {
-        reteError = (e as Error).message;
+for (const shape of shapes) {
+  for (const n of sizes) {
+    const g = tesseraGraph(shape, n);
+    const times = new Map<string, number[]>();
+    const push = (k: string, ms: number) => (times.get(k) ?? times.set(k, []).get(k)!).push(ms);
+    const add = (k: string, t: { wall: number; cpu: number }) => {
+      push(k, t.wall);
+      push(`${k}.cpu`, t.cpu);
+    };
+    for (const v of variants) await tesseraRun(v.t, g); // warm-up
+    // rete at 10k nodes takes seconds per repetition; fewer of them keep the bench under an hour.
+    const reteReps = n >= 10_000 ? Math.min(reps, 3) : reps;
+    let reteError: string | undefined;
+    for (let i = 0; i < reps; i++) {
+      // Rotate the order each repetition, so neither side always runs right after a GC-heavy rival.
+      const order = i % 2 ? [...variants].reverse() : variants;
+      for (const v of order) {
+        add(`${v.name}.validate`, await time(() => v.t.engine.validate(g)));
+        add(`${v.name}.plan`, await time(() => v.t.planRun(g as never, v.t.engine.registry)));
+        add(`${v.name}.run`, await time(() => tesseraRun(v.t, g)));
+      }
+      if (withRete && !reteError && i < reteReps) {
+        try {
+          add('rete', await time(() => reteRun(shape, n)));
+        } catch (e) {
+          reteError = (e as Error).message;
+        }
       }
     }
+    const ms = (k: string) => (times.has(k) ? +median(times.get(k)!).toFixed(2) : null);
+    const us = (k: string) => (times.has(k) ? +((median(times.get(k)!) * 1000) / n).toFixed(2) : null);
+    // Per node figures and ratios use CPU time; wall-clock medians are kept alongside.
+    const row: Record<string, unknown> = { graph: `${shape} ${n}`, nodes: n };
+    for (const v of variants) {
+      row[`${v.name}ValidateCpuMs`] = ms(`${v.name}.validate.cpu`);
+      row[`${v.name}PlanCpuMs`] = ms(`${v.name}.plan.cpu`);
+      row[`${v.name}RunCpuMs`] = ms(`${v.name}.run.cpu`);
+      row[`${v.name}RunWallMs`] = ms(`${v.name}.run`);
+      row[`${v.name}UsPerNode`] = us(`${v.name}.run.cpu`);
+    }
+    if (baseDir) {
+      // Paired: the ratio of each repetition's base/head, then the median of those ratios.
+      const h = times.get('tessera.run.cpu')!;
+      const b = times.get('base.run.cpu')!;
+      row.baseOverHeadPaired = +median(h.map((x, i) => b[i]! / x)).toFixed(2);
+    }
+    if (withRete) {
+      row.reteCpuMs = ms('rete.cpu');
+      row.reteWallMs = ms('rete');
+      row.reteUsPerNode = us('rete.cpu');
+      row.reteOverTessera = times.has('rete') ? +(median(times.get('rete.cpu')!) / median(times.get('tessera.run.cpu')!)).toFixed(1) : null;
+      if (reteError) row.reteError = reteError;
+    }
+    rows.push(row);
+    console.log(JSON.stringify(row));
   }
-  const row = {
-    graph: `${shape} ${n}`,
-    tesseraMs: +median(t).toFixed(1),
-    tesseraUsPerNode: +((median(t) * 1000) / n).toFixed(2),
-    reteMs: reteError ? null : +median(r).toFixed(1),
-    reteUsPerNode: reteError ? null : +((median(r) * 1000) / n).toFixed(2),
-    ratio: reteError ? null : +(median(r) / median(t)).toFixed(2),
-    ...(reteError ? { reteError } : {}),
-  };
-  rows.push(row);
-  console.log(JSON.stringify(row));
 }
 
-// Validation scaling (schema + semantics), including the graph check a run does first.
-const scaling: Record<string, unknown>[] = [];
-for (const n of [1000, 2000, 5000, 10_000, 20_000]) {
-  const g = tesseraGraph('chain', n);
-  engine.validate(g);
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) ts.push(await time(() => engine.validate(g)));
-  const row = { nodes: n, validateMs: +median(ts).toFixed(2), usPerNode: +((median(ts) * 1000) / n).toFixed(2) };
-  scaling.push(row);
-  console.log(JSON.stringify(row));
-}
-
-const result = { date: new Date().toISOString(), node: process.version, reps, runs: rows, validation: scaling };
+const loadAfter = loadavg();
+console.log(JSON.stringify({ loadavgAfter: loadAfter.map((x) => +x.toFixed(2)) }));
+const result = { date: new Date().toISOString(), cpu, flags, node: process.version, reps, loadavg: { before: loadBefore, after: loadAfter }, base: baseDir ?? null, runs: rows };
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2) + '\n');

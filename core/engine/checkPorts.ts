@@ -19,6 +19,18 @@ const RULES: ReadonlyMap<string, { expected: string; ok: (v: unknown) => boolean
   ['TENSOR', { expected: '{ shape: non-negative integers, data: typed array or array of product(shape) elements }', ok: isTensor }],
 ]);
 
+type Rule = { expected: string; ok: (v: unknown) => boolean } | undefined;
+/** The rules of a port type's members, split once per type (this runs for every output value). */
+const rulesByType = new Map<string, readonly Rule[]>();
+function rulesOf(type: string): readonly Rule[] {
+  let rules = rulesByType.get(type);
+  if (!rules) {
+    rules = splitPortType(type).map((t) => RULES.get(t));
+    if (rulesByType.size < 1024) rulesByType.set(type, rules);
+  }
+  return rules;
+}
+
 function isImage(v: unknown): boolean {
   if (!v || typeof v !== 'object') return false;
   const { width, height, channels, data } = v as Record<string, unknown>;
@@ -41,7 +53,7 @@ function isTensor(v: unknown): boolean {
 
 /** Why `value` does not fit port type `type` (a union fits when any member does), or undefined. Pure. */
 export function portValueProblem(type: string, value: unknown): string | undefined {
-  const rules = splitPortType(type).map((t) => RULES.get(t));
+  const rules = rulesOf(type);
   if (rules.length === 0 || rules.some((r) => r === undefined || r.ok(value))) return undefined;
   return `expected ${type}: ${rules.map((r) => r!.expected).join(' or ')}; got ${describe(value)}`;
 }

@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import { setMaxListeners } from 'node:events';
 import type { ServiceIdentifier } from 'inversify';
 import type { RunPlan, PlannedNode } from './planRun.ts';
@@ -10,7 +10,7 @@ import type { Logger } from '../services/Logger.ts';
 import { ArtifactStore } from '../services/ArtifactStore.ts';
 import { Channel } from './Channel.ts';
 import { NodeContext, type ContextHost } from './NodeContext.ts';
-import { Deferred } from '../util/Deferred.ts';
+import { PortSlot } from './PortSlot.ts';
 import { cacheKey, seededKey } from './cacheKey.ts';
 import { hashString32 } from '../util/hash.ts';
 import { summarizeValue } from '../util/summarizeValue.ts';
@@ -74,12 +74,7 @@ export function executeRun(plan: RunPlan, services: ExecutorServices, options: R
     if (options.signal?.aborted) onExternalAbort();
     options.signal?.addEventListener('abort', onExternalAbort, { once: true });
     const t0 = performance.now();
-    let seq = 0;
-    const emit = (event: Record<string, unknown> & { type: ExecutionEvent['type'] }) => {
-      if (subscriber.closed) return;
-      subscriber.next({ ...event, runId: options.runId, seq: seq++, t: Math.round((performance.now() - t0) * 1000) / 1000 } as unknown as ExecutionEvent);
-    };
-    new RunState(plan, services, options, controller.signal, emit, t0).drive().then(
+    new RunState(plan, services, options, controller.signal, subscriber, t0).drive().then(
       () => subscriber.complete(),
       (error) => subscriber.error(error),
     );
@@ -90,11 +85,40 @@ export function executeRun(plan: RunPlan, services: ExecutorServices, options: R
   });
 }
 
+/**
+ * One planned node's wiring in this run, resolved once so the per-node path does no string
+ * building or map lookups: its output slots, the slots it reads, and how many of those are still
+ * pending.
+ */
+interface NodeRun {
+  readonly node: PlannedNode;
+  /** Output ports in definition order, with their slots and (for stream ports) channels. */
+  readonly outPorts: readonly string[];
+  readonly outSlots: readonly PortSlot<PortData>[];
+  readonly outChannels: readonly (Channel<unknown> | undefined)[];
+  /** Input ports in link order, each with the slots of its links. */
+  readonly inputs: readonly { readonly port: string; readonly slots: readonly PortSlot<PortData>[] }[];
+  /** Reads a stream port (so it has channel readers to release when it ends). */
+  readsStream: boolean;
+  readonly streamsOut: boolean;
+  readonly isTarget: boolean;
+  /** Links whose slot has not settled yet; the node starts at 0 (or at a failure, see #settled). */
+  waiting: number;
+  started: boolean;
+}
+
 class RunState {
-  readonly #ports = new Map<string, Deferred<PortData>>();
+  readonly #ports = new Map<string, PortSlot<PortData>>();
   readonly #channels = new Map<string, Channel<unknown>>();
-  /** `consumer\0port\0linkIndex` → reader index on the producer's channel. */
+  /** `consumer\0port\0linkIndex` → reader index on the producer's channel (stream links only). */
   readonly #readerIndex = new Map<string, number>();
+  readonly #runs: NodeRun[] = [];
+  /** Slot → the node runs that read it, once per link. */
+  readonly #readersOf = new Map<PortSlot<PortData>, NodeRun[]>();
+  #finished = 0;
+  #anyFailed = false;
+  #allDone: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  #seq = 0;
   /** Keyed by node id (user text), so a Map: `__proto__` is just a name. */
   readonly #results = new Map<string, Record<string, unknown>>();
   readonly #errors: NodeErrorInfo[] = [];
@@ -108,54 +132,146 @@ class RunState {
     readonly services: ExecutorServices,
     readonly options: RunOptions & { seed: number; runId: string; outDir: string; graphName?: string; graph?: Readonly<GraphDocument> },
     readonly signal: AbortSignal,
-    readonly emit: (event: Record<string, unknown> & { type: ExecutionEvent['type'] }) => void,
+    readonly subscriber: Subscriber<ExecutionEvent>,
     readonly t0: number,
   ) {
     this.#artifacts = new ArtifactStore(options.outDir);
     this.#contextHost = { emit: (e) => this.emit(e), logger: services.logger, signal, artifacts: this.#artifacts, get: (t) => services.get(t), ...(options.graph ? { graph: options.graph } : {}) };
     const nextReader = new Map<string, number>();
+    const targets = new Set(plan.targets);
     for (const id of plan.order) {
       const node = plan.nodes.get(id)!;
-      for (const port of Object.keys(node.def.outputs)) {
+      const outPorts = Object.keys(node.def.outputs);
+      const outSlots: PortSlot<PortData>[] = [];
+      const outChannels: (Channel<unknown> | undefined)[] = [];
+      let streamsOut = false;
+      for (const port of outPorts) {
         const key = `${id}.${port}`;
-        this.#ports.set(key, new Deferred<PortData>());
-        if (plan.streamPorts.has(key)) this.#channels.set(key, new Channel(plan.readers.get(key) ?? 0, options.streamHighWater ?? 16));
+        const slot = new PortSlot<PortData>();
+        this.#ports.set(key, slot);
+        outSlots.push(slot);
+        let channel: Channel<unknown> | undefined;
+        if (plan.streamPorts.has(key)) {
+          channel = new Channel(plan.readers.get(key) ?? 0, options.streamHighWater ?? 16);
+          this.#channels.set(key, channel);
+          streamsOut = true;
+        }
+        outChannels.push(channel);
       }
+      const inputs: { port: string; slots: PortSlot<PortData>[] }[] = [];
+      const run: NodeRun = { node, outPorts, outSlots, outChannels, inputs, readsStream: false, streamsOut, isTarget: targets.has(id), waiting: 0, started: false };
       for (const [port, links] of Object.entries(node.links)) {
+        const slots: PortSlot<PortData>[] = [];
         links.forEach((l, i) => {
           const key = `${l.node}.${l.output}`;
           const n = nextReader.get(key) ?? 0;
           nextReader.set(key, n + 1);
-          this.#readerIndex.set(`${id}\0${port}\0${i}`, n);
+          if (plan.streamPorts.has(key)) {
+            this.#readerIndex.set(`${id}\0${port}\0${i}`, n);
+            run.readsStream = true;
+          }
+          // Planned in topological order, so the producer's slots exist already.
+          const slot = this.#ports.get(key)!;
+          slots.push(slot);
+          const readers = this.#readersOf.get(slot);
+          if (readers) readers.push(run);
+          else this.#readersOf.set(slot, [run]);
+          run.waiting++;
         });
+        inputs.push({ port, slots });
       }
+      this.#runs.push(run);
     }
     signal.addEventListener('abort', () => {
       for (const ch of this.#channels.values()) ch.fail(new RunCancelled());
     }, { once: true });
   }
 
+  /** Stamps an event with run id, sequence number and time, and passes it on (unless unsubscribed). */
+  emit(event: Record<string, unknown> & { type: ExecutionEvent['type'] }): void {
+    if (this.subscriber.closed) return;
+    this.subscriber.next({ ...event, runId: this.options.runId, seq: this.#seq++, t: this.#now() } as unknown as ExecutionEvent);
+  }
+
+  /**
+   * The node events without extra fields, built in one literal (same keys, same order as
+   * `emit`): four of them per node make this the executor's most frequent allocation.
+   */
+  #emitNode(type: 'node:queued' | 'node:start' | 'node:cached', node: PlannedNode): void {
+    if (this.subscriber.closed) return;
+    this.subscriber.next({ type, nodeId: node.id, nodeType: node.def.type, runId: this.options.runId, seq: this.#seq++, t: this.#now() } as ExecutionEvent);
+  }
+
+  #now(): number {
+    return Math.round((performance.now() - this.t0) * 1000) / 1000;
+  }
+
+  /**
+   * Emits run:start and every node:queued, then starts each node once the ports it reads have
+   * settled (see #settled), and ends with one terminal event when all nodes have finished.
+   */
   async drive(): Promise<void> {
     const { plan, options } = this;
     this.emit({ type: 'run:start', seed: options.seed, graphName: options.graphName, nodes: plan.order, outDir: this.#artifacts.dir });
-    for (const id of plan.order) this.emit({ type: 'node:queued', nodeId: id, nodeType: plan.nodes.get(id)!.def.type });
-    const outcomes = await Promise.all(plan.order.map((id) => this.#runNode(plan.nodes.get(id)!)));
+    for (const run of this.#runs) this.#emitNode('node:queued', run.node);
+    const allDone = new Promise<void>((resolve, reject) => (this.#allDone = { resolve, reject }));
+    if (this.#runs.length === 0) this.#allDone!.resolve();
+    // A disabled node is skipped at once, without waiting for its inputs.
+    for (const run of this.#runs) if (!run.started && (run.waiting === 0 || run.node.disabled)) this.#start(run);
+    await allDone;
     const durationMs = performance.now() - this.t0;
     if (this.signal.aborted) this.emit({ type: 'run:cancelled', durationMs });
-    else if (this.#errors.length || outcomes.includes('failed')) this.emit({ type: 'run:failed', durationMs, errors: this.#errors });
+    else if (this.#errors.length || this.#anyFailed) this.emit({ type: 'run:failed', durationMs, errors: this.#errors });
     else this.emit({ type: 'run:done', durationMs, results: Object.fromEntries(this.#results) });
   }
 
-  async #runNode(node: PlannedNode): Promise<Outcome> {
+  #start(run: NodeRun): void {
+    run.started = true;
+    this.#runNode(run).then(
+      (outcome) => {
+        if (outcome === 'failed') this.#anyFailed = true;
+        if (++this.#finished === this.#runs.length) this.#allDone!.resolve();
+      },
+      (error) => this.#allDone!.reject(error),
+    );
+  }
+
+  #resolvePort(run: NodeRun, i: number, data: PortData): void {
+    if (run.outSlots[i]!.resolve(data)) this.#settled(run.outSlots[i]!, false);
+  }
+
+  #rejectPort(run: NodeRun, i: number, error: unknown): void {
+    if (run.outSlots[i]!.reject(error)) this.#settled(run.outSlots[i]!, true);
+  }
+
+  /**
+   * A port settled: its readers that now have every input start, and so does any reader of a
+   * failed port, which then skips (or waits, in port order, exactly as awaiting its inputs
+   * would). Started on a microtask, so a long chain of synchronous nodes never nests calls.
+   */
+  #settled(slot: PortSlot<PortData>, failed: boolean): void {
+    const readers = this.#readersOf.get(slot);
+    if (!readers) return;
+    for (const run of readers) {
+      if (run.started || run.node.disabled) continue; // drive() starts disabled nodes itself
+      if (--run.waiting === 0 || failed) {
+        run.started = true;
+        queueMicrotask(() => this.#start(run));
+      }
+    }
+  }
+
+  async #runNode(run: NodeRun): Promise<Outcome> {
+    const { node } = run;
     const nodeType = node.def.type;
     const base = { nodeId: node.id, nodeType };
     const finish = (outcome: Exclude<Outcome, 'done' | 'cached'>, reason: string, error?: unknown): Outcome => {
       const upstream = new UpstreamFailure(node.id, outcome === 'cancelled' ? 'cancelled' : outcome === 'failed' ? 'failed' : 'skipped');
-      for (const port of Object.keys(node.def.outputs)) {
-        this.#ports.get(`${node.id}.${port}`)!.reject(upstream);
-        this.#channels.get(`${node.id}.${port}`)?.fail(upstream);
+      for (let i = 0; i < run.outSlots.length; i++) {
+        this.#rejectPort(run, i, upstream);
+        run.outChannels[i]?.fail(upstream);
       }
-      this.#releaseReaders(node);
+      this.#releaseReaders(run);
       if (outcome === 'failed') this.emit({ type: 'node:error', ...base, error: error as NodeErrorInfo });
       else this.emit({ type: 'node:skipped', ...base, reason });
       return outcome;
@@ -163,11 +279,20 @@ class RunState {
 
     if (node.disabled) return finish('skipped', 'disabled');
 
-    // Wait for every port this node reads.
+    // Read every port this node reads: settled ones directly, pending ones (only when a failure
+    // started this node early) by awaiting, port by port, which reports the same failure.
     const data: Record<string, PortData[]> = Object.create(null);
     try {
-      for (const [port, links] of Object.entries(node.links)) {
-        data[port] = await Promise.all(links.map((l) => this.#ports.get(`${l.node}.${l.output}`)!.promise));
+      for (const { port, slots } of run.inputs) {
+        let ready = true;
+        for (const slot of slots) if (!slot.settled) ready = false;
+        if (ready) {
+          const values: PortData[] = new Array(slots.length);
+          for (let i = 0; i < slots.length; i++) values[i] = slots[i]!.read();
+          data[port] = values;
+        } else {
+          data[port] = await Promise.all(slots.map((slot) => slot.promise));
+        }
       }
     } catch (error) {
       if (this.signal.aborted) return finish('cancelled', 'cancelled');
@@ -177,18 +302,18 @@ class RunState {
     if (this.signal.aborted) return finish('cancelled', 'cancelled');
 
     // Cache lookup.
-    const streamsIn = Object.values(data).some((ds) => ds.some((d) => d.kind === 'stream'));
-    const streamsOut = Object.keys(node.def.outputs).some((p) => this.plan.streamPorts.has(`${node.id}.${p}`));
+    const streamsIn = run.readsStream && Object.values(data).some((ds) => ds.some((d) => d.kind === 'stream'));
+    const streamsOut = run.streamsOut;
     let key: string | undefined;
     if (this.options.useCache !== false && !streamsIn && !streamsOut && node.def.cache !== 'never') {
       key = await this.#cacheKey(node, data);
       if (key !== undefined) {
         const hit = this.services.cache.get(key, this.options.seed);
         if (hit) {
-          this.emit({ type: 'node:cached', ...base });
+          this.#emitNode('node:cached', node);
           const effective = hit.seed !== undefined ? seededKey(key, hit.seed) : key;
-          for (const port of Object.keys(node.def.outputs)) this.#ports.get(`${node.id}.${port}`)!.resolve({ kind: 'value', value: hit.outputs[port], key: effective });
-          this.#noteResult(node, hit.outputs);
+          for (let i = 0; i < run.outPorts.length; i++) this.#resolvePort(run, i, { kind: 'value', value: hit.outputs[run.outPorts[i]!], key: effective });
+          this.#noteResult(run, hit.outputs);
           this.emit({ type: 'node:output', ...base, outputs: hit.outputs });
           this.emit({ type: 'node:done', ...base, durationMs: 0, cached: true });
           return 'cached';
@@ -196,16 +321,18 @@ class RunState {
       }
     }
 
-    await this.#acquireSlot();
+    if (!this.#takeSlot()) await this.#acquireSlot();
     const started = performance.now();
     let usedRng = false;
     try {
       if (this.signal.aborted) throw new RunCancelled();
-      this.emit({ type: 'node:start', ...base });
+      this.#emitNode('node:start', node);
       // Stream ports are live from the start so consumers can pull while this node produces.
-      for (const port of Object.keys(node.def.outputs)) {
-        const channel = this.#channels.get(`${node.id}.${port}`);
-        if (channel) this.#ports.get(`${node.id}.${port}`)!.resolve({ kind: 'stream', channel });
+      if (streamsOut) {
+        for (let i = 0; i < run.outPorts.length; i++) {
+          const channel = run.outChannels[i];
+          if (channel) this.#resolvePort(run, i, { kind: 'stream', channel });
+        }
       }
       if (this.signal.aborted) throw new RunCancelled(); // a listener may have cancelled on node:start
       if (node.mapped) {
@@ -223,15 +350,14 @@ class RunState {
           this.emit({ type: 'node:output', ...base, outputs });
         }
         const effective = key !== undefined && usedRng ? seededKey(key, this.options.seed) : key;
-        for (const port of Object.keys(node.def.outputs)) {
-          const pk = `${node.id}.${port}`;
-          if (!this.#channels.has(pk)) this.#ports.get(pk)!.resolve({ kind: 'value', value: outputs[port], key: effective });
+        for (let i = 0; i < run.outPorts.length; i++) {
+          if (!run.outChannels[i]) this.#resolvePort(run, i, { kind: 'value', value: outputs[run.outPorts[i]!], key: effective });
         }
         if (key !== undefined) this.services.cache.set(key, outputs, usedRng ? this.options.seed : undefined);
-        this.#noteResult(node, outputs);
+        this.#noteResult(run, outputs);
       }
-      for (const ch of this.#outChannels(node)) ch.close();
-      this.#releaseReaders(node);
+      if (streamsOut) for (const ch of run.outChannels) ch?.close();
+      this.#releaseReaders(run);
       this.emit({ type: 'node:done', ...base, durationMs: performance.now() - started, cached: false });
       return 'done';
     } catch (error) {
@@ -351,19 +477,14 @@ class RunState {
     return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs, ...(fingerprint !== undefined ? { fingerprint } : {}) });
   }
 
-  #noteResult(node: PlannedNode, outputs: Record<string, unknown>): void {
-    if (this.plan.targets.includes(node.id)) this.#results.set(node.id, outputs);
-  }
-
-  #outChannels(node: PlannedNode): Channel<unknown>[] {
-    return Object.keys(node.def.outputs).flatMap((p) => {
-      const ch = this.#channels.get(`${node.id}.${p}`);
-      return ch ? [ch] : [];
-    });
+  #noteResult(run: NodeRun, outputs: Record<string, unknown>): void {
+    if (run.isTarget) this.#results.set(run.node.id, outputs);
   }
 
   /** A finished (or abandoned) consumer stops holding back the streams it read. */
-  #releaseReaders(node: PlannedNode): void {
+  #releaseReaders(run: NodeRun): void {
+    if (!run.readsStream) return;
+    const { node } = run;
     for (const [port, links] of Object.entries(node.links)) {
       links.forEach((l, i) => this.#channels.get(`${l.node}.${l.output}`)?.release(this.#readerIndex.get(`${node.id}\0${port}\0${i}`)!));
     }
@@ -384,6 +505,13 @@ class RunState {
     const wait = this.options.backpressure?.();
     if (wait) return raceAbort(Promise.resolve(wait), this.signal);
     return eventLoopTurn();
+  }
+
+  /** Takes an execution slot if one is free now (the usual case: no await). */
+  #takeSlot(): boolean {
+    if (this.#running >= (this.options.concurrency ?? Infinity)) return false;
+    this.#running++;
+    return true;
   }
 
   async #acquireSlot(): Promise<void> {

@@ -39,65 +39,79 @@ export interface RunPlan {
  * it to that); the throws below are for callers that skipped validation.
  */
 export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: readonly string[]): RunPlan {
+  // Works on node indices (file order) so the passes below are array reads, not string-keyed
+  // map lookups; ids are looked up once, here.
   const ids = Object.keys(graph.nodes);
-  const consumers = new Map<string, string[]>();
-  for (const id of ids) {
-    for (const value of Object.values(graph.nodes[id]!.inputs ?? {})) {
-      for (const link of linksOf(value)) {
-        const list = consumers.get(link.node) ?? [];
-        list.push(id);
-        consumers.set(link.node, list);
+  const n = ids.length;
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
+  const inputsOf: [string, readonly Link[]][][] = new Array(n);
+  const depsOf: number[][] = new Array(n);
+  const consumers: number[][] = Array.from({ length: n }, () => []);
+  for (let i = 0; i < n; i++) {
+    const entries = Object.entries(graph.nodes[ids[i]!]!.inputs ?? {}).map(([port, value]): [string, readonly Link[]] => [port, linksOf(value)]);
+    inputsOf[i] = entries;
+    const deps: number[] = [];
+    // A Set only for wide nodes: a fan-in of 10,000 links would make `includes` quadratic.
+    let seen: Set<number> | undefined;
+    for (const [, links] of entries) {
+      for (const link of links) {
+        const d = indexOf.get(link.node);
+        if (d === undefined) throw new Error(`node ${quoteText(ids[i])} links to unknown node ${quoteText(link.node)} (validate the graph first)`);
+        if (seen ? seen.has(d) : deps.includes(d)) continue;
+        deps.push(d);
+        if (seen) seen.add(d);
+        else if (deps.length > 16) seen = new Set(deps);
+        consumers[d]!.push(i);
       }
     }
+    depsOf[i] = deps;
   }
   let wanted = targets?.length ? [...targets] : ids.filter((id) => registry.get(graph.nodes[id]!.type)?.output === true);
-  if (!wanted.length) wanted = ids.filter((id) => !consumers.has(id));
+  if (!wanted.length) wanted = ids.filter((_, i) => consumers[i]!.length === 0);
   for (const t of wanted) if (typeof t !== 'string' || !Object.hasOwn(graph.nodes, t)) throw new Error(`unknown target node ${quoteText(t)}`);
 
   // Ancestors of the targets.
-  const needed = new Set<string>();
-  const stack = [...wanted];
+  const needed = new Uint8Array(n);
+  let neededCount = 0;
+  const stack = wanted.map((id) => indexOf.get(id)!);
   while (stack.length) {
-    const id = stack.pop()!;
-    if (needed.has(id)) continue;
-    needed.add(id);
-    for (const value of Object.values(graph.nodes[id]!.inputs ?? {})) for (const link of linksOf(value)) stack.push(link.node);
+    const i = stack.pop()!;
+    if (needed[i]) continue;
+    needed[i] = 1;
+    neededCount++;
+    for (const d of depsOf[i]!) if (!needed[d]) stack.push(d);
   }
 
   // Kahn's algorithm over needed nodes; a queue seeded in file order keeps the order stable.
-  const fileIndex = new Map(ids.map((id, i) => [id, i]));
-  const indegree = new Map<string, number>();
-  const depsOf = new Map<string, string[]>();
-  for (const id of needed) {
-    const deps: string[] = [];
-    for (const value of Object.values(graph.nodes[id]!.inputs ?? {})) {
-      for (const link of linksOf(value)) if (!deps.includes(link.node)) deps.push(link.node);
-    }
-    depsOf.set(id, deps);
-    indegree.set(id, deps.length);
+  const indegree = new Int32Array(n);
+  const ready: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!needed[i]) continue;
+    indegree[i] = depsOf[i]!.length;
+    if (indegree[i] === 0) ready.push(i);
   }
-  const ready = ids.filter((id) => needed.has(id) && indegree.get(id) === 0);
   const order: string[] = [];
   for (let head = 0; head < ready.length; head++) {
-    const id = ready[head]!;
-    order.push(id);
-    const next: string[] = [];
-    const cs = consumers.get(id) ?? [];
-    for (const c of cs.length > 1 ? new Set(cs) : cs) {
-      if (!needed.has(c)) continue;
-      const d = indegree.get(c)! - 1;
-      indegree.set(c, d);
-      if (d === 0) next.push(c);
+    const i = ready[head]!;
+    order.push(ids[i]!);
+    const first = ready.length;
+    for (const c of consumers[i]!) if (needed[c] && --indegree[c]! === 0) ready.push(c);
+    // Indices are file positions: sorting the newly ready ones keeps ties in file order.
+    if (ready.length - first > 1) {
+      const next = ready.splice(first).sort((a, b) => a - b);
+      for (const c of next) ready.push(c);
     }
-    if (next.length > 1) next.sort((a, b) => fileIndex.get(a)! - fileIndex.get(b)!);
-    ready.push(...next);
   }
-  if (order.length !== needed.size) throw new Error('graph has a cycle (validate it first)');
+  if (order.length !== neededCount) throw new Error('graph has a cycle (validate it first)');
 
   const nodes = new Map<string, PlannedNode>();
+  const disabledAt = new Uint8Array(n);
   const streamPorts = new Set<string>();
   const readers = new Map<string, number>();
-  for (const id of order) {
+  for (let k = 0; k < ready.length; k++) {
+    const i = ready[k]!;
+    const id = ids[i]!;
     const g = graph.nodes[id]!;
     const def = registry.get(g.type);
     if (!def) throw new Error(`unknown node type "${g.type}" (validate the graph first)`);
@@ -106,19 +120,21 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     // Keyed by the file's port names: no prototype, so no name can reach Object.prototype.
     const links: Record<string, readonly Link[]> = Object.create(null);
     let mapped = false;
-    for (const [port, value] of Object.entries(g.inputs ?? {})) {
-      const ls = linksOf(value);
+    for (const [port, ls] of inputsOf[i]!) {
       links[port] = ls;
+      const streamInput = def.inputs[port]?.stream;
       for (const l of ls) {
         const key = `${l.node}.${l.output}`;
         readers.set(key, (readers.get(key) ?? 0) + 1);
-        if (streamPorts.has(key) && !def.inputs[port]?.stream) mapped = true;
+        if (!mapped && !streamInput && streamPorts.has(key)) mapped = true;
       }
     }
     for (const [port, spec] of Object.entries(def.outputs as Record<string, OutputSpec>)) if (spec.stream || mapped) streamPorts.add(`${id}.${port}`);
     let disabled = g.disabled === true;
-    for (const d of depsOf.get(id)!) disabled ||= nodes.get(d)!.disabled;
-    nodes.set(id, { id, def, params: resolved.params, links, deps: depsOf.get(id)!, mapped, disabled });
+    const deps = depsOf[i]!;
+    for (const d of deps) if (disabledAt[d]) disabled = true;
+    disabledAt[i] = disabled ? 1 : 0;
+    nodes.set(id, { id, def, params: resolved.params, links, deps: deps.map((d) => ids[d]!), mapped, disabled });
   }
   return { order, nodes, streamPorts, readers, targets: wanted };
 }

@@ -50,6 +50,26 @@ export function validateSemantics(graph: GraphDocument, registry: NodeRegistry):
   return issues;
 }
 
+/**
+ * isPortCompatible, remembered per (output type, input type): a graph uses a handful of type
+ * pairs over thousands of links, and each check splits both union types anew. Keys are port
+ * types from node definitions, held in Maps.
+ */
+const compatibility = new Map<string, Map<string, boolean>>();
+function compatible(from: string, to: string): boolean {
+  let row = compatibility.get(from);
+  if (!row) {
+    if (compatibility.size >= 1024) return isPortCompatible(from, to);
+    compatibility.set(from, (row = new Map()));
+  }
+  let ok = row.get(to);
+  if (ok === undefined) {
+    ok = isPortCompatible(from, to);
+    if (row.size < 1024) row.set(to, ok);
+  }
+  return ok;
+}
+
 function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefinition, nodes: Record<string, unknown>, registry: NodeRegistry, issues: ValidationIssue[]): void {
   const specs = def.inputs as Record<string, { type: string; optional?: boolean; list?: boolean }>;
   const inputs = own(node, 'inputs');
@@ -66,11 +86,12 @@ function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefi
       issues.push({ code: 'too_many_links', nodeId: id, pointer: pointer('nodes', id, 'inputs', port), message: `input ${quote(port)} takes one link, got ${links.length}` });
     }
     links.forEach((link, i) => {
-      const at = Array.isArray(value) ? pointer('nodes', id, 'inputs', port, i) : pointer('nodes', id, 'inputs', port);
+      // Built only when there is an issue to report: most links have none.
+      const at = () => (Array.isArray(value) ? pointer('nodes', id, 'inputs', port, i) : pointer('nodes', id, 'inputs', port));
       const from = own(link, 'node');
       if (typeof from !== 'string') return; // the schema reports it
       if (!Object.hasOwn(nodes, from)) {
-        issues.push({ code: 'dangling_link', nodeId: id, pointer: at + '/node', message: `input ${quote(port)} links to missing node ${quote(from)}` });
+        issues.push({ code: 'dangling_link', nodeId: id, pointer: at() + '/node', message: `input ${quote(port)} links to missing node ${quote(from)}` });
         return;
       }
       const sourceType = own(nodes[from], 'type');
@@ -81,11 +102,11 @@ function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefi
       const out = own(sourceDef.outputs, output) as { type: string } | undefined;
       if (!out) {
         const near = closestMatch(output, Object.keys(sourceDef.outputs));
-        issues.push({ code: 'unknown_output', nodeId: id, pointer: at + '/output', message: `node ${quote(from)} (${sourceDef.type}) has no output ${quote(output)}${near ? ` (did you mean "${near}"?)` : ''}` });
+        issues.push({ code: 'unknown_output', nodeId: id, pointer: at() + '/output', message: `node ${quote(from)} (${sourceDef.type}) has no output ${quote(output)}${near ? ` (did you mean "${near}"?)` : ''}` });
         return;
       }
-      if (!isPortCompatible(out.type, spec.type)) {
-        issues.push({ code: 'type_mismatch', nodeId: id, pointer: at, message: `input ${quote(port)} expects ${spec.type} but ${quote(`${from}.${output}`)} is ${out.type}` });
+      if (!compatible(out.type, spec.type)) {
+        issues.push({ code: 'type_mismatch', nodeId: id, pointer: at(), message: `input ${quote(port)} expects ${spec.type} but ${quote(`${from}.${output}`)} is ${out.type}` });
       }
     });
   }
