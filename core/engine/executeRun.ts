@@ -202,6 +202,18 @@ class RunState {
     this.subscriber.next({ type, nodeId: node.id, nodeType: node.def.type, runId: this.options.runId, seq: this.#seq++, t: this.#now() } as ExecutionEvent);
   }
 
+  /** node:done of a node that executed (same keys and order as `emit` would give). */
+  #emitDone(node: PlannedNode, durationMs: number): void {
+    if (this.subscriber.closed) return;
+    this.subscriber.next({ type: 'node:done', nodeId: node.id, nodeType: node.def.type, durationMs, cached: false, runId: this.options.runId, seq: this.#seq++, t: this.#now() });
+  }
+
+  /** node:output of a whole (not streamed) result. */
+  #emitOutput(node: PlannedNode, outputs: Readonly<Record<string, unknown>>): void {
+    if (this.subscriber.closed) return;
+    this.subscriber.next({ type: 'node:output', nodeId: node.id, nodeType: node.def.type, outputs, runId: this.options.runId, seq: this.#seq++, t: this.#now() });
+  }
+
   #now(): number {
     return Math.round((performance.now() - this.t0) * 1000) / 1000;
   }
@@ -347,7 +359,7 @@ class RunState {
         else {
           outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result, this.options.checkPorts !== false);
           if (streamsOut) for (const [port, value] of Object.entries(outputs)) if (this.#channels.has(`${node.id}.${port}`)) await this.#channels.get(`${node.id}.${port}`)!.push(value);
-          this.emit({ type: 'node:output', ...base, outputs });
+          this.#emitOutput(node, outputs);
         }
         const effective = key !== undefined && usedRng ? seededKey(key, this.options.seed) : key;
         for (let i = 0; i < run.outPorts.length; i++) {
@@ -358,7 +370,7 @@ class RunState {
       }
       if (streamsOut) for (const ch of run.outChannels) ch?.close();
       this.#releaseReaders(run);
-      this.emit({ type: 'node:done', ...base, durationMs: performance.now() - started, cached: false });
+      this.#emitDone(node, performance.now() - started);
       return 'done';
     } catch (error) {
       if (this.signal.aborted) return finish('cancelled', 'cancelled');
