@@ -157,6 +157,10 @@ for (const v of variants) {
   }
 }
 
+// JIT warm-up on every shape at 1,000 nodes, so the first rows don't pay for compilation.
+for (let i = 0; i < 5; i++) for (const v of variants) for (const shape of shapes) await tesseraRun(v.t, tesseraGraph(shape, 1000));
+if (withRete) for (const shape of shapes) await reteRun(shape, 1000);
+
 const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
 const flags = (/flags\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(' ').filter((f) => /^(avx|fma|sse4)/.test(f));
 const loadBefore = loadavg();
