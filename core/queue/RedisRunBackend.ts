@@ -56,6 +56,7 @@ export class RedisRunBackend implements RunBackend {
   readonly #engineVersion: string;
   readonly #logger: Logger;
   readonly #runs = new Map<string, RemoteRun>();
+  /** Marker reads in progress, by runs folder. */
   readonly #markers = new Map<string, Promise<string>>();
   #closed: Promise<void> | undefined;
 
@@ -108,13 +109,16 @@ export class RedisRunBackend implements RunBackend {
     });
   }
 
-  /** The id of a runs folder (its marker, written on first use), which jobs carry to the workers. */
+  /**
+   * The id of a runs folder (its marker, written on first use), which jobs carry to the workers.
+   * Read again for each run, not kept: a marker that changed (a folder emptied and reused) is
+   * what the workers read too. Runs queued together share one pending read.
+   */
   #marker(runsDir: string): Promise<string> {
     let id = this.#markers.get(runsDir);
     if (!id) {
-      id = ensureRunsDirMarker(runsDir);
+      id = ensureRunsDirMarker(runsDir).finally(() => this.#markers.delete(runsDir));
       this.#markers.set(runsDir, id);
-      id.catch(() => this.#markers.delete(runsDir)); // tried again by the next run
     }
     return id;
   }
