@@ -1,7 +1,8 @@
 /**
  * Scores trained MOSAIC weights against the model-free baselines on held-out test samples:
  * runs the generate graph once per weights file (one file per training seed; a finished
- * evaluation is reused), then writes per-metric tables with paired cluster-bootstrap CIs in which
+ * evaluation is reused only when the weights file (path, size, mtime), graph, sample count and
+ * settings are unchanged), then writes per-metric tables with paired cluster-bootstrap CIs in which
  * the model is the reference arm — a baseline cell is bold where the CI of its difference to the
  * model excludes 0 — and the per-K difference tables (metrics' comparisonMarkdown).
  *
@@ -12,7 +13,8 @@
  */
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from 'tessera';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compareArms, comparisonMarkdown, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
@@ -30,12 +32,19 @@ const extra = process.argv.flatMap((a, i) => (a === '-s' ? ['-s', process.argv[i
 await mkdir(out, { recursive: true });
 
 const isDone = (file: string) => readFile(file, 'utf8').then((t) => (JSON.parse(t) as { status?: string }).status === 'done').catch(() => false);
+/** What an evaluation depends on: a finished one is reused only when all of it is unchanged. */
+const keyOf = async (w: string) => {
+  const st = await stat(w);
+  return JSON.stringify({ weights: resolve(w), size: st.size, mtimeMs: st.mtimeMs, generate, evalCount, extra });
+};
+const sameKey = (dir: string, key: string) => readFile(join(dir, 'evaluate-key.json'), 'utf8').then((t) => t.trim() === key).catch(() => false);
 const runs: MetricsJson[] = [];
 const seconds: (number | null)[] = [];
 for (const [i, w] of weights.entries()) {
   const dir = join(out, `w${i}-eval${evalCount}`);
   let wall: number | null = null;
-  if (!(await isDone(join(dir, 'run.json')))) {
+  const key = await keyOf(w);
+  if (!(await isDone(join(dir, 'run.json'))) || !(await sameKey(dir, key))) {
     console.log(`evaluating ${w} on ${evalCount} test samples → ${dir}`);
     const t0 = performance.now();
     const args = ['bin/tessera.mjs', 'run', generate, '-o', dir, '--force', '-s', `model.checkpoint=${resolve(w)}`, '-s', `testData.test=${evalCount}`, ...extra, '--json'];
@@ -43,6 +52,7 @@ for (const [i, w] of weights.entries()) {
     const code = await new Promise<number>((res, rej) => spawn(process.execPath, args, { stdio: ['ignore', fd, fd] }).on('error', rej).on('exit', (c) => res(c ?? 1)));
     if (code !== 0) throw new Error(`tessera run exited ${code} (see ${join(out, `w${i}.log`)})`);
     wall = (performance.now() - t0) / 1000;
+    await writeFileAtomic(join(dir, 'evaluate-key.json'), key + '\n');
   } else console.log(`reusing the finished evaluation in ${dir}`);
   seconds.push(wall);
   runs.push(JSON.parse(await readFile(join(dir, 'metrics', 'metrics.json'), 'utf8')) as MetricsJson);
@@ -59,6 +69,6 @@ for (const c of COMPARED) if (comparison.some((t) => t.rows.some((r) => r.cells[
 lines.push('### Differences per K', '', comparisonMarkdown(comparison, { reference: 'model', resamples, level: 0.95 }));
 const machine = `${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${new Date().toISOString()}`;
 lines.push(`Weights: ${weights.join(', ')}; graph ${generate}${extra.length ? ` with ${extra.filter((_, i) => i % 2).join(' ')}` : ''}; measured on ${machine}; evaluation wall s: ${seconds.map((s) => (s === null ? 'reused' : s.toFixed(0))).join(', ')}.`);
-await writeFile(join(out, 'evaluate.md'), lines.join('\n') + '\n');
-await writeFile(join(out, 'evaluate.json'), JSON.stringify({ machine, weights, generate, evalCount, bootstrap: boot, comparison }, null, 1) + '\n');
+await writeFileAtomic(join(out, 'evaluate.md'), lines.join('\n') + '\n');
+await writeFileAtomic(join(out, 'evaluate.json'), JSON.stringify({ machine, weights, generate, evalCount, bootstrap: boot, comparison }, null, 1) + '\n');
 console.log(lines.join('\n'));

@@ -20,6 +20,8 @@ export interface CheckedWeightsSpec<C extends { readonly preset: string }> {
   configDifferences(saved: Partial<C>, c: C): string[];
   /** Every parameter name and shape the config traces. */
   readonly expected: ReadonlyMap<string, readonly number[]>;
+  /** Further reasons the checkpoint's metadata rules it out (empty: none), e.g. another autoencoder. */
+  readonly checkMetadata?: (metadata: Readonly<Record<string, string>>) => string[];
 }
 
 /**
@@ -54,6 +56,8 @@ export async function loadCheckedWeights<C extends { readonly preset: string }>(
   if (diff.length) {
     throw new Error(`${owner}: checkpoint ${file} was trained with preset '${saved.preset ?? '?'}', ${spec.asker} asks for '${c.preset}':\n  ${diff.join('\n  ')}\n(${spec.hint})`);
   }
+  const other = spec.checkMetadata?.(metadata) ?? [];
+  if (other.length) throw new Error(`${owner}: checkpoint ${file} cannot be used here:\n  ${other.join('\n  ')}\n(${spec.hint})`);
   const problems: string[] = [];
   for (const [name, shape] of spec.expected) {
     const t = params[name] as Tensor | undefined;

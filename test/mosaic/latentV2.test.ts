@@ -9,7 +9,7 @@ import { ops as o, Predictor, saveParamsFile, Tensor, Trainer } from 'tessera/ke
 import { applyAffine } from 'tessera/semalign';
 import { AutoencoderModel } from '../../plugins/latent/AutoencoderModel.ts';
 import { CONFIG_KEY as AE_CONFIG_KEY } from '../../plugins/latent/AutoencoderTrainingProgram.ts';
-import { encodeSamples } from '../../plugins/mosaic/model/latentCache.ts';
+import { AUTOENCODER_KEY, autoencoderHash, encodeSamples } from '../../plugins/mosaic/model/latentCache.ts';
 import { loadWeights } from '../../plugins/mosaic/model/loadWeights.ts';
 import { buildBatch, checkSamples, referencePositions, warpedTokenCentres } from '../../plugins/mosaic/model/mosaicBatch.ts';
 import { configDifferences, dims, PRESETS, resolveConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
@@ -253,6 +253,9 @@ test('subject-weighted loss: the traced diffusion output equals a float64 Σ w·
   single[70] = 0.3;
   const one = await diffusion(single);
   assert.ok(Math.abs(one - perToken[70]!) < 1e-5 * perToken[70]!, `one token: ${one} vs ${perToken[70]}`);
+  // No weight at all (background 0, no subject pixel in the batch): a zero loss, not 0/0.
+  const none = await diffusion(new Float32Array(B * n));
+  assert.is(none, 0);
   await weighted.dispose();
   await plain.dispose();
 
@@ -287,6 +290,14 @@ test('configs: a checkpoint without the v2 fields reads as pixel/grid; pose posi
   assert.equal(configDifferences({ ...config, latentScale: 1.87 }, config), ['latentScale: 1.87 in the checkpoint, 1 in the model']);
   // The bundled v1 checkpoint (written before these fields) is refused by the latent preset.
   await rejects(loadWeights('plugins/mosaic/weights/mosaic-small.safetensors', resolveConfig('latent-v2')), /space: pixel in the checkpoint, latent in the model/);
+
+  // A latent checkpoint records its autoencoder's hash: another autoencoder is refused, the same one loads.
+  const file = join(tempDir('latent-ae-hash'), 'w.safetensors');
+  const params = await perturbedWeights(config, fixtures(2, [1], LATENT_DATA, 'train'), 0.01, 1, ae);
+  await saveParamsFile(file, params, { 'mosaic.config': JSON.stringify(config), [AUTOENCODER_KEY]: autoencoderHash(ae) });
+  const other = await aeWith(2);
+  await rejects(loadWeights(file, config, other), /trained on autoencoder weights [0-9a-f]{16}, the autoencoder input has [0-9a-f]{16}/);
+  assert.ok((await loadWeights(file, config, ae)).params['embed.w']);
 
   assert.throws(() => resolveConfig('tiny', { refPositions: 'pose' }), /refPositions 'pose' needs layoutPose/);
   assert.throws(() => resolveConfig('latent-tiny', { layoutPose: false }), /refPositions 'pose' needs layoutPose/);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AutoencoderModel } from 'tessera/latent';
 import type { ImageValue } from 'tessera';
 import type { SemAlignSample } from 'tessera/semalign';
@@ -60,4 +61,31 @@ export async function encodeSamples(ae: AutoencoderModel, samples: readonly SemA
 export async function latentsFor(model: { config: MosaicConfig; autoencoder: AutoencoderModel | null }, samples: readonly SemAlignSample[], who: string, signal?: AbortSignal): Promise<LatentLookup | undefined> {
   if (model.config.space !== 'latent') return undefined;
   return encodeSamples(checkAutoencoder(model.autoencoder, model.config, who), samples, signal);
+}
+
+/** Checkpoint metadata key: hash of the autoencoder weights a latent model was trained with. */
+export const AUTOENCODER_KEY = 'mosaic.autoencoder';
+
+/** A short hash of an autoencoder's weights (names, shapes and bytes, in name order). */
+export function autoencoderHash(ae: AutoencoderModel): string {
+  const params = ae.weights!.params;
+  const h = createHash('sha256');
+  for (const name of Object.keys(params).sort()) {
+    const t = params[name]!;
+    h.update(`${name}:${t.shape.join('x')};`);
+    const d = t.data as Float32Array;
+    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Reasons a latent checkpoint cannot be used with this autoencoder: its latents would decode
+ * to something else. A checkpoint without the key (weights-only files from older exports) passes.
+ */
+export function autoencoderMismatch(meta: Readonly<Record<string, string>>, ae: AutoencoderModel | null): string[] {
+  const saved = meta[AUTOENCODER_KEY];
+  if (saved === undefined || !ae?.weights) return [];
+  const now = autoencoderHash(ae);
+  return saved === now ? [] : [`it was trained on autoencoder weights ${saved}, the autoencoder input has ${now} (a latent model only decodes with the autoencoder it was trained with)`];
 }

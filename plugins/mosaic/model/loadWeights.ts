@@ -1,4 +1,6 @@
 import { Graph } from 'tessera/kernels';
+import type { AutoencoderModel } from 'tessera/latent';
+import { autoencoderMismatch } from './latentCache.ts';
 import { loadCheckedWeights } from 'tessera/train';
 import { configDifferences, type MosaicConfig } from './MosaicConfig.ts';
 import { velocityProgram } from './mosaicPrograms.ts';
@@ -16,7 +18,7 @@ export function expectedParams(c: MosaicConfig): Map<string, readonly number[]> 
  * Loads a MOSAIC checkpoint (a training checkpoint or a weights-only file) after checking, before
  * any session is built, that it was written for this config (train's loadCheckedWeights).
  */
-export async function loadWeights(path: string, c: MosaicConfig): Promise<MosaicWeights> {
+export async function loadWeights(path: string, c: MosaicConfig, autoencoder: AutoencoderModel | null = null): Promise<MosaicWeights> {
   return loadCheckedWeights(path, {
     owner: 'mosaic',
     kind: 'a MOSAIC checkpoint',
@@ -27,5 +29,6 @@ export async function loadWeights(path: string, c: MosaicConfig): Promise<Mosaic
     config: c,
     configDifferences,
     expected: expectedParams(c),
+    checkMetadata: (meta) => (c.space === 'latent' ? autoencoderMismatch(meta, autoencoder) : []),
   });
 }

@@ -50,7 +50,8 @@ export function trainingStepProgram(c: MosaicConfig, k: number, batch: number, t
     let diffusion: Sym;
     if (terms.subjectWeighted) {
       const w = g.input('tokw', [batch, n]);
-      diffusion = o.div(o.sum(o.mul(o.mean(sq, [2]), w)), o.sum(w));
+      // A batch with no subject pixel and background 0 has Σw = 0: a zero loss, not 0/0.
+      diffusion = o.div(o.sum(o.mul(o.mean(sq, [2]), w)), o.maximum(o.sum(w), 1e-6));
     } else diffusion = o.mean(sq);
     const outputs: Record<string, Sym> = { diffusion };
     let loss = diffusion;

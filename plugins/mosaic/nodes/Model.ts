@@ -52,7 +52,7 @@ export const Model = defineNode({
       if (ae !== undefined && !(ae instanceof AutoencoderModel)) throw new TypeError('mosaic/Model: the autoencoder input must come from latent/Autoencoder');
       model = model.withAutoencoder(checkAutoencoder((ae as AutoencoderModel | undefined) ?? null, config, 'mosaic/Model'));
     } else if (ae !== undefined) ctx.log.warn(`mosaic/Model: preset ${config.preset} works on pixels; the autoencoder input is ignored`);
-    if (p.checkpoint) model = model.withWeights(await loadWeights(await ctx.resolvePath(p.checkpoint, 'read'), config));
+    if (p.checkpoint) model = model.withWeights(await loadWeights(await ctx.resolvePath(p.checkpoint, 'read'), config, model.autoencoder));
     ctx.log.info(model.describe());
     return { model };
   },

@@ -5,7 +5,7 @@ import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
 import { createHash } from 'node:crypto';
 import { betaAt, checkBatch, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
 import { buildBatch, checkSamples, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
-import { checkAutoencoder, latentsFor } from '../model/latentCache.ts';
+import { autoencoderHash, AUTOENCODER_KEY, checkAutoencoder, latentsFor } from '../model/latentCache.ts';
 import { configDifferences, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
 import type { MosaicModelState } from '../model/MosaicModelState.ts';
 import { trainingStepProgram } from '../model/mosaicPrograms.ts';
@@ -54,7 +54,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
       // Which samples (ids and K, in order): a resume on other data would not be exact.
       'mosaic.data': `${samples.length}:${createHash('sha256').update(samples.map((s) => `${s.annotation.id}/${s.refs.length}`).join(',')).digest('hex').slice(0, 16)}`,
       // A latent model's data are the autoencoder's latents: other autoencoder weights, other data.
-      ...(c.space === 'latent' ? { 'mosaic.autoencoder': weightsHash(model.autoencoder!.weights!.params) } : {}),
+      ...(c.space === 'latent' ? { [AUTOENCODER_KEY]: autoencoderHash(model.autoencoder!) } : {}),
     };
     if (model.weights) this.initial = { ...model.weights.params };
   }
@@ -140,7 +140,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
     same('mosaic.terms', 'loss terms');
     same('mosaic.tapBlocks', 'correspondence blocks');
     same('mosaic.data', 'training samples (count:hash of ids)');
-    same('mosaic.autoencoder', 'autoencoder weights (hash)');
+    same(AUTOENCODER_KEY, 'autoencoder weights (hash)');
     return out;
   }
 
@@ -150,14 +150,3 @@ export class MosaicTrainingProgram implements TrainingProgram {
 }
 
 
-/** A short hash of a set of weights (names, shapes and bytes, in name order). */
-function weightsHash(params: Readonly<Record<string, Tensor>>): string {
-  const h = createHash('sha256');
-  for (const name of Object.keys(params).sort()) {
-    const t = params[name]!;
-    h.update(`${name}:${t.shape.join('x')};`);
-    const d = t.data as Float32Array;
-    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  }
-  return h.digest('hex').slice(0, 16);
-}
