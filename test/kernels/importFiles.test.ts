@@ -3,11 +3,13 @@
 // whose Linear weights were renamed and transposed (found again through the name map). Fixtures
 // from bench/importer/export_fixtures.py (torch 1.13); gradients compared with PyTorch's.
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Graph, decodeModel, importOnnx, importOnnxModel, loadOnnxFile, resolveExternalData } from '../../kernels/index.ts';
+import { checkOpenedInside } from '../../kernels/onnx/externalData.ts';
 import { modulePath } from '../../kernels/trace/importNames.ts';
 import { FIXTURES, checkAgainstTorch } from './importReference.ts';
 import { rejects, throwsWith } from './util.ts';
@@ -59,6 +61,44 @@ test('external data: locations outside the model folder are refused (.., absolut
     copyFileSync(fixture('dit_block_op17_ext.onnx'), join(dir, 'model', 'm.onnx'));
     const ok = await loadOnnxFile(join(dir, 'model', 'm.onnx'));
     assert.ok(ok.graph.initializers.every((t) => !t.external && t.data.length > 0));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('external data: a name starting with two dots inside the folder loads; a link swapped after the open is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-ext-'));
+  try {
+    const model = join(dir, 'model');
+    mkdirSync(model);
+    copyFileSync(fixture('dit_block_op17_ext.weights'), join(model, '..weights'));
+    const m = decodeModel(readFileSync(fixture('dit_block_op17_ext.onnx')));
+    for (const t of m.graph.initializers) if (t.external) t.external.location = '..weights';
+    await resolveExternalData(m, model);
+    assert.ok(m.graph.initializers.every((t) => !t.external && t.data.length > 0));
+    // The race: the link points outside when opened and inside when checked. The descriptor's
+    // file is not the one the link names now, so it is refused.
+    copyFileSync(fixture('dit_block_op17_ext.weights'), join(dir, 'secret.bin'));
+    symlinkSync(join(dir, 'secret.bin'), join(model, 'swap.bin'));
+    const fh = await open(join(model, 'swap.bin'), 'r');
+    try {
+      rmSync(join(model, 'swap.bin'));
+      symlinkSync(join(model, '..weights'), join(model, 'swap.bin'));
+      await rejects(() => checkOpenedInside(fh, join(model, 'swap.bin'), model, 'w'), /w, which changed while it was opened/);
+    } finally {
+      await fh.close();
+    }
+    // Opened through the same (inside) link it is checked against: accepted.
+    const same = await open(join(model, 'swap.bin'), 'r');
+    try {
+      await checkOpenedInside(same, join(model, 'swap.bin'), model, 'w');
+    } finally {
+      await same.close();
+    }
+    // Not a regular file: refused (opened without blocking, so a FIFO could not hang the load either).
+    mkdirSync(join(model, 'sub.bin'));
+    for (const t of m.graph.initializers) t.external = { location: 'sub.bin', offset: 0, length: null };
+    await rejects(() => resolveExternalData(m, model), /names external data 'sub\.bin', which (is not a regular file|cannot be read)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
