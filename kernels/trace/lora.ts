@@ -8,6 +8,7 @@
 import type { Graph } from './Graph.ts';
 import type { NodeRewrite, RewriteSite } from './importRewrite.ts';
 import { init } from './init.ts';
+import { TraceError } from './TraceError.ts';
 import * as o from './ops.ts';
 import type { Sym } from './Sym.ts';
 
@@ -46,6 +47,30 @@ function attrInt(site: RewriteSite, name: string): number | number[] | undefined
   return site.node.attributes.find((a) => a.name === name)?.value as number | number[] | undefined;
 }
 
+/**
+ * A Conv's stride and pad when the adapter can copy its geometry: 2-D, one stride for both axes,
+ * one pad on all four sides, ungrouped, undilated (what conv2d computes). Anything else is refused
+ * by node name rather than left to fail later with a shape error.
+ */
+function convGeometry(site: RewriteSite): { stride: number; pad: number } {
+  const strides = (attrInt(site, 'strides') as number[] | undefined) ?? [1, 1];
+  const pads = (attrInt(site, 'pads') as number[] | undefined) ?? [0, 0, 0, 0];
+  const dilations = (attrInt(site, 'dilations') as number[] | undefined) ?? [1, 1];
+  const group = (attrInt(site, 'group') as number | undefined) ?? 1;
+  const autoPad = site.node.attributes.find((a) => a.name === 'auto_pad')?.value;
+  const why: string[] = [];
+  if (site.input(0).rank !== 4) why.push(`a ${site.input(0).rank - 2}-D conv`);
+  if (group !== 1) why.push(`group ${group}`);
+  if (dilations.some((d) => d !== 1)) why.push(`dilations [${dilations.join(', ')}]`);
+  if (new Set(strides).size > 1) why.push(`strides [${strides.join(', ')}]`);
+  if (new Set(pads).size > 1) why.push(`pads [${pads.join(', ')}]`);
+  if (autoPad !== undefined && autoPad !== 'NOTSET') why.push(`auto_pad ${String(autoPad)}`);
+  if (why.length) {
+    throw new TraceError('lora', `cannot wrap Conv node '${site.node.name || site.tensor}'${site.module ? ` (${site.module})` : ''}: ${why.join(', ')}; LoRA supports 2-D, ungrouped, undilated convs with one stride and one symmetric pad (leave this layer out of the targets)`);
+  }
+  return { stride: strides[0] ?? 1, pad: pads[0] ?? 0 };
+}
+
 function uniqueName(g: Graph, base: string): string {
   const clean = base.replace(/[^A-Za-z0-9_./:-]/g, '_').replace(/^[^A-Za-z_]+/, '');
   let name = clean;
@@ -72,8 +97,7 @@ function delta(g: Graph, site: RewriteSite, out: Sym, rank: number, scale: numbe
     default: {
       const w = site.input(1);
       const [, cin, kh, kw] = w.shape as number[];
-      const stride = ((attrInt(site, 'strides') as number[] | undefined) ?? [1])[0]!;
-      const pad = ((attrInt(site, 'pads') as number[] | undefined) ?? [0])[0]!;
+      const { stride, pad } = convGeometry(site);
       const h = o.conv2d(x, A([rank, cin!, kh!, kw!], cin! * kh! * kw!), undefined, { stride, pad });
       return o.conv2d(h, B([out.shape[1]!, rank, 1, 1])).mul(scale);
     }
