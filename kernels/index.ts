@@ -18,7 +18,7 @@
 export type { DType, ExternalDataRef, OnnxModel, OnnxGraph, OnnxNode, OnnxTensor, OnnxAttribute, OnnxValueInfo } from './onnx/OnnxModel.ts';
 export { DEFAULT_IR_VERSION, DEFAULT_OPSET } from './onnx/OnnxModel.ts';
 export { encodeModel } from './onnx/encodeModel.ts';
-export { decodeModel, loadOnnxFile } from './onnx/decodeModel.ts';
+export { decodeModel, externalDataLocations, loadOnnxFile } from './onnx/decodeModel.ts';
 export { resolveExternalData } from './onnx/externalData.ts';
 export { importOnnx, importOnnxModel } from './trace/importOnnx.ts';
 export type { ImportOptions, ImportResult } from './trace/importOnnx.ts';

@@ -231,6 +231,25 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
 }
 
 /**
+ * The side files an .onnx file's initializers name (each once, in order), without decoding the
+ * model or copying any tensor: cheap enough for a cache fingerprint.
+ */
+export function externalDataLocations(bytes: Uint8Array): string[] {
+  const out = new Set<string>();
+  for (const m of new ProtoReader(bytes).fields()) {
+    if (m.field !== 7) continue;
+    for (const g of new ProtoReader(m.bytes!).fields()) {
+      if (g.field !== 5) continue;
+      const fields = new ProtoReader(g.bytes!).fields();
+      if (!fields.some((f) => f.field === 14 && f.int === 1n)) continue;
+      const name = fields.find((f) => f.field === 8);
+      out.add(externalRef(fields, name ? str(name) : '').location);
+    }
+  }
+  return [...out];
+}
+
+/**
  * Reads and decodes an .onnx file. Tensors stored as external data are read from their side
  * files, which must lie inside the model's folder (see `resolveExternalData`).
  */

@@ -82,7 +82,7 @@ export class FlowMatchingProgram implements TrainingProgram {
   checkMetadata(meta: Readonly<Record<string, string>>): string[] {
     const out: string[] = [];
     if (meta[ONNX_KEY] === undefined) return ['the checkpoint was not written by an imported-model training run (no model.onnx digest)'];
-    if (meta[ONNX_KEY] !== this.metadata[ONNX_KEY]) out.push(`the ONNX file differs (sha256 ${meta[ONNX_KEY]!.slice(0, 12)}… in the checkpoint, ${this.metadata[ONNX_KEY]!.slice(0, 12)}… now)`);
+    if (meta[ONNX_KEY] !== this.metadata[ONNX_KEY]) out.push(`the ONNX export differs: its .onnx file or the weights in its external-data side files (sha256 ${meta[ONNX_KEY]!.slice(0, 12)}… in the checkpoint, ${this.metadata[ONNX_KEY]!.slice(0, 12)}… now)`);
     if (meta[LORA_KEY] !== this.metadata[LORA_KEY]) out.push(`LoRA settings differ: ${meta[LORA_KEY]} in the checkpoint, ${this.metadata[LORA_KEY]} in this graph`);
     if (meta[DATA_KEY] !== undefined && meta[DATA_KEY] !== this.metadata[DATA_KEY]) out.push(`training images (count:hash) differ: ${meta[DATA_KEY]} in the checkpoint, ${this.metadata[DATA_KEY]} in this graph`);
     return out;

@@ -51,7 +51,7 @@ export class ImportedModel implements Trainable {
 
   constructor(
     readonly onnx: OnnxModel,
-    /** sha256 of the .onnx bytes (checkpoints record it). */
+    /** sha256 of the .onnx bytes and of the weights read from its side files (see onnxDigest; checkpoints record it). */
     readonly digest: string,
     readonly mapping: ModelMapping,
     readonly lora: LoraSpec | null = null,

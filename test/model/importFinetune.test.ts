@@ -1,27 +1,13 @@
 // The bundled graph graphs/import-finetune.json through the real CLI: model/ImportOnnx loads the
 // committed tiny DiT export, model/LoRA wraps its qkv and MLP layers, train/Train fine-tunes the
 // adapters headless. Also: a LoRA target that matches nothing fails the run with close names.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ROOT, cli } from './cli.ts';
 import { loadOnnxFile, loadSafetensors } from '../../kernels/index.ts';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
-const run = promisify(execFile);
-
-async function cli(graph: string, out: string): Promise<{ code: number; text: string }> {
-  try {
-    const r = await run(process.execPath, ['bin/tessera.mjs', 'run', graph, '--out', out], { cwd: ROOT, timeout: 120_000 });
-    return { code: 0, text: r.stdout + r.stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof x.code === 'number' ? x.code : -1, text: `${x.stdout ?? ''}${x.stderr ?? ''}` };
-  }
-}
 
 test('graphs/import-finetune.json runs headless: LoRA adapters train, the export’s weights stay as exported', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tessera-import-finetune-'));

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { defineNode } from 'tessera';
 import { decodeModel, resolveExternalData } from 'tessera/kernels';
 import { ImportedModel } from '../ImportedModel.ts';
+import { onnxDigest, onnxFingerprint } from '../onnxIdentity.ts';
 
 const name = (def: string, description: string) => ({ type: 'string', default: def, maxLength: 512, description }) as const;
 
@@ -29,12 +29,12 @@ export const ImportOnnx = defineNode({
     },
     additionalProperties: false,
   },
-  // A rewritten export (same path, new bytes) must not be served from the cache.
+  // A rewritten export or side file (same path, new bytes) must not be served from the cache.
   cache: {
     async fingerprint(p, paths) {
       if (!p.file) return 'none';
-      const st = await stat(await paths.resolvePath(String(p.file))).catch(() => null);
-      return st ? `${st.mtimeMs}:${st.size}` : 'missing';
+      // Throws on an unreadable file: the engine then runs the node (which reports why).
+      return onnxFingerprint(await paths.resolvePath(String(p.file)));
     },
   },
   async execute(ctx) {
@@ -43,13 +43,15 @@ export const ImportOnnx = defineNode({
     const path = await ctx.resolvePath(p.file, 'read');
     const bytes = await readFile(path);
     let onnx;
+    let external;
     try {
       onnx = decodeModel(bytes);
+      external = onnx.graph.initializers.filter((t) => t.external);
       await resolveExternalData(onnx, dirname(path));
     } catch (e) {
       throw new Error(`model/ImportOnnx: ${p.file}: ${(e as Error).message}`);
     }
-    const model = new ImportedModel(onnx, createHash('sha256').update(bytes).digest('hex'), { image: p.image, time: p.time, condition: p.condition, output: p.output, timeScale: p.timeScale });
+    const model = new ImportedModel(onnx, onnxDigest(bytes, external), { image: p.image, time: p.time, condition: p.condition, output: p.output, timeScale: p.timeScale });
     ctx.log.info(model.describe());
     return { model };
   },
