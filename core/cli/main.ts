@@ -190,8 +190,8 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--queue <redis-url>', 'hand the runs to `tessera worker`s through this Redis (BullMQ)')
     .option('--insecure-redis', 'allow a --queue Redis beyond loopback without password or TLS (a private network)')
     .option('--runs-dir <dir>', 'run folders, shared with the workers under --queue (default <out>/runs)')
-    .option('--concurrency <n>', 'runs executed at once in this process (without --server and --queue)', (v) => Number(v), 1)
-    .action(async (file: string, opts: { grid: string[]; seeds?: string; out?: string; server?: string; token?: string; queue?: string; insecureRedis?: boolean; runsDir?: string; concurrency: number }) => {
+    .option('--concurrency <n>', 'runs executed at once in this process (default 1); with --server, runs submitted and polled at once (default 4)', (v) => Number(v))
+    .action(async (file: string, opts: { grid: string[]; seeds?: string; out?: string; server?: string; token?: string; queue?: string; insecureRedis?: boolean; runsDir?: string; concurrency?: number }) => {
       const { sweepCommand } = await import('../sweep/sweepCommand.ts');
       code = await sweepCommand(file, { ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });

@@ -23,6 +23,11 @@ export interface SweepTarget {
   submit(run: { graph: GraphDocument; seed: number; label: string }): Promise<string>;
   /** Resolves when the run has ended. */
   wait(runId: string): Promise<SweepRunEnd>;
+  /**
+   * Cells submitted and waited for at once; unset: every cell (the target queues them itself).
+   * A server target polls each run it waits for, so it caps them.
+   */
+  readonly inFlight?: number;
   /** Whether a run id of an earlier sweep process can still be waited for (a server keeps its runs). */
   readonly reattach: boolean;
   close(): Promise<void>;

@@ -25,26 +25,32 @@ export interface SweepPlan {
  * Runs every cell of `plan` on `target` and keeps the aggregate table (sweep.json + sweep.md,
  * atomic writes) up to date as runs end. Cells an earlier sweep finished (`done`) are kept, not
  * run again; a run an earlier sweep left unfinished on a server is waited for again; every other
- * cell is submitted. Resolves with the final table once every run has ended.
+ * cell is submitted, at most `target.inFlight` cells at a time. Resolves with the final table
+ * once every run has ended. A table write that fails while runs are in flight (a full disk) is
+ * reported through `warn` and the runs go on (the next write brings the table up to date); the
+ * first and the last write reject (a DiskWriteError), before anything runs and once all have ended.
  */
-export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line: string) => void): Promise<SweepTable> {
+export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line: string) => void, warn: (line: string) => void = note): Promise<SweepTable> {
   const rows: SweepRow[] = plan.cells.map((c) => {
     const before = plan.previous.get(c.key);
     if (before?.status === 'done') return { ...before, index: c.index };
     return { index: c.index, key: c.key, params: c.params, seed: c.seed, status: 'pending' };
   });
-  let writing: Promise<unknown> = Promise.resolve();
+  let writing: Promise<void> = Promise.resolve();
   let table = tableOf(plan, target, rows);
   const save = () => {
     table = tableOf(plan, target, rows);
     const t = table;
-    // One write after another, so an older table never lands over a newer one.
-    writing = writing.then(async () => {
+    // One write after another, so an older table never lands over a newer one; a failed write
+    // does not stop the ones after it (each caller hears of its own).
+    writing = writing.catch(() => undefined).then(async () => {
       await writeFileAtomic(join(plan.outDir, SWEEP_FILES.json), JSON.stringify(t, null, 2) + '\n');
       await writeFileAtomic(join(plan.outDir, SWEEP_FILES.markdown), sweepMarkdown(t));
     });
     return writing;
   };
+  /** A save while runs are in flight: its failure is reported, the sweep goes on. */
+  const saveOrWarn = () => save().catch((error: unknown) => warn(`the sweep table was not updated: ${(error as Error).message}`));
   const kept = rows.filter((r) => r.status === 'done').length;
   if (kept) note(`${kept} of ${rows.length} runs already done in ${plan.outDir}; running the other ${rows.length - kept}`);
   await save();
@@ -59,19 +65,19 @@ export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line
       ...(end.status !== 'done' && error ? { error } : {}),
     };
     note(`run ${c.index + 1}/${rows.length} ${end.status}${runId ? ` (${runId})` : ''}: ${label(c)}${end.status !== 'done' && error ? ` — ${error}` : ''}`);
-    return save();
+    return saveOrWarn();
   };
   const one = async (c: SweepCell): Promise<void> => {
     const before = plan.previous.get(c.key);
     if (before?.status === 'done') return;
     if (target.reattach && before?.runId && (before.status === 'queued' || before.status === 'running' || before.status === 'pending')) {
+      let end: SweepRunEnd | undefined;
       try {
-        const end = await target.wait(before.runId);
-        await finish(c, before.runId, end);
-        return;
+        end = await target.wait(before.runId);
       } catch {
         // The server no longer knows it: run the cell again.
       }
+      if (end) return finish(c, before.runId, end);
     }
     let runId: string;
     try {
@@ -81,7 +87,7 @@ export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line
       return;
     }
     rows[c.index] = { ...rows[c.index]!, runId, status: 'queued' };
-    await save();
+    await saveOrWarn();
     let end: SweepRunEnd | { status: 'failed'; message: string };
     try {
       end = await target.wait(runId);
@@ -90,9 +96,18 @@ export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line
     }
     await finish(c, runId, end);
   };
-  await Promise.all(plan.cells.map(one));
+  await eachLimited(plan.cells, target.inFlight ?? plan.cells.length, one);
   await save();
   return table;
+}
+
+/** Calls `work` on every item, at most `limit` at a time; resolves when all have resolved. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
 }
 
 function tableOf(plan: SweepPlan, target: SweepTarget, rows: readonly SweepRow[]): SweepTable {

@@ -7,6 +7,17 @@ import type { SweepRunEnd, SweepTarget } from './SweepTarget.ts';
 const POLL_MS = 500;
 /** Requests that fail (the server restarting, a network blip) are retried this long before the sweep gives up on the run. */
 const UNREACHABLE_MS = 120_000;
+/** A request the server has not answered by then is given up (a poll is retried; a submit fails its cell). */
+const REQUEST_MS = 30_000;
+/** Cells submitted and polled at once by default: each polls every POLL_MS, and the server queues runs itself. */
+export const SERVER_IN_FLIGHT = 4;
+
+export interface ServerTargetOptions {
+  /** Cells in flight at once (default {@link SERVER_IN_FLIGHT}). */
+  inFlight?: number;
+  /** How long one request may take (default 30 s). */
+  requestMs?: number;
+}
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -19,11 +30,14 @@ class HttpError extends Error {
  * /api/runs and polled until they end; their results are read from the run's last event. The
  * server keeps its runs, so a resumed sweep waits again for runs an earlier sweep submitted.
  */
-export function serverTarget(base: string, token: string | undefined): SweepTarget {
+export function serverTarget(base: string, token: string | undefined, options: ServerTargetOptions = {}): SweepTarget {
   const root = base.endsWith('/') ? base : base + '/';
+  const requestMs = options.requestMs ?? REQUEST_MS;
   const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+    // The timeout covers the body too: a server that hangs mid-answer fails this request only.
     const res = await fetch(new URL(path, root), {
       method,
+      signal: AbortSignal.timeout(requestMs),
       headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
@@ -52,6 +66,7 @@ export function serverTarget(base: string, token: string | undefined): SweepTarg
   return {
     where: root,
     reattach: true,
+    inFlight: options.inFlight ?? SERVER_IN_FLIGHT,
     submit: async ({ graph, seed, label }) => {
       const json = await call('POST', 'api/runs', { graph, seed, label });
       const id = isRecord(json.run) ? json.run.id : undefined;

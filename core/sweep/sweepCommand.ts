@@ -29,8 +29,11 @@ export interface SweepOptions {
   insecureRedis?: boolean;
   /** Run folders (in-process and --queue; default <out>/runs); with --queue, the workers' --runs-dir. */
   runsDir?: string;
-  /** Runs executed at once in this process (no --server, no --queue). */
-  concurrency: number;
+  /**
+   * Runs executed at once in this process (default 1); with --server, cells submitted and polled
+   * at once (default 4). A --queue sweep hands every cell to Redis.
+   */
+  concurrency?: number;
   engine: Engine | (() => Promise<Engine>);
 }
 
@@ -48,7 +51,7 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   };
   if (opts.server !== undefined && opts.queue !== undefined) return usage('--server and --queue exclude each other: a server with --queue hands its runs to Redis itself');
   if (opts.server !== undefined && opts.runsDir !== undefined) return usage("--runs-dir has no meaning with --server (the server's runs stay in its own folder)");
-  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) return usage('--concurrency must be a positive integer');
+  if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)) return usage('--concurrency must be a positive integer');
   if (opts.server !== undefined && !/^https?:\/\//.test(opts.server)) return usage(`--server must be an http:// or https:// URL (got ${JSON.stringify(opts.server)})`);
   const connection = opts.queue === undefined ? undefined : await import('../queue/redisUrl.ts').then((m) => m.redisUrlOrProblem(opts.queue!, opts.insecureRedis === true));
   if (typeof connection === 'string') return usage(connection);
@@ -102,7 +105,7 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   const runsDir = resolve(opts.runsDir ?? join(outDir, 'runs'));
   if (opts.server !== undefined) {
     const { serverTarget } = await import('./serverTarget.ts');
-    target = serverTarget(opts.server, opts.token);
+    target = serverTarget(opts.server, opts.token, opts.concurrency !== undefined ? { inFlight: opts.concurrency } : {});
   } else {
     const { queueTarget } = await import('./queueTarget.ts');
     const backend = connection && (await import('../queue/RedisRunBackend.ts').then((m) => m.RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger })).catch((error: unknown) => String((error as Error).message)));
@@ -110,12 +113,12 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
     if (connection) {
       io.stdout.write(`runs go to redis ${connection.host}:${connection.port}; start workers with --runs-dir ${runsDir}\n`);
     }
-    target = queueTarget({ engine, runsDir, concurrency: opts.concurrency, where: connection ? `redis ${connection.host}:${connection.port}` : 'in-process', ...(backend ? { backend } : {}) });
+    target = queueTarget({ engine, runsDir, concurrency: opts.concurrency ?? 1, where: connection ? `redis ${connection.host}:${connection.port}` : 'in-process', ...(backend ? { backend } : {}) });
   }
   io.stdout.write(`sweep of ${file}: ${cells.length} run${cells.length === 1 ? '' : 's'} (${grid.axes.map((a) => `${a.nodeId}.${a.path.join('.')} × ${a.values.length}`).concat(`${grid.seeds.length} seed${grid.seeds.length === 1 ? '' : 's'}`).join(', ')}) → ${outDir}\n`);
   let table;
   try {
-    table = await runSweep({ graphFile: file, graphHash, ...(graph.name ? { graphName: graph.name } : {}), axes: grid.axes, seeds: grid.seeds, cells, outDir, previous }, target, (line) => io.stdout.write(`${line}\n`));
+    table = await runSweep({ graphFile: file, graphHash, ...(graph.name ? { graphName: graph.name } : {}), axes: grid.axes, seeds: grid.seeds, cells, outDir, previous }, target, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`warning: ${line}\n`));
   } catch (error) {
     if (!(error instanceof DiskWriteError)) throw error;
     io.stderr.write(`error: cannot write the sweep table: ${error.reason} (${error.code}) at ${error.path}\n`);
