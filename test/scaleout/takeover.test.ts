@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, createLogger, type Engine } from 'tessera';
 import { loadSafetensors } from 'tessera/kernels';
@@ -9,6 +9,7 @@ import type { GraphDocument } from '../../core/graph/GraphDocument.ts';
 import { RedisRunBackend } from '../../core/queue/RedisRunBackend.ts';
 import { parseRedisUrl } from '../../core/queue/redisUrl.ts';
 import { queueTarget } from '../../core/sweep/queueTarget.ts';
+import { toWireValue } from '../../core/util/summarizeValue.ts';
 import { ENGINE_API_VERSION } from '../../core/version.ts';
 import { tempWorkspace } from '../server/helpers.ts';
 import { startRedis, type RedisServer } from './redisServer.ts';
@@ -21,8 +22,14 @@ import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
 
 const STEPS = 400;
 const EVERY = 20;
+/**
+ * Training left after the first checkpoint, at least, so the kill lands inside it on any machine.
+ * The step time is measured in the reference run; a machine fast enough to train STEPS in less
+ * trains more steps (here STEPS already take longer: nothing extra runs).
+ */
+const MIN_LEFT_MS = 1500;
 
-function trainGraph(): GraphDocument {
+function trainGraph(steps: number): GraphDocument {
   return {
     format: 'tessera-graph', version: 1, name: 'takeover-train',
     nodes: {
@@ -31,7 +38,7 @@ function trainGraph(): GraphDocument {
       loss: { type: 'latent/SubjectLoss', params: { subjectWeight: 1, backgroundWeight: 0.2 }, inputs: { model: { node: 'ae', output: 'model' } } },
       train: {
         type: 'train/Train',
-        params: { steps: STEPS, batchSize: 2, lr: 0.002, warmupSteps: 2, checkpointEvery: EVERY, seed: 3, weightsFile: 'weights.safetensors' },
+        params: { steps, batchSize: 2, lr: 0.002, warmupSteps: 2, checkpointEvery: EVERY, seed: 3, weightsFile: 'weights.safetensors' },
         inputs: { model: { node: 'loss', output: 'model' }, data: { node: 'data', output: 'samples' } },
       },
     },
@@ -39,6 +46,27 @@ function trainGraph(): GraphDocument {
 }
 
 const step = (n: number) => `step-${String(n).padStart(8, '0')}.safetensors`;
+const CHECKPOINT = /^step-\d{8}\.safetensors$/;
+
+/** The uninterrupted run of `steps` in this process: its end and the seconds its training loop took. */
+async function reference(outDir: string, steps: number): Promise<{ status: string; seconds: number }> {
+  let status = '';
+  let seconds = NaN;
+  await new Promise<void>((resolve, reject) =>
+    engine.run(trainGraph(steps), { seed: 0, outDir }).subscribe({
+      next: (e) => {
+        if (!e.type.startsWith('run:')) return;
+        status = e.type;
+        if (e.type !== 'run:done') return;
+        const summary = (toWireValue(e.results) as { train?: { summary?: { seconds?: unknown } } }).train?.summary;
+        if (typeof summary?.seconds === 'number') seconds = summary.seconds;
+      },
+      error: reject,
+      complete: resolve,
+    }),
+  );
+  return { status, seconds };
+}
 
 let redis: RedisServer;
 let engine: Engine;
@@ -57,22 +85,31 @@ test.after(async () => {
 test('kill -9 of a worker mid-training: another worker resumes from the last checkpoint and ends with the weights of an uninterrupted run', async () => {
   const workspace = tempWorkspace('tessera-takeover-');
   const runsDir = join(workspace, 'runs');
-  // The uninterrupted reference, in this process.
-  const refDir = join(workspace, 'reference');
-  let refStatus = '';
-  await new Promise<void>((resolve, reject) => engine.run(trainGraph(), { seed: 0, outDir: refDir }).subscribe({ next: (e) => void (e.type.startsWith('run:') && (refStatus = e.type)), error: reject, complete: resolve }));
-  assert.is(refStatus, 'run:done');
+  // The uninterrupted reference, in this process; longer where STEPS train too fast to kill in.
+  let steps = STEPS;
+  let refDir = join(workspace, 'reference');
+  let ref = await reference(refDir, steps);
+  assert.is(ref.status, 'run:done');
+  assert.ok(ref.seconds > 0, 'the reference run reports no training time');
+  const stepMs = (ref.seconds * 1000) / steps;
+  if ((steps - EVERY) * stepMs < MIN_LEFT_MS) {
+    steps = Math.ceil((MIN_LEFT_MS / stepMs + EVERY) / EVERY) * EVERY;
+    refDir = join(workspace, 'reference-longer');
+    ref = await reference(refDir, steps);
+    assert.is(ref.status, 'run:done');
+  }
 
   for (let i = 0; i < 2; i++) workers.push(spawnWorker(redis.url, workspace, ['--runs-dir', runsDir, '--lock-ms', '1000']));
   await Promise.all(workers.map((w) => w.ready));
   const backend = await RedisRunBackend.connect(parseRedisUrl(redis.url), { engineVersion: ENGINE_API_VERSION, logger: engine.logger });
   const target = queueTarget({ engine, runsDir, concurrency: 1, backend, where: 'redis' });
   try {
-    const id = await target.submit({ graph: trainGraph(), seed: 0, label: 'takeover' });
+    const id = await target.submit({ graph: trainGraph(steps), seed: 0, label: 'takeover' });
     const ended = target.wait(id);
     const ckpt = join(runsDir, id, 'checkpoints');
     const deadline = Date.now() + 120_000;
-    while (!existsSync(join(ckpt, step(EVERY)))) {
+    // The first checkpoint, whatever its step (older ones are pruned: a fast run may be past step EVERY's).
+    while (!(existsSync(ckpt) && readdirSync(ckpt).some((f) => CHECKPOINT.test(f)))) {
       if (Date.now() > deadline) throw new Error(`no checkpoint after 120 s:\n${workers.map((w) => w.output).join('\n---\n')}`);
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -80,7 +117,7 @@ test('kill -9 of a worker mid-training: another worker resumes from the last che
     assert.ok(holder, 'no worker says it started the run');
     holder!.child.kill('SIGKILL');
     await holder!.exited;
-    assert.not.ok(existsSync(join(ckpt, step(STEPS))), 'the run finished before the kill; the test proves nothing');
+    assert.not.ok(existsSync(join(ckpt, step(steps))), 'the run finished before the kill; the test proves nothing');
     const end = await ended;
     assert.is(end.status, 'done', JSON.stringify(end.errors));
     const other = workers.find((w) => w !== holder)!;
@@ -88,7 +125,7 @@ test('kill -9 of a worker mid-training: another worker resumes from the last che
     // The second attempt started from a checkpoint, not from step 0.
     const summary = (end.results?.train as { summary?: { resumedFrom?: number; steps?: number } } | undefined)?.summary;
     assert.ok(summary && typeof summary.resumedFrom === 'number' && summary.resumedFrom >= EVERY, JSON.stringify(summary));
-    assert.is(summary!.steps, STEPS);
+    assert.is(summary!.steps, steps);
     const a = await loadSafetensors(join(refDir, 'weights.safetensors'));
     const b = await loadSafetensors(join(runsDir, id, 'weights.safetensors'));
     assert.equal(Object.keys(b.tensors).sort(), Object.keys(a.tensors).sort());
