@@ -3,10 +3,11 @@
  * graphs/mosaic-train.json with the same data and steps at several training seeds (only the loss
  * nodes wired into Train differ), then sampled and scored on held-out test identities at K = 1..6.
  *
- *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full] [--seeds 0,1,2] [--eval 384] [--resamples 2000] [--train graphs/mosaic-train.json] [--generate graphs/mosaic-generate.json]
+ *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full] [--seeds 0,1,2] [--eval 384] [--resamples 2000] [--train graphs/mosaic-train.json] [--generate graphs/mosaic-v1-generate.json]
  *
- * `--train` / `--generate` pick the training and evaluation graphs (v1 pixel model: the defaults;
- * MOSAIC v2: graphs/mosaic-v2-train.json and graphs/mosaic-generate.json). The training graph
+ * `--train` / `--generate` pick the training and evaluation graphs (v1 pixel model: the defaults,
+ * graphs/mosaic-train.json and graphs/mosaic-v1-generate.json; MOSAIC v2: --train
+ * graphs/mosaic-v2-train.json, evaluated with graphs/mosaic-generate.json). The training graph
  * must have nodes `attention`, `scal`, `mdl` and `train` (armGraph rewires them) and write
  * `train/weights.safetensors`; the generate graph's `model` node takes it as its checkpoint.
  *
@@ -20,7 +21,7 @@
  * seeds averaged within each resample); bold only where the CI of the difference to the
  * reference arm (--reference, default none) excludes 0.
  *
- * After training, each arm's final weights are evaluated with graphs/mosaic-generate.json on
+ * After training, each arm's final weights are evaluated with the generate graph on
  * `--eval` held-out test samples (K = 1..6, same samples and sampling seed for every arm); the
  * tables use that evaluation (0: use the 96-sample evaluation inside each training run).
  *
@@ -103,7 +104,7 @@ const reference = (opt('reference') ?? arms[0]!) as ArmName;
 if (!arms.includes(reference)) throw new RangeError(`--reference ${reference} is not among --arms ${arms.join(',')}`);
 const resamples = Number(opt('resamples') ?? '2000');
 const trainGraph = opt('train') ?? 'graphs/mosaic-train.json';
-const generateGraph = opt('generate') ?? 'graphs/mosaic-generate.json';
+const generateGraph = opt('generate') ?? (trainGraph === 'graphs/mosaic-train.json' ? 'graphs/mosaic-v1-generate.json' : 'graphs/mosaic-generate.json');
 const base = JSON.parse(await readFile(trainGraph, 'utf8')) as Graph;
 const steps = Number(opt('steps') ?? String(base.nodes.train!.params!.steps));
 const evalCount = Number(opt('eval') ?? '384');

@@ -57,6 +57,10 @@ test.before(async () => {
   // graphs/mosaic-generate.json reads the bundled checkpoint by its workspace-relative path.
   mkdirSync(join(workspace, 'plugins/mosaic/weights'), { recursive: true });
   copyFileSync(join(root, 'plugins/mosaic/weights/mosaic-small.safetensors'), join(workspace, 'plugins/mosaic/weights/mosaic-small.safetensors'));
+  // The v2 graphs read the bundled v2 checkpoint and autoencoder the same way.
+  copyFileSync(join(root, 'plugins/mosaic/weights/mosaic-latent-v2.safetensors'), join(workspace, 'plugins/mosaic/weights/mosaic-latent-v2.safetensors'));
+  mkdirSync(join(workspace, 'plugins/latent/weights'), { recursive: true });
+  copyFileSync(join(root, 'plugins/latent/weights/ae-small.safetensors'), join(workspace, 'plugins/latent/weights/ae-small.safetensors'));
   // graphs/import-finetune.json imports the committed tiny DiT export.
   mkdirSync(join(workspace, 'test/fixtures/onnx'), { recursive: true });
   copyFileSync(join(root, 'test/fixtures/onnx/tiny_dit_op17.onnx'), join(workspace, 'test/fixtures/onnx/tiny_dit_op17.onnx'));
@@ -391,6 +395,8 @@ test('a dropped WebSocket mid-run: the editor reconnects and catches up on the m
 const QUICK: Record<string, Record<string, Record<string, unknown>>> = {
   'mosaic-train.json': { trainData: { train: 24 }, testData: { test: 6 }, model: { preset: 'tiny' }, train: { steps: 3, checkpointEvery: 0, checkpointDir: '' }, sample: { steps: 2 } },
   'mosaic-generate.json': { testData: { test: 6 }, sample: { steps: 2 } },
+  'mosaic-v1-generate.json': { testData: { test: 6 }, sample: { steps: 2 } },
+  'mosaic-v2-train.json': { trainData: { train: 12, kMax: 2 }, testData: { test: 4, kMax: 2 }, model: { width: 32, depth: 1, heads: 2 }, train: { steps: 3, warmupSteps: 0, checkpointEvery: 0, checkpointDir: '' }, sample: { steps: 2 } },
   'latent-train.json': { trainData: { train: 24 }, testData: { test: 6 }, autoencoder: { preset: 'tiny' }, train: { steps: 3, warmupSteps: 0, checkpointEvery: 0, checkpointDir: '' } },
   'focusdpo-train.json': { data: { train: 8 }, focus: { times: [0.5] }, train: { steps: 2, batchSize: 2, warmupSteps: 0 } },
   'focusdpo-generate.json': { trainData: { train: 8 }, testData: { test: 2 }, train: { steps: 2, batchSize: 2, warmupSteps: 0 }, before: { steps: 2 }, after: { steps: 2 } },

@@ -38,6 +38,9 @@ export async function startEditor(graphs: Record<string, unknown> = {}, options:
     // graphs/mosaic-generate.json reads the bundled checkpoint by its workspace-relative path.
     mkdirSync(join(workspace, 'plugins/mosaic/weights'), { recursive: true });
     copyFileSync(join(root, 'plugins/mosaic/weights/mosaic-small.safetensors'), join(workspace, 'plugins/mosaic/weights/mosaic-small.safetensors'));
+    copyFileSync(join(root, 'plugins/mosaic/weights/mosaic-latent-v2.safetensors'), join(workspace, 'plugins/mosaic/weights/mosaic-latent-v2.safetensors'));
+    mkdirSync(join(workspace, 'plugins/latent/weights'), { recursive: true });
+    copyFileSync(join(root, 'plugins/latent/weights/ae-small.safetensors'), join(workspace, 'plugins/latent/weights/ae-small.safetensors'));
   }
   // E.g. runs recorded before this server started (listed from the runs folder).
   await options.before?.(workspace);
