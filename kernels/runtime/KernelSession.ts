@@ -4,11 +4,15 @@ import type { OnnxModel } from '../onnx/OnnxModel.ts';
 import { sessionModel, type SessionModel } from './sessionModel.ts';
 import { Tensor, toOrtTensor, type TensorLike } from './Tensor.ts';
 
-/** Execution providers tessera asks onnxruntime for. */
-export type Provider = 'cpu' | 'webgpu' | 'cuda';
+import { markUnavailable, providerToTry, stderrLog, wantedProvider, type Provider } from './provider.ts';
+
+export type { Provider };
 
 export interface SessionOptions {
-  /** Preferred provider; when it cannot be created the session falls back to cpu with one log line. Default cpu. */
+  /**
+   * Preferred provider; when it cannot be created the session falls back to cpu with one log line
+   * (once per process and log sink). Default: the process setting (TESSERA_PROVIDER, `--provider`), else cpu.
+   */
   provider?: Provider;
   /** Intra-op threads. Default 2: on this class of machine 1 thread is ~1.9× slower for big kernels. */
   threads?: number;
@@ -18,7 +22,7 @@ export interface SessionOptions {
   log?: (line: string) => void;
 }
 
-const defaultLog = (line: string) => process.stderr.write(line + '\n');
+const defaultLog = stderrLog;
 
 /**
  * onnxruntime session options tessera uses (shared with the worker-thread sessions).
@@ -74,16 +78,17 @@ export class KernelSession implements Runner {
 
   /** @internal Creates the session from an already encoded model (the cache hashes the bytes first). */
   static async open({ bytes, disabledOptimizers }: SessionModel, options: SessionOptions = {}): Promise<KernelSession> {
-    const wanted = options.provider ?? 'cpu';
+    const wanted = wantedProvider(options.provider);
+    let provider: Provider = providerToTry(wanted);
+    if (provider !== wanted) markUnavailable(wanted, 'failed earlier in this process', options.log ?? defaultLog);
     let session: ort.InferenceSession;
-    let provider: Provider = wanted;
     try {
-      session = await ort.InferenceSession.create(bytes, ortOptions(wanted, options, disabledOptimizers));
+      session = await ort.InferenceSession.create(bytes, ortOptions(provider, options, disabledOptimizers));
     } catch (error) {
-      if (wanted === 'cpu') throw error;
-      // ORT does not fall back across providers by itself (['cuda','cpu'] fails the same way).
-      const reason = String((error as Error).message ?? error).split('\n')[0]!.slice(0, 200);
-      (options.log ?? defaultLog)(`kernels: execution provider '${wanted}' unavailable (${reason}); running on cpu`);
+      if (provider === 'cpu') throw error;
+      // ORT does not fall back across providers by itself (['cuda','cpu'] fails the same way);
+      // webgpu is listed as bundled but fails here when Dawn finds no adapter.
+      markUnavailable(wanted, error, options.log ?? defaultLog);
       provider = 'cpu';
       session = await ort.InferenceSession.create(bytes, ortOptions('cpu', options, disabledOptimizers));
     }
@@ -129,7 +134,7 @@ export class SessionCache {
 
   static key(bytes: Uint8Array, options: SessionOptions = {}): string {
     const h = createHash('sha256').update(bytes);
-    h.update(JSON.stringify([options.provider ?? 'cpu', options.threads ?? 2, options.spin ?? true]));
+    h.update(JSON.stringify([wantedProvider(options.provider), options.threads ?? 2, options.spin ?? true]));
     return h.digest('hex');
   }
 

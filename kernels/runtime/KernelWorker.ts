@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { OnnxModel } from '../onnx/OnnxModel.ts';
+import { markUnavailable, providerToTry, stderrLog, wantedProvider } from './provider.ts';
 import { ortOptions, type Provider, type Runner, type SessionOptions } from './KernelSession.ts';
 import { sessionModel } from './sessionModel.ts';
 import { Tensor, type TensorLike } from './Tensor.ts';
@@ -9,7 +10,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-const defaultLog = (line: string) => process.stderr.write(line + '\n');
+const defaultLog = stderrLog;
 
 /**
  * A worker thread that owns onnxruntime sessions. `session.run` is synchronous native work that
@@ -67,15 +68,16 @@ export class KernelWorker {
   /** Creates a session inside the worker, with the same provider fallback as `KernelSession`. */
   async createSession(model: Uint8Array | OnnxModel, options: SessionOptions = {}): Promise<WorkerSession> {
     const { bytes, disabledOptimizers } = sessionModel(model);
-    const wanted = options.provider ?? 'cpu';
+    const wanted = wantedProvider(options.provider);
+    const first = providerToTry(wanted);
+    if (first !== wanted) markUnavailable(wanted, 'failed earlier in this process', options.log ?? defaultLog);
     type Created = { sid: number; inputNames: string[]; outputNames: string[] };
     try {
-      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions(wanted, options, disabledOptimizers) });
-      return new WorkerSession(this, r.sid, wanted, r.inputNames, r.outputNames);
+      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions(first, options, disabledOptimizers) });
+      return new WorkerSession(this, r.sid, first, r.inputNames, r.outputNames);
     } catch (error) {
-      if (wanted === 'cpu' || this.dead) throw error;
-      const reason = String((error as Error).message).split('\n')[0]!.slice(0, 200);
-      (options.log ?? defaultLog)(`kernels: execution provider '${wanted}' unavailable (${reason}); running on cpu`);
+      if (first === 'cpu' || this.dead) throw error;
+      markUnavailable(wanted, error, options.log ?? defaultLog);
       const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions('cpu', options, disabledOptimizers) });
       return new WorkerSession(this, r.sid, 'cpu', r.inputNames, r.outputNames);
     }
