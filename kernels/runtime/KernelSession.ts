@@ -20,6 +20,8 @@ export interface SessionOptions {
   spin?: boolean;
   /** Where the fallback line goes. Default: stderr. */
   log?: (line: string) => void;
+  /** Turn on ORT's profiler; its JSON goes to `<prefix>_<time>.json` when the session ends profiling (bench/gpu/placement.ts). */
+  profileFilePrefix?: string;
 }
 
 const defaultLog = stderrLog;
@@ -43,6 +45,7 @@ export function ortOptions(provider: Provider, o: SessionOptions, disabledOptimi
     // A provider being probed logs its load failure at error level; we report it ourselves.
     logSeverityLevel: provider === 'cpu' ? 3 : 4,
     extra: { session: { intra_op: { allow_spinning: o.spin === false ? '0' : '1' } }, ...optimization },
+    ...(o.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: o.profileFilePrefix } : {}),
   };
 }
 
@@ -134,7 +137,7 @@ export class SessionCache {
 
   static key(bytes: Uint8Array, options: SessionOptions = {}): string {
     const h = createHash('sha256').update(bytes);
-    h.update(JSON.stringify([wantedProvider(options.provider), options.threads ?? 2, options.spin ?? true]));
+    h.update(JSON.stringify([wantedProvider(options.provider), options.threads ?? 2, options.spin ?? true, options.profileFilePrefix ?? '']));
     return h.digest('hex');
   }
 
