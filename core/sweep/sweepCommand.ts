@@ -57,7 +57,7 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   if (typeof connection === 'string') return usage(connection);
   const loaded = await loadGraphFile(file);
   const graph = loaded.graph;
-  let issues: ValidationIssue[] = [...loaded.issues];
+  const issues: ValidationIssue[] = [...loaded.issues];
   const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
   if (!graph) return invalid(file, issues, io);
   issues.push(...engine.validate(graph));
