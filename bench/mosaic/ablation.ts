@@ -30,11 +30,9 @@
  * one resumes from its last checkpoint. Writes <out>/ablation.json, <out>/ablation.md and one
  * SVG per metric (arms against K).
  */
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { opt } from './benchArgs.ts';
+import { isRunDone, machineLine, opt, runLogged } from './benchArgs.ts';
 import { compareArms, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
 import { comparedArms, type MetricsJson } from './armTable.ts';
 
@@ -85,17 +83,6 @@ function armGraph(base: Graph, arm: ArmName): Graph {
   return g;
 }
 
-function run(cmd: string, args: string[], log: string): Promise<number> {
-  return new Promise((res, rej) => {
-    void import('node:fs').then(({ openSync }) => {
-      const fd = openSync(log, 'a');
-      const p = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
-      p.on('error', rej);
-      p.on('exit', (code) => res(code ?? 1));
-    });
-  });
-}
-
 const out = resolve(opt('out') ?? 'runs/ablation');
 const arms = (opt('arms') ?? 'none,scal,mdl,full').split(',') as ArmName[];
 const seeds = (opt('seeds') ?? '0,1,2').split(',').map(Number);
@@ -111,7 +98,6 @@ const evalCount = Number(opt('eval') ?? '384');
 await mkdir(out, { recursive: true });
 
 interface RunResult { arm: ArmName; seed: number; seconds: number | null; evalSeconds: number | null; trainSeconds: number | null; samplesPerSecond: number | null; perK: { k: number; samples: number; chance: number | null; means: Record<string, number | null> }[]; finalLoss: Record<string, number> }
-const isDone = (file: string) => readFile(file, 'utf8').then((t) => ['done', 'run:done'].includes(String((JSON.parse(t) as { status?: string }).status))).catch(() => false);
 
 /** Trains (or reuses, or resumes) one arm at one seed and evaluates it; returns its results. */
 async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; metrics: MetricsJson }> {
@@ -132,7 +118,7 @@ async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; 
     const t0 = performance.now();
     // --force: an interrupted earlier attempt leaves its record here; training resumes from its checkpoints.
     const args = ['bin/tessera.mjs', 'run', file, '-o', dir, '--force', '-s', `train.checkpointDir=${join(out, `${name}-ckpt`)}`, '-s', `train.steps=${steps}`, '-s', `train.seed=${seed}`, '--json'];
-    const code = await run(process.execPath, args, join(out, `${name}.log`));
+    const code = await runLogged(process.execPath, args, join(out, `${name}.log`));
     wall = (performance.now() - t0) / 1000;
     if (code !== 0) throw new Error(`${name}: tessera run exited ${code} (see ${join(out, `${name}.log`)})`);
     summary = await readSummary();
@@ -142,11 +128,11 @@ async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; 
   if (evalCount > 0) {
     const evalDir = join(out, `${name}-eval${evalCount}`);
     metricsDir = join(evalDir, 'metrics');
-    if (!(await isDone(join(evalDir, 'run.json')))) {
+    if (!(await isRunDone(join(evalDir, 'run.json')))) {
       console.log(`${name}: evaluating on ${evalCount} test samples → ${evalDir}`);
       const t0 = performance.now();
       const args = ['bin/tessera.mjs', 'run', generateGraph, '-o', evalDir, '--force', '-s', `model.checkpoint=${join(dir, 'train', 'weights.safetensors')}`, '-s', `testData.test=${evalCount}`, '--json'];
-      const code = await run(process.execPath, args, join(out, `${name}-eval.log`));
+      const code = await runLogged(process.execPath, args, join(out, `${name}-eval.log`));
       if (code !== 0) throw new Error(`${name}: evaluation exited ${code} (see ${join(out, `${name}-eval.log`)})`);
       evalSeconds = (performance.now() - t0) / 1000;
     } else console.log(`${name}: reusing the finished evaluation in ${evalDir}`);
@@ -197,7 +183,7 @@ for (const c of COMPARED) {
 }
 lines.push('| arm | seed | train wall s | samples/s | final loss (mean of last 100 steps) |', '|---|---:|---:|---:|---|');
 for (const r of results) lines.push(`| ${ARMS[r.arm]} | ${r.seed} | ${fmt(r.trainSeconds, 0)} | ${fmt(r.samplesPerSecond, 1)} | ${Object.entries(r.finalLoss).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} |`);
-const machine = `${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${new Date().toISOString()}`;
+const machine = machineLine();
 lines.push('', `Measured on ${machine}; ${steps} steps per arm and seed; seeds ${seeds.join(', ')}; ${first.perSample.length} held-out test samples (the same for every arm and seed).`);
 await writeFile(join(out, 'ablation.md'), lines.join('\n') + '\n');
 await writeFile(join(out, 'ablation.json'), JSON.stringify({ machine, steps, seeds, reference, bootstrap: boot, results, comparison }, null, 1) + '\n');

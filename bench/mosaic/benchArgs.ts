@@ -1,4 +1,7 @@
 /** Small helpers the MOSAIC bench scripts share: command-line options, medians, machine facts. */
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 
 /** `--name value` from the command line, or undefined. */
@@ -28,3 +31,16 @@ export const round = (x: number, d = 2): number => +x.toFixed(d);
 
 /** CPU model, cores and load: printed and stored with every result (this machine is shared). */
 export const machine = () => ({ cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), loadavg: loadavg().map((x) => round(x)) });
+
+/** One line for a results file: CPU model × cores, load average, time. */
+export const machineLine = (): string => `${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${new Date().toISOString()}`;
+
+/** Runs a command with stdout and stderr appended to `log`; resolves with its exit code. */
+export function runLogged(cmd: string, args: readonly string[], log: string): Promise<number> {
+  const fd = openSync(log, 'a');
+  return new Promise((res, rej) => spawn(cmd, args, { stdio: ['ignore', fd, fd] }).on('error', rej).on('exit', (code) => res(code ?? 1)));
+}
+
+/** Whether a run record (`run.json`) says the run finished ("done"; "run:done" in records of older versions). */
+export const isRunDone = (file: string): Promise<boolean> =>
+  readFile(file, 'utf8').then((t) => ['done', 'run:done'].includes(String((JSON.parse(t) as { status?: string }).status))).catch(() => false);

@@ -11,15 +11,12 @@
  *
  * Extra `-s` settings go to every generate run (e.g. `-s sample.steps=30`).
  */
-import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from 'tessera';
-import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compareArms, comparisonMarkdown, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
 import { comparedArms, type MetricsJson } from './armTable.ts';
-import { opt } from './benchArgs.ts';
+import { isRunDone, machineLine, opt, runLogged } from './benchArgs.ts';
 
 const weights = (opt('weights') ?? '').split(',').filter(Boolean);
 if (!weights.length) throw new Error('usage: evaluate.ts --weights <file>[,<file>…] [--generate graph] [--eval N] [--out dir]');
@@ -31,7 +28,6 @@ const resamples = Number(opt('resamples') ?? '2000');
 const extra = process.argv.flatMap((a, i) => (a === '-s' ? ['-s', process.argv[i + 1]!] : []));
 await mkdir(out, { recursive: true });
 
-const isDone = (file: string) => readFile(file, 'utf8').then((t) => (JSON.parse(t) as { status?: string }).status === 'done').catch(() => false);
 /** What an evaluation depends on: a finished one is reused only when all of it is unchanged. */
 const keyOf = async (w: string) => {
   const st = await stat(w);
@@ -44,12 +40,11 @@ for (const [i, w] of weights.entries()) {
   const dir = join(out, `w${i}-eval${evalCount}`);
   let wall: number | null = null;
   const key = await keyOf(w);
-  if (!(await isDone(join(dir, 'run.json'))) || !(await sameKey(dir, key))) {
+  if (!(await isRunDone(join(dir, 'run.json'))) || !(await sameKey(dir, key))) {
     console.log(`evaluating ${w} on ${evalCount} test samples → ${dir}`);
     const t0 = performance.now();
     const args = ['bin/tessera.mjs', 'run', generate, '-o', dir, '--force', '-s', `model.checkpoint=${resolve(w)}`, '-s', `testData.test=${evalCount}`, ...extra, '--json'];
-    const fd = openSync(join(out, `w${i}.log`), 'a');
-    const code = await new Promise<number>((res, rej) => spawn(process.execPath, args, { stdio: ['ignore', fd, fd] }).on('error', rej).on('exit', (c) => res(c ?? 1)));
+    const code = await runLogged(process.execPath, args, join(out, `w${i}.log`));
     if (code !== 0) throw new Error(`tessera run exited ${code} (see ${join(out, `w${i}.log`)})`);
     wall = (performance.now() - t0) / 1000;
     await writeFileAtomic(join(dir, 'evaluate-key.json'), key + '\n');
@@ -67,7 +62,7 @@ const lines = [
 ];
 for (const c of COMPARED) if (comparison.some((t) => t.rows.some((r) => r.cells[c.key]))) lines.push(metricMarkdown(comparison, c.key, `${c.title} (${c.higherIsBetter ? '↑' : '↓'})`));
 lines.push('### Differences per K', '', comparisonMarkdown(comparison, { reference: 'model', resamples, level: 0.95 }));
-const machine = `${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${new Date().toISOString()}`;
+const machine = machineLine();
 lines.push(`Weights: ${weights.join(', ')}; graph ${generate}${extra.length ? ` with ${extra.filter((_, i) => i % 2).join(' ')}` : ''}; measured on ${machine}; evaluation wall s: ${seconds.map((s) => (s === null ? 'reused' : s.toFixed(0))).join(', ')}.`);
 await writeFileAtomic(join(out, 'evaluate.md'), lines.join('\n') + '\n');
 await writeFileAtomic(join(out, 'evaluate.json'), JSON.stringify({ machine, weights, generate, evalCount, bootstrap: boot, comparison }, null, 1) + '\n');

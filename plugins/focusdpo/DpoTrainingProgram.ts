@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Rng } from 'tessera';
 import { Tensor, type ModelFn } from 'tessera/kernels';
-import { buildBatch, checkAutoencoder, checkSamples, dims, latentsFor, timeFeatures, type LatentLookup, type MosaicModel } from 'tessera/mosaic';
+import { autoencoderHash, buildBatch, checkAutoencoder, conditionFeeds, checkSamples, dims, latentsFor, timeFeatures, type LatentLookup, type MosaicModel } from 'tessera/mosaic';
 import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
 import { complexityMap, maskToPatches } from './complexityMap.ts';
 import { dpoMetrics, dpoStepProgram, type DpoSettings } from './dpoProgram.ts';
@@ -71,20 +71,13 @@ export class DpoTrainingProgram implements TrainingProgram {
 
   /**
    * A latent base: encodes winners and losers (targets and references) with its autoencoder, once,
-   * and records a hash of those latents, so a resume with other autoencoder weights (other data)
+   * and records its autoencoder's weight hash, so a resume with other autoencoder weights (other data)
    * is refused.
    */
   async prepare(signal?: AbortSignal): Promise<void> {
     this.latents = await latentsFor(this.base, [...this.pairs, ...this.losers], 'focusdpo/DPOLoss', signal);
-    if (!this.latents) return;
-    const h = createHash('sha256');
-    const add = (z: Float32Array) => h.update(new Uint8Array(z.buffer, z.byteOffset, z.byteLength));
-    for (const s of [...this.pairs, ...this.losers]) {
-      const z = this.latents(s);
-      add(z.target);
-      z.refs.forEach(add);
-    }
-    this.metadata[LATENTS_KEY] = h.digest('hex').slice(0, 16);
+    // The latents are a function of the pairs (focusdpo.data) and the autoencoder: its weights' hash stands for them.
+    if (this.latents) this.metadata[LATENTS_KEY] = autoencoderHash(this.base.autoencoder!);
   }
 
   modelFn(variant: string, batchSize: number): ModelFn {
@@ -110,8 +103,7 @@ export class DpoTrainingProgram implements TrainingProgram {
     if (c.space === 'latent' && !this.latents) throw new Error('focusdpo/DPOLoss: a latent base model\'s pairs must be encoded first (prepare() was not called)');
     const win = buildBatch(picked, c, this.latents);
     const t = picked.map(() => logitNormal(rng));
-    const feeds: TrainBatch['feeds'] = { x0w: win.x0, refs: win.refs, boxes: win.boxes, boxmap: win.boxmap, t: Tensor.from(t, [batchSize]), tfeat: timeFeatures(t, c.width) };
-    if (win.refpos) feeds.refpos = win.refpos;
+    const feeds: TrainBatch['feeds'] = { x0w: win.x0, ...conditionFeeds(win), t: Tensor.from(t, [batchSize]), tfeat: timeFeatures(t, c.width) };
     if (this.run.objective === 'dpo') feeds.x0l = buildBatch(idx.map((i) => this.losers[i]!), c, this.latents).x0;
     Object.assign(feeds, this.focusFeeds(picked, t, n));
     if (this.run.objective === 'dpo') feeds['dpo.beta'] = Tensor.scalar(this.run.beta);

@@ -1,7 +1,7 @@
 import type { ImageValue } from 'tessera';
 import { blit, canvas } from 'tessera/image';
 import { Predictor, Tensor, type Graph } from 'tessera/kernels';
-import { buildBatch, dims, latentsFor, overlayHeatmap, sampleNoise, timeFeatures, velocityProgram, type MosaicModel } from 'tessera/mosaic';
+import { buildBatch, conditionFeeds, dims, latentsFor, overlayHeatmap, sampleNoise, timeFeatures, velocityProgram, type MosaicModel } from 'tessera/mosaic';
 import { complexityMap, maskToPatches } from './complexityMap.ts';
 import { tracedFocus } from './dpoProgram.ts';
 import type { FocusSpec } from './focusSpec.ts';
@@ -30,8 +30,7 @@ export async function focusMapsAt(model: MosaicModel, pair: PreferencePair, spec
     const net = velocityProgram(c, k, T, spec.correspondence ? model.mapBlocks : [])(g);
     return { w: tracedFocus(g, spec, T, n, net.map ?? null) };
   };
-  const feeds: Record<string, Tensor> = { xt, refs: b.refs, boxes: b.boxes, boxmap: b.boxmap, tfeat: timeFeatures(times, c.width) };
-  if (b.refpos) feeds.refpos = b.refpos;
+  const feeds: Record<string, Tensor> = { xt, ...conditionFeeds(b), tfeat: timeFeatures(times, c.width) };
   const rep = (m: Float64Array) => {
     const out = new Float32Array(T * n);
     for (let j = 0; j < T; j++) out.set(m, j * n);

@@ -21,13 +21,13 @@ export { PRESETS, resolveConfig, dims, layoutDim } from './model/MosaicConfig.ts
 export type { MosaicConfig } from './model/MosaicConfig.ts';
 export { mosaicNetwork, tokenLayout } from './model/mosaicNetwork.ts';
 export { networkInputs, trainingStepProgram, velocityProgram } from './model/mosaicPrograms.ts';
-export { buildBatch, checkSamples } from './model/mosaicBatch.ts';
+export { buildBatch, checkSamples, conditionFeeds } from './model/mosaicBatch.ts';
 export { timeFeatures } from './model/positionFeatures.ts';
 export { loadWeights } from './model/loadWeights.ts';
 export { correspondenceMapOf, heatmapPanel } from './model/correspondencePreview.ts';
 export * from './plots/index.ts';
 export type { LossTerm, ScalTerm, MdlTerm, SubjectTerm } from './model/lossTerms.ts';
-export { encodeSamples, latentsFor, checkAutoencoder } from './model/latentCache.ts';
+export { encodeSamples, latentsFor, checkAutoencoder, autoencoderHash } from './model/latentCache.ts';
 export type { LatentLookup, SampleLatents } from './model/mosaicBatch.ts';
 export * from './losses/index.ts';
 export * from './sampling/index.ts';

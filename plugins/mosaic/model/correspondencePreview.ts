@@ -3,7 +3,7 @@ import { Predictor, Tensor } from 'tessera/kernels';
 import type { SemAlignSample } from 'tessera/semalign';
 import { blit, canvas, rect, SLOT_COLORS } from 'tessera/image';
 import { overlayHeatmap } from '../plots/overlayHeatmap.ts';
-import { buildBatch } from './mosaicBatch.ts';
+import { buildBatch, conditionFeeds } from './mosaicBatch.ts';
 import { latentsFor } from './latentCache.ts';
 import { dims } from './MosaicConfig.ts';
 import type { MosaicModel } from './MosaicModel.ts';
@@ -25,7 +25,7 @@ export async function correspondenceMapOf(model: MosaicModel, sample: SemAlignSa
   for (let i = 0; i < x0.length; i++) (xt.data as Float32Array)[i] = (1 - t) * x0[i]! + t * rng.normal();
   const p = await Predictor.create(velocityProgram(c, b.k, 1, model.mapBlocks), model.weights.params as Record<string, Tensor>);
   try {
-    const out = await p.run({ xt, refs: b.refs, boxes: b.boxes, boxmap: b.boxmap, ...(b.refpos ? { refpos: b.refpos } : {}), tfeat: timeFeatures([t], c.width) }, ['map']);
+    const out = await p.run({ xt, ...conditionFeeds(b), tfeat: timeFeatures([t], c.width) }, ['map']);
     return out.map!.data as Float32Array;
   } finally {
     await p.dispose();

@@ -31,7 +31,7 @@ export async function encodeSamples(ae: AutoencoderModel, samples: readonly SemA
   const key = ae.weights!.params as object;
   let cache = caches.get(key);
   if (!cache) caches.set(key, (cache = new WeakMap()));
-  const todo = [...new Set(samples.filter((s) => !cache.has(s)))];
+  const missing = [...new Set(samples.filter((s) => !cache.has(s)))];
   const split = async (images: ImageValue[]): Promise<Float32Array[]> => {
     if (images.length === 0) return [];
     const z = await ae.encode(images);
@@ -40,9 +40,9 @@ export async function encodeSamples(ae: AutoencoderModel, samples: readonly SemA
     return images.map((_, i) => data.slice(i * per, (i + 1) * per));
   };
   const CHUNK = 512;
-  for (let start = 0; start < todo.length; start += CHUNK) {
+  for (let start = 0; start < missing.length; start += CHUNK) {
     signal?.throwIfAborted();
-    const part = todo.slice(start, start + CHUNK);
+    const part = missing.slice(start, start + CHUNK);
     const targets = await split(part.map((s) => s.target));
     const refs = await split(part.flatMap((s) => [...s.refs]));
     let r = 0;

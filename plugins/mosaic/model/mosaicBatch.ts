@@ -189,6 +189,16 @@ export function buildBatch(samples: readonly SemAlignSample[], c: MosaicConfig, 
   return refpos ? { k, x0, refs, boxes, boxmap, subject, refpos } : { k, x0, refs, boxes, boxmap, subject };
 }
 
+/**
+ * The network's condition feeds of a batch — refs, boxes, boxmap and, with pose-warped positions,
+ * refpos — the inputs mosaicPrograms' networkInputs declares besides xt and tfeat.
+ */
+export function conditionFeeds(b: MosaicBatch): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = { refs: b.refs, boxes: b.boxes, boxmap: b.boxmap };
+  if (b.refpos) feeds.refpos = b.refpos;
+  return feeds;
+}
+
 /** Groups sample indices by K (ascending), keeping their order. */
 export function groupByK(samples: readonly SemAlignSample[]): Map<number, number[]> {
   const m = new Map<number, number[]>();

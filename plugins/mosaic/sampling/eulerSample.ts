@@ -1,7 +1,7 @@
 import { type ImageValue, Rng } from 'tessera';
 import { Predictor, Tensor } from 'tessera/kernels';
 import type { SemAlignSample, AttentionMaps } from 'tessera/semalign';
-import { buildBatch, checkSamples, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
+import { buildBatch, checkSamples, conditionFeeds, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
 import { checkAutoencoder, latentsFor } from '../model/latentCache.ts';
 import { dims } from '../model/MosaicConfig.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';
@@ -119,13 +119,14 @@ async function sampleBatch(
   batch.forEach((s, i) => sampleNoise(opts.seed, s.annotation.id, tok, x, i * tok));
   const steps = ts.length - 1;
   let map: Tensor | undefined;
-  const cond = { refs: host.refs, boxes: host.boxes, boxmap: host.boxmap, ...(host.refpos ? { refpos: host.refpos } : {}) };
+  const cond = conditionFeeds(host);
   const velocity = async (xt: Float32Array, t: number, outputs: string[]) => {
     opts.signal?.throwIfAborted();
     const out = await predictor.run({ xt: new Tensor('float32', [b, n, patchDim], xt), tfeat: timeFeatures(new Float64Array(b).fill(t), c.width), ...cond }, outputs);
     tick();
     return out;
   };
+  let pred: Float32Array | undefined; // Heun's Euler predictor, reused across steps
   for (let i = 0; i < steps; i++) {
     const t = ts[i]!;
     const next = ts[i + 1]!;
@@ -136,7 +137,7 @@ async function sampleBatch(
     if (last && wantMap) map = out.map;
     if (opts.solver === 'heun' && next > 0) {
       // Heun: average the slope here and at the Euler prediction's end point.
-      const pred = new Float32Array(x.length);
+      pred ??= new Float32Array(x.length);
       for (let j = 0; j < x.length; j++) pred[j] = x[j]! - dt * v[j]!;
       const v2 = (await velocity(pred, next, ['velocity'])).velocity!.data as Float32Array;
       for (let j = 0; j < x.length; j++) x[j] = x[j]! - dt * 0.5 * (v[j]! + v2[j]!);

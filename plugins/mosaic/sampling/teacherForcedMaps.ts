@@ -3,7 +3,7 @@ import { Predictor, Tensor } from 'tessera/kernels';
 import type { AttentionMaps, SemAlignSample } from 'tessera/semalign';
 import { dims } from '../model/MosaicConfig.ts';
 import type { MosaicModel } from '../model/MosaicModel.ts';
-import { buildBatch, groupByK } from '../model/mosaicBatch.ts';
+import { buildBatch, conditionFeeds, groupByK } from '../model/mosaicBatch.ts';
 import { latentsFor } from '../model/latentCache.ts';
 import { velocityProgram } from '../model/mosaicPrograms.ts';
 import { timeFeatures } from '../model/positionFeatures.ts';
@@ -43,7 +43,7 @@ export async function teacherForcedMaps(model: MosaicModel, samples: readonly Se
       });
       const p = await Predictor.create(velocityProgram(c, k, idx.length, model.mapBlocks), model.weights.params as Record<string, Tensor>);
       try {
-        const r = await p.run({ xt, refs: b.refs, boxes: b.boxes, boxmap: b.boxmap, ...(b.refpos ? { refpos: b.refpos } : {}), tfeat: timeFeatures(idx.map(() => o.t), c.width) }, ['map']);
+        const r = await p.run({ xt, ...conditionFeeds(b), tfeat: timeFeatures(idx.map(() => o.t), c.width) }, ['map']);
         const src = r.map!.data as Float32Array;
         const size = k * l * n;
         idx.forEach((i, j) => (out[i] = { shape: [k * l, n], data: Float32Array.from(src.subarray(j * size, (j + 1) * size)) }));

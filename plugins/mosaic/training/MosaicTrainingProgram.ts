@@ -4,7 +4,7 @@ import type { SemAlignSample } from 'tessera/semalign';
 import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
 import { createHash } from 'node:crypto';
 import { betaAt, checkBatch, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
-import { buildBatch, checkSamples, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
+import { buildBatch, checkSamples, conditionFeeds, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
 import { autoencoderHash, AUTOENCODER_KEY, checkAutoencoder, latentsFor } from '../model/latentCache.ts';
 import { configDifferences, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
 import type { MosaicModelState } from '../model/MosaicModelState.ts';
@@ -92,15 +92,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
     if (c.space === 'latent' && !this.latents) throw new Error('mosaic: a latent model\'s training data must be encoded first (prepare() was not called)');
     const b = buildBatch(picked, c, this.latents);
     const t = picked.map(() => logitNormal(rng));
-    const feeds: TrainBatch['feeds'] = {
-      x0: b.x0,
-      refs: b.refs,
-      boxes: b.boxes,
-      boxmap: b.boxmap,
-      t: Tensor.from(t, [batchSize]),
-      tfeat: timeFeatures(t, c.width),
-    };
-    if (b.refpos) feeds.refpos = b.refpos;
+    const feeds: TrainBatch['feeds'] = { x0: b.x0, ...conditionFeeds(b), t: Tensor.from(t, [batchSize]), tfeat: timeFeatures(t, c.width) };
     const subject = this.model.term('subject');
     if (subject) {
       const w = b.subject.data as Float32Array;
