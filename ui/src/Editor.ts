@@ -2,12 +2,13 @@ import { LGraph, LGraphCanvas, LGraphGroup, LiteGraph, type LGraphNode } from '@
 import { isPortCompatible } from '../../core/wire/portTypes.ts';
 import { Api, ApiError } from './api.ts';
 import { TesseraNode, formatMs, hooks, registerNodeTypes } from './TesseraNode.ts';
-import { buildDocument, jsonEqual, withSeed, type NodeSnapshot } from './graphFile.ts';
+import { buildDocument, jsonEqual, withProvider, withSeed, type NodeSnapshot } from './graphFile.ts';
 import { UndoHistory } from './history.ts';
 import { roomToGrow, type Box } from './layout.ts';
 import { perKTable } from './tableView.ts';
 import { openLightbox } from './lightbox.ts';
 import { openNodeSearch, type SearchChoice } from './nodeSearch.ts';
+import type { ProviderChoice } from './providers.ts';
 import type { GraphDocument, Link, NodeDescription, PreviewMessage, RunInfo, ServerMessage, ValidationIssue, WireEvent } from './types.ts';
 
 /** Run status shown in the toolbar (also on `<body data-run-status>` for scripts and tests). */
@@ -40,6 +41,11 @@ export class Editor {
   dirty = false;
   /** The graph's `seed` (the toolbar's seed field): part of the file, so undoable and per graph. */
   seed?: number;
+  /**
+   * The graph's `provider` (the toolbar's provider select), as the file has it: undefined for
+   * none (the run's or process default), a value the editor does not know is kept, not dropped.
+   */
+  provider?: unknown;
   runId?: string;
   /** Runs this tab queued behind the one on the canvas, oldest first; shown when their turn comes. */
   pending: RunInfo[] = [];
@@ -216,6 +222,7 @@ export class Editor {
       this.pending = [];
       this.base = structuredClone(doc);
       this.seed = typeof doc.seed === 'number' ? doc.seed : undefined;
+      this.provider = structuredClone(doc.provider);
       this.path = source.path;
       this.fileName = source.fileName ?? source.path?.split('/').pop();
       const placed = this.#populate(doc);
@@ -250,6 +257,7 @@ export class Editor {
       node.title = n.title ?? node.def.title;
       node.applyParams(n.params ?? {});
       if (n.disabled) node.mode = 2; // LGraphEventMode.NEVER
+      if (n.provider !== undefined) node.provider = structuredClone(n.provider);
       const ui = uiNodes[id];
       this.graph.add(node);
       if (ui?.pos) node.pos = [ui.pos[0], ui.pos[1]];
@@ -340,6 +348,7 @@ export class Editor {
       this.canvas.deselectAll?.();
       this.graph.clear();
       this.seed = typeof state.doc.seed === 'number' ? state.doc.seed : undefined;
+      this.provider = structuredClone(state.doc.provider);
       this.#populate(state.doc);
       const layout = new Map(state.layout);
       for (const node of this.nodes) {
@@ -516,6 +525,7 @@ export class Editor {
         inputs,
         listInputs,
         disabled: node.mode === 2,
+        ...(node.provider !== undefined ? { provider: node.provider } : {}),
         pos: [node.pos[0], node.pos[1]],
         size: [node.size[0], node.size[1]],
         sized: node.userSized,
@@ -529,7 +539,7 @@ export class Editor {
     const ds = this.canvas.ds;
     const changed = Math.abs(ds.scale - this.#viewBaseline.scale) > 1e-6 || Math.abs(ds.offset[0] - this.#viewBaseline.offset[0]) > 0.5 || Math.abs(ds.offset[1] - this.#viewBaseline.offset[1]) > 0.5;
     const groups = this.graph.groups.map((g) => ({ title: g.title, bounding: [Math.round(g.pos[0]), Math.round(g.pos[1]), Math.round(g.size[0]), Math.round(g.size[1])] as [number, number, number, number], ...(g.color ? { color: g.color } : {}) }));
-    return withSeed(buildDocument(this.base, snapshots, { offset: [ds.offset[0], ds.offset[1]], scale: ds.scale, changed, ...(groups.length || this.base?.ui?.groups ? { groups } : {}) }), this.seed);
+    return withProvider(withSeed(buildDocument(this.base, snapshots, { offset: [ds.offset[0], ds.offset[1]], scale: ds.scale, changed, ...(groups.length || this.base?.ui?.groups ? { groups } : {}) }), this.seed), this.provider);
   }
 
   /** Saves into the workspace's graphs/ folder (PUT /api/graphs/…). */
@@ -555,6 +565,16 @@ export class Editor {
   setSeed(seed: number | undefined): void {
     if (seed === this.seed) return;
     this.seed = seed;
+    this.changed();
+  }
+
+  /**
+   * Sets the graph's default execution provider (undefined: none, the run's or process default
+   * applies); written to the file only when set, an undoable edit like the seed.
+   */
+  setProvider(provider: ProviderChoice | undefined): void {
+    if (provider === this.provider) return;
+    this.provider = provider;
     this.changed();
   }
 
@@ -869,6 +889,14 @@ export class Editor {
             run.table = table;
             this.#fitPreview(node!);
           }
+        }
+        break;
+      case 'node:log':
+        // Warnings (e.g. a provider that fell back to cpu) are shown on their node; other levels
+        // are for the run's record and the CLI.
+        if (e.level === 'warn' && typeof e.message === 'string') {
+          if (run) node!.warn(e.message);
+          else this.onMessage?.(`warning: ${e.message}`, 'info');
         }
         break;
       case 'node:done':

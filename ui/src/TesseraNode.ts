@@ -1,7 +1,8 @@
 import { LGraphNode, LiteGraph, LGraphCanvas } from '@comfyorg/litegraph';
 import type { INodeInputSlot, IBaseWidget } from './litegraphTypes.ts';
 import type { JsonSchema, NodeDescription, NodeRunState, PreviewMessage, ValidationIssue } from './types.ts';
-import { STATE_COLORS, typeColor } from './colors.ts';
+import { PROVIDER_COLOR, STATE_COLORS, WARN_COLOR, typeColor } from './colors.ts';
+import { PROVIDER_CHOICES, isProviderChoice, providerLabel, type ProviderChoice } from './providers.ts';
 import { numberProblem } from './paramCheck.ts';
 import type { TableView } from './tableView.ts';
 
@@ -28,13 +29,26 @@ export interface RunView extends NodeRunState {
   preview?: PreviewMessage & { image?: HTMLImageElement };
   /** A per-K table from an output (metrics nodes), drawn when there is no image preview. */
   table?: TableView;
+  /** Messages of the node's `node:log` warn events in this run (e.g. a provider that fell back to cpu). */
+  warnings?: string[];
 }
+
+/** Distinct warnings kept per node and run: the first ones say what happened, the rest would bury the node. */
+const MAX_WARNINGS = 5;
 
 const TABLE_ROW_H = 15;
 const TABLE_LABEL_W = 120;
 const TABLE_COL_W = 58;
 
 const PREVIEW_MAX_H = 220;
+
+/** One entry of the node's right-click menu (litegraph's ContextMenu item; a submenu opens on hover). */
+interface MenuEntry {
+  content: string;
+  callback?: () => void;
+  has_submenu?: boolean;
+  submenu?: { title: string; options: MenuEntry[] };
+}
 
 /** A JSON-text widget's marker, so its value is parsed back on change. */
 type ParamWidget = IBaseWidget & { paramKey?: string; json?: boolean; jsonError?: string };
@@ -60,6 +74,32 @@ export class TesseraNode extends LGraphNode {
   }
   set tid(v: string) {
     this.properties.tid = v;
+  }
+
+  /**
+   * The node's `provider` pin as the file has it (undefined: none, the run's or graph's setting
+   * applies); in properties so copy/paste carries it.
+   */
+  get provider(): unknown {
+    return this.properties.provider;
+  }
+  set provider(v: unknown) {
+    if (v === undefined) delete this.properties.provider;
+    else this.properties.provider = v as never;
+  }
+
+  /** Pins the node's execution provider (undefined: unpins it); an edit like a param. */
+  setProvider(v: ProviderChoice | undefined): void {
+    if (v === this.provider) return;
+    this.provider = v;
+    hooks.changed(this);
+  }
+
+  /** Records a warning the run logged for this node (shown under it, with a mark by its badge). */
+  warn(message: string): void {
+    const run = (this.run ??= { state: 'queued' });
+    const list = (run.warnings ??= []);
+    if (!list.includes(message) && list.length < MAX_WARNINGS) list.push(message);
   }
 
   /** Params written in the graph file (defaults the user never touched stay absent). */
@@ -290,12 +330,26 @@ export class TesseraNode extends LGraphNode {
     return true;
   }
 
-  /** Right-click menu: one entry per param the file sets, to take it out again. */
-  override getExtraMenuOptions(): { content: string; callback: () => void }[] {
+  /**
+   * Right-click menu: the execution provider pin (a submenu: default, then each provider, the
+   * current one marked), then one entry per param the file sets, to take it out again.
+   */
+  override getExtraMenuOptions(): MenuEntry[] {
     const props = this.def.params.properties ?? {};
-    return Object.keys(this.params)
-      .filter((k) => k in props)
-      .map((k) => ({ content: props[k]!.default === undefined ? `Unset ${k}` : `Reset ${k} to default (${JSON.stringify(props[k]!.default)})`, callback: () => this.unsetParam(k) }));
+    const current = this.provider;
+    const mark = (on: boolean, text: string) => `${on ? '● ' : ''}${text}`;
+    const providers: MenuEntry[] = [
+      { content: mark(current === undefined, 'default'), callback: () => this.setProvider(undefined) },
+      ...PROVIDER_CHOICES.map((p) => ({ content: mark(current === p, p), callback: () => this.setProvider(p) })),
+    ];
+    // A value this editor does not know stays in the file until another is chosen; it is listed so the user sees it.
+    if (current !== undefined && !isProviderChoice(current)) providers.push({ content: mark(true, providerLabel(current)), callback: () => undefined });
+    return [
+      { content: 'Execution provider', has_submenu: true, submenu: { title: 'Execution provider', options: providers } },
+      ...Object.keys(this.params)
+        .filter((k) => k in props)
+        .map((k) => ({ content: props[k]!.default === undefined ? `Unset ${k}` : `Reset ${k} to default (${JSON.stringify(props[k]!.default)})`, callback: () => this.unsetParam(k) })),
+    ];
   }
 
   /** Sets one param from a widget and tells the editor. */
@@ -374,6 +428,15 @@ export class TesseraNode extends LGraphNode {
       ctx.fillText('disabled', w, -titleH - 7);
       ctx.restore();
     }
+    if (this.provider !== undefined) {
+      // The pinned provider, above the title bar on the left (state badges are on the right).
+      ctx.save();
+      ctx.font = 'bold 11px sans-serif';
+      ctx.textAlign = 'left';
+      ctx.fillStyle = isProviderChoice(this.provider) ? PROVIDER_COLOR : STATE_COLORS.invalid;
+      ctx.fillText(`⚙ ${providerLabel(this.provider)}`, 0, -titleH - 7);
+      ctx.restore();
+    }
     if (run) {
       // Badge above the title bar: state and elapsed time.
       const badge = this.#badgeText(run);
@@ -383,6 +446,11 @@ export class TesseraNode extends LGraphNode {
       ctx.textAlign = 'right';
       ctx.fillStyle = STATE_COLORS[run.state];
       ctx.fillText(badge, w, -titleH - 7);
+      if (run.warnings?.length) {
+        // A warning mark left of the badge: the messages are under the node.
+        ctx.fillStyle = WARN_COLOR;
+        ctx.fillText('⚠', w - ctx.measureText(badge).width - 6, -titleH - 7);
+      }
       ctx.restore();
       if (run.state === 'running' && run.max) {
         ctx.fillStyle = STATE_COLORS.running;
@@ -398,6 +466,7 @@ export class TesseraNode extends LGraphNode {
     for (const i of this.issues) lines.push({ text: `⚠ ${i.message}`, color: STATE_COLORS.invalid });
     for (const m of this.localIssues()) lines.push({ text: `⚠ ${m}`, color: STATE_COLORS.invalid });
     if (this.refusal) lines.push({ text: `✗ refused: ${this.refusal}`, color: STATE_COLORS.invalid });
+    for (const m of run?.warnings ?? []) lines.push({ text: `⚠ ${m}`, color: WARN_COLOR });
     if (run?.state === 'error' && run.message) lines.push({ text: `✗ ${run.message}`, color: STATE_COLORS.error });
     else if (run?.state === 'skipped' && run.message) lines.push({ text: `skipped: ${run.message}`, color: '#999' });
     else if (run?.outputText && !p && !run.table) lines.push({ text: `→ ${run.outputText}`, color: '#bdbdbd' });

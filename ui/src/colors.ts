@@ -33,3 +33,9 @@ export const STATE_COLORS = {
   skipped: '#777777',
   invalid: '#ff4d4d',
 } as const;
+
+/** A run's warnings on a node (its `node:log` warn events): the mark beside the badge and the lines under it. */
+export const WARN_COLOR = '#f0a35e';
+
+/** The badge of a node's pinned execution provider. */
+export const PROVIDER_COLOR = '#9ecbff';

@@ -17,6 +17,11 @@ export interface NodeSnapshot {
   /** Inputs that take several links. */
   listInputs: Set<string>;
   disabled: boolean;
+  /**
+   * The node's `provider` pin as the file or the user set it (absent: the run's / graph's setting).
+   * Kept as read, so a value this editor does not know is written back, not lost.
+   */
+  provider?: unknown;
   pos: [number, number];
   size: [number, number];
   /** Size set by the user (resized) — else the editor's own size is not layout worth saving. */
@@ -91,12 +96,13 @@ function buildNode(n: NodeSnapshot): GraphNode {
   }
   if (Object.keys(inputs).length || (o && 'inputs' in o)) fields.inputs = inputs;
   if (n.disabled || (o && 'disabled' in o)) fields.disabled = n.disabled;
+  if (n.provider !== undefined) fields.provider = structuredClone(n.provider);
   if (!o) return fields as GraphNode;
   // Same key order as the file; keys the editor does not know are kept as they were.
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(o)) {
     if (k in fields) out[k] = fields[k];
-    else if (!['type', 'title', 'params', 'inputs', 'disabled'].includes(k)) out[k] = structuredClone(o[k]);
+    else if (!['type', 'title', 'params', 'inputs', 'disabled', 'provider'].includes(k)) out[k] = structuredClone(o[k]);
   }
   for (const [k, v] of Object.entries(fields)) if (!(k in out)) out[k] = v;
   return out as GraphNode;
@@ -135,14 +141,27 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * for undefined, removed. Pure.
  */
 export function withSeed(doc: GraphDocument, seed: number | undefined): GraphDocument {
-  if (doc.seed === seed) return doc;
+  return withTopLevel(doc, 'seed', seed);
+}
+
+/**
+ * The document with its top-level `provider` (the graph's default execution provider) set in
+ * place of the old one, else before `nodes`; undefined removes it. Pure.
+ */
+export function withProvider(doc: GraphDocument, provider: unknown): GraphDocument {
+  return withTopLevel(doc, 'provider', provider);
+}
+
+/** One top-level field set in place (new: before `nodes`) or, for undefined, removed; the same document when unchanged. */
+function withTopLevel(doc: GraphDocument, key: string, value: unknown): GraphDocument {
+  if (jsonEqual(doc[key], value) && (value !== undefined || !(key in doc))) return doc;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(doc)) {
-    if (k === 'seed') {
-      if (seed !== undefined) out.seed = seed;
+    if (k === key) {
+      if (value !== undefined) out[key] = value;
       continue;
     }
-    if (k === 'nodes' && seed !== undefined && !('seed' in doc)) out.seed = seed;
+    if (k === 'nodes' && value !== undefined && !(key in doc)) out[key] = value;
     out[k] = v;
   }
   return out as GraphDocument;

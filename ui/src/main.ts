@@ -5,6 +5,7 @@ import { formatMs } from './TesseraNode.ts';
 import { readAutosave, writeAutosave } from './autosave.ts';
 import { installTooltips } from './tooltip.ts';
 import { pngTextChunk } from './pngGraph.ts';
+import { isProviderChoice, providerLabel } from './providers.ts';
 import type { RunInfo } from './types.ts';
 import type { NodeDescription } from './types.ts';
 
@@ -57,6 +58,7 @@ function render(): void {
   queued.textContent = `+${editor.pending.length} queued`;
   const seedInput = $<HTMLInputElement>('seed-input');
   if (document.activeElement !== seedInput) seedInput.value = editor.seed === undefined ? '' : String(editor.seed);
+  showProvider(editor.provider);
   if (editor.statusText) say(editor.statusText, editor.phase === 'failed' || editor.phase === 'invalid' ? 'error' : 'info');
   $<HTMLButtonElement>('btn-undo').disabled = !editor.canUndo;
   $<HTMLButtonElement>('btn-redo').disabled = !editor.canRedo;
@@ -318,6 +320,24 @@ seedInput.addEventListener('change', () => {
 seedInput.addEventListener('keydown', (e) => {
   if (e.key === 'Enter') seedInput.blur();
 });
+
+// The provider select is the graph's own `provider` (saved in the file only when set).
+const providerSelect = $<HTMLSelectElement>('provider-select');
+providerSelect.addEventListener('change', () => {
+  const v = providerSelect.value;
+  editor.setProvider(isProviderChoice(v) ? v : undefined);
+});
+
+/** Shows the graph's provider; a value the editor does not know gets an option of its own (kept until another is chosen). */
+function showProvider(value: unknown): void {
+  providerSelect.querySelector('option[data-unknown]')?.remove();
+  if (value !== undefined && !isProviderChoice(value)) {
+    const option = Object.assign(document.createElement('option'), { value: '\u0000unknown', textContent: providerLabel(value) });
+    option.dataset.unknown = 'true';
+    providerSelect.append(option);
+    providerSelect.value = option.value;
+  } else providerSelect.value = value ?? '';
+}
 
 async function run(): Promise<void> {
   if (document.activeElement === seedInput) seedInput.blur(); // a seed being typed counts

@@ -1,6 +1,8 @@
 // Wire types of the server API (docs/api.md). Run and message shapes are imported from
 // core/wire (Node-free); the graph-file shapes below are the editor's own looser view.
 
+import type { ProviderChoice } from './providers.ts';
+
 /** A JSON Schema fragment as node params declare it. */
 export interface JsonSchema {
   type?: string | string[];
@@ -59,6 +61,8 @@ export interface GraphNode {
   params?: Record<string, unknown>;
   inputs?: Record<string, Link | Link[]>;
   disabled?: boolean;
+  /** Execution provider pin for the sessions this node opens (wins over the run's and graph's). */
+  provider?: ProviderChoice;
   [key: string]: unknown;
 }
 
@@ -85,6 +89,8 @@ export interface GraphDocument {
   name?: string;
   description?: string;
   seed?: number;
+  /** The graph's default execution provider (a run's `provider` overrides it); absent: the default, cpu. */
+  provider?: ProviderChoice;
   metadata?: Record<string, unknown>;
   nodes: Record<string, GraphNode>;
   ui?: GraphUi;
