@@ -1,15 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { artifacts, documentOf, openFromMenu, startEditor, toPage, waitReady, type EditorHarness } from './harness.ts';
+import { artifacts, documentOf, openFromMenu, root, startEditor, toPage, waitReady, type EditorHarness } from './harness.ts';
 
 declare const window: any;
 
 // Issue 20 in the editor: the toolbar's provider select edits the graph's `provider`, the node
 // menu's "Execution provider" pins a node's, both undoable and written only when set; a file
-// with both fields opens and saves byte for byte.
+// with both fields opens and saves byte for byte. Live: a run asking for webgpu on this machine
+// (no adapter) falls back to cpu, and the executor's warning shows on the node that opened the session.
 
 let h: EditorHarness;
 let page: Page;
@@ -30,6 +31,12 @@ test.before(async () => {
     before: (ws) => {
       writeFileSync(join(ws, 'graphs/plain.json'), text(plain));
       writeFileSync(join(ws, 'graphs/both.json'), text(both));
+      // The smallest graph that opens an ONNX session: one LoRA training step of a tiny imported DiT.
+      const finetune = JSON.parse(readFileSync(join(root, 'graphs/import-finetune.json'), 'utf8'));
+      finetune.nodes.train.params.steps = 1;
+      writeFileSync(join(ws, 'graphs/finetune.json'), text(finetune));
+      mkdirSync(join(ws, 'test/fixtures/onnx'), { recursive: true });
+      copyFileSync(join(root, 'test/fixtures/onnx/tiny_dit_op17.onnx'), join(ws, 'test/fixtures/onnx/tiny_dit_op17.onnx'));
     },
   });
   page = await h.open();
@@ -44,6 +51,13 @@ const selected = () => page.inputValue('#provider-select');
 async function save(): Promise<void> {
   await page.keyboard.press('Control+s');
   await page.waitForFunction(() => !window.tessera.dirty, undefined, { timeout: 5000 });
+}
+
+/** Opens a workspace graph that may be on the canvas already: done once its nodes are new ones. */
+async function reopen(path: string): Promise<void> {
+  await page.evaluate(() => (window.before = window.tessera.nodes[0]));
+  await openFromMenu(page, path);
+  await page.waitForFunction(() => window.tessera.nodes.length > 0 && !window.tessera.nodes.includes(window.before), undefined, { timeout: 5000 });
 }
 
 /** Right-clicks a node's title and picks an entry of its "Execution provider" submenu. */
@@ -108,9 +122,7 @@ test('the select survives a reload through the autosave', async () => {
 });
 
 test("the node menu pins a node's provider, marks the current one, and undo removes the pin", async () => {
-  // plain.json is open already (with an unsaved change): reopened from the file, after the discard prompt.
-  await openFromMenu(page, 'plain.json');
-  await page.waitForFunction(() => !window.tessera.dirty, undefined, { timeout: 5000 });
+  await reopen('plain.json');
   const offered = await pin('n', 'webgpu');
   assert.equal(offered, ['● default', 'cpu', 'webgpu', 'auto']);
   let doc = await documentOf(page);
@@ -143,6 +155,46 @@ test('a file with both fields opens with them shown and saves them unchanged', a
   await page.screenshot({ path: join(artifacts, 'provider-2-both.png') });
   await page.evaluate(() => window.tessera.save());
   assert.is(fileText('both.json'), text(both), 'byte for byte');
+  assert.equal(h.pageErrors, []);
+});
+
+test('live: a run with the graph set to webgpu falls back to cpu here, and the warning shows on the node that opened the session', async () => {
+  await openFromMenu(page, 'finetune.json');
+  await page.selectOption('#provider-select', 'webgpu');
+  await page.click('#btn-run');
+  await page.waitForSelector('body[data-run-status=done]', { timeout: 30_000 });
+  // train/Train's summary output names the provider its session ran on.
+  const runId: string = await page.evaluate(() => window.tessera.runId);
+  const { events } = (await (await fetch(`${h.server.url}api/runs/${runId}/events?since=0`)).json()) as { events: any[] };
+  const ranOn = events.find((e) => e.type === 'node:output' && e.nodeId === 'train')?.outputs?.summary?.provider;
+  const warnings = () => page.evaluate(() => ({ train: window.tessera.nodeById('train').run?.warnings ?? [], others: window.tessera.nodes.filter((n: any) => n.tid !== 'train').flatMap((n: any) => n.run?.warnings ?? []) }));
+  const shown = await warnings();
+  await page.screenshot({ path: join(artifacts, 'provider-3-fallback.png') });
+  if (ranOn === 'webgpu') {
+    // A machine with a WebGPU adapter: nothing fell back, so no warning.
+    assert.equal(shown, { train: [], others: [] });
+    return;
+  }
+  assert.is(shown.train.length, 1, JSON.stringify(shown));
+  assert.match(shown.train[0]!, /^kernels: execution provider 'webgpu' unavailable \(.+\); running on cpu$/);
+  assert.equal(shown.others, [], 'only the node whose session fell back');
+  assert.is(ranOn, 'cpu');
+  // Under the node the message may be cut; the title's tooltip has it whole.
+  const title = await page.evaluate(() => {
+    const n = window.tessera.nodeById('train');
+    return [n.pos[0] + 40, n.pos[1] - 15];
+  });
+  const [tx, ty] = await toPage(page, title as [number, number]);
+  await page.mouse.move(tx - 30, ty - 30);
+  await page.mouse.move(tx, ty, { steps: 3 });
+  await page.waitForSelector('#tooltip:not([hidden])', { timeout: 3000 });
+  assert.ok(((await page.textContent('#tooltip')) ?? '').includes(`⚠ ${shown.train[0]}`), 'the tooltip has the warning');
+  // Reopening the run from its record replays the warning onto the node.
+  await page.click('#btn-new');
+  await page.click('#btn-runs');
+  await page.click(`.run-row[data-run-id="${runId}"] .run-open`);
+  await page.waitForFunction(() => window.tessera.nodeById('train')?.run?.state === 'done', undefined, { timeout: 5000 });
+  assert.equal((await warnings()).train, shown.train, 'the reopened run shows it too');
   assert.equal(h.pageErrors, []);
 });
 

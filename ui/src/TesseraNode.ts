@@ -462,11 +462,12 @@ export class TesseraNode extends LGraphNode {
     if (p) this.#drawPreview(ctx, p);
     else if (run?.table) this.#drawTable(ctx, run.table);
     // Messages under the node: validation problems, the error, or a short output preview.
-    const lines: { text: string; color: string }[] = [];
+    const lines: { text: string; color: string; maxLines?: number }[] = [];
     for (const i of this.issues) lines.push({ text: `⚠ ${i.message}`, color: STATE_COLORS.invalid });
     for (const m of this.localIssues()) lines.push({ text: `⚠ ${m}`, color: STATE_COLORS.invalid });
     if (this.refusal) lines.push({ text: `✗ refused: ${this.refusal}`, color: STATE_COLORS.invalid });
-    for (const m of run?.warnings ?? []) lines.push({ text: `⚠ ${m}`, color: WARN_COLOR });
+    // A warning's point can come last (a provider fallback ends with "running on cpu"): more lines.
+    for (const m of run?.warnings ?? []) lines.push({ text: `⚠ ${m}`, color: WARN_COLOR, maxLines: 6 });
     if (run?.state === 'error' && run.message) lines.push({ text: `✗ ${run.message}`, color: STATE_COLORS.error });
     else if (run?.state === 'skipped' && run.message) lines.push({ text: `skipped: ${run.message}`, color: '#999' });
     else if (run?.outputText && !p && !run.table) lines.push({ text: `→ ${run.outputText}`, color: '#bdbdbd' });
@@ -476,7 +477,7 @@ export class TesseraNode extends LGraphNode {
       ctx.textAlign = 'left';
       let y = h + 18;
       for (const l of lines) {
-        for (const piece of wrap(ctx, l.text, Math.max(w, 200))) {
+        for (const piece of wrap(ctx, l.text, Math.max(w, 200), l.maxLines)) {
           ctx.fillStyle = l.color;
           ctx.fillText(piece, 2, y);
           y += 15;

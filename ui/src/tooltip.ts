@@ -1,6 +1,7 @@
 import { LiteGraph } from '@comfyorg/litegraph';
 import type { TesseraNode } from './TesseraNode.ts';
 import type { JsonSchema, PortSpec } from './types.ts';
+import { providerLabel } from './providers.ts';
 
 // Descriptions on hover: litegraph 0.17 never draws widget tooltips and shows no port types, so
 // the editor finds what is under the pointer itself and shows it in a DOM box over the canvas.
@@ -39,7 +40,7 @@ export function hoverInfo(nodes: readonly TesseraNode[], [x, y]: readonly [numbe
     const titleH = LiteGraph.NODE_TITLE_HEIGHT;
     const width = collapsed ? ((node as unknown as { _collapsed_width?: number })._collapsed_width ?? 100) : node.size[0];
     if (x < node.pos[0] || x > node.pos[0] + width) continue;
-    if (y >= node.pos[1] - titleH && y < node.pos[1]) return { kind: 'node', nodeId: node.tid, text: `${def.title}  (${def.type})${def.description ? `\n${def.description}` : ''}` };
+    if (y >= node.pos[1] - titleH && y < node.pos[1]) return { kind: 'node', nodeId: node.tid, text: nodeText(node) };
     if (collapsed || y < node.pos[1] || y > node.pos[1] + node.size[1]) continue;
     for (const w of node.widgets ?? []) {
       const key = (w as { paramKey?: string }).paramKey;
@@ -51,6 +52,16 @@ export function hoverInfo(nodes: readonly TesseraNode[], [x, y]: readonly [numbe
     return undefined; // over the body of the topmost node: nothing under it counts
   }
   return undefined;
+}
+
+/** A node's title tooltip: its type and description, its provider pin, and this run's warnings in full. */
+export function nodeText(node: TesseraNode): string {
+  const def = node.def;
+  const lines = [`${def.title}  (${def.type})`];
+  if (def.description) lines.push(def.description);
+  if (node.provider !== undefined) lines.push(`execution provider: ${providerLabel(node.provider)} (pinned; right-click ▸ Execution provider)`);
+  for (const w of node.run?.warnings ?? []) lines.push(`⚠ ${w}`);
+  return lines.join('\n');
 }
 
 /** `image: IMAGE (optional)` and its description. */
