@@ -149,6 +149,7 @@ test('a file with both fields opens with them shown and saves them unchanged', a
   assert.is(await selected(), 'auto');
   assert.is(await page.evaluate(() => window.tessera.nodeById('n').provider), 'webgpu');
   assert.equal(await documentOf(page), both);
+  assert.equal(await page.evaluate(async () => (await window.tessera.validate()).map((i: any) => `${i.pointer}: ${i.message}`)), [], "the server's validator takes both fields");
   const offered = await pin('n', 'webgpu');
   assert.equal(offered, ['default', 'cpu', '● webgpu', 'auto'], 'the menu shows the pin from the file');
   assert.not.ok(await page.evaluate(() => window.tessera.dirty), 'picking the current pin changes nothing');

@@ -87,7 +87,7 @@ test("the graph's provider: replaced in place, added after the seed (before node
 });
 
 test('a value the editor does not know is kept as it was, and labelled as not valid', () => {
-  const odd = { ...base, provider: 'cuda', nodes: { a: { type: 'core/Number', provider: 3 as never } } } as GraphDocument;
+  const odd = { ...base, provider: 'cuda', nodes: { a: { type: 'core/Number', provider: 3 } } } as unknown as GraphDocument;
   const doc = withProvider(buildDocument(odd, [{ ...snap('a'), provider: 3, origin: { node: odd.nodes.a! } }], view), odd.provider);
   assert.is(doc.provider, 'cuda');
   assert.is(doc.nodes.a!.provider, 3 as never);
