@@ -32,6 +32,8 @@ export { Tensor } from './runtime/Tensor.ts';
 export type { TensorLike, NestedNumbers } from './runtime/Tensor.ts';
 export { KernelSession, SessionCache, defaultSessionCache } from './runtime/KernelSession.ts';
 export type { Provider, SessionOptions, Runner } from './runtime/KernelSession.ts';
+export { runWithProviderScope, currentProviderSetting, PROVIDER_SETTINGS } from './runtime/provider.ts';
+export type { ProviderScope, ProviderSetting, ProviderLog } from './runtime/provider.ts';
 export { Kernel, compile, checkFeeds } from './runtime/Kernel.ts';
 export type { CompileOptions, InputSpec } from './runtime/Kernel.ts';
 export { KernelWorker, WorkerSession } from './runtime/KernelWorker.ts';

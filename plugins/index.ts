@@ -7,6 +7,7 @@ import mosaic from './mosaic/index.ts';
 import focusdpo from './focusdpo/index.ts';
 import latent from './latent/index.ts';
 import model from './model/index.ts';
+import runtime from './runtime/index.ts';
 
 /** The plugins that ship with tessera, loaded by the CLI and the server. */
-export const builtinPlugins: readonly TesseraPlugin[] = [core, semalign, metrics, train, mosaic, latent, focusdpo, model];
+export const builtinPlugins: readonly TesseraPlugin[] = [runtime, core, semalign, metrics, train, mosaic, latent, focusdpo, model];

@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PROVIDER_CHOICES, isProviderChoice, type ProviderChoice } from '../graph/providers.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,25 +38,16 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .argument('<graph>', 'graph file (.json)')
     .option('-s, --set <node.param=value>', 'override a param (repeatable; value parsed as JSON when it can be)', collect, [])
     .option('--seed <n>', 'run seed (default: the graph\'s seed, else 0)', parseSeed)
-    .option('--provider <p>', `execution provider for kernel sessions: ${PROVIDER_VALUES.join(', ')} (default cpu; an unavailable one falls back to cpu with one line on stderr)`, parseProvider)
+    .option('--provider <p>', `execution provider for kernel sessions: ${PROVIDER_CHOICES.join(', ')} (default: the graph's \`provider\`, else cpu; a node's own \`provider\` wins; an unavailable one falls back to cpu with one warning)`, parseProvider)
     .option('-o, --out <dir>', 'run directory for outputs (default: runs/<graph>-<time>)')
     .option('--force', 'reuse an --out directory that already holds a run record (its graph.json, events.jsonl and run.json are deleted first)')
     .option('--json', 'print events as JSON lines instead of text')
     .option('--target <node>', 'compute only what this node needs (repeatable)', collect, [])
     .option('--no-cache', 'ignore cached results')
     .option('--allow-outside-workspace', 'let the graph name paths outside the working directory (checkpoints, datasets, weights); off by default, never on in `serve`')
-    .action(async (file: string, opts: { set: string[]; seed?: number; provider?: string; out?: string; force?: boolean; allowOutsideWorkspace?: boolean; json?: boolean; target: string[]; cache: boolean }) => {
-      // Kernels read the provider from the environment (core does not import kernels); set it before plugins load.
-      const previous = process.env.TESSERA_PROVIDER;
-      if (opts.provider !== undefined) process.env.TESSERA_PROVIDER = opts.provider;
-      try {
-        const { runCommand } = await import('./runCommand.ts');
-        code = await runCommand(file, opts, io, (workspace) => loadEngine({ pluginPaths: plugins(), io, workspace }));
-      } finally {
-        // runCli also runs in-process (tests, serve): the setting belongs to this run only.
-        if (previous === undefined) delete process.env.TESSERA_PROVIDER;
-        else process.env.TESSERA_PROVIDER = previous;
-      }
+    .action(async (file: string, opts: { set: string[]; seed?: number; provider?: ProviderChoice; out?: string; force?: boolean; allowOutsideWorkspace?: boolean; json?: boolean; target: string[]; cache: boolean }) => {
+      const { runCommand } = await import('./runCommand.ts');
+      code = await runCommand(file, opts, io, (workspace) => loadEngine({ pluginPaths: plugins(), io, workspace }));
     });
 
   program
@@ -225,11 +217,8 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Values of `--provider`; kernels/runtime/provider.ts PROVIDER_SETTINGS holds the same list. */
-const PROVIDER_VALUES = ['cpu', 'webgpu', 'auto'] as const;
-
-function parseProvider(value: string): string {
-  if (!(PROVIDER_VALUES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${PROVIDER_VALUES.join(', ')}`);
+function parseProvider(value: string): ProviderChoice {
+  if (!isProviderChoice(value)) throw new InvalidArgumentError(`must be one of ${PROVIDER_CHOICES.join(', ')}`);
   return value;
 }
 

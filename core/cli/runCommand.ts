@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ProviderChoice } from '../graph/providers.ts';
 import { join, resolve, basename } from 'node:path';
 import { loadGraphFile } from '../graph/loadGraphFile.ts';
 import { applyOverrides } from '../graph/applyOverrides.ts';
@@ -22,7 +23,7 @@ import type { WorkspaceOptions } from '../services/Workspace.ts';
  * an earlier record is refused (exit 2) unless `force`; a record that cannot be written (disk
  * full, read-only, permissions) is one line on stderr and exit 1.
  */
-export async function runCommand(file: string, opts: { set: string[]; seed?: number; out?: string; allowOutsideWorkspace?: boolean; force?: boolean; json?: boolean; target: string[]; cache: boolean }, io: CliIo, loadEngine: (workspace: WorkspaceOptions) => Promise<Engine>): Promise<number> {
+export async function runCommand(file: string, opts: { set: string[]; seed?: number; provider?: ProviderChoice; out?: string; allowOutsideWorkspace?: boolean; force?: boolean; json?: boolean; target: string[]; cache: boolean }, io: CliIo, loadEngine: (workspace: WorkspaceOptions) => Promise<Engine>): Promise<number> {
   const loaded = await loadGraphFile(file);
   let issues = [...loaded.issues];
   let graph = loaded.graph;
@@ -56,6 +57,7 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
   const summary = (status: RunRecord['status'], extra: Partial<RunRecord> = {}): RunRecord => ({
     format: RUN_RECORD_FORMAT, version: RUN_RECORD_VERSION, runId, status, writer: 'cli', file,
     ...(graph!.name ? { graphName: graph!.name } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : graph!.seed !== undefined ? { seed: graph!.seed } : {}),
+    ...(opts.provider !== undefined ? { provider: opts.provider } : graph!.provider !== undefined ? { provider: graph!.provider } : {}),
     createdAt: startedAt, startedAt, eventCount, ...extra,
   });
   // The record is claimed before anything runs: run.json says "running" until the end, so a
@@ -81,7 +83,7 @@ export async function runCommand(file: string, opts: { set: string[]; seed?: num
   let last: ExecutionEvent | undefined;
   try {
     await new Promise<void>((done, fail) => {
-      engine.run(graph as GraphDocument, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), runId, outDir, targets: opts.target, useCache: opts.cache, signal: controller.signal, backpressure: () => log.drained() }).subscribe({
+      engine.run(graph as GraphDocument, { ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.provider !== undefined ? { provider: opts.provider } : {}), echoNodeLogs: false, runId, outDir, targets: opts.target, useCache: opts.cache, signal: controller.signal, backpressure: () => log.drained() }).subscribe({
         next: (e) => {
           last = e;
           eventCount++;

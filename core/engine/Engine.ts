@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ServiceIdentifier } from 'inversify';
 import type { TesseraPlugin } from '../plugin/definePlugin.ts';
 import type { AnyNodeDefinition } from '../plugin/NodeDefinition.ts';
-import { NODE_DEFINITION, LOGGER, WORKSPACE } from '../plugin/tokens.ts';
+import { NODE_DEFINITION, LOGGER, WORKSPACE, EXECUTION_SCOPE } from '../plugin/tokens.ts';
 import { NodeRegistry } from '../plugin/NodeRegistry.ts';
 import type { NodeDescription } from '../plugin/describeNode.ts';
 import type { Logger } from '../services/Logger.ts';
@@ -175,7 +175,8 @@ export class Engine {
       }
       const seed = options.seed ?? graph.seed ?? 0;
       const outDir = options.outDir ?? join(tmpdir(), 'tessera-runs', runId);
-      return executeRun(plan, { cache: this.cache, logger: this.logger, get: (t) => this.container.get(t) }, { ...options, seed, runId, outDir, graph: graph.seed === seed ? graph : { ...graph, seed }, ...(graph.name ? { graphName: graph.name } : {}) }).subscribe(subscriber);
+      const scopes = this.container.isBound(EXECUTION_SCOPE) ? this.container.getAll(EXECUTION_SCOPE) : [];
+      return executeRun(plan, { cache: this.cache, logger: this.logger, get: (t) => this.container.get(t), scopes }, { ...options, seed, runId, outDir, graph: graph.seed === seed ? graph : { ...graph, seed }, ...(graph.name ? { graphName: graph.name } : {}) }).subscribe(subscriber);
     });
   }
 }

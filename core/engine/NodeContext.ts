@@ -11,6 +11,8 @@ import type { GraphDocument } from '../graph/GraphDocument.ts';
 export interface ContextHost {
   emit(event: { type: 'node:progress' | 'node:log'; nodeId: string; nodeType: string; [k: string]: unknown }): void;
   readonly logger: Logger;
+  /** Echo node warnings and errors to `logger` too (off where the consumer prints the events itself, e.g. the CLI). */
+  readonly echoNodeLogs?: boolean;
   readonly signal: AbortSignal;
   readonly artifacts: ArtifactStore;
   /** The document being run (seed = the run's), for ExecuteContext.graph. */
@@ -66,7 +68,7 @@ export class NodeContext implements ExecuteContext {
   get log(): Logger {
     return (this.#log ??= createLogger((level, message, fields) => {
       this.#host.emit({ type: 'node:log', nodeId: this.nodeId, nodeType: this.#nodeType, level, message, ...(fields ? { fields } : {}) });
-      if (level === 'warn' || level === 'error') this.#host.logger[level](`[${this.nodeId}] ${message}`, fields);
+      if ((level === 'warn' || level === 'error') && this.#host.echoNodeLogs !== false) this.#host.logger[level](`[${this.nodeId}] ${message}`, fields);
     }, 'debug'));
   }
 

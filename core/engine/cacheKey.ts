@@ -13,8 +13,12 @@ export function cacheKey(input: {
   /** Input port → keys of the linked upstream values, in link order. */
   inputs: Record<string, readonly string[]>;
   fingerprint?: string;
+  /** The node's effective provider: float results differ by provider, so a cpu result is not reused for webgpu. */
+  provider?: string;
 }): string {
-  return sha256(canonicalJson([input.type, input.version, input.params, input.inputs, input.fingerprint ?? null]));
+  const parts: unknown[] = [input.type, input.version, input.params, input.inputs, input.fingerprint ?? null];
+  if (input.provider !== undefined) parts.push(input.provider); // absent: keys stay what they were
+  return sha256(canonicalJson(parts));
 }
 
 /** The key of a result that read the run seed: the same key, specialised to that seed. */

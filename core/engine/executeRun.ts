@@ -19,6 +19,8 @@ import { isAsyncIterable, toResultIterable } from './toAsyncIterable.ts';
 import { eventLoopTurn } from './eventLoopTurn.ts';
 import { checkOutputValues } from './checkPorts.ts';
 import { WORKSPACE } from '../plugin/tokens.ts';
+import type { ExecutionScope, ScopedNode } from './ExecutionScope.ts';
+import type { ProviderChoice } from '../graph/providers.ts';
 
 /** Options of one run. */
 export interface RunOptions {
@@ -48,12 +50,24 @@ export interface RunOptions {
    * true). A node opts out for itself with `checkPorts: false`. Unknown output keys are errors either way.
    */
   readonly checkPorts?: boolean;
+  /**
+   * Execution provider for the sessions the nodes open (a node's own `provider` pin wins; this
+   * wins over the graph's `provider`). Absent: the graph's, else the process default (cpu).
+   */
+  readonly provider?: ProviderChoice;
+  /**
+   * Also write node warnings and errors (`ctx.log`) to the engine logger (default true, so a
+   * server's log shows them); the CLI turns it off because it prints the events themselves.
+   */
+  readonly echoNodeLogs?: boolean;
 }
 
 /** What the executor needs from the engine. */
 export interface ExecutorServices {
   readonly cache: NodeCache;
   readonly logger: Logger;
+  /** Wrappers around every node call (EXECUTION_SCOPE bindings), outermost first. */
+  readonly scopes?: readonly ExecutionScope[];
   get<T>(token: ServiceIdentifier<T>): T;
 }
 
@@ -124,6 +138,8 @@ class RunState {
   readonly #errors: NodeErrorInfo[] = [];
   readonly #artifacts: ArtifactStore;
   readonly #contextHost: ContextHost;
+  /** Shared by this run's scoped nodes (ScopedNode.group). */
+  readonly #scopeGroup = {};
   #running = 0;
   readonly #slotWaiters: (() => void)[] = [];
 
@@ -136,7 +152,7 @@ class RunState {
     readonly t0: number,
   ) {
     this.#artifacts = new ArtifactStore(options.outDir);
-    this.#contextHost = { emit: (e) => this.emit(e), logger: services.logger, signal, artifacts: this.#artifacts, get: (t) => services.get(t), ...(options.graph ? { graph: options.graph } : {}) };
+    this.#contextHost = { emit: (e) => this.emit(e), logger: services.logger, ...(options.echoNodeLogs === false ? { echoNodeLogs: false } : {}), signal, artifacts: this.#artifacts, get: (t) => services.get(t), ...(options.graph ? { graph: options.graph } : {}) };
     const nextReader = new Map<string, number>();
     const targets = new Set(plan.targets);
     for (const id of plan.order) {
@@ -352,10 +368,11 @@ class RunState {
       } else {
         const inputs = this.#buildInputs(node, data);
         const ctx = this.#context(node, inputs, hashString32(`${this.options.seed}:${key ?? node.id}`), () => (usedRng = true));
-        const result = node.def.execute(ctx);
+        const scoped = this.#scopedNode(node, ctx);
+        const result = this.#inScope(scoped, () => node.def.execute(ctx));
         const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
         let outputs: Record<string, unknown>;
-        if (iterable) outputs = await this.#drainStream(node, iterable);
+        if (iterable) outputs = await this.#drainStream(node, iterable, undefined, scoped);
         else {
           outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result, this.options.checkPorts !== false);
           if (streamsOut) for (const [port, value] of Object.entries(outputs)) if (this.#channels.has(`${node.id}.${port}`)) await this.#channels.get(`${node.id}.${port}`)!.push(value);
@@ -402,9 +419,10 @@ class RunState {
       for (const [port, ds] of Object.entries(data)) element[port] = [...ds];
       readers.forEach((r, k) => (element[r.port]![r.i] = { kind: 'value', value: values[k]!.value, key: undefined }));
       const ctx = this.#context(node, this.#buildInputs(node, element), hashString32(`${seed}:${index}`), markRng);
-      const result = node.def.execute(ctx);
+      const scoped = this.#scopedNode(node, ctx);
+      const result = this.#inScope(scoped, () => node.def.execute(ctx));
       const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
-      if (iterable) await this.#drainStream(node, iterable, index);
+      if (iterable) await this.#drainStream(node, iterable, index, scoped);
       else {
         const outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result, this.options.checkPorts !== false);
         for (const [port, value] of Object.entries(outputs)) await this.#channels.get(`${node.id}.${port}`)?.push(value);
@@ -417,7 +435,7 @@ class RunState {
    * Consumes a streaming `execute` result: stream ports get each value as it comes, plain ports
    * keep the last value.
    */
-  async #drainStream(node: PlannedNode, iterable: AsyncIterable<unknown>, mapIndex?: number): Promise<Record<string, unknown>> {
+  async #drainStream(node: PlannedNode, iterable: AsyncIterable<unknown>, mapIndex?: number, scoped?: ScopedNode): Promise<Record<string, unknown>> {
     const last = new Map<string, unknown>();
     const iterator = iterable[Symbol.asyncIterator]();
     let index = 0;
@@ -425,7 +443,8 @@ class RunState {
       for (;;) {
         const turn = this.#pace();
         if (turn) await turn;
-        const step = await raceAbort(iterator.next(), this.signal);
+        // A generator's body runs in whoever calls next(): give it the node's scope each time.
+        const step = await raceAbort(scoped ? this.#inScope(scoped, () => iterator.next()) : iterator.next(), this.signal);
         if (step.done) break;
         const partial = step.value;
         if (!partial || typeof partial !== 'object') throw new NodeContractError(`${node.def.type} streamed ${summarizeValue(partial)}; expected an object of output values`);
@@ -461,6 +480,28 @@ class RunState {
     return inputs;
   }
 
+  /** The node's effective provider: its own pin, else the run's, else the graph's. */
+  #providerOf(node: PlannedNode): ProviderChoice | undefined {
+    return node.provider ?? this.options.provider ?? this.options.graph?.provider;
+  }
+
+  #scopedNode(node: PlannedNode, ctx: ExecuteContext): ScopedNode {
+    return { runId: this.options.runId, nodeId: node.id, nodeType: node.def.type, provider: this.#providerOf(node), group: this.#scopeGroup, warn: (message, fields) => ctx.log.warn(message, fields as Record<string, unknown> | undefined) };
+  }
+
+  /** Calls `fn` inside every bound execution scope (outermost first); plain call when none is bound. */
+  #inScope<T>(scoped: ScopedNode, fn: () => T): T {
+    const scopes = this.services.scopes;
+    if (!scopes?.length) return fn();
+    let call = fn;
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const inner = call;
+      const scope = scopes[i]!;
+      call = () => scope.run(scoped, inner);
+    }
+    return call();
+  }
+
   #context(node: PlannedNode, inputs: Record<string, unknown>, seed: number, markRng: () => void): ExecuteContext {
     return new NodeContext(this.#contextHost, node.id, node.def.type, inputs, node.params, seed, markRng);
   }
@@ -486,7 +527,8 @@ class RunState {
         return undefined;
       }
     }
-    return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs, ...(fingerprint !== undefined ? { fingerprint } : {}) });
+    const provider = this.#providerOf(node);
+    return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs, ...(fingerprint !== undefined ? { fingerprint } : {}), ...(provider !== undefined ? { provider } : {}) });
   }
 
   #noteResult(run: NodeRun, outputs: Record<string, unknown>): void {

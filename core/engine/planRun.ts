@@ -1,3 +1,4 @@
+import type { ProviderChoice } from '../graph/providers.ts';
 import type { GraphDocument, Link } from '../graph/GraphDocument.ts';
 import { linksOf } from '../graph/GraphDocument.ts';
 import { quoteText } from '../util/quoteText.ts';
@@ -17,6 +18,8 @@ export interface PlannedNode {
   readonly mapped: boolean;
   /** Disabled in the file, or downstream of a disabled node. */
   readonly disabled: boolean;
+  /** The node's own `provider` pin from the file. */
+  readonly provider: ProviderChoice | undefined;
 }
 
 /** What a run will do, computed before anything executes. */
@@ -134,7 +137,7 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     const deps = depsOf[i]!;
     for (const d of deps) if (disabledAt[d]) disabled = true;
     disabledAt[i] = disabled ? 1 : 0;
-    nodes.set(id, { id, def, params: resolved.params, links, deps: deps.map((d) => ids[d]!), mapped, disabled });
+    nodes.set(id, { id, def, params: resolved.params, links, deps: deps.map((d) => ids[d]!), mapped, disabled, provider: g.provider });
   }
   return { order, nodes, streamPorts, readers, targets: wanted };
 }

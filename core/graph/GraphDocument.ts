@@ -1,3 +1,4 @@
+import type { ProviderChoice } from './providers.ts';
 /** The `format` tag every graph file carries. */
 export const GRAPH_FORMAT = 'tessera-graph';
 /** The format version this engine writes; older ones are migrated on load. */
@@ -18,6 +19,8 @@ export interface GraphNode {
   readonly inputs?: Record<string, Link | readonly Link[]>;
   /** Muted: validated but not run (nor its descendants). */
   readonly disabled?: boolean;
+  /** Execution provider for the sessions this node opens; wins over the run's and the graph's. */
+  readonly provider?: ProviderChoice;
 }
 
 /** Editor layout; the executor never reads it. */
@@ -36,6 +39,8 @@ export interface GraphDocument {
   readonly description?: string;
   /** Default run seed (CLI `--seed` overrides). */
   readonly seed?: number;
+  /** Default execution provider of the graph's nodes (CLI `--provider` and the HTTP run's `provider` override it). */
+  readonly provider?: ProviderChoice;
   readonly metadata?: Record<string, unknown>;
   readonly nodes: Record<string, GraphNode>;
   readonly ui?: GraphUi;

@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../graph/providers.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { RUN_ID_PATTERN } from '../server/runId.ts';
 import { createAjv } from '../util/createAjv.ts';
@@ -23,6 +24,7 @@ export interface RunJob {
   readonly nodeTypes: readonly string[];
   readonly graph: GraphDocument;
   readonly seed?: number;
+  readonly provider?: ProviderChoice;
   readonly targets?: readonly string[];
   readonly useCache?: boolean;
   /** The id in the server's runs folder marker: a worker with another runs folder refuses the job. */
@@ -40,6 +42,7 @@ const SCHEMA = {
     nodeTypes: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 200 }, maxItems: 10000 },
     graph: { type: 'object', required: ['nodes'], properties: { nodes: { type: 'object' } } },
     seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    provider: { enum: PROVIDER_CHOICES },
     targets: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 10000 },
     useCache: { type: 'boolean' },
     runsDirId: { type: 'string', pattern: RUNS_DIR_ID_PATTERN.source },
@@ -60,7 +63,7 @@ export function nodeTypesOf(graph: GraphDocument): string[] {
 }
 
 /** The job for one run. */
-export function runJobOf(run: { runId: string; graph: GraphDocument; seed?: number; targets?: readonly string[]; useCache?: boolean }, engineVersion: string, runsDirId?: string): RunJob {
+export function runJobOf(run: { runId: string; graph: GraphDocument; seed?: number; provider?: ProviderChoice; targets?: readonly string[]; useCache?: boolean }, engineVersion: string, runsDirId?: string): RunJob {
   return {
     format: RUN_JOB_FORMAT, version: RUN_JOB_VERSION, runId: run.runId, engineVersion, nodeTypes: nodeTypesOf(run.graph), graph: run.graph,
     ...runChoices(run), ...(runsDirId !== undefined ? { runsDirId } : {}),

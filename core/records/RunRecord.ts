@@ -1,3 +1,4 @@
+import { isProviderChoice } from '../graph/providers.ts';
 import type { NodeErrorInfo, RunInfo, RunStatus } from '../wire/runs.ts';
 
 /** `format` of a run.json written by this version (schemas/run-record.schema.json). */
@@ -12,7 +13,7 @@ export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'done', 
  * Written when the run is claimed (queued or running) and again when it ends; a record still
  * queued or running whose events.jsonl has no terminal event is an interrupted run.
  */
-export interface RunRecord extends Pick<RunInfo, 'status' | 'label' | 'graphName' | 'seed' | 'createdAt' | 'startedAt' | 'finishedAt' | 'durationMs' | 'errors'> {
+export interface RunRecord extends Pick<RunInfo, 'status' | 'label' | 'graphName' | 'seed' | 'provider' | 'createdAt' | 'startedAt' | 'finishedAt' | 'durationMs' | 'errors'> {
   readonly format: typeof RUN_RECORD_FORMAT;
   readonly version: typeof RUN_RECORD_VERSION;
   /** The `runId` of the run's events. */
@@ -70,6 +71,7 @@ export function parseRunRecord(raw: unknown, mtime: Date): RunRecord | undefined
     ...(str(raw.label) !== undefined ? { label: str(raw.label) } : {}),
     ...(str(raw.graphName) !== undefined ? { graphName: str(raw.graphName) } : {}),
     ...(num(raw.seed) !== undefined ? { seed: num(raw.seed) } : {}),
+    ...(isProviderChoice(raw.provider) ? { provider: raw.provider } : {}),
     ...(str(raw.startedAt) !== undefined ? { startedAt: str(raw.startedAt) } : {}),
     ...(str(raw.finishedAt) !== undefined ? { finishedAt: str(raw.finishedAt) } : {}),
     ...(num(raw.durationMs) !== undefined ? { durationMs: num(raw.durationMs) } : {}),

@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { Engine } from '../engine/Engine.ts';
 import type { ExecutionEvent } from '../engine/events.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
+import type { ProviderChoice } from '../graph/providers.ts';
 
 /** What a backend is asked to execute: one validated run of the {@link RunQueue}. */
 export interface RunExecution {
@@ -13,6 +14,7 @@ export interface RunExecution {
   /** Resolves when the consumer of the events has caught up (the events.jsonl writer). */
   readonly backpressure: () => PromiseLike<void> | undefined;
   readonly seed?: number;
+  readonly provider?: ProviderChoice;
   readonly targets?: readonly string[];
   readonly useCache?: boolean;
 }
@@ -33,8 +35,8 @@ export interface RunBackend {
 }
 
 /** The run choices a request may carry, as options (absent ones left out, so defaults apply). */
-export function runChoices(x: { readonly seed?: number; readonly targets?: readonly string[]; readonly useCache?: boolean }): { seed?: number; targets?: string[]; useCache?: boolean } {
-  return { ...(x.seed !== undefined ? { seed: x.seed } : {}), ...(x.targets?.length ? { targets: [...x.targets] } : {}), ...(x.useCache !== undefined ? { useCache: x.useCache } : {}) };
+export function runChoices(x: { readonly seed?: number; readonly provider?: ProviderChoice; readonly targets?: readonly string[]; readonly useCache?: boolean }): { seed?: number; provider?: ProviderChoice; targets?: string[]; useCache?: boolean } {
+  return { ...(x.seed !== undefined ? { seed: x.seed } : {}), ...(x.provider !== undefined ? { provider: x.provider } : {}), ...(x.targets?.length ? { targets: [...x.targets] } : {}), ...(x.useCache !== undefined ? { useCache: x.useCache } : {}) };
 }
 
 /** The default backend: the engine of this process runs the graph. */

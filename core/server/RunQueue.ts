@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { ProviderChoice } from '../graph/providers.ts';
 import type { Subscription } from 'rxjs';
 import type { Engine } from '../engine/Engine.ts';
 import { isTerminalEvent, type ExecutionEvent } from '../engine/events.ts';
@@ -24,6 +25,8 @@ export type ServerMessage = WireServerMessage<Record<string, unknown>>;
 export interface RunRequest {
   readonly graph: GraphDocument;
   readonly seed?: number;
+  /** Execution provider for the run's nodes (a node's own pin wins; absent: the graph's, else cpu). */
+  readonly provider?: ProviderChoice;
   readonly targets?: readonly string[];
   readonly useCache?: boolean;
   /** Shown in listings; usually the graph's file name. */
@@ -313,7 +316,7 @@ export class RunQueue {
     this.#watch();
     this.#emitRun(e);
     this.#persist(e, e.record.update(() => this.#record(e)));
-    const { graph, seed, targets, useCache } = e.request;
+    const { graph, seed, provider, targets, useCache } = e.request;
     // After the record (and so the directory), so a node writing artifacts never races mkdir.
     void e.record.written.then(() => {
       if (e.status !== 'running') return;
@@ -323,7 +326,7 @@ export class RunQueue {
           runId: e.id, graph, outDir: e.dir, signal: e.controller!.signal,
           // A disk slower than the run holds the run back instead of buffering its events.
           backpressure: () => e.record.events.drained(),
-          ...runChoices({ seed, targets, useCache }),
+          ...runChoices({ seed, provider, targets, useCache }),
         })
         .subscribe({
           next: (event) => {
@@ -517,6 +520,7 @@ export class RunQueue {
       ...(e.request.label ? { label: e.request.label } : {}),
       ...(graphName ? { graphName } : {}),
       ...(e.request.seed !== undefined ? { seed: e.request.seed } : e.request.graph.seed !== undefined ? { seed: e.request.graph.seed } : {}),
+      ...(e.request.provider !== undefined ? { provider: e.request.provider } : e.request.graph.provider !== undefined ? { provider: e.request.graph.provider } : {}),
       createdAt: e.createdAt.toISOString(),
       ...(e.startedAt ? { startedAt: e.startedAt.toISOString() } : {}),
       ...(e.finishedAt ? { finishedAt: e.finishedAt.toISOString() } : {}),

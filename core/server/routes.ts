@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PROVIDER_CHOICES } from '../graph/providers.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, relative, sep } from 'node:path';
 import type { Engine } from '../engine/Engine.ts';
@@ -24,6 +25,7 @@ const BODY_SCHEMAS = {
     properties: {
       graph: GRAPH_OBJECT,
       seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+      provider: { enum: PROVIDER_CHOICES },
       targets: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 10000 },
       useCache: { type: 'boolean' },
       label: { type: 'string', maxLength: 200 },
@@ -127,7 +129,7 @@ export class ApiRoutes {
         if (!Object.hasOwn((graph as GraphDocument).nodes ?? {}, t)) issues.push({ code: 'invalid_override', pointer: '/targets', message: `target "${t}" is not a node of the graph` });
       }
       if (issues.length) throw invalidGraph(issues);
-      const run = queue.enqueue({ graph: graph as GraphDocument, ...(pick(body, ['seed', 'targets', 'useCache', 'label']) as object) });
+      const run = queue.enqueue({ graph: graph as GraphDocument, ...(pick(body, ['seed', 'provider', 'targets', 'useCache', 'label']) as object) });
       return sendJson(res, 202, { run }, { Location: `/api/runs/${run.id}` });
     }
     if (!RUN_ID_PATTERN.test(id)) throw new ApiError(404, 'not_found', `no run "${id}"`);

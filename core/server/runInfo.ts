@@ -10,6 +10,7 @@ export function runInfoOf(id: string, r: RunRecord): RunInfo {
     ...(label !== undefined ? { label } : {}),
     ...(r.graphName !== undefined ? { graphName: r.graphName } : {}),
     ...(r.seed !== undefined ? { seed: r.seed } : {}),
+    ...(r.provider !== undefined ? { provider: r.provider } : {}),
     createdAt: r.createdAt,
     ...(r.startedAt !== undefined ? { startedAt: r.startedAt } : {}),
     ...(r.finishedAt !== undefined ? { finishedAt: r.finishedAt } : {}),

@@ -1,3 +1,4 @@
+import type { ProviderChoice } from '../graph/providers.ts';
 // The shapes the server sends over HTTP and WebSocket (docs/api.md). Node-free, so the editor's
 // browser bundle imports this file itself instead of keeping a copy that drifts.
 
@@ -23,6 +24,8 @@ export interface RunInfo {
   readonly label?: string;
   readonly graphName?: string;
   readonly seed?: number;
+  /** The run's requested execution provider (the request's, else the graph's); nodes may pin their own. */
+  readonly provider?: ProviderChoice;
   readonly createdAt: string;
   readonly startedAt?: string;
   readonly finishedAt?: string;

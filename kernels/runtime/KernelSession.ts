@@ -4,7 +4,7 @@ import type { OnnxModel } from '../onnx/OnnxModel.ts';
 import { sessionModel, type SessionModel } from './sessionModel.ts';
 import { Tensor, toOrtTensor, type TensorLike } from './Tensor.ts';
 
-import { markUnavailable, providerToTry, stderrLog, wantedProvider, type Provider } from './provider.ts';
+import { fallbackLog, markUnavailable, providerToTry, wantedProvider, type Provider, type ProviderLog } from './provider.ts';
 
 export type { Provider };
 
@@ -19,12 +19,11 @@ export interface SessionOptions {
   /** Let idle pool threads spin. Default true; turn off when several sessions alternate step by step. */
   spin?: boolean;
   /** Where the fallback line goes. Default: stderr. */
-  log?: (line: string) => void;
+  log?: ProviderLog;
   /** Turn on ORT's profiler; its JSON goes to `<prefix>_<time>.json` when the session ends profiling (bench/gpu/placement.ts). */
   profileFilePrefix?: string;
 }
 
-const defaultLog = stderrLog;
 
 /**
  * onnxruntime session options tessera uses (shared with the worker-thread sessions).
@@ -83,7 +82,7 @@ export class KernelSession implements Runner {
   static async open({ bytes, disabledOptimizers }: SessionModel, options: SessionOptions = {}): Promise<KernelSession> {
     const wanted = wantedProvider(options.provider);
     let provider: Provider = providerToTry(wanted);
-    if (provider !== wanted) markUnavailable(wanted, 'failed earlier in this process', options.log ?? defaultLog);
+    if (provider !== wanted) markUnavailable(wanted, 'failed earlier in this process', fallbackLog(options.log));
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, ortOptions(provider, options, disabledOptimizers));
@@ -91,7 +90,7 @@ export class KernelSession implements Runner {
       if (provider === 'cpu') throw error;
       // ORT does not fall back across providers by itself (['cuda','cpu'] fails the same way);
       // webgpu is listed as bundled but fails here when Dawn finds no adapter.
-      markUnavailable(wanted, error, options.log ?? defaultLog);
+      markUnavailable(wanted, error, fallbackLog(options.log));
       provider = 'cpu';
       session = await ort.InferenceSession.create(bytes, ortOptions('cpu', options, disabledOptimizers));
     }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { OnnxModel } from '../onnx/OnnxModel.ts';
-import { markUnavailable, providerToTry, stderrLog, wantedProvider } from './provider.ts';
+import { fallbackLog, markUnavailable, providerToTry, wantedProvider } from './provider.ts';
 import { ortOptions, type Provider, type Runner, type SessionOptions } from './KernelSession.ts';
 import { sessionModel } from './sessionModel.ts';
 import { Tensor, type TensorLike } from './Tensor.ts';
@@ -10,7 +10,6 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-const defaultLog = stderrLog;
 
 /**
  * A worker thread that owns onnxruntime sessions. `session.run` is synchronous native work that
@@ -70,14 +69,14 @@ export class KernelWorker {
     const { bytes, disabledOptimizers } = sessionModel(model);
     const wanted = wantedProvider(options.provider);
     const first = providerToTry(wanted);
-    if (first !== wanted) markUnavailable(wanted, 'failed earlier in this process', options.log ?? defaultLog);
+    if (first !== wanted) markUnavailable(wanted, 'failed earlier in this process', fallbackLog(options.log));
     type Created = { sid: number; inputNames: string[]; outputNames: string[] };
     try {
       const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions(first, options, disabledOptimizers) });
       return new WorkerSession(this, r.sid, first, r.inputNames, r.outputNames);
     } catch (error) {
       if (first === 'cpu' || this.dead) throw error;
-      markUnavailable(wanted, error, options.log ?? defaultLog);
+      markUnavailable(wanted, error, fallbackLog(options.log));
       const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions('cpu', options, disabledOptimizers) });
       return new WorkerSession(this, r.sid, 'cpu', r.inputNames, r.outputNames);
     }

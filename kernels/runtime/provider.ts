@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 /** Execution providers tessera asks onnxruntime for. */
 export type Provider = 'cpu' | 'webgpu' | 'cuda';
 
@@ -30,11 +32,49 @@ export function defaultProviderSetting(env: NodeJS.ProcessEnv = process.env): Pr
  */
 const unavailable = new Map<Provider, string>();
 
-/** The provider to try for a session: an explicit one, else the process default ('auto' → webgpu). */
+/**
+ * The provider setting and fallback reporting in force for the code running inside
+ * `runWithProviderScope` (and everything it awaits): how a graph's, a run's or a node's
+ * `provider` reaches the sessions a node opens without every plugin passing it along.
+ */
+export interface ProviderScope {
+  /** Setting for sessions opened without an explicit `provider` option; undefined: the process default. */
+  readonly setting?: ProviderSetting;
+  /** Where the fallback line goes (e.g. the running node's `node:log` event); default stderr. */
+  readonly log?: ProviderLog;
+  /**
+   * Providers already reported in this scope's group (e.g. one run): shared by the scopes of one
+   * run's nodes, so a run reports each fallback once whichever node hits it first.
+   */
+  readonly reported?: Set<Provider>;
+}
+
+const scopes = new AsyncLocalStorage<ProviderScope>();
+
+/** A fallback sink: the human line, plus the same facts as fields for structured logs and events. */
+export type ProviderLog = (line: string, fields?: Readonly<{ provider: Provider; fallback: Provider; reason: string }>) => void;
+
+/** Runs `fn` (and what it awaits) with `scope` as the provider setting and fallback sink. */
+export function runWithProviderScope<T>(scope: ProviderScope, fn: () => T): T {
+  if (scope.setting !== undefined && !isProviderSetting(scope.setting)) throw new Error(`kernels: provider '${String(scope.setting)}' is not one of ${PROVIDER_SETTINGS.join(', ')}`);
+  return scopes.run(scope, fn);
+}
+
+/** The setting in force here: the innermost scope's, else the process default. */
+export function currentProviderSetting(): ProviderSetting {
+  return scopes.getStore()?.setting ?? defaultProviderSetting();
+}
+
+/** The provider to try for a session: an explicit one, else the scope's or process setting ('auto' → webgpu). */
 export function wantedProvider(explicit: Provider | undefined): Provider {
   if (explicit) return explicit;
-  const setting = defaultProviderSetting();
+  const setting = currentProviderSetting();
   return setting === 'auto' ? 'webgpu' : setting;
+}
+
+/** The fallback sink for a session: its own `log` option, else the scope's, else stderr. */
+export function fallbackLog(explicit: ProviderLog | undefined): ProviderLog {
+  return explicit ?? scopes.getStore()?.log ?? stderrLog;
 }
 
 /** The provider to actually try: cpu when `wanted` already failed in this process. */
@@ -43,19 +83,35 @@ export function providerToTry(wanted: Provider): Provider {
 }
 
 /** Which providers each log sink has already been told about (the default stderr sink is one). */
-const logged = new WeakMap<(line: string) => void, Set<Provider>>();
+const logged = new WeakMap<ProviderLog, Set<Provider>>();
 
 /**
  * Records that `wanted` could not create a session and writes the fallback line, once per
  * provider and log sink: a CLI run (stderr) sees one line however many sessions it opens.
  */
-export function markUnavailable(wanted: Provider, error: unknown, log: (line: string) => void): void {
-  if (!unavailable.has(wanted)) unavailable.set(wanted, String((error as Error)?.message ?? error).split('\n')[0]!.slice(0, 200));
-  let seen = logged.get(log);
+export function markUnavailable(wanted: Provider, error: unknown, log: ProviderLog): void {
+  if (!unavailable.has(wanted)) unavailable.set(wanted, ortReason(error));
+  const group = scopes.getStore()?.reported;
+  let seen = group ?? logged.get(log);
   if (!seen) logged.set(log, (seen = new Set()));
   if (seen.has(wanted)) return;
   seen.add(wanted);
-  log(`kernels: execution provider '${wanted}' unavailable (${unavailable.get(wanted)}); running on cpu`);
+  const reason = unavailable.get(wanted)!;
+  log(`kernels: execution provider '${wanted}' unavailable (${reason}); running on cpu`, { provider: wanted, fallback: 'cpu', reason });
+}
+
+/**
+ * ORT's error text without its source location and C++ signature prefix
+ * ("/onnxruntime_src/…/webgpu_context.cc:136 onnxruntime::…::<lambda()> adapter_result.status …"),
+ * so the fallback line shows the reason ("… Failed to get a WebGPU adapter: No supported adapters").
+ */
+export function ortReason(error: unknown): string {
+  let text = String((error as Error)?.message ?? error).trim().split('\n')[0]!;
+  text = text.replace(/^\/\S+:\d+ /, '');
+  const lambda = text.indexOf('<lambda()> ');
+  if (lambda >= 0) text = text.slice(lambda + '<lambda()> '.length);
+  else if (/^onnxruntime::\S/.test(text)) text = text.replace(/^onnxruntime::[^ ]*\([^)]*\)[^ ]* /, '');
+  return text.length > 300 ? text.slice(0, 299) + '…' : text;
 }
 
 /** Why `provider` fell back in this process, or undefined when it has not. */

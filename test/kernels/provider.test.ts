@@ -1,6 +1,6 @@
 // The `provider` setting (issue 20): `tessera run --provider` reaches the kernels' sessions; an
 // unavailable provider (webgpu without an adapter, as on this CPU machine) falls back to cpu with
-// one line, and the run's results equal the cpu run's. Real CLI, real ORT.
+// one line and one node:log event, and the run's results equal the cpu run's. Real CLI, real ORT.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,7 @@ test('--provider webgpu on a small training graph: one fallback line here, losse
     assert.not.match(cpu.stderr, /execution provider/);
     const gpu = await tessera([...base, '--provider', 'webgpu', '--out', join(dir, 'webgpu')]);
     assert.is(gpu.code, 0, gpu.stderr);
+    assert.is(JSON.parse(readFileSync(join(dir, 'webgpu', 'run.json'), 'utf8')).provider, 'webgpu'); // the record says what was asked
     // train/Train's summary output names the provider its step session ran on.
     const provider = readFileSync(join(dir, 'webgpu', 'events.jsonl'), 'utf8').match(/"provider":"(\w+)"/)?.[1];
     const history = (d: string) => (JSON.parse(readFileSync(join(dir, d, 'model', 'history.json'), 'utf8')) as { loss: number }[]).map((h) => h.loss);
@@ -51,6 +52,10 @@ test('--provider webgpu on a small training graph: one fallback line here, losse
     } else {
       assert.is(provider, 'cpu');
       assert.is((gpu.stderr.match(FALLBACK) ?? []).length, 1, gpu.stderr);
+      // The same fact is an event of the run (what the editor and the server's clients see).
+      const logs = readFileSync(join(dir, 'webgpu', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'node:log' && e.level === 'warn');
+      assert.is(logs.length, 1);
+      assert.equal([logs[0].nodeId, logs[0].fields.provider, logs[0].fields.fallback], ['train', 'webgpu', 'cpu']);
       assert.equal(history('webgpu'), history('cpu'));
     }
   } finally {
