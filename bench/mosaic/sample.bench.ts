@@ -28,12 +28,11 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { machine, median, num, opt, round } from './benchArgs.ts';
-import { Trainer, adamw, type Tensor } from 'tessera/kernels';
+import { initialWeights } from './benchModel.ts';
 import { loadWeights } from '../../plugins/mosaic/model/loadWeights.ts';
 import { resolveConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
-import { MosaicModel, type MosaicWeights } from '../../plugins/mosaic/model/MosaicModel.ts';
+import { MosaicModel } from '../../plugins/mosaic/model/MosaicModel.ts';
 import { tokenLayout } from '../../plugins/mosaic/model/mosaicNetwork.ts';
-import { trainingStepProgram } from '../../plugins/mosaic/model/mosaicPrograms.ts';
 import { eulerSample } from '../../plugins/mosaic/sampling/eulerSample.ts';
 import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts';
 
@@ -56,19 +55,9 @@ const config = resolveConfig(preset);
 
 // ---------------------------------------------------------------- weights
 
-async function initialWeights(): Promise<MosaicWeights> {
-  // Parameters do not depend on K or the loss terms: a K = 1 diffusion-only step graph traces them all.
-  const trainer = await Trainer.create(trainingStepProgram(config, 1, 1, { scal: false, mdl: null, tapBlocks: [] }), { optimizer: adamw({ lr: 1e-4 }), seed });
-  try {
-    return { params: trainer.getParams() as Record<string, Tensor>, source: `Trainer initialisation (seed ${seed})`, step: 0 };
-  } finally {
-    await trainer.dispose();
-  }
-}
-
 const startedAt = new Date();
 const machineStart = machine();
-const weights = checkpoint ? await loadWeights(checkpoint, config) : await initialWeights();
+const weights = checkpoint ? await loadWeights(checkpoint, config) : await initialWeights(config, seed);
 const model = new MosaicModel(config).withWeights(weights);
 const batches = Math.ceil(count / batch);
 console.log(`MOSAIC sampling speed per K — ${model.describe()}`);

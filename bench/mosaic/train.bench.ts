@@ -36,10 +36,10 @@ import { loadavg } from 'node:os';
 import { machine, median, num, opt, round } from './benchArgs.ts';
 import { fileURLToPath } from 'node:url';
 import { Trainer, adamw } from 'tessera/kernels';
-import { resolveConfig, type MosaicConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
+import { resolveConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
 import { MosaicModel } from '../../plugins/mosaic/model/MosaicModel.ts';
 import { tokenLayout } from '../../plugins/mosaic/model/mosaicNetwork.ts';
-import { DEFAULT_CONFIG, generateSample } from '../../plugins/semalign/sample.ts';
+import { benchModel, programWithK } from './benchModel.ts';
 import type { TrainingProgram } from '../../plugins/train/Trainable.ts';
 
 // ---------------------------------------------------------------- options
@@ -73,19 +73,8 @@ const config = resolveConfig(preset);
 
 
 /** One MOSAIC training program whose samples all have K references (so every batch is variant k<K>). */
-function programFor(model: MosaicModel, k: number): TrainingProgram {
-  const count = Math.max(16, 4 * batch);
-  const samples = Array.from({ length: count }, (_, i) => generateSample({ ...DEFAULT_CONFIG, kMax: 8 }, { split: 'train', index: i, k }));
-  return model.trainingProgram(samples, { steps: warmup + steps });
-}
-
-function makeModel(c: MosaicConfig): MosaicModel {
-  const all = Array.from({ length: c.depth }, (_, i) => i);
-  return new MosaicModel(c)
-    .withTaps(all)
-    .withTerm({ kind: 'scal', alpha: 0.4, mode: 'reference' })
-    .withTerm({ kind: 'mdl', beta: 0.6, warmupStart: 0, rampSteps: 0, mode: 'points', distance: 'jsd' });
-}
+const programFor = (model: MosaicModel, k: number): TrainingProgram => programWithK(model, k, batch, warmup + steps);
+const makeModel = benchModel;
 
 const trainerOptions = (spinning: boolean) => ({
   optimizer: adamw({ lr: 1e-4 }),

@@ -95,6 +95,11 @@ export class Predictor {
     return new Predictor(runner, !options.cache, inputs, Object.keys(outputs));
   }
 
+  /** The provider the session runs on (cpu after a fallback from the one asked for). */
+  get provider(): Runner['provider'] {
+    return this.runner.provider;
+  }
+
   /** Names of the program's inputs (what `run` must be fed). */
   get inputNames(): string[] {
     return this.inputs.map((i) => i.name);
