@@ -20,6 +20,12 @@ export interface SessionOptions {
   spin?: boolean;
   /** Where the fallback line goes. Default: stderr. */
   log?: ProviderLog;
+  /**
+   * Outputs to leave in device memory (ORT's `preferredOutputLocation: 'gpu-buffer'`) when the
+   * session runs on a GPU provider, so they can be fed back as inputs without a round trip
+   * (the trainer's params and optimizer state). Ignored on cpu, where output memory is host memory.
+   */
+  deviceOutputs?: readonly string[];
   /** Turn on ORT's profiler; its JSON goes to `<prefix>_<time>.json` when the session ends profiling (bench/gpu/placement.ts). */
   profileFilePrefix?: string;
 }
@@ -45,6 +51,7 @@ export function ortOptions(provider: Provider, o: SessionOptions, disabledOptimi
     logSeverityLevel: provider === 'cpu' ? 3 : 4,
     extra: { session: { intra_op: { allow_spinning: o.spin === false ? '0' : '1' } }, ...optimization },
     ...(o.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: o.profileFilePrefix } : {}),
+    ...(provider !== 'cpu' && o.deviceOutputs?.length ? { preferredOutputLocation: Object.fromEntries(o.deviceOutputs.map((n) => [n, 'gpu-buffer' as const])) } : {}),
   };
 }
 
@@ -54,6 +61,11 @@ export interface Runner {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, TensorLike>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  /**
+   * Like `run` but returns ORT's own tensors, which may live in device memory (`deviceOutputs`)
+   * and can be fed back as inputs as they are. Only in-process sessions have it.
+   */
+  runOrt?(feeds: Record<string, TensorLike>, outputs?: readonly string[]): Promise<Record<string, ort.Tensor>>;
   release(): Promise<void>;
 }
 
@@ -136,7 +148,7 @@ export class SessionCache {
 
   static key(bytes: Uint8Array, options: SessionOptions = {}): string {
     const h = createHash('sha256').update(bytes);
-    h.update(JSON.stringify([wantedProvider(options.provider), options.threads ?? 2, options.spin ?? true, options.profileFilePrefix ?? '']));
+    h.update(JSON.stringify([wantedProvider(options.provider), options.threads ?? 2, options.spin ?? true, options.profileFilePrefix ?? '', options.deviceOutputs ?? []]));
     return h.digest('hex');
   }
 

@@ -72,12 +72,12 @@ export class KernelWorker {
     if (first !== wanted) markUnavailable(wanted, 'failed earlier in this process', fallbackLog(options.log));
     type Created = { sid: number; inputNames: string[]; outputNames: string[] };
     try {
-      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions(first, options, disabledOptimizers) });
+      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions(first, hostOutputs(options), disabledOptimizers) });
       return new WorkerSession(this, r.sid, first, r.inputNames, r.outputNames);
     } catch (error) {
       if (first === 'cpu' || this.dead) throw error;
       markUnavailable(wanted, error, fallbackLog(options.log));
-      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions('cpu', options, disabledOptimizers) });
+      const r = await this.call<Created>({ type: 'create', bytes, options: ortOptions('cpu', hostOutputs(options), disabledOptimizers) });
       return new WorkerSession(this, r.sid, 'cpu', r.inputNames, r.outputNames);
     }
   }
@@ -121,4 +121,10 @@ export class WorkerSession implements Runner {
   async release(): Promise<void> {
     await this.worker.call({ type: 'release', sid: this.sid });
   }
+}
+
+/** Worker sessions send their outputs across threads as arrays: nothing may stay in device memory. */
+function hostOutputs(options: SessionOptions): SessionOptions {
+  const { deviceOutputs: _deviceOutputs, ...rest } = options;
+  return rest;
 }

@@ -120,6 +120,17 @@ export class Tensor<D extends DType = DType> {
 /** Anything a kernel accepts as an input value. */
 export type TensorLike = Tensor | ort.Tensor;
 
+/**
+ * A host tensor from any tensor: tessera tensors as they are, ORT tensors in host memory wrapped
+ * without a copy, device-resident ones (location 'gpu-buffer') downloaded.
+ */
+export async function toHostTensor(t: TensorLike): Promise<Tensor> {
+  if (t instanceof Tensor) return t;
+  if (t.location === 'cpu' || t.location === 'cpu-pinned') return Tensor.fromOrt(t);
+  const data = await t.getData();
+  return new Tensor(t.type as DType, t.dims, data as AnyTypedArray as TypedArrayOf<DType>);
+}
+
 export function toOrtTensor(t: TensorLike): ort.Tensor {
   return t instanceof Tensor ? t.toOrt() : t;
 }

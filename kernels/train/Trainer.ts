@@ -1,9 +1,10 @@
 import { SeededRandom, initValues } from '../trace/init.ts';
+import { Graph } from '../trace/Graph.ts';
 import type { FloatDType, ParamInfo } from '../trace/Graph.ts';
 import { checkFeeds, type InputSpec } from '../runtime/Kernel.ts';
 import { defaultSessionCache, type Provider, type Runner, type SessionCache, type SessionOptions } from '../runtime/KernelSession.ts';
 import { KernelWorker } from '../runtime/KernelWorker.ts';
-import { Tensor, type TensorLike } from '../runtime/Tensor.ts';
+import { Tensor, toHostTensor, type TensorLike } from '../runtime/Tensor.ts';
 import { STEP_NAMES, buildForwardGraph, buildStepGraph, type BuiltStep, type ModelFn, type ParamLayout, type TrainableSelector } from './buildStep.ts';
 import { adamw, type OptimizerSpec } from './optimizers.ts';
 import { loadSafetensors, saveSafetensors } from './safetensors.ts';
@@ -116,7 +117,16 @@ function layoutDifference(a: ParamLayout, b: ParamLayout): string | null {
  * await trainer.save('runs/ckpt.safetensors');
  */
 export class Trainer {
-  private state: Record<string, Tensor> = {};
+  /**
+   * Params, frozen params, step counter and optimizer state, as the last step returned them: ORT
+   * tensors, in device memory when the step session runs on a GPU provider (`deviceOutputs`),
+   * fed back unchanged. Host copies are made only to read them (getParams/readParams, save).
+   */
+  private state: Record<string, TensorLike> = {};
+  private hostReads = 0;
+  /** Moving average of the trainable params (flat, like `state.params`), beside them; null until the first `updateEma`. */
+  private ema: TensorLike | null = null;
+  private emaRunner: Promise<{ runner: Runner; wide: boolean }> | null = null;
   private completed = 0;
   private rngCounter = 0;
   private rngSeed = 0;
@@ -159,7 +169,10 @@ export class Trainer {
   }
 
   private static async variantFrom(fn: ModelFn, built: BuiltStep, opts: Trainer['options'], worker: KernelWorker | null): Promise<Variant> {
-    const runner = worker ? await worker.createSession(built.model, opts) : await (opts.cache ?? defaultSessionCache).get(built.model, opts);
+    // The state outputs stay where the step ran (device memory on a GPU provider) for the next step.
+    const deviceOutputs = [STEP_NAMES.next('params'), STEP_NAMES.next('step'), ...built.stateNames.map(STEP_NAMES.next)];
+    const stepOptions = { ...opts, deviceOutputs };
+    const runner = worker ? await worker.createSession(built.model, stepOptions) : await (opts.cache ?? defaultSessionCache).get(built.model, stepOptions);
     const inputs = [...built.graph.inputs.values()]
       .filter((s) => !s.name.startsWith('train.') && s.name !== 'seed')
       .map((s) => ({ name: s.name, shape: s.shape, dtype: s.dtype }));
@@ -220,6 +233,15 @@ export class Trainer {
     return this.variantMap.get(BASE)!.runner.provider;
   }
 
+  /**
+   * How many times the params or optimizer state were read back to the host (getParams,
+   * readParams, save, setParams, load). Steps themselves read none: the counter stays put while
+   * training runs, which is what keeps them on the device between steps.
+   */
+  get hostStateReads(): number {
+    return this.hostReads;
+  }
+
   /** Number of applied steps. */
   get stepCount(): number {
     return this.completed;
@@ -278,9 +300,11 @@ export class Trainer {
     for (const s of this.stateNames) all[STEP_NAMES.state(s)] = this.state[s]!;
     if (v.usesSeed) all.seed = this.seedTensor();
     const names = ['loss', 'finite', 'gradNorm', STEP_NAMES.next('params'), STEP_NAMES.next('step'), ...this.stateNames.map(STEP_NAMES.next), ...want];
-    const out = await v.runner.run(all, names);
+    // ORT's own tensors (runOrt): state outputs are fed back as they are, wherever they live.
+    const out: Record<string, TensorLike> = v.runner.runOrt ? await v.runner.runOrt(all, names) : await v.runner.run(all, names);
     this.rngCounter++;
-    const finite = out.finite!.item() === 1;
+    const scalar = async (t: TensorLike) => (await toHostTensor(t)).item();
+    const finite = (await scalar(out.finite!)) === 1;
     if (finite) {
       // The graph already returns the old values on a bad step; adopting only good outputs
       // additionally keeps the previous tensors untouched.
@@ -290,8 +314,8 @@ export class Trainer {
       this.completed++;
     }
     const outputs: Record<string, Tensor> = {};
-    for (const w of want) outputs[w] = out[w]!;
-    return { loss: out.loss!.item(), finite, gradNorm: out.gradNorm!.item(), step: this.completed, outputs };
+    for (const w of want) outputs[w] = await toHostTensor(out[w]!);
+    return { loss: await scalar(out.loss!), finite, gradNorm: await scalar(out.gradNorm!), step: this.completed, outputs };
   }
 
   /**
@@ -312,25 +336,53 @@ export class Trainer {
     return forward.run(all, outputs);
   }
 
-  /** Current parameter values by name (copies). */
+  /**
+   * Current parameter values by name (copies). Synchronous, so it needs the state in host memory:
+   * after steps on a GPU provider use `await readParams()` (this throws saying so).
+   */
   getParams(): Record<string, Tensor> {
+    this.hostReads++;
+    return this.paramsOf(this.hostState('params', 'trainer.getParams'), this.state.frozen ? this.hostState('frozen', 'trainer.getParams') : null);
+  }
+
+  /** Current parameter values by name (copies), downloading them first if they live on the device. */
+  async readParams(): Promise<Record<string, Tensor>> {
+    this.hostReads++;
+    return this.paramsOf(await toHostTensor(this.state.params!), this.state.frozen ? await toHostTensor(this.state.frozen) : null);
+  }
+
+  private paramsOf(trainable: Tensor, frozen: Tensor | null): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     const dt = this.options.dtype;
     const take = (buf: Tensor, s: { name: string; shape: readonly number[]; offset: number; size: number }) => {
       out[s.name] = new Tensor(dt, s.shape, buf.data.slice(s.offset, s.offset + s.size) as Float32Array);
     };
-    for (const s of this.layout.trainable) take(this.state.params!, s);
-    for (const s of this.layout.frozen) take(this.state.frozen!, s);
+    for (const s of this.layout.trainable) take(trainable, s);
+    for (const s of this.layout.frozen) take(frozen!, s);
     return out;
+  }
+
+  /** A state tensor as host memory without a copy, or an error naming the async alternative. */
+  private hostState(name: string, what: string): Tensor {
+    const t = this.state[name]!;
+    if (t instanceof Tensor) return t;
+    if (t.location !== 'cpu' && t.location !== 'cpu-pinned') throw new Error(`${what}: the trainer's state lives in device memory (${t.location}, provider ${this.provider}); use the async readParams()/save() instead`);
+    return Tensor.fromOrt(t);
+  }
+
+  /** Brings every state tensor to host memory (after GPU steps), so the synchronous paths can edit it. */
+  private async stateToHost(): Promise<void> {
+    for (const [k, t] of Object.entries(this.state)) this.state[k] = await toHostTensor(t);
   }
 
   /** Overwrites some or all parameters (e.g. copy a reference model's weights); shapes must match. */
   setParams(values: Record<string, Tensor>): void {
+    this.hostReads++;
     type Slot = ['params' | 'frozen', ParamLayout['trainable'][number]];
     const slots = new Map<string, Slot>();
     for (const s of this.layout.trainable) slots.set(s.name, ['params', s]);
     for (const s of this.layout.frozen) slots.set(s.name, ['frozen', s]);
-    const next = { params: this.state.params!.clone(), frozen: this.state.frozen?.clone() };
+    const next = { params: this.hostState('params', 'trainer.setParams').clone(), frozen: this.state.frozen ? this.hostState('frozen', 'trainer.setParams').clone() : undefined };
     for (const [name, t] of Object.entries(values)) {
       const entry = slots.get(name);
       if (!entry) throw new Error(`trainer.setParams: unknown parameter '${name}'`);
@@ -344,13 +396,14 @@ export class Trainer {
     if (next.frozen) this.state.frozen = next.frozen;
   }
 
-  private checkpointTensors(): Record<string, Tensor> {
+  private async checkpointTensors(): Promise<Record<string, Tensor>> {
     const dt = this.options.dtype;
     const out: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(this.getParams())) out[`param.${name}`] = t;
+    for (const [name, t] of Object.entries(await this.readParams())) out[`param.${name}`] = t;
     for (const st of this.stateNames) {
+      const buf = await toHostTensor(this.state[st]!);
       for (const s of this.layout.trainable) {
-        out[`optim.${st}.${s.name}`] = new Tensor(dt, s.shape, this.state[st]!.data.slice(s.offset, s.offset + s.size) as Float32Array);
+        out[`optim.${st}.${s.name}`] = new Tensor(dt, s.shape, buf.data.slice(s.offset, s.offset + s.size) as Float32Array);
       }
     }
     return out;
@@ -364,7 +417,7 @@ export class Trainer {
    */
   async save(path: string, metadata?: Record<string, string>): Promise<void> {
     const user = userMetadata(metadata, RESERVED_METADATA_KEYS, 'trainer.save');
-    await saveSafetensors(path, this.checkpointTensors(), {
+    await saveSafetensors(path, await this.checkpointTensors(), {
       ...user,
       format: FORMAT,
       optimizer: this.options.optimizer.kind,
@@ -381,7 +434,7 @@ export class Trainer {
    * For small bundled checkpoints; read back with `load` or `Predictor.paramsFromCheckpoint`.
    */
   async saveParams(path: string, metadata?: Record<string, string>): Promise<void> {
-    await saveParamsFile(path, this.getParams(), userMetadata(metadata, RESERVED_METADATA_KEYS, 'trainer.saveParams'));
+    await saveParamsFile(path, await this.readParams(), userMetadata(metadata, RESERVED_METADATA_KEYS, 'trainer.saveParams'));
   }
 
   /**
@@ -393,7 +446,9 @@ export class Trainer {
   async load(path: string): Promise<Record<string, string>> {
     const { tensors, metadata } = await loadSafetensors(path);
     const paramsOnly = metadata.format === PARAMS_FORMAT;
-    const expected = paramsOnly ? Object.fromEntries(Object.entries(this.checkpointTensors()).filter(([k]) => k.startsWith('param.'))) : this.checkpointTensors();
+    await this.stateToHost();
+    const current = await this.checkpointTensors();
+    const expected = paramsOnly ? Object.fromEntries(Object.entries(current).filter(([k]) => k.startsWith('param.'))) : current;
     const problems: string[] = [];
     if (metadata.format !== FORMAT && !paramsOnly) problems.push(`format '${metadata.format ?? 'none'}' is not '${FORMAT}' or '${PARAMS_FORMAT}'`);
     if (!paramsOnly && metadata.optimizer && metadata.optimizer !== this.options.optimizer.kind) {
@@ -438,12 +493,77 @@ export class Trainer {
   }
 
   /**
+   * Folds the current trainable params into the exponential moving average kept beside them:
+   * `ema ← decay·ema + (1 − decay)·params`, the first call copies. It runs as a small ONNX graph
+   * on the step session's provider, so on a GPU the average stays in device memory like the
+   * params. On cpu it computes in float64 and rounds once, the same arithmetic (bit for bit) as
+   * the host loop it replaces; WebGPU has no float64, so there it is float32.
+   */
+  async updateEma(decay: number): Promise<void> {
+    if (!(decay >= 0 && decay < 1)) throw new Error(`trainer.updateEma: decay must be in [0, 1), got ${decay}`);
+    if (!this.ema) {
+      this.ema = this.state.params!; // step outputs are fresh tensors: holding this one is a copy
+      return;
+    }
+    const { runner, wide } = await (this.emaRunner ??= this.emaSession());
+    const scalar = (v: number) => Tensor.scalar(v, wide ? 'float64' : this.options.dtype);
+    const feeds = { ema: this.ema, params: this.state.params!, decay: scalar(decay), keep: scalar(1 - decay) };
+    this.ema = runner.runOrt ? (await runner.runOrt(feeds, ['next']))['next']! : (await runner.run(feeds, ['next']))['next']!;
+  }
+
+  private async emaSession(): Promise<{ runner: Runner; wide: boolean }> {
+    const dt = this.options.dtype;
+    const n = this.layout.trainableSize;
+    // One graph per precision; which one is decided by the provider the step session got.
+    const build = (wide: boolean) => {
+      const g = new Graph({ dtype: dt });
+      const c = wide ? 'float64' : dt;
+      const e = g.input('ema', [n], dt);
+      const p = g.input('params', [n], dt);
+      const d = g.input('decay', [], c);
+      const k = g.input('keep', [], c);
+      const up = (x: typeof e) => (c === dt ? x : x.cast(c));
+      const next = up(e).mul(d).add(up(p).mul(k));
+      return g.toModel({ next: c === dt ? next : next.cast(dt) });
+    };
+    const options = { ...this.options, provider: this.provider, deviceOutputs: ['next'] };
+    const open = (model: ReturnType<typeof build>) => (this.worker ? this.worker.createSession(model, options) : (this.options.cache ?? defaultSessionCache).get(model, options));
+    const wide = this.provider === 'cpu';
+    return { runner: await open(build(wide)), wide };
+  }
+
+  /** Whether `updateEma` has run (or `setEma` restored one). */
+  get hasEma(): boolean {
+    return this.ema !== null;
+  }
+
+  /** The moving average by parameter name (frozen params as they are), or null before `updateEma`. */
+  async readEma(): Promise<Record<string, Tensor> | null> {
+    if (!this.ema) return null;
+    this.hostReads++;
+    return this.paramsOf(await toHostTensor(this.ema), this.state.frozen ? await toHostTensor(this.state.frozen) : null);
+  }
+
+  /** Restores the moving average (e.g. from a checkpoint's EMA file); trainable names and shapes must match. */
+  setEma(values: Record<string, Tensor>): void {
+    const flat = new Tensor(this.options.dtype, [this.layout.trainableSize]);
+    for (const s of this.layout.trainable) {
+      const t = values[s.name];
+      if (!t) throw new Error(`trainer.setEma: missing parameter '${s.name}'`);
+      if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) throw new Error(`trainer.setEma: '${s.name}' has shape [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+      (flat.data as Float64Array).set(t.data as Float64Array, s.offset);
+    }
+    this.ema = flat;
+  }
+
+  /**
    * Releases the sessions of every variant (worker sessions; in-process sessions belong to the
    * session cache) and the private worker, if any.
    */
   async dispose(): Promise<void> {
     await Promise.allSettled([...this.pending.values()]);
     if (this.worker) {
+      await (await this.emaRunner?.catch(() => null))?.runner.release().catch(() => undefined);
       for (const v of this.variantMap.values()) {
         await v.runner.release().catch(() => undefined);
         const f = await v.forward?.catch(() => null);

@@ -78,7 +78,6 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
     if (program.initial) trainer.setParams({ ...program.initial });
 
     let history: HistoryRow[] = [];
-    let ema: Record<string, Tensor> | null = null;
     let resumedFrom: number | null = null;
     // The loop position (steps taken, skipped non-finite ones included) names checkpoints and
     // drives the batches; the trainer's own count is applied updates only.
@@ -96,7 +95,7 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
       start = Number(metadata['train.position'] ?? trainer.stepCount);
       resumedFrom = start;
       history = await readVerifiedHistory(dir, last.path, start, manifest);
-      if (s.ema > 0) ema = (await loadSafetensors(emaPath(last.path))).tensors;
+      if (s.ema > 0) trainer.setEma((await loadSafetensors(emaPath(last.path))).tensors);
       hooks.log?.(`train: resumed from ${last.path} (step ${start}${manifest ? ', verified against its manifest' : ''})`);
     } else if (!s.resume && existing.length) {
       // Old checkpoints would outnumber (and outlive) this run's in pruning and in a later resume.
@@ -111,10 +110,11 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
       // commits them. A kill in between leaves the previous committed checkpoint to resume from
       // (or this one without a manifest, which is complete and checked by parsing).
       try {
+        const ema = s.ema > 0 ? await trainer.readEma() : null;
         if (ema) await saveSafetensors(emaPath(path), ema, { step: String(step) });
         await writeFileAtomic(join(dir, HISTORY), JSON.stringify(history) + '\n', { sync: true });
         await trainer.save(path, { ...program.metadata, 'train.settings': settingsKey(s), 'train.position': String(step) });
-        await writeManifest(path, step, ema ? [path, emaPath(path)] : [path], history);
+        await writeManifest(path, step, s.ema > 0 && trainer.hasEma ? [path, emaPath(path)] : [path], history);
       } catch (e) {
         throw checkpointWriteError(e, path);
       }
@@ -139,14 +139,15 @@ export async function runTraining(program: TrainingProgram, s: TrainSettings, di
       for (const [k, v] of Object.entries(r.outputs)) row[k] = v.item();
       if (!r.finite) hooks.log?.(`train: step ${step + 1} had a non-finite loss or gradient; the update was skipped`);
       history.push(row);
-      if (s.ema > 0) ema = updateEma(ema, trainer.getParams(), s.ema);
+      // In the trainer, beside the params (on the device when they are): no host copy per step.
+      if (s.ema > 0) await trainer.updateEma(s.ema);
       hooks.onStep?.(row, step + 1, s.steps, history);
       if (s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0 && step + 1 < s.steps) checkpoint = await save(step + 1);
     }
     const end = Math.max(start, s.steps);
     if (end > start || !checkpoint) checkpoint = await save(end);
     const seconds = (performance.now() - t0) / 1000;
-    const params = ema ? Object.fromEntries(Object.entries(ema).map(([k, t]) => [k, t.clone()])) : trainer.getParams();
+    const params = (s.ema > 0 ? await trainer.readEma() : null) ?? (await trainer.readParams());
     return { params, history, step: end, resumedFrom, checkpoint, seconds, samplesPerSecond: samples / Math.max(seconds, 1e-9), provider: trainer.provider };
   } finally {
     await trainer.dispose();
@@ -175,16 +176,6 @@ function settingsDifferences(saved: string | undefined, s: TrainSettings): strin
   return Object.keys(now)
     .filter((k) => old[k] !== now[k])
     .map((k) => `${k}: ${String(old[k])} in the checkpoint, ${String(now[k])} now${k === 'steps' ? ' (the LR schedule and β warm-up are planned over steps)' : ''}`);
-}
-
-function updateEma(ema: Record<string, Tensor> | null, params: Record<string, Tensor>, decay: number): Record<string, Tensor> {
-  if (!ema) return params;
-  for (const [k, t] of Object.entries(params)) {
-    const e = ema[k]!.data as Float32Array;
-    const p = t.data as Float32Array;
-    for (let i = 0; i < e.length; i++) e[i] = decay * e[i]! + (1 - decay) * p[i]!;
-  }
-  return ema;
 }
 
 /**
