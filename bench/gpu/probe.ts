@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { writeProbe, formatProbe } from './probeReport.ts';
 import { SECTIONS, runProbe, type Section } from './probeRun.ts';
 
-const USAGE = 'usage: probe [--provider webgpu|cpu|auto] [--threads 16] [--quick] [--out DIR] [--sections provider,block,placement,mosaic,sampling]';
+const USAGE = 'usage: probe [--provider webgpu|cpu|auto] [--threads 16] [--quick] [--out DIR] [--sections provider,block,placement,sampling,mosaic]';
 const argv = process.argv.slice(2);
 const KNOWN = new Set(['--provider', '--threads', '--quick', '--out', '--sections', '--help']);
 function fail(msg: string): never {

@@ -1,6 +1,6 @@
 /**
  * The packed GPU probe's sequence: provider check, block step (timings + losses), placement,
- * MOSAIC steps per K, sampling, then the loss-agreement cases built from the recorded runs.
+ * sampling, MOSAIC steps per K; the loss-agreement cases are built from the recorded runs.
  * After every section the partial result goes to `onProgress`, so a run killed by its time limit
  * still leaves what it measured.
  */
@@ -36,7 +36,7 @@ export interface ProbeSizes {
 export function probeSizes(quick: boolean): ProbeSizes {
   return quick
     ? { preset: 'tiny', ks: [2, 4, 6], mosaicBatch: 2, warmup: 1, steps: 3, lossSteps: 4, placementSteps: 2, sampleCount: 2, eulerSteps: 3, runCapMs: 30_000, deadlineMs: 100_000 }
-    : { preset: 'small', ks: [2, 4, 6], mosaicBatch: 4, warmup: 3, steps: 20, lossSteps: 20, placementSteps: 5, sampleCount: 8, eulerSteps: 10, runCapMs: 60_000, deadlineMs: 420_000 };
+    : { preset: 'small', ks: [2, 4, 6], mosaicBatch: 4, warmup: 3, steps: 20, lossSteps: 20, placementSteps: 5, sampleCount: 8, eulerSteps: 10, runCapMs: 45_000, deadlineMs: 300_000 };
 }
 
 export interface ProbeOptions {
@@ -46,11 +46,12 @@ export interface ProbeOptions {
   readonly threads: number;
   readonly quick: boolean;
   readonly sizes?: ProbeSizes;
-  /** Sections to run (default all): provider, block, placement, mosaic, sampling. */
+  /** Sections to run (default all, in SECTIONS order whatever the order given). */
   readonly sections?: readonly Section[];
 }
 
-export const SECTIONS = ['provider', 'block', 'placement', 'mosaic', 'sampling'] as const;
+/** In the order they run: sampling (cheap) before the MOSAIC steps, so a deadline cuts the long part. */
+export const SECTIONS = ['provider', 'block', 'placement', 'sampling', 'mosaic'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface PlacementSection {
@@ -166,6 +167,17 @@ export async function runProbe(o: ProbeOptions, onProgress: (r: ProbeResult) => 
   });
 
   const config = resolveConfig(sizes.preset);
+  await section('sampling', async () => {
+    const params = await mosaicWeights(config);
+    for (const k of sizes.ks) {
+      for (const run of [test, ref]) {
+        const row = await samplingRow(config, params, k, sizes.sampleCount, sizes.eulerSteps, run);
+        result.timings.push(row);
+        log(`  sampling K=${k} ${row.requested}→${row.provider}: ${row.imagesPerSecond} images/s`);
+      }
+    }
+  });
+
   await section('mosaic', async () => {
     for (const k of sizes.ks) {
       const c = mosaicCase(config, k, sizes.mosaicBatch, total);
@@ -175,17 +187,6 @@ export async function runProbe(o: ProbeOptions, onProgress: (r: ProbeResult) => 
         const tAgain = await timed('mosaic-step', k, c.fn, c.batchAt, test, true);
         const rAgain = await timed('mosaic-step', k, c.fn, c.batchAt, ref, true);
         result.correctness.push(lossCase(`MOSAIC ${sizes.preset} K=${k}`, sizes.lossSteps, asLossRun(t), asLossRun(r), { test: asLossRun(tAgain), reference: asLossRun(rAgain) }));
-      }
-    }
-  });
-
-  await section('sampling', async () => {
-    const params = await mosaicWeights(config);
-    for (const k of sizes.ks) {
-      for (const run of [test, ref]) {
-        const row = await samplingRow(config, params, k, sizes.sampleCount, sizes.eulerSteps, run);
-        result.timings.push(row);
-        log(`  sampling K=${k} ${row.requested}→${row.provider}: ${row.imagesPerSecond} images/s`);
       }
     }
   });

@@ -9,8 +9,8 @@
 # The loader .debs go to / (dpkg -x, then ldconfig) only on a machine that is root, has the
 # NVIDIA driver tree /usr/local/nvidia and was not given --dry-run; anywhere else (this dev
 # machine) they are unpacked into the temp folder and found through LD_LIBRARY_PATH.
-# Everything runs under `timeout` (TESSERA_PROBE_TIMEOUT, default 500 s) to end well inside the
-# device's 10-minute command limit; the probe itself stops starting sections after 420 s.
+# Everything runs under `timeout` (TESSERA_PROBE_TIMEOUT, default 360 s) to end well inside the
+# device's 10-minute command limit; the probe itself starts no section after 300 s.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 P=$ROOT/.gpu
@@ -32,8 +32,13 @@ W=$(mktemp -d /tmp/tessera-gpu-probe.XXXXXX)
 cleanup() { rm -f "$P/app/node_modules"; rm -rf "$W"; }
 trap cleanup EXIT
 
-xz -dc "$P/node.xz" >"$W/node" && chmod +x "$W/node"
-mkdir -p "$W/node_modules" && tar -C "$W/node_modules" -xJf "$P/ort.tar.xz"
+# xz may be missing from the device image; python3 (always there) reads xz too.
+unxz_to_stdout() {
+  if command -v xz >/dev/null && [ -z "${TESSERA_PROBE_PY_XZ:-}" ]; then xz -dc "$1"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
+unxz_to_stdout "$P/node.xz" >"$W/node" && chmod +x "$W/node" || { echo "runProbe: could not unpack node"; exit 1; }
+mkdir -p "$W/node_modules" && unxz_to_stdout "$P/ort.tar.xz" | tar -C "$W/node_modules" -xf - || { echo "runProbe: could not unpack onnxruntime-node"; exit 1; }
 # The bundle resolves onnxruntime-node from its own folder first, so the carried copy wins over
 # a node_modules/ of the repo (present on the dev machine, absent on the device).
 ln -sfn "$W/node_modules" "$P/app/node_modules"
@@ -58,8 +63,8 @@ echo "runProbe: libvulkan: $( (ldconfig -p 2>/dev/null | grep -m1 libvulkan.so.1
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
 cd "$ROOT"
-timeout --kill-after=10 "${TESSERA_PROBE_TIMEOUT:-500}" "$W/node" "$P/app/probe.mjs" --out "$OUTDIR" "${ARGS[@]}"
+timeout --kill-after=10 "${TESSERA_PROBE_TIMEOUT:-360}" "$W/node" "$P/app/probe.mjs" --out "$OUTDIR" "${ARGS[@]}"
 rc=$?
-[ $rc = 124 ] && echo "runProbe: the probe hit its ${TESSERA_PROBE_TIMEOUT:-500} s timeout; probe.json holds the sections finished before it"
+[ $rc = 124 ] && echo "runProbe: the probe hit its ${TESSERA_PROBE_TIMEOUT:-360} s timeout; probe.json holds the sections finished before it"
 echo "runProbe: exit $rc"
 exit $rc

@@ -102,7 +102,7 @@ test('probe run (provider + block, webgpu asked): rows name the provider that ra
 test('probe run past its deadline: sections are listed as skipped and the result is not complete', async () => {
   const r = await runProbe({ provider: 'cpu', threads: 2, quick: true, sizes: { ...TINY, deadlineMs: -1 } });
   assert.equal(r.sectionsDone, []);
-  assert.equal(r.skipped.map((s) => s.section), ['provider', 'block', 'placement', 'mosaic', 'sampling']);
+  assert.equal(r.skipped.map((s) => s.section), ['provider', 'block', 'placement', 'sampling', 'mosaic']);
   assert.is(r.complete, false);
   assert.match(formatProbe(r), /SKIPPED: provider \(deadline/);
   const err = await runProbe({ provider: 'cpu', threads: 0, quick: true }).then(() => null, (e: Error) => e);
