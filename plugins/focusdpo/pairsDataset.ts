@@ -7,11 +7,15 @@ import type { PreferencePair } from './pairs.ts';
 /** One entry of pairs.json. */
 export interface PairRecord {
   readonly id: string;
-  readonly source: 'dip';
+  readonly source: 'dip' | 'on-policy';
   readonly k: number;
   readonly slot: number;
+  /** The DIP kind, or 'on-policy'. */
   readonly kind: string;
+  /** Pixels of the prior mask (DIP: changed pixels; on-policy: the subject's region). */
   readonly changedPixels: number;
+  /** On-policy only: how the pair was chosen (seeds, every candidate's reward, margin). */
+  readonly onPolicy?: { readonly seeds: { readonly winner: number; readonly loser: number }; readonly rewards: readonly number[]; readonly margin: number };
   readonly files: { readonly winner: string; readonly loser: string; readonly mask: string };
 }
 
@@ -64,14 +68,22 @@ export async function writePairsDataset(dir: string, pairs: readonly PreferenceP
     // Ids name files: one that could climb out of the dataset folder is refused, not joined.
     if (!/^[\w.-]+$/.test(id) || id.includes('..')) throw new RangeError(`focusdpo: sample id ${JSON.stringify(id)} cannot name a file (letters, digits, '_', '-', '.' only)`);
     if (done.has(id)) continue;
-    const dip = p.annotation.dip!;
     const files = { winner: `${id}_winner.png`, loser: `${id}_loser.png`, mask: `${id}_mask.png` };
     await writeFileAtomic(join(dir, files.winner), encodePng(p.target));
     await writeFileAtomic(join(dir, files.loser), encodePng(p.loser));
     await writeFileAtomic(join(dir, files.mask), encodePng(p.dipMask));
-    done.set(id, { id, source: 'dip', k: p.refs.length, slot: dip.slot, kind: dip.kind, changedPixels: dip.changedPixels, files });
+    done.set(id, recordOf(p, id, files));
     if (++written % FLUSH_EVERY === 0) await flush();
   }
   await flush();
   return { written, skipped };
+}
+
+function recordOf(p: PreferencePair, id: string, files: PairRecord['files']): PairRecord {
+  const dip = p.annotation.dip;
+  if (dip) return { id, source: 'dip', k: p.refs.length, slot: dip.slot, kind: dip.kind, changedPixels: dip.changedPixels, files };
+  const o = p.preference!;
+  let changed = 0;
+  for (const v of p.dipMask.data) if (v) changed++;
+  return { id, source: 'on-policy', k: p.refs.length, slot: o.slot, kind: 'on-policy', changedPixels: changed, onPolicy: { seeds: o.seeds, rewards: o.rewards, margin: o.margin }, files };
 }

@@ -64,11 +64,14 @@ export function contactSheet(samples: readonly SemAlignSample[], opts: SheetOpti
         dot(img, vx, vy, 2, SLOT_COLORS[i]!);
       }
     });
-    if (opts.dip && smp.loser && smp.dipMask && a.dip) {
+    // Any pair (DIP, or a preference pair made elsewhere with loser + mask); the DIP slot's box when known.
+    if (opts.dip && smp.loser && smp.dipMask) {
       const lx = tx + a.target.width * s + GAP;
       blit(img, smp.loser, lx, ty, s);
-      const [bx, by, bw, bh] = a.subjects[a.dip.slot]!.box;
-      rect(img, lx + Math.round(bx * s), ty + Math.round(by * s), Math.round(bw * s), Math.round(bh * s), SLOT_COLORS[a.dip.slot]!);
+      if (a.dip) {
+        const [bx, by, bw, bh] = a.subjects[a.dip.slot]!.box;
+        rect(img, lx + Math.round(bx * s), ty + Math.round(by * s), Math.round(bw * s), Math.round(bh * s), SLOT_COLORS[a.dip.slot]!);
+      }
       blit(img, smp.dipMask, lx + a.target.width * s + GAP, ty, s);
     }
     y0 += row.h + GAP;
