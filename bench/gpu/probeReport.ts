@@ -15,7 +15,7 @@ const sci = (x: number) => (x === 0 ? '0' : x.toExponential(2));
 /** webgpu ÷ cpu per (section, K), only where the webgpu row really ran on webgpu. */
 function speedups(rows: readonly TimingRow[]): string[] {
   const out: string[] = [];
-  const keyOf = (r: TimingRow) => `${r.section} K=${r.k ?? '-'}`;
+  const keyOf = (r: TimingRow) => `${r.section}${r.k === null ? '' : ` K=${r.k}`}`;
   const groups = new Map<string, TimingRow[]>();
   for (const r of rows) groups.set(keyOf(r), [...(groups.get(keyOf(r)) ?? []), r]);
   for (const [key, rs] of groups) {
