@@ -49,8 +49,14 @@ export class WebSocketHub {
     for (const c of this.#clients) c.conn.close(1001, 'server shutting down');
   }
 
+  /** Sends a message that is not a run's (a sweep's progress) to every client that watches all runs. */
+  publish(m: ServerMessage): void {
+    this.#broadcast(m);
+  }
+
   #broadcast(m: ServerMessage): void {
     for (const { conn, runFilter: filter } of this.#clients) {
+      if (filter && m.type === 'sweep') continue;
       if (filter && 'runId' in m && m.runId !== filter) continue;
       if (filter && m.type === 'event' && m.event.runId !== filter) continue;
       if (filter && m.type === 'run' && m.run.id !== filter) continue;

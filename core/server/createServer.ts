@@ -6,6 +6,7 @@ import { Workspace } from '../services/Workspace.ts';
 import { ApiError, logRequestFailure, sendError } from './http.ts';
 import { authorize, isLoopback } from './auth.ts';
 import { RunQueue } from './RunQueue.ts';
+import { ServerSweeps } from './ServerSweeps.ts';
 import type { RunBackend } from './RunBackend.ts';
 import { ApiRoutes } from './routes.ts';
 import { serveEditor } from './static.ts';
@@ -67,6 +68,8 @@ export function createServer(options: ServerOptions): TesseraServer {
 export class TesseraServer {
   readonly engine: Engine;
   readonly queue: RunQueue;
+  /** The sweeps of `/api/sweeps`, run through {@link queue}. */
+  readonly sweeps: ServerSweeps;
   readonly host: string;
   readonly workspace: string;
   readonly graphsDir: string;
@@ -95,8 +98,10 @@ export class TesseraServer {
     // server never lifts that boundary (no allowOutside).
     this.engine.useWorkspace(new Workspace(this.workspace));
     this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1, runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb, ...(options.backend ? { backend: options.backend } : {}) });
-    this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0' });
+    this.sweeps = new ServerSweeps({ queue: this.queue, logger: this.engine.logger, where: options.backend?.remote ? 'server (redis queue)' : 'server (in-process)' });
+    this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0' });
     this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}) });
+    this.sweeps.onMessage((m) => this.#hub.publish(m));
     this.#http = createHttpServer((req, res) => void this.#handle(req, res));
     this.#http.on('upgrade', (req, socket, head) => this.#hub.upgrade(req, socket, head));
     this.#http.on('connection', (s) => {
@@ -111,6 +116,7 @@ export class TesseraServer {
   async listen(): Promise<this> {
     if (this.#ui) this.#dist = await ensureUiBundle();
     await this.queue.loadHistory();
+    await this.sweeps.load();
     await new Promise<void>((resolveListen, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.#port, this.host, () => {
@@ -137,7 +143,10 @@ export class TesseraServer {
   /** Stops accepting requests, cancels queued and running runs, closes sockets. */
   async close(): Promise<void> {
     this.#hub.closeAll();
+    // Sweeps stop queueing first; the queue then cancels their runs, and they write their last table.
+    const sweeps = this.sweeps.close();
     await this.queue.close();
+    await sweeps;
     if (!this.#listening) return;
     this.#listening = false;
     await new Promise<void>((r) => {

@@ -17,6 +17,7 @@ export type ApiErrorCode =
   | 'invalid_json'
   | 'invalid_body'
   | 'invalid_graph'
+  | 'invalid_sweep'
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'unauthorized'

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROVIDER_CHOICES } from '../graph/providers.ts';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../graph/providers.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, relative, sep } from 'node:path';
 import type { Engine } from '../engine/Engine.ts';
@@ -13,6 +13,11 @@ import { walkFiles } from '../util/walkFiles.ts';
 import { ApiError, ajvIssues, readJsonBody, sendJson } from './http.ts';
 import type { RunQueue } from './RunQueue.ts';
 import { RUN_ID_PATTERN } from './runId.ts';
+import type { ServerSweeps } from './ServerSweeps.ts';
+import { checkGrid, MAX_SEED, MAX_SWEEP_RUNS, type GridEntry } from '../sweep/parseGrid.ts';
+import { planSweep } from '../sweep/planSweep.ts';
+import { canonicalJson } from '../util/canonicalJson.ts';
+import { sha256 } from '../util/hash.ts';
 import { confined, sendFile } from './static.ts';
 
 // Request bodies (JSON Schema 2020-12). Graphs get the engine's own validation after this.
@@ -32,6 +37,25 @@ const BODY_SCHEMAS = {
     },
     additionalProperties: false,
   },
+  sweep: {
+    type: 'object',
+    required: ['graph', 'grid'],
+    properties: {
+      graph: GRAPH_OBJECT,
+      grid: {
+        type: 'array', maxItems: 100,
+        items: {
+          type: 'object', required: ['node', 'param', 'values'], additionalProperties: false,
+          properties: { node: { type: 'string', minLength: 1, maxLength: 200 }, param: { type: 'string', minLength: 1, maxLength: 200 }, values: { type: 'array', minItems: 1, maxItems: MAX_SWEEP_RUNS } },
+        },
+      },
+      seeds: { type: 'array', minItems: 1, maxItems: MAX_SWEEP_RUNS, items: { type: 'integer', minimum: 0, maximum: MAX_SEED } },
+      provider: { enum: PROVIDER_CHOICES },
+      label: { type: 'string', maxLength: 200 },
+      resume: { type: 'string', pattern: RUN_ID_PATTERN.source },
+    },
+    additionalProperties: false,
+  },
   saveGraph: { type: 'object', required: ['format', 'version', 'nodes'], properties: { format: { const: 'tessera-graph' }, version: { type: 'integer' }, nodes: { type: 'object' } } },
 } as const;
 
@@ -43,6 +67,7 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'runs', 'dist', '.tessera-cac
 export interface ApiContext {
   readonly engine: Engine;
   readonly queue: RunQueue;
+  readonly sweeps: ServerSweeps;
   readonly workspace: string;
   readonly graphsDir: string;
   /** Largest request body in bytes. */
@@ -67,6 +92,7 @@ export class ApiRoutes {
     this.#validators = {
       validate: ajv.compile(BODY_SCHEMAS.validate),
       run: ajv.compile(BODY_SCHEMAS.run),
+      sweep: ajv.compile(BODY_SCHEMAS.sweep),
       saveGraph: ajv.compile(BODY_SCHEMAS.saveGraph),
     };
   }
@@ -106,6 +132,9 @@ export class ApiRoutes {
       }
       case 'runs':
         return this.#runs(req, res, method, allow, id, sub, rest, url);
+      case 'sweeps':
+        if (rest.length === 0) return this.#sweeps(req, res, method, allow, id, sub, url);
+        break;
       case 'graphs':
         return this.#graphs(req, res, method, allow, parts.slice(1));
       case 'workspace':
@@ -160,6 +189,49 @@ export class ApiRoutes {
         if (!file) throw new ApiError(404, 'not_found', `no file "${rest.join('/')}" in run "${id}"`);
         return sendFile(res, file, req.method === 'HEAD');
       }
+    }
+    throw new ApiError(404, 'not_found', `no API endpoint ${url.pathname}`);
+  }
+
+  async #sweeps(req: IncomingMessage, res: ServerResponse, method: string, allow: Allow, id: string | undefined, sub: string | undefined, url: URL): Promise<void> {
+    const { sweeps } = this.#c;
+    if (id === undefined || id === '') {
+      allow('GET', 'POST');
+      if (method === 'GET') return sendJson(res, 200, { sweeps: sweeps.list() });
+      const body = await this.#body(req, 'sweep');
+      const migration = migrateGraph(body.graph);
+      const graph = migration.graph as GraphDocument;
+      // The checks of `tessera sweep` (core/sweep/planSweep.ts), with pointers into this body.
+      const plan = planSweep(this.#c.engine, graph, (paramNames) => checkGrid(graph, body.grid as GridEntry[], body.seeds as number[] | undefined, paramNames));
+      const issues = [...migration.issues, ...plan.issues];
+      if (issues.length) throw invalidGraph(issues, 'invalid_sweep', 'the sweep is invalid');
+      const graphHash = sha256(canonicalJson(graph));
+      let resume: { id: string; rows: NonNullable<Awaited<ReturnType<ServerSweeps['table']>>>['rows'] } | undefined;
+      if (typeof body.resume === 'string') {
+        const earlier = sweeps.get(body.resume);
+        const table = earlier && (await sweeps.table(body.resume));
+        if (!earlier || !table) throw new ApiError(400, 'invalid_sweep', `no sweep "${body.resume}" to resume`, { issues: [{ code: 'invalid_override', pointer: '/resume', message: `no sweep "${body.resume}" on this server` }] });
+        if (earlier.state === 'running') throw new ApiError(409, 'conflict', `sweep "${body.resume}" is still running; wait for it or cancel it first`, { sweep: earlier });
+        if (table.graphHash !== graphHash) throw new ApiError(409, 'conflict', `sweep "${body.resume}" ran another graph; a resume needs the same graph`);
+        resume = { id: body.resume, rows: table.rows };
+      }
+      const sweep = sweeps.start({
+        graph, graphHash, axes: plan.axes, seeds: plan.seeds, cells: plan.cells,
+        ...(pick(body, ['label', 'provider']) as { label?: string; provider?: ProviderChoice }), ...(resume ? { resume } : {}),
+      });
+      return sendJson(res, 202, { sweep }, { Location: `/api/sweeps/${sweep.id}` });
+    }
+    const sweep = RUN_ID_PATTERN.test(id) ? sweeps.get(id) : undefined;
+    if (!sweep) throw new ApiError(404, 'not_found', `no sweep "${id}"`);
+    switch (sub) {
+      case undefined:
+      case '':
+        allow('GET');
+        return sendJson(res, 200, { sweep, table: await sweeps.table(id) });
+      case 'cancel':
+        allow('POST');
+        if (!sweeps.cancel(id)) throw new ApiError(409, 'conflict', `sweep "${id}" has already ended`, { sweep });
+        return sendJson(res, 202, { sweep: sweeps.get(id) });
     }
     throw new ApiError(404, 'not_found', `no API endpoint ${url.pathname}`);
   }
@@ -249,12 +321,12 @@ export class ApiRoutes {
   }
 }
 
-function invalidGraph(all: ValidationIssue[]): ApiError {
+function invalidGraph(all: ValidationIssue[], code: 'invalid_graph' | 'invalid_sweep' = 'invalid_graph', what = 'graph is invalid'): ApiError {
   const issues = capIssues(all);
   // Keyed by node ids, which are user text (e.g. "__proto__").
   const nodeErrors: Record<string, ValidationIssue[]> = Object.create(null);
   for (const i of issues) if (i.nodeId !== undefined) (nodeErrors[i.nodeId] ??= []).push(i);
-  return new ApiError(400, 'invalid_graph', `graph is invalid (${all.length} problem${all.length === 1 ? '' : 's'})`, { issues, nodeErrors });
+  return new ApiError(400, code, `${what} (${all.length} problem${all.length === 1 ? '' : 's'})`, { issues, nodeErrors });
 }
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import type { ProviderChoice } from '../graph/providers.ts';
 import type { NodeErrorInfo, RunStatus } from '../wire/runs.ts';
 import { isRecord } from '../util/own.ts';
 import type { CellParam } from './sweepCells.ts';
@@ -24,8 +25,26 @@ export interface SweepRow {
   readonly error?: string;
 }
 
+/** What a server's sweep (POST /api/sweeps) records besides the CLI's table. */
+export interface SweepMeta {
+  /** The sweep's id on its server (names its folder, `<runs>/sweeps/<id>/`). */
+  readonly id?: string;
+  readonly label?: string;
+  /** The provider each run was asked for (absent: each run's graph decides). */
+  readonly provider?: ProviderChoice;
+  readonly createdAt?: string;
+  /** `running` while the server works on it, then `ended` (a sweep found unfinished after a restart is `ended` too). */
+  readonly state?: 'running' | 'ended';
+  /** Cancelled through the API: its unfinished runs were cancelled. */
+  readonly cancelled?: boolean;
+  /** The earlier sweep of the same graph whose done rows this one kept. */
+  readonly resumedFrom?: string;
+  /** On a `tessera sweep --server` table: the server's sweep it follows. */
+  readonly server?: { readonly url: string; readonly sweepId: string };
+}
+
 /** The aggregate table (sweep.json): also the sweep's state, read back to resume it. */
-export interface SweepTable {
+export interface SweepTable extends SweepMeta {
   readonly format: typeof SWEEP_FORMAT;
   readonly version: typeof SWEEP_VERSION;
   /** The graph file, and the hash of the graph as loaded (a resume needs the same graph). */
@@ -123,7 +142,7 @@ export function sweepMarkdown(table: SweepTable): string {
  * Reads a sweep.json written earlier, for a resume: the rows that can be trusted (well-typed),
  * or undefined when the file is not a sweep table. Outputs are copied into null-prototype objects.
  */
-export function parseSweepTable(raw: unknown): { graphHash: string; rows: SweepRow[] } | undefined {
+export function parseSweepTable(raw: unknown): (SweepMeta & { graphHash: string; rows: SweepRow[]; table: Record<string, unknown> }) | undefined {
   if (!isRecord(raw) || raw.format !== SWEEP_FORMAT || raw.version !== SWEEP_VERSION || typeof raw.graphHash !== 'string' || !Array.isArray(raw.rows)) return undefined;
   const rows: SweepRow[] = [];
   for (const r of raw.rows) {
@@ -139,5 +158,13 @@ export function parseSweepTable(raw: unknown): { graphHash: string; rows: SweepR
       outputs,
     });
   }
-  return { graphHash: raw.graphHash, rows };
+  const server = isRecord(raw.server) && typeof raw.server.url === 'string' && typeof raw.server.sweepId === 'string' ? { url: raw.server.url, sweepId: raw.server.sweepId } : undefined;
+  return {
+    graphHash: raw.graphHash, rows, table: raw,
+    ...(typeof raw.id === 'string' ? { id: raw.id } : {}),
+    ...(typeof raw.label === 'string' ? { label: raw.label } : {}),
+    ...(typeof raw.createdAt === 'string' ? { createdAt: raw.createdAt } : {}),
+    ...(raw.cancelled === true ? { cancelled: true } : {}),
+    ...(server ? { server } : {}),
+  };
 }

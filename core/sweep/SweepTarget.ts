@@ -1,4 +1,5 @@
 import type { GraphDocument } from '../graph/GraphDocument.ts';
+import type { ProviderChoice } from '../graph/providers.ts';
 import type { NodeErrorInfo, RunStatus } from '../wire/runs.ts';
 
 /** How a sweep's run ended. */
@@ -20,7 +21,7 @@ export interface SweepTarget {
   /** The folder of the run directories, when the sweep knows it. */
   readonly runsDir?: string;
   /** Queues one run; resolves with its id once it is accepted. */
-  submit(run: { graph: GraphDocument; seed: number; label: string }): Promise<string>;
+  submit(run: { graph: GraphDocument; seed: number; label: string; provider?: ProviderChoice }): Promise<string>;
   /** Resolves when the run has ended. */
   wait(runId: string): Promise<SweepRunEnd>;
   /**

@@ -13,12 +13,23 @@ import type { SweepRunEnd, SweepTarget } from './SweepTarget.ts';
  */
 export function queueTarget(options: { engine: Engine; runsDir: string; concurrency: number; backend?: RunBackend; where: string }): SweepTarget {
   const queue = new RunQueue({ engine: options.engine, runsDir: options.runsDir, concurrency: options.concurrency, ...(options.backend ? { backend: options.backend } : {}) });
+  return runQueueTarget(queue, { where: options.where, runsDir: options.runsDir, close: () => queue.close().then(() => undefined) });
+}
+
+/**
+ * A sweep target over an existing RunQueue (a server's: `POST /api/sweeps`), which other runs
+ * share: only the runs this target submitted are followed. `close` releases what the caller
+ * wants released (the queue, when the target owns it).
+ */
+export function runQueueTarget(queue: RunQueue, options: { where: string; runsDir: string; close?: () => Promise<void> }): SweepTarget {
+  const own = new Set<string>();
   const terminal = new Map<string, Record<string, unknown>>();
   const ended = new Map<string, SweepRunEnd>();
   const waiters = new Map<string, (end: SweepRunEnd) => void>();
-  queue.onMessage((m) => {
-    if (m.type === 'event' && TERMINAL_STATUS.has(String(m.event.type)) && typeof m.event.runId === 'string') terminal.set(m.event.runId, m.event);
-    if (m.type !== 'run' || m.run.status === 'queued' || m.run.status === 'running') return;
+  const unsubscribe = queue.onMessage((m) => {
+    if (m.type === 'event' && TERMINAL_STATUS.has(String(m.event.type)) && typeof m.event.runId === 'string' && own.has(m.event.runId)) terminal.set(m.event.runId, m.event);
+    if (m.type !== 'run' || !own.has(m.run.id) || m.run.status === 'queued' || m.run.status === 'running') return;
+    own.delete(m.run.id);
     const event = terminal.get(m.run.id);
     terminal.delete(m.run.id);
     const end: SweepRunEnd = {
@@ -37,7 +48,12 @@ export function queueTarget(options: { engine: Engine; runsDir: string; concurre
     where: options.where,
     runsDir: options.runsDir,
     reattach: false,
-    submit: async ({ graph, seed, label }) => queue.enqueue({ graph, seed, label }).id,
+    submit: async ({ graph, seed, label, provider }) => {
+      // enqueue announces the run (queued) before it returns; it cannot end before `own` has it.
+      const id = queue.enqueue({ graph, seed, label, ...(provider ? { provider } : {}) }).id;
+      own.add(id);
+      return id;
+    },
     wait: (runId) =>
       new Promise<SweepRunEnd>((resolve) => {
         const end = ended.get(runId);
@@ -47,7 +63,8 @@ export function queueTarget(options: { engine: Engine; runsDir: string; concurre
         } else waiters.set(runId, resolve);
       }),
     close: async () => {
-      await queue.close();
+      unsubscribe();
+      await options.close?.();
     },
   };
 }

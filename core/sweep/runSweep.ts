@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import type { ProviderChoice } from '../graph/providers.ts';
 import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 import type { GridAxis } from './parseGrid.ts';
 import type { SweepCell } from './sweepCells.ts';
 import type { SweepTarget, SweepRunEnd } from './SweepTarget.ts';
-import { errorLine, scalarOutputs, SWEEP_FORMAT, SWEEP_VERSION, sweepMarkdown, tableSummary, type SweepRow, type SweepTable } from './SweepTable.ts';
+import { errorLine, scalarOutputs, SWEEP_FORMAT, SWEEP_VERSION, sweepMarkdown, tableSummary, type SweepMeta, type SweepRow, type SweepTable } from './SweepTable.ts';
 
 /** The aggregate table's files in the sweep folder. */
 export const SWEEP_FILES = { json: 'sweep.json', markdown: 'sweep.md' } as const;
@@ -19,6 +20,21 @@ export interface SweepPlan {
   readonly outDir: string;
   /** Rows of an earlier sweep.json in `outDir` (same graph), by cell key. */
   readonly previous: ReadonlyMap<string, SweepRow>;
+  /** The provider every run is asked for (absent: each run's graph decides). */
+  readonly provider?: ProviderChoice;
+  /** More fields of the table (a server's sweep: id, label, state…), read at each write. */
+  readonly meta?: () => SweepMeta;
+}
+
+/** What a caller may add to a sweep besides its plan. */
+export interface SweepHooks {
+  /** Once aborted, cells not yet submitted end `cancelled` without running (the caller cancels the submitted ones). */
+  readonly signal?: AbortSignal;
+  /**
+   * Called on each change of the table (a run queued or ended), with a function that builds the
+   * table as it stands: a server tells its clients, as often as it sees fit.
+   */
+  readonly onChange?: (snapshot: () => SweepTable) => void;
 }
 
 /**
@@ -30,24 +46,32 @@ export interface SweepPlan {
  * reported through `warn` and the runs go on (the next write brings the table up to date); the
  * first and the last write reject (a DiskWriteError), before anything runs and once all have ended.
  */
-export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line: string) => void, warn: (line: string) => void = note): Promise<SweepTable> {
+export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line: string) => void, warn: (line: string) => void = note, hooks: SweepHooks = {}): Promise<SweepTable> {
   const rows: SweepRow[] = plan.cells.map((c) => {
     const before = plan.previous.get(c.key);
     if (before?.status === 'done') return { ...before, index: c.index };
     return { index: c.index, key: c.key, params: c.params, seed: c.seed, status: 'pending' };
   });
+  const snapshot = () => tableOf(plan, target, rows);
+  let table = snapshot();
   let writing: Promise<void> = Promise.resolve();
-  let table = tableOf(plan, target, rows);
+  /** The write queued behind the one under way, if any: it writes the newest table when its turn comes. */
+  let queued: Promise<void> | undefined;
   const save = () => {
-    table = tableOf(plan, target, rows);
-    const t = table;
-    // One write after another, so an older table never lands over a newer one; a failed write
-    // does not stop the ones after it (each caller hears of its own).
-    writing = writing.catch(() => undefined).then(async () => {
+    hooks.onChange?.(snapshot);
+    // One write after another, so an older table never lands over a newer one; saves that come
+    // while a write waits share it (a 10 000-run sweep queues its runs without 10 000 writes).
+    // A failed write does not stop the ones after it (each caller hears of its own).
+    if (queued) return queued;
+    const next = writing.catch(() => undefined).then(async () => {
+      queued = undefined;
+      const t = (table = snapshot());
       await writeFileAtomic(join(plan.outDir, SWEEP_FILES.json), JSON.stringify(t, null, 2) + '\n');
       await writeFileAtomic(join(plan.outDir, SWEEP_FILES.markdown), sweepMarkdown(t));
     });
-    return writing;
+    queued = next;
+    writing = next;
+    return next;
   };
   /** A save while runs are in flight: its failure is reported, the sweep goes on. */
   const saveOrWarn = () => save().catch((error: unknown) => warn(`the sweep table was not updated: ${(error as Error).message}`));
@@ -79,9 +103,10 @@ export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line
       }
       if (end) return finish(c, before.runId, end);
     }
+    if (hooks.signal?.aborted) return finish(c, undefined, { status: 'cancelled' });
     let runId: string;
     try {
-      runId = await target.submit({ graph: c.graph, seed: c.seed, label: label(c) });
+      runId = await target.submit({ graph: c.graph, seed: c.seed, label: label(c), ...(plan.provider ? { provider: plan.provider } : {}) });
     } catch (error) {
       await finish(c, undefined, { status: 'failed', message: `not submitted: ${(error as Error).message}` });
       return;
@@ -113,7 +138,7 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 function tableOf(plan: SweepPlan, target: SweepTarget, rows: readonly SweepRow[]): SweepTable {
   const { columns, counts } = tableSummary(rows);
   return {
-    format: SWEEP_FORMAT, version: SWEEP_VERSION, graph: plan.graphFile, graphHash: plan.graphHash,
+    format: SWEEP_FORMAT, version: SWEEP_VERSION, ...plan.meta?.(), graph: plan.graphFile, graphHash: plan.graphHash,
     ...(plan.graphName ? { graphName: plan.graphName } : {}),
     where: target.where,
     ...(target.runsDir ? { runsDir: target.runsDir } : {}),

@@ -7,13 +7,13 @@ import { capIssues, dedupeIssues, formatIssue, type ValidationIssue } from '../g
 import { canonicalJson } from '../util/canonicalJson.ts';
 import { DiskWriteError } from '../util/diskError.ts';
 import { sha256 } from '../util/hash.ts';
-import { isRecord } from '../util/own.ts';
 import { ENGINE_API_VERSION } from '../version.ts';
 import { parseGrid } from './parseGrid.ts';
 import { runSweep, SWEEP_FILES } from './runSweep.ts';
-import { sweepCells, type SweepCell } from './sweepCells.ts';
-import { parseSweepTable, type SweepRow } from './SweepTable.ts';
+import { planSweep } from './planSweep.ts';
+import { parseSweepTable, type SweepMeta, type SweepRow } from './SweepTable.ts';
 import type { SweepTarget } from './SweepTarget.ts';
+import type { ServerSweepPlan } from './serverSweep.ts';
 
 /** Options of `tessera sweep`. */
 export interface SweepOptions {
@@ -60,27 +60,14 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   const issues: ValidationIssue[] = [...loaded.issues];
   const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
   if (!graph) return invalid(file, issues, io);
-  issues.push(...engine.validate(graph));
-  // Declared params by node type (a Map: types are plugin text, looked up by exact name).
-  const declared = new Map(engine.describeNodes().map((d) => [d.type, isRecord(d.params) && isRecord(d.params.properties) ? Object.keys(d.params.properties) : undefined]));
-  const grid = parseGrid(graph, opts.grid, opts.seeds, (type) => declared.get(type));
-  issues.push(...grid.issues);
-  if (issues.length) return invalid(file, issues, io);
-  const { cells, issues: applied } = sweepCells(graph, grid.axes, grid.seeds);
-  issues.push(...applied);
-  // Every cell's graph as it will run: a value a param's schema refuses is found now, not mid-sweep.
-  const checked = new Set<SweepCell['graph']>();
-  for (const c of cells) {
-    if (checked.has(c.graph)) continue;
-    checked.add(c.graph);
-    const where = c.params.map((p) => `${p.node}.${p.param}=${JSON.stringify(p.value)}`).join(' ');
-    for (const i of engine.validate(c.graph)) issues.push({ ...i, message: `with ${where}: ${i.message}` });
-  }
+  const { axes, seeds, cells, issues: found } = planSweep(engine, graph, (paramNames) => parseGrid(graph, opts.grid, opts.seeds, paramNames));
+  issues.push(...found);
   if (issues.length) return invalid(file, issues, io);
 
   const outDir = resolve(opts.out ?? join('sweeps', basename(file).replace(/\.json$/, '')));
   const graphHash = sha256(canonicalJson(graph));
   const previous = new Map<string, SweepRow>();
+  let followed: SweepMeta['server'];
   const tablePath = join(outDir, SWEEP_FILES.json);
   let text: string | undefined;
   try {
@@ -99,6 +86,10 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
     if (!before) return usage(`${tablePath} is not a sweep table; choose another --out`);
     if (before.graphHash !== graphHash) return usage(`${outDir} holds a sweep of another graph (or of this file before it changed); choose another --out to start a new sweep`);
     for (const r of before.rows) previous.set(r.key, r);
+    followed = before.server;
+  }
+  if (opts.server !== undefined && (followed || ![...previous.values()].some((r) => r.runId))) {
+    return sweepOnServer(file, { server: opts.server, token: opts.token, graph, graphHash, axes, seeds, outDir, ...(followed ? { previous: followed } : {}) }, io);
   }
 
   let target: SweepTarget;
@@ -115,10 +106,10 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
     }
     target = queueTarget({ engine, runsDir, concurrency: opts.concurrency ?? 1, where: connection ? `redis ${connection.host}:${connection.port}` : 'in-process', ...(backend ? { backend } : {}) });
   }
-  io.stdout.write(`sweep of ${file}: ${cells.length} run${cells.length === 1 ? '' : 's'} (${grid.axes.map((a) => `${a.nodeId}.${a.path.join('.')} × ${a.values.length}`).concat(`${grid.seeds.length} seed${grid.seeds.length === 1 ? '' : 's'}`).join(', ')}) → ${outDir}\n`);
+  io.stdout.write(`sweep of ${file}: ${cells.length} run${cells.length === 1 ? '' : 's'} (${axes.map((a) => `${a.nodeId}.${a.path.join('.')} × ${a.values.length}`).concat(`${seeds.length} seed${seeds.length === 1 ? '' : 's'}`).join(', ')}) → ${outDir}\n`);
   let table;
   try {
-    table = await runSweep({ graphFile: file, graphHash, ...(graph.name ? { graphName: graph.name } : {}), axes: grid.axes, seeds: grid.seeds, cells, outDir, previous }, target, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`warning: ${line}\n`));
+    table = await runSweep({ graphFile: file, graphHash, ...(graph.name ? { graphName: graph.name } : {}), axes: axes, seeds: seeds, cells, outDir, previous }, target, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`warning: ${line}\n`));
   } catch (error) {
     if (!(error instanceof DiskWriteError)) throw error;
     io.stderr.write(`error: cannot write the sweep table: ${error.reason} (${error.code}) at ${error.path}\n`);
@@ -128,6 +119,35 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   }
   const done = table.rows.filter((r) => r.status === 'done').length;
   io.stdout.write(`${done}/${table.rows.length} runs done; table: ${join(outDir, SWEEP_FILES.markdown)} and ${SWEEP_FILES.json}\n`);
+  return done === table.rows.length ? EXIT.ok : EXIT.nodeFailure;
+}
+
+/**
+ * `--server`: the sweep goes to the server as one object (POST /api/sweeps), which queues its runs
+ * and keeps its table; this command follows it and mirrors the table into its --out folder.
+ * (A folder whose table lists runs submitted one by one, by an earlier version, is resumed that
+ * way instead: its runs are separate runs on the server, not a sweep it knows.)
+ */
+async function sweepOnServer(file: string, plan: Omit<ServerSweepPlan, 'graphFile' | 'requestMs'>, io: CliIo): Promise<number> {
+  const { followServerSweep, SweepRefused } = await import('./serverSweep.ts');
+  io.stdout.write(`sweep of ${file}: ${plan.axes.reduce((n, a) => n * a.values.length, 1) * plan.seeds.length} runs, submitted to ${plan.server} as one sweep → ${plan.outDir}\n`);
+  let table;
+  try {
+    table = await followServerSweep({ ...plan, graphFile: file }, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`warning: ${line}\n`));
+  } catch (error) {
+    if (error instanceof SweepRefused) {
+      io.stderr.write(`${file}: the server refused the sweep; nothing was run\n  ${error.message}\n`);
+      return EXIT.invalid;
+    }
+    if (error instanceof DiskWriteError) {
+      io.stderr.write(`error: cannot write the sweep table: ${error.reason} (${error.code}) at ${error.path}\n`);
+      return EXIT.nodeFailure;
+    }
+    io.stderr.write(`error: the sweep could not be run on ${plan.server}: ${(error as Error).message}\n`);
+    return EXIT.nodeFailure;
+  }
+  const done = table.rows.filter((r) => r.status === 'done').length;
+  io.stdout.write(`${done}/${table.rows.length} runs done; table: ${join(plan.outDir, SWEEP_FILES.markdown)} and ${SWEEP_FILES.json}\n`);
   return done === table.rows.length ? EXIT.ok : EXIT.nodeFailure;
 }
 

@@ -1,4 +1,5 @@
 import type { ProviderChoice } from '../graph/providers.ts';
+import type { SweepSummary } from './sweeps.ts';
 // The shapes the server sends over HTTP and WebSocket (docs/api.md). Node-free, so the editor's
 // browser bundle imports this file itself instead of keeping a copy that drifts.
 
@@ -43,6 +44,8 @@ export type ServerMessage<E = WireEvent> =
   | { type: 'run'; run: RunInfo }
   | { type: 'event'; event: E }
   | { type: 'pong' }
+  /** A sweep was created or its counts changed (at most every 250 ms per sweep). */
+  | { type: 'sweep'; sweep: SweepSummary }
   | PreviewMessage;
 
 /** A visual form of a node's output: an image or heatmap (PNG data URL) or a plot (numbers). */
