@@ -29,7 +29,7 @@ export function programWithK(model: MosaicModel, k: number, batch: number, steps
 export async function initialWeights(config: MosaicConfig, seed: number): Promise<MosaicWeights> {
   const trainer = await Trainer.create(trainingStepProgram(config, 1, 1, { scal: false, mdl: null, tapBlocks: [] }), { optimizer: adamw({ lr: 1e-4 }), seed });
   try {
-    return { params: trainer.getParams() as Record<string, Tensor>, source: `Trainer initialisation (seed ${seed})`, step: 0 };
+    return { params: (await trainer.readParams()) as Record<string, Tensor>, source: `Trainer initialisation (seed ${seed})`, step: 0 };
   } finally {
     await trainer.dispose();
   }
