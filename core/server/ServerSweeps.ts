@@ -101,7 +101,7 @@ export class ServerSweeps {
 
   get(id: string): SweepSummary | undefined {
     const active = this.#active.get(id);
-    return active ? summaryOf(id, active.snapshot()) : this.#summaries.get(id);
+    return active ? summaryOf(id, active.snapshot(), true) : this.#summaries.get(id);
   }
 
   /** The whole table of a sweep: as it stands for a running one, from its file for the others. */
@@ -153,7 +153,7 @@ export class ServerSweeps {
     (active as { done: Promise<void> }).done = done.then(() => undefined);
     this.#active.set(id, active);
     // runSweep has called onChange (its first table) synchronously, before its first write.
-    const summary = summaryOf(id, active.snapshot());
+    const summary = summaryOf(id, active.snapshot(), true);
     this.#summaries.set(id, summary);
     return summary;
   }
@@ -184,7 +184,7 @@ export class ServerSweeps {
       a.dirty = true;
       return;
     }
-    this.#emit(summaryOf(a.id, a.snapshot()));
+    this.#emit(summaryOf(a.id, a.snapshot(), true));
     a.timer = setTimeout(() => {
       a.timer = undefined;
       if (a.dirty && this.#active.has(a.id)) {
@@ -246,9 +246,12 @@ export class ServerSweeps {
   }
 }
 
-/** The summary of a sweep's table. */
-export function summaryOf(id: string, t: SweepTable): SweepSummary {
-  const running = t.rows.some((r) => UNFINISHED_ROW.has(r.status));
+/**
+ * The summary of a sweep's table. `live`: the server is still running it (its last table may not
+ * be written yet), so it is `running` even once every row has ended.
+ */
+export function summaryOf(id: string, t: SweepTable, live = false): SweepSummary {
+  const running = live || t.rows.some((r) => UNFINISHED_ROW.has(r.status));
   return {
     id, graph: t.graph, ...(t.graphName ? { graphName: t.graphName } : {}), ...(t.label ? { label: t.label } : {}),
     state: running ? 'running' : 'ended', ...(t.cancelled ? { cancelled: true } : {}),

@@ -22,6 +22,11 @@ export interface SweepTarget {
   readonly runsDir?: string;
   /** Queues one run; resolves with its id once it is accepted. */
   submit(run: { graph: GraphDocument; seed: number; label: string; provider?: ProviderChoice }): Promise<string>;
+  /**
+   * Optional: calls `started` with the id of each submitted run once it starts executing (a
+   * server's table shows it `running`); a run may start before its submit has resolved.
+   */
+  watchStarts?(started: (runId: string) => void): void;
   /** Resolves when the run has ended. */
   wait(runId: string): Promise<SweepRunEnd>;
   /**

@@ -26,8 +26,10 @@ export function runQueueTarget(queue: RunQueue, options: { where: string; runsDi
   const terminal = new Map<string, Record<string, unknown>>();
   const ended = new Map<string, SweepRunEnd>();
   const waiters = new Map<string, (end: SweepRunEnd) => void>();
+  let started: ((runId: string) => void) | undefined;
   const unsubscribe = queue.onMessage((m) => {
     if (m.type === 'event' && TERMINAL_STATUS.has(String(m.event.type)) && typeof m.event.runId === 'string' && own.has(m.event.runId)) terminal.set(m.event.runId, m.event);
+    if (m.type === 'run' && m.run.status === 'running' && own.has(m.run.id)) started?.(m.run.id);
     if (m.type !== 'run' || !own.has(m.run.id) || m.run.status === 'queued' || m.run.status === 'running') return;
     own.delete(m.run.id);
     const event = terminal.get(m.run.id);
@@ -52,7 +54,12 @@ export function runQueueTarget(queue: RunQueue, options: { where: string; runsDi
       // enqueue announces the run (queued) before it returns; it cannot end before `own` has it.
       const id = queue.enqueue({ graph, seed, label, ...(provider ? { provider } : {}) }).id;
       own.add(id);
+      // A free slot starts the run inside enqueue, before `own` had it.
+      if (queue.get(id)?.status === 'running') started?.(id);
       return id;
+    },
+    watchStarts: (listener) => {
+      started = listener;
     },
     wait: (runId) =>
       new Promise<SweepRunEnd>((resolve) => {

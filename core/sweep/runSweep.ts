@@ -74,13 +74,33 @@ export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line
     return next;
   };
   /** A save while runs are in flight: its failure is reported, the sweep goes on. */
-  const saveOrWarn = () => save().catch((error: unknown) => warn(`the sweep table was not updated: ${(error as Error).message}`));
+  // Callers that shared one failed write hear of it once.
+  const warned = new WeakSet<Promise<void>>();
+  const saveOrWarn = () => {
+    const write = save();
+    return write.catch((error: unknown) => {
+      if (warned.has(write)) return;
+      warned.add(write);
+      warn(`the sweep table was not updated: ${(error as Error).message}`);
+    });
+  };
+  // Runs that started (where the target tells): by run id, the row; or, before the row knows its run, kept here.
+  const rowOfRun = new Map<string, number>();
+  const startedEarly = new Set<string>();
+  target.watchStarts?.((runId) => {
+    const i = rowOfRun.get(runId);
+    if (i === undefined) return void startedEarly.add(runId);
+    if (rows[i]!.status !== 'queued') return;
+    rows[i] = { ...rows[i]!, status: 'running' };
+    void saveOrWarn();
+  });
   const kept = rows.filter((r) => r.status === 'done').length;
   if (kept) note(`${kept} of ${rows.length} runs already done in ${plan.outDir}; running the other ${rows.length - kept}`);
   await save();
   const label = (c: SweepCell) => `${plan.graphName ?? plan.graphFile} [${[...c.params.map((p) => `${p.node}.${p.param}=${JSON.stringify(p.value)}`), `seed=${c.seed}`].join(' ')}]`;
   const finish = (c: SweepCell, runId: string | undefined, end: SweepRunEnd | { status: 'failed'; message: string }) => {
     const error = 'message' in end ? end.message : errorLine(end.errors);
+    if (runId !== undefined) rowOfRun.delete(runId);
     rows[c.index] = {
       index: c.index, key: c.key, params: c.params, seed: c.seed, status: end.status,
       ...(runId !== undefined ? { runId } : {}),
@@ -111,7 +131,8 @@ export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line
       await finish(c, undefined, { status: 'failed', message: `not submitted: ${(error as Error).message}` });
       return;
     }
-    rows[c.index] = { ...rows[c.index]!, runId, status: 'queued' };
+    rows[c.index] = { ...rows[c.index]!, runId, status: startedEarly.delete(runId) ? 'running' : 'queued' };
+    rowOfRun.set(runId, c.index);
     await saveOrWarn();
     let end: SweepRunEnd | { status: 'failed'; message: string };
     try {
