@@ -145,9 +145,13 @@ export class DpoTrainingProgram implements TrainingProgram {
     return out;
   }
 
+  /** The policy's own params (the frozen reference copy dropped): what mosaic/Model loads. */
+  weightsOf(params: Record<string, Tensor>): Record<string, Tensor> {
+    return Object.fromEntries(Object.entries(params).filter(([name]) => !name.startsWith(REF_PREFIX)));
+  }
+
   /** The trained policy as a plain MOSAIC handle (the reference copy is dropped). */
   withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): Trainable {
-    const policy = Object.fromEntries(Object.entries(params).filter(([name]) => !name.startsWith(REF_PREFIX)));
-    return this.base.withWeights({ params: policy, source: info.source, step: info.step });
+    return this.base.withWeights({ params: this.weightsOf(params), source: info.source, step: info.step });
   }
 }

@@ -41,6 +41,12 @@ export interface TrainingProgram {
   readonly initial?: Readonly<Record<string, Tensor>>;
   /** The MODEL handle downstream nodes receive after training. */
   withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): unknown;
+  /**
+   * The params a weights file (train/Train `weightsFile`) holds: the trained model's own, loadable
+   * by the node that made the model. Default: all of them. A program that trains beside frozen
+   * copies (FocusDPO's reference model) leaves those out.
+   */
+  weightsOf?(params: Record<string, Tensor>): Record<string, Tensor>;
 }
 
 /** A MODEL handle that can be trained. */

@@ -399,6 +399,7 @@ const QUICK: Record<string, Record<string, Record<string, unknown>>> = {
   'mosaic-v2-train.json': { trainData: { train: 12, kMax: 2 }, testData: { test: 4, kMax: 2 }, model: { width: 32, depth: 1, heads: 2 }, train: { steps: 3, warmupSteps: 0, checkpointEvery: 0, checkpointDir: '' }, sample: { steps: 2 } },
   'latent-train.json': { trainData: { train: 24 }, testData: { test: 6 }, autoencoder: { preset: 'tiny' }, train: { steps: 3, warmupSteps: 0, checkpointEvery: 0, checkpointDir: '' } },
   'focusdpo-train.json': { data: { train: 8 }, focus: { times: [0.5] }, train: { steps: 2, batchSize: 2, warmupSteps: 0 } },
+  'focusdpo-v2-train.json': { data: { train: 8, kMax: 2 }, focus: { times: [0.5] }, train: { steps: 2, batchSize: 2, warmupSteps: 0, checkpointEvery: 0, checkpointDir: '' } },
   'focusdpo-generate.json': { trainData: { train: 8 }, testData: { test: 2 }, train: { steps: 2, batchSize: 2, warmupSteps: 0 }, before: { steps: 2 }, after: { steps: 2 } },
 };
 

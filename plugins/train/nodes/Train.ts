@@ -98,7 +98,7 @@ export const Train = defineNode({
       await ctx.artifacts.write(p.curveFile.replace(/\.png$/i, '') + '.svg', lossCurveSvg(r.history));
       await ctx.artifacts.write(p.curveFile.replace(/[^/]*$/, '') + 'history.json', JSON.stringify(r.history) + '\n');
     }
-    if (p.weightsFile) await saveParamsFile(ctx.artifacts.resolvePath(p.weightsFile), r.params, { ...program.metadata, step: String(r.step) });
+    if (p.weightsFile) await saveParamsFile(ctx.artifacts.resolvePath(p.weightsFile), program.weightsOf?.(r.params) ?? r.params, { ...program.metadata, step: String(r.step) });
     ctx.progress(r.step, p.steps, 'loss curves', curve);
     const summary = { steps: r.step, resumedFrom: r.resumedFrom, seconds: r.seconds, samplesPerSecond: r.samplesPerSecond, provider: r.provider, checkpoint: r.checkpoint };
     ctx.log.info(`train: ${r.step} steps, ${r.seconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(1)} samples/s → ${r.checkpoint}`);
