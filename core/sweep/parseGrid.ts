@@ -3,9 +3,9 @@ import { pointer, type ValidationIssue } from '../graph/ValidationIssue.ts';
 import { closestMatch } from '../util/closestMatch.ts';
 import { isRecord, own } from '../util/own.ts';
 import { quoteText } from '../util/quoteText.ts';
-import { readGridSpec, readSeedList } from './gridSpec.ts';
+import { readGridSpec, readSeedList } from '../wire/gridSpec.ts';
 
-export { splitTopLevel } from './gridSpec.ts';
+export { splitTopLevel } from '../wire/gridSpec.ts';
 
 /** One axis of a sweep: a param of a node and the values it takes. */
 export interface GridAxis {

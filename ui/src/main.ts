@@ -6,6 +6,7 @@ import { readAutosave, writeAutosave } from './autosave.ts';
 import { installTooltips } from './tooltip.ts';
 import { pngTextChunk } from './pngGraph.ts';
 import { isProviderChoice, providerLabel } from './providers.ts';
+import { installSweeps } from './sweepsPanel.ts';
 import type { RunInfo } from './types.ts';
 import type { NodeDescription } from './types.ts';
 
@@ -222,6 +223,8 @@ document.addEventListener('click', () => {
   runsMenu.hidden = true;
   document.getElementById('status-full')?.remove();
 });
+
+const sweeps = installSweeps(editor, say, confirmDiscard);
 
 async function confirmDiscard(): Promise<boolean> {
   return !editor.dirty || window.confirm('Discard unsaved changes?');
@@ -449,7 +452,10 @@ async function start(): Promise<void> {
   }
   renderPalette();
   editor.api.connect(
-    (m) => editor.handle(m),
+    (m) => {
+      editor.handle(m);
+      if (m.type === 'sweep') sweeps.onSweep(m.sweep);
+    },
     (connected) => {
       document.body.dataset.ws = connected ? 'open' : 'closed';
       // Every tab, busy or idle, says when the server is gone (and clears it once back).
