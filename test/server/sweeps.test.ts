@@ -33,7 +33,7 @@ test('a sweep submitted as one object runs every cell once, with the results of 
   const ws = await TestSocket.open(server.url, '/api/ws');
   try {
     const g = sweepGraph(30);
-    const posted = await call(server.url, 'POST', '/api/sweeps', { body: { graph: g, grid: [{ node: 'b', param: 'value', values: [5, 50] }], seeds: [0, 1], label: 'four' } });
+    const posted = await call(server.url, 'POST', '/api/sweeps', { body: { graph: g, grid: [{ node: 'b', param: 'value', values: [5, 50] }], seeds: [0, 1], label: 'four', provider: 'cpu' } });
     assert.is(posted.status, 202, posted.text);
     const id = posted.json.sweep.id;
     assert.is(posted.headers.location, `/api/sweeps/${id}`);
@@ -44,6 +44,7 @@ test('a sweep submitted as one object runs every cell once, with the results of 
     assert.is(table.format, 'tessera-sweep');
     assert.is(table.id, id);
     assert.is(table.label, 'four');
+    assert.is(table.provider, 'cpu');
     assert.equal(table.grid, [{ node: 'b', param: 'value', values: [5, 50] }]);
     assert.equal(table.rows.map((r: any) => [r.params[0].value, r.seed]), [[5, 0], [5, 1], [50, 0], [50, 1]]);
     for (const row of table.rows) {
@@ -53,6 +54,7 @@ test('a sweep submitted as one object runs every cell once, with the results of 
       const run = (await call(server.url, 'GET', `/api/runs/${row.runId}`)).json;
       assert.is(run.status, 'done');
       assert.is(run.seed, row.seed);
+      assert.is(run.provider, 'cpu'); // the sweep's provider reaches each run
     }
     // Four runs, each once: the queue holds no other.
     assert.is((await call(server.url, 'GET', '/api/runs')).json.runs.length, 4);
