@@ -13,12 +13,13 @@ export function cacheKey(input: {
   /** Input port → keys of the linked upstream values, in link order. */
   inputs: Record<string, readonly string[]>;
   fingerprint?: string;
-  /** The node's effective provider: float results differ by provider, so a cpu result is not reused for webgpu. */
-  provider?: string;
 }): string {
-  const parts: unknown[] = [input.type, input.version, input.params, input.inputs, input.fingerprint ?? null];
-  if (input.provider !== undefined) parts.push(input.provider); // absent: keys stay what they were
-  return sha256(canonicalJson(parts));
+  return sha256(canonicalJson([input.type, input.version, input.params, input.inputs, input.fingerprint ?? null]));
+}
+
+/** The cache entry of a result computed with an execution provider set (the key itself stays provider-free). */
+export function providerKey(key: string, provider: string): string {
+  return sha256(`${key}:provider:${provider}`);
 }
 
 /** The key of a result that read the run seed: the same key, specialised to that seed. */

@@ -11,7 +11,7 @@ import { ArtifactStore } from '../services/ArtifactStore.ts';
 import { Channel } from './Channel.ts';
 import { NodeContext, type ContextHost } from './NodeContext.ts';
 import { PortSlot } from './PortSlot.ts';
-import { cacheKey, seededKey } from './cacheKey.ts';
+import { cacheKey, providerKey, seededKey } from './cacheKey.ts';
 import { hashString32 } from '../util/hash.ts';
 import { summarizeValue } from '../util/summarizeValue.ts';
 import { NodeContractError, RunCancelled, UpstreamFailure } from './errors.ts';
@@ -336,7 +336,7 @@ class RunState {
     if (this.options.useCache !== false && !streamsIn && !streamsOut && node.def.cache !== 'never') {
       key = await this.#cacheKey(node, data);
       if (key !== undefined) {
-        const hit = this.services.cache.get(key, this.options.seed);
+        const hit = this.services.cache.get(this.#storeKey(node, key), this.options.seed);
         if (hit) {
           this.#emitNode('node:cached', node);
           const effective = hit.seed !== undefined ? seededKey(key, hit.seed) : key;
@@ -382,7 +382,7 @@ class RunState {
         for (let i = 0; i < run.outPorts.length; i++) {
           if (!run.outChannels[i]) this.#resolvePort(run, i, { kind: 'value', value: outputs[run.outPorts[i]!], key: effective });
         }
-        if (key !== undefined) this.services.cache.set(key, outputs, usedRng ? this.options.seed : undefined);
+        if (key !== undefined) this.services.cache.set(this.#storeKey(node, key), outputs, usedRng ? this.options.seed : undefined);
         this.#noteResult(run, outputs);
       }
       if (streamsOut) for (const ch of run.outChannels) ch?.close();
@@ -527,8 +527,18 @@ class RunState {
         return undefined;
       }
     }
+    return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs, ...(fingerprint !== undefined ? { fingerprint } : {}) });
+  }
+
+  /**
+   * Where the node's result is stored in the cache: its key, specialised to a set provider (float
+   * results differ by provider, so a cpu result is not reused for webgpu). Only the entry: the
+   * key itself — which seeds the node's rng and its downstream keys — stays provider-free, so
+   * setting `provider: cpu` changes no random draw.
+   */
+  #storeKey(node: PlannedNode, key: string): string {
     const provider = this.#providerOf(node);
-    return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs, ...(fingerprint !== undefined ? { fingerprint } : {}), ...(provider !== undefined ? { provider } : {}) });
+    return provider === undefined ? key : providerKey(key, provider);
   }
 
   #noteResult(run: NodeRun, outputs: Record<string, unknown>): void {

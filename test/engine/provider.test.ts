@@ -87,6 +87,17 @@ test('the cache does not hand a cpu result to a webgpu node, and keeps reusing p
   assert.is(await cached('webgpu'), true);
 });
 
+test('setting a provider changes no random draw (the rng keys stay provider-free), with the cache on', async () => {
+  const doc = graph({ r: { type: 'core/Random', params: { max: 1000 } }, n: { type: 'provtest/Neg', inputs: { after: { node: 'r', output: 'value' } } } });
+  const value = async (provider?: 'cpu' | 'webgpu') => {
+    const events = await lastValueFrom(engine.run(doc, { seed: 3, ...(provider ? { provider } : {}) }).pipe(toArray()));
+    return outputOf(events, 'r').value as number;
+  };
+  const unset = await value();
+  assert.is(await value('cpu'), unset);
+  assert.is(await value('webgpu'), unset);
+});
+
 test('an invalid provider in the file is a validation issue with its JSON pointer', () => {
   const issues = engine.validate({ format: 'tessera-graph', version: 1, provider: 'cuda', nodes: { a: { type: 'provtest/Neg', provider: 'gpu' } } });
   assert.ok(issues.some((i) => i.pointer === '/provider'), JSON.stringify(issues));
