@@ -161,10 +161,11 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--run-memory-mb <n>', 'stop running runs when the server process RSS exceeds this many MiB (0 = none)', (v) => Number(v), 0)
     .option('--queue <redis-url>', 'hand runs to `tessera worker`s through this Redis (BullMQ) instead of running them here (docs/scale-out.md)')
     .option('--insecure-redis', 'allow a --queue Redis beyond loopback without password or TLS (a private network)')
-    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number; queue?: string; insecureRedis?: boolean }) => {
+    .option('--redis-ca <file>', 'PEM file of the CA that signed the rediss:// Redis\'s certificate (the password: in the URL or $TESSERA_REDIS_PASSWORD)')
+    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number; queue?: string; insecureRedis?: boolean; redisCa?: string }) => {
       const { serveCommand } = await import('../server/serveCommand.ts');
       // Same plugins as `run` (built-ins, config, --plugin, node_modules), loaded only once the options are fine.
-      code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
+      code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, redisPassword: process.env.TESSERA_REDIS_PASSWORD, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });
 
   program
@@ -175,9 +176,10 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--runs-dir <dir>', 'the server\'s runs folder, shared with it (artifacts are written to <dir>/<runId>/)', 'runs')
     .option('--lock-ms <ms>', 'job lock and stalled-job check interval: how soon the job of a dead worker is retried', (v) => Number(v), 30_000)
     .option('--insecure-redis', 'allow a Redis beyond loopback without password or TLS (a private network)')
-    .action(async (opts: { queue: string; concurrency: number; runsDir: string; lockMs: number; insecureRedis?: boolean }) => {
+    .option('--redis-ca <file>', 'PEM file of the CA that signed the rediss:// Redis\'s certificate (the password: in the URL or $TESSERA_REDIS_PASSWORD)')
+    .action(async (opts: { queue: string; concurrency: number; runsDir: string; lockMs: number; insecureRedis?: boolean; redisCa?: string }) => {
       const { workerCommand } = await import('../queue/workerCommand.ts');
-      code = await workerCommand({ ...opts, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
+      code = await workerCommand({ ...opts, redisPassword: process.env.TESSERA_REDIS_PASSWORD, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });
 
   program
@@ -191,11 +193,12 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--token <token>', 'the --server token (default: $TESSERA_TOKEN)')
     .option('--queue <redis-url>', 'hand the runs to `tessera worker`s through this Redis (BullMQ)')
     .option('--insecure-redis', 'allow a --queue Redis beyond loopback without password or TLS (a private network)')
+    .option('--redis-ca <file>', 'PEM file of the CA that signed the rediss:// Redis\'s certificate (the password: in the URL or $TESSERA_REDIS_PASSWORD)')
     .option('--runs-dir <dir>', 'run folders, shared with the workers under --queue (default <out>/runs)')
     .option('--concurrency <n>', 'runs executed at once in this process (default 1); with --server, runs submitted and polled at once (default 4)', (v) => Number(v))
-    .action(async (file: string, opts: { grid: string[]; seeds?: string; out?: string; server?: string; token?: string; queue?: string; insecureRedis?: boolean; runsDir?: string; concurrency?: number }) => {
+    .action(async (file: string, opts: { grid: string[]; seeds?: string; out?: string; server?: string; token?: string; queue?: string; insecureRedis?: boolean; redisCa?: string; runsDir?: string; concurrency?: number }) => {
       const { sweepCommand } = await import('../sweep/sweepCommand.ts');
-      code = await sweepCommand(file, { ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
+      code = await sweepCommand(file, { ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, redisPassword: process.env.TESSERA_REDIS_PASSWORD, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });
 
   program.addOption(new Option('--no-color', 'disable colors').hideHelp());

@@ -7,23 +7,36 @@ export interface RedisConnection {
   readonly db?: number;
   readonly username?: string;
   readonly password?: string;
-  /** `rediss://`: TLS with the system's CAs. */
-  readonly tls?: Record<string, never>;
+  /** `rediss://`: TLS, verified against the system's CAs (and NODE_EXTRA_CA_CERTS), or `ca` (--redis-ca) alone. */
+  readonly tls?: { readonly ca?: string };
   /** BullMQ's workers block on Redis; a request must wait for a reconnect instead of failing. */
   readonly maxRetriesPerRequest: null;
 }
 
 /**
- * Parses `redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS); throws a message
- * naming the problem for anything else, and for a Redis beyond loopback reached with neither a
- * password nor TLS unless `insecure` (--insecure-redis) says so (see insecureRedisReason).
+ * `text` with the password of its `user:password@` part written `***`, for messages: a URL the
+ * user typed may hold a password, and messages end up in logs. Works on text that is no valid
+ * URL too (everything between `//` and the last `@` before the host is treated as user info).
  */
-export function parseRedisUrl(text: string, options: { insecure?: boolean } = {}): RedisConnection {
+export function redactRedisUrl(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_, scheme: string, info: string) => {
+    const colon = info.indexOf(':');
+    return `${scheme}${colon < 0 ? info : `${info.slice(0, colon)}:***`}@`;
+  });
+}
+
+/**
+ * Parses `redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS); throws a message
+ * naming the problem for anything else (never echoing a password), and for a Redis beyond
+ * loopback reached with neither a password nor TLS unless `insecure` (--insecure-redis) says so
+ * (see insecureRedisReason). `password` (from $TESSERA_REDIS_PASSWORD) is used when the URL has none.
+ */
+export function parseRedisUrl(text: string, options: { insecure?: boolean; password?: string } = {}): RedisConnection {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`--queue must be a redis:// URL (got ${JSON.stringify(text)})`);
+    throw new Error(`--queue must be a redis:// URL (got ${JSON.stringify(redactRedisUrl(text))})`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`--queue must be a redis:// or rediss:// URL (got ${url.protocol})`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -37,20 +50,11 @@ export function parseRedisUrl(text: string, options: { insecure?: boolean } = {}
     port,
     ...(path ? { db: Number(path) } : {}),
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : options.password ? { password: options.password } : {}),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
   };
   const refused = insecureRedisReason(connection, options.insecure);
   if (refused) throw new Error(`--queue: ${refused}`);
   return connection;
-}
-
-/** {@link parseRedisUrl}, with the problem as a string instead of an exception (for the commands' usage errors). */
-export function redisUrlOrProblem(text: string, insecure: boolean): RedisConnection | string {
-  try {
-    return parseRedisUrl(text, { insecure });
-  } catch (error) {
-    return (error as Error).message;
-  }
 }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { CliIo } from '../cli/CliIo.ts';
 import type { Engine } from '../engine/Engine.ts';
 import { ENGINE_API_VERSION } from '../version.ts';
-import { parseRedisUrl, type RedisConnection } from './redisUrl.ts';
+import { redisConnectionOrProblem } from './redisConnection.ts';
 import { RunWorker } from './RunWorker.ts';
 import { stopSignal } from '../cli/stopSignal.ts';
 
@@ -18,6 +18,10 @@ export interface WorkerOptions {
   engine: Engine | (() => Promise<Engine>);
   /** --insecure-redis: allow a non-loopback Redis without password or TLS. */
   insecureRedis?: boolean;
+  /** --redis-ca: the CA file that signed a `rediss://` Redis's certificate. */
+  redisCa?: string;
+  /** The Redis password when the URL has none ($TESSERA_REDIS_PASSWORD). */
+  redisPassword?: string;
   /** Resolves when the worker should stop (default: SIGINT or SIGTERM). */
   stop?: Promise<unknown>;
 }
@@ -28,11 +32,9 @@ export interface WorkerOptions {
  * bad options or an unreachable Redis, 0 after a stop.
  */
 export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<number> {
-  let connection: RedisConnection;
-  try {
-    connection = parseRedisUrl(opts.queue, { insecure: opts.insecureRedis === true });
-  } catch (error) {
-    io.stderr.write(`error: ${(error as Error).message}\n`);
+  const connection = await redisConnectionOrProblem(opts.queue, { insecure: opts.insecureRedis === true, password: opts.redisPassword, caFile: opts.redisCa });
+  if (typeof connection === 'string') {
+    io.stderr.write(`error: ${connection}\n`);
     return 2;
   }
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {

@@ -21,6 +21,10 @@ export interface ServeOptions {
   queue?: string;
   /** --insecure-redis: allow a non-loopback `queue` without password or TLS (core/queue/redisAccess.ts). */
   insecureRedis?: boolean;
+  /** --redis-ca: the CA file that signed a `rediss://` Redis's certificate. */
+  redisCa?: string;
+  /** The Redis password when the `queue` URL has none ($TESSERA_REDIS_PASSWORD). */
+  redisPassword?: string;
   /**
    * The engine to serve, or how to load it (the CLI passes its own loader, so `serve` sees the
    * same plugins as `run`: built-ins, tessera.config.json, `--plugin`, node_modules). core/
@@ -65,13 +69,16 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     io.stderr.write(`error: binding ${opts.host} exposes the server beyond this machine: pass --token (or set TESSERA_TOKEN)\n`);
     return 2;
   }
+  if (opts.redisCa !== undefined && opts.queue === undefined) {
+    io.stderr.write('error: --redis-ca has a meaning only with --queue\n');
+    return 2;
+  }
   let connection;
   if (opts.queue !== undefined) {
-    const { parseRedisUrl } = await import('../queue/redisUrl.ts');
-    try {
-      connection = parseRedisUrl(opts.queue, { insecure: opts.insecureRedis === true });
-    } catch (error) {
-      io.stderr.write(`error: ${(error as Error).message}\n`);
+    const { redisConnectionOrProblem } = await import('../queue/redisConnection.ts');
+    connection = await redisConnectionOrProblem(opts.queue, { insecure: opts.insecureRedis === true, password: opts.redisPassword, caFile: opts.redisCa });
+    if (typeof connection === 'string') {
+      io.stderr.write(`error: ${connection}\n`);
       return 2;
     }
   }

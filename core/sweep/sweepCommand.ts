@@ -27,6 +27,10 @@ export interface SweepOptions {
   /** A redis:// URL: the runs go to `tessera worker`s through BullMQ. */
   queue?: string;
   insecureRedis?: boolean;
+  /** --redis-ca: the CA file that signed a `rediss://` Redis's certificate. */
+  redisCa?: string;
+  /** The Redis password when the `queue` URL has none ($TESSERA_REDIS_PASSWORD). */
+  redisPassword?: string;
   /** Run folders (in-process and --queue; default <out>/runs); with --queue, the workers' --runs-dir. */
   runsDir?: string;
   /**
@@ -53,7 +57,8 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   if (opts.server !== undefined && opts.runsDir !== undefined) return usage("--runs-dir has no meaning with --server (the server's runs stay in its own folder)");
   if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)) return usage('--concurrency must be a positive integer');
   if (opts.server !== undefined && !/^https?:\/\//.test(opts.server)) return usage(`--server must be an http:// or https:// URL (got ${JSON.stringify(opts.server)})`);
-  const connection = opts.queue === undefined ? undefined : await import('../queue/redisUrl.ts').then((m) => m.redisUrlOrProblem(opts.queue!, opts.insecureRedis === true));
+  if (opts.redisCa !== undefined && opts.queue === undefined) return usage('--redis-ca has a meaning only with --queue');
+  const connection = opts.queue === undefined ? undefined : await import('../queue/redisConnection.ts').then((m) => m.redisConnectionOrProblem(opts.queue!, { insecure: opts.insecureRedis === true, password: opts.redisPassword, caFile: opts.redisCa }));
   if (typeof connection === 'string') return usage(connection);
   const loaded = await loadGraphFile(file);
   const graph = loaded.graph;

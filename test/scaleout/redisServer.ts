@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +48,10 @@ export interface RedisServer {
   readonly port: number;
   readonly url: string;
   readonly dir: string;
+  /** With `tls`: the PEM file of the throwaway CA that signed the server's certificate. */
+  readonly caFile?: string;
+  /** With `password` or `user`: the secrets the server was started with (what must never be printed). */
+  readonly secrets: readonly string[];
   /**
    * Kills it (SIGKILL: no shutdown save, only what AOF already holds survives) and starts it
    * again on the same port and folder; resolves once it accepts connections again.
@@ -57,9 +62,9 @@ export interface RedisServer {
 }
 
 /** One redis-server process, resolved once it accepts connections, with a promise of its exit. */
-async function spawnRedis(exe: string, port: number, dir: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
+async function spawnRedis(exe: string, port: number, dir: string, access: readonly string[]): Promise<{ child: ChildProcess; exited: Promise<void> }> {
   // AOF with an fsync per write: a write Redis acknowledged survives a kill (what a deployment should run).
-  const child: ChildProcess = spawn(exe, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'yes', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(exe, [...access, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'yes', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -82,20 +87,76 @@ async function spawnRedis(exe: string, port: number, dir: string): Promise<{ chi
   return { child, exited };
 }
 
-/** Starts redis-server on a free loopback port, with AOF on, in a temp folder; resolves once it accepts connections. */
-export async function startRedis(): Promise<RedisServer> {
+/** How a test's Redis is protected (default: neither, as on a loopback-only machine). */
+export interface RedisProtection {
+  /** `--requirepass` with a random password; the url carries it (`redis://:pass@…`). */
+  readonly password?: boolean;
+  /** An ACL user with a random password and every right; the url names it (`redis://user:pass@…`). */
+  readonly user?: string;
+  /** TLS only (`--port 0 --tls-port`), with a throwaway CA and certificate made with openssl; the url is `rediss://`. */
+  readonly tls?: boolean;
+}
+
+/**
+ * A throwaway CA and a server certificate for 127.0.0.1 and localhost signed by it, in `dir`
+ * (openssl, as on any Debian machine); returns the files redis-server takes.
+ */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const f = (name: string) => join(dir, name);
+  const openssl = (args: string[]) => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`openssl ${args[0]} failed (the TLS tests need openssl): ${r.error?.message ?? r.stderr}`);
+  };
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=tessera test CA']);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('redis.key'), '-out', f('redis.csr'), '-subj', '/CN=localhost']);
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(['x509', '-req', '-in', f('redis.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('redis.pem'), '-days', '2', '-extfile', f('san.ext')]);
+  return { ca: f('ca.pem'), cert: f('redis.pem'), key: f('redis.key') };
+}
+
+/**
+ * Starts redis-server on a free loopback port, with AOF on, in a temp folder; resolves once it
+ * accepts connections. `protection`: a password, an ACL user and/or TLS (the url says how to reach it).
+ */
+export async function startRedis(protection: RedisProtection = {}): Promise<RedisServer> {
   const exe = ensureRedisServer();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
   const port = await freePort();
-  let current = await spawnRedis(exe, port, dir);
+  const access: string[] = [];
+  const secrets: string[] = [];
+  let auth = '';
+  if (protection.password) {
+    const password = randomBytes(12).toString('hex');
+    access.push('--requirepass', password);
+    secrets.push(password);
+    auth = `:${password}@`;
+  }
+  if (protection.user !== undefined) {
+    const password = randomBytes(12).toString('hex');
+    access.push('--user', protection.user, 'on', `>${password}`, '~*', '&*', '+@all');
+    secrets.push(password);
+    auth = `${protection.user}:${password}@`;
+  }
+  let caFile: string | undefined;
+  if (protection.tls) {
+    const files = makeCertificates(dir);
+    caFile = files.ca;
+    // Clients are not asked for certificates: the password is what authenticates them.
+    access.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', files.cert, '--tls-key-file', files.key, '--tls-ca-cert-file', files.ca, '--tls-auth-clients', 'no');
+  } else {
+    access.push('--port', String(port));
+  }
+  let current = await spawnRedis(exe, port, dir, access);
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${protection.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     dir,
+    ...(caFile ? { caFile } : {}),
+    secrets,
     async restart() {
       current.child.kill('SIGKILL');
       await current.exited;
-      current = await spawnRedis(exe, port, dir);
+      current = await spawnRedis(exe, port, dir, access);
     },
     async stop() {
       const { child, exited } = current;

@@ -12,9 +12,9 @@ export interface WorkerProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Spawns `node bin/tessera.mjs [global] worker --queue <url> [args]` in `cwd` (global: e.g. `--plugin dir`). */
-export function spawnWorker(url: string, cwd: string, args: readonly string[] = [], global: readonly string[] = []): WorkerProcess {
-  const child = spawn(process.execPath, [BIN, ...global, 'worker', '--queue', url, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+/** Spawns `node bin/tessera.mjs [global] worker --queue <url> [args]` in `cwd` (global: e.g. `--plugin dir`; env: added to this process's). */
+export function spawnWorker(url: string, cwd: string, args: readonly string[] = [], global: readonly string[] = [], env: Readonly<Record<string, string>> = {}): WorkerProcess {
+  const child = spawn(process.execPath, [BIN, ...global, 'worker', '--queue', url, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
   // The output is gathered before anything reads it (listeners run in the order added).
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
