@@ -19,9 +19,11 @@ import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
 // a message saying so; the password is printed, logged and stored nowhere.
 
 let engine: Engine;
+/** Everything the engine (the server's, the sweep's and in-process workers') logged, at debug level. */
+let logged = '';
 
 test.before(async () => {
-  engine = await createEngine({ plugins: builtinPlugins, logger: createLogger(() => undefined) });
+  engine = await createEngine({ plugins: builtinPlugins, logger: createLogger((level, message, fields) => (logged += `${level} ${message} ${JSON.stringify(fields ?? {})}\n`), 'debug') });
 });
 
 /** Every file under `dir`, as text (binary files too: a secret would still show). */
@@ -140,9 +142,12 @@ test('password (--requirepass): serve, two worker processes and sweep --queue ru
     assert.is(await stopped.stop(), 0);
     await Promise.all(workers.map(stopWorker));
     for (const id of runIds) assert.ok(statSync(join(runsDir, id, 'run.json')).isFile());
+    assert.ok(logged.length > 0, 'the engine logged nothing: the log check would prove nothing');
+    // The AOF holds the jobs (payloads, logs, results): searching it searches them.
+    assert.ok(filesUnder(redis.dir).some((f) => f.text.includes(runIds[0]!) && f.text.includes('tessera-run-job')), 'no AOF with the jobs under the Redis folder');
     assertNowhere([password], {
       server: stopped.text(), sweep: sweepText(), worker1: workers[0]!.output, worker2: workers[1]!.output,
-      none: none.text(), unparsed: unparsed.text(),
+      none: none.text(), unparsed: unparsed.text(), log: logged,
     }, [workspace, redis.dir]);
   } finally {
     await Promise.allSettled(workers.map(stopWorker));
@@ -175,7 +180,7 @@ test('ACL user (redis://user:pass@host): serve and a worker run to done; a wrong
     const stopped = server;
     server = undefined;
     assert.is(await stopped.stop(), 0);
-    assertNowhere(redis.secrets, { server: stopped.text(), worker: worker.text(), other: other.text() }, [workspace, redis.dir]);
+    assertNowhere(redis.secrets, { server: stopped.text(), worker: worker.text(), other: other.text(), log: logged }, [workspace, redis.dir]);
   } finally {
     stopWorkerHere?.();
     await working;

@@ -25,6 +25,7 @@ test('a URL that does not parse is echoed without its password', () => {
 test('$TESSERA_REDIS_PASSWORD is used when the URL has none, and counts for the non-loopback rule', async () => {
   assert.equal(parseRedisUrl('redis://10.0.0.5', { password: 'envpw' }), { host: '10.0.0.5', port: 6379, password: 'envpw', maxRetriesPerRequest: null });
   assert.is(parseRedisUrl('redis://:urlpw@10.0.0.5', { password: 'envpw' }).password, 'urlpw');
+  assert.equal(parseRedisUrl('redis://alice@10.0.0.5', { password: 'envpw' }), { host: '10.0.0.5', port: 6379, username: 'alice', password: 'envpw', maxRetriesPerRequest: null });
   assert.match((await redisConnectionOrProblem('redis://10.0.0.5')) as string, /not on loopback/);
   assert.is(((await redisConnectionOrProblem('redis://10.0.0.5', { password: 'envpw' })) as { password?: string }).password, 'envpw');
 });
