@@ -231,4 +231,39 @@ test('TLS (rediss://, a throwaway CA): serve with --redis-ca, workers with --red
   }
 });
 
+test('password and TLS together (rediss://:pass@…), across a kill -9 and restart of redis-server: runs before and after end done', async () => {
+  const redis = await startRedis({ password: true, tls: true });
+  const workspace = tempWorkspace('tessera-redis-both-');
+  const runsDir = join(workspace, 'runs');
+  let server: Awaited<ReturnType<typeof serve>> | undefined;
+  const worker = captureIo();
+  let stopWorkerHere!: () => void;
+  let working: Promise<number> | undefined;
+  try {
+    assert.match(redis.url, /^rediss:\/\/:[0-9a-f]{24}@127\.0\.0\.1:\d+$/);
+    server = await serve(redis.url, workspace, { redisCa: redis.caFile! });
+    working = workerCommand({ queue: redis.url, redisCa: redis.caFile!, concurrency: 1, runsDir, lockMs: 5000, engine, stop: new Promise<void>((r) => (stopWorkerHere = r)) }, worker.io);
+    await waitUntil(async () => worker.text().includes('tessera worker '), 30_000);
+    const g = sweepGraph(50, 1);
+    const before = (await call(server.base, 'POST', '/api/runs', { body: { graph: g, seed: 1 } })).json.run.id as string;
+    assert.is((await waitForRun(server.base, before, {}, 30_000)).status, 'done');
+    // The clients reconnect on their own, authenticating and verifying the certificate again.
+    await redis.restart();
+    const after = (await call(server.base, 'POST', '/api/runs', { body: { graph: g, seed: 2 } })).json.run.id as string;
+    const info = await waitForRun(server.base, after, {}, 60_000);
+    assert.is(info.status, 'done', JSON.stringify(info.errors));
+    stopWorkerHere();
+    assert.is(await working, 0);
+    const stopped = server;
+    server = undefined;
+    assert.is(await stopped.stop(), 0);
+    assertNowhere(redis.secrets, { server: stopped.text(), worker: worker.text(), log: logged }, [workspace, redis.dir]);
+  } finally {
+    stopWorkerHere?.();
+    await working;
+    await server?.stop();
+    await redis.stop();
+  }
+});
+
 test.run();
