@@ -99,7 +99,8 @@ test('an in-process sweep runs each cell once, with the results of runs one by o
     const reference = await runOnce(engine, cell, row.seed);
     assert.equal((await lastEvent(join(out, 'runs', row.runId, 'events.jsonl')))?.results, reference);
     assert.equal(row.outputs, { ...scalarOutputs(reference) });
-    assert.is(row.outputs['sum.result'], (reference.sum as { result: number }).result);
+    assert.type(row.outputs['sum.sum'], 'number'); // core/Add's port is `sum`
+    assert.is(row.outputs['sum.sum'], (reference.sum as { sum: number }).sum);
   }
   assert.ok(readFileSync(join(out, 'sweep.md'), 'utf8').includes('| # | b.value | seed | status |'));
   // Again, with one more value: the six done cells are kept (same run ids), only the new three run.
