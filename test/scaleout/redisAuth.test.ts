@@ -8,7 +8,7 @@ import { serveCommand } from '../../core/server/serveCommand.ts';
 import { workerCommand } from '../../core/queue/workerCommand.ts';
 import { sweepCommand } from '../../core/sweep/sweepCommand.ts';
 import { call, tempWorkspace, waitForRun, waitUntil } from '../server/helpers.ts';
-import { startRedis, type RedisServer } from './redisServer.ts';
+import { startRedis } from './redisServer.ts';
 import { captureIo, runOnce, sweepGraph, writeGraph } from './sweepSupport.ts';
 import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
 
