@@ -23,7 +23,7 @@ const leavesPlugin = (depth) => ({
 const pluginRules = (depth) => ({ 'no-restricted-imports': ['error', { patterns: [...boundary.patterns, leavesPlugin(depth)] }] });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/node_modules/**', 'ui/dist/**', 'runs/**', '**/dist/**', 'test/.artifacts/**', 'docs/api/**'] },
+  { ignores: ['node_modules/**', '**/node_modules/**', 'ui/dist/**', 'runs/**', '.gpu/**', '**/dist/**', 'test/.artifacts/**', 'docs/api/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
