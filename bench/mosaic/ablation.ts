@@ -3,7 +3,7 @@
  * graphs/mosaic-train.json with the same data and steps at several training seeds (only the loss
  * nodes wired into Train differ), then sampled and scored on held-out test identities at K = 1..6.
  *
- *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full] [--seeds 0,1,2] [--eval 384] [--resamples 2000] [--train graphs/mosaic-train.json] [--generate graphs/mosaic-v1-generate.json]
+ *   node --import ./core/loader/register.mjs bench/mosaic/ablation.ts --out runs/ablation [--steps N] [--arms none,scal,mdl,full[,mdl-paper,mdl-code]] [--seeds 0,1,2] [--eval 384] [--resamples 2000] [--train graphs/mosaic-train.json] [--generate graphs/mosaic-v1-generate.json]
  *
  * `--train` / `--generate` pick the training and evaluation graphs (v1 pixel model: the defaults,
  * graphs/mosaic-train.json and graphs/mosaic-v1-generate.json; MOSAIC v2: --train
@@ -36,8 +36,16 @@ import { isRunDone, machineLine, opt, runLogged } from './benchArgs.ts';
 import { compareArms, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
 import { comparedArms, type MetricsJson } from './armTable.ts';
 
-type ArmName = 'none' | 'scal' | 'mdl' | 'full';
-const ARMS: Record<ArmName, string> = { none: 'no alignment loss', scal: 'SCAL', mdl: 'MDL', full: 'SCAL + MDL' };
+type ArmName = 'none' | 'scal' | 'mdl' | 'full' | 'mdl-paper' | 'mdl-code';
+const ARMS: Record<ArmName, string> = {
+  none: 'no alignment loss',
+  scal: 'SCAL',
+  mdl: 'MDL',
+  full: 'SCAL + MDL',
+  // MDL alone with the two published settings instead of the v1 choice (JSD, β 0.6 from step 0):
+  'mdl-paper': 'MDL (paper: symmetric KL, β 0.6)',
+  'mdl-code': 'MDL (code: JSD, β 1 after 10 % of the run, all tokens)',
+};
 const METRICS = [
   ['retrievalAcc', 'identity retrieval (↑)'],
   ['identityPsnr', 'identity PSNR dB (↑)'],
@@ -76,9 +84,10 @@ function armGraph(base: Graph, arm: ArmName): Graph {
   } else if (arm === 'scal') {
     drop('mdl');
     feed('train', 'scal');
-  } else if (arm === 'mdl') {
+  } else if (arm === 'mdl' || arm === 'mdl-paper' || arm === 'mdl-code') {
     drop('scal');
     feed('mdl', 'attention');
+    if (arm !== 'mdl') g.nodes.mdl!.params = { preset: arm === 'mdl-paper' ? 'paper' : 'code' };
   }
   return g;
 }
@@ -189,7 +198,7 @@ await writeFile(join(out, 'ablation.md'), lines.join('\n') + '\n');
 await writeFile(join(out, 'ablation.json'), JSON.stringify({ machine, steps, seeds, reference, bootstrap: boot, results, comparison }, null, 1) + '\n');
 
 // One SVG per metric: arms against K.
-const COLORS = ['#888888', '#e6194b', '#0082c8', '#3cb44b'];
+const COLORS = ['#888888', '#e6194b', '#0082c8', '#3cb44b', '#f58231', '#911eb4'];
 for (const [m, title] of METRICS) {
   const series = arms.map((arm) => ks.map((k) => comparison.find((t) => t.k === k)?.rows.find((r) => r.arm === arm)?.cells[m]?.value.mean ?? null));
   const vals = series.flat().filter((v): v is number => typeof v === 'number');
@@ -206,8 +215,8 @@ for (const [m, title] of METRICS) {
   if (m === 'retrievalAcc') parts.push(`<polyline fill="none" stroke="#bbb" stroke-dasharray="4 3" points="${ks.flatMap((k, j) => (chance[j] === null ? [] : [`${x(k)},${y(chance[j]!)}`])).join(' ')}"/>`);
   series.forEach((s, i) => {
     const pts = s.map((v, j) => (v === null ? '' : `${x(ks[j]!).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(' ');
-    parts.push(`<polyline fill="none" stroke="${COLORS[i % 4]}" stroke-width="2" points="${pts}"/>`);
-    parts.push(`<text x="${W - 120}" y="${34 + i * 14}" font-size="11" fill="${COLORS[i % 4]}">${ARMS[arms[i]!]}</text>`);
+    parts.push(`<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2" points="${pts}"/>`);
+    parts.push(`<text x="${W - 120}" y="${34 + i * 14}" font-size="11" fill="${COLORS[i % COLORS.length]}">${ARMS[arms[i]!]}</text>`);
   });
   await writeFile(join(out, `ablation_${m.replace('@', '_at_')}.svg`), `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">${parts.join('')}</svg>\n`);
 }
