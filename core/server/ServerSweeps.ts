@@ -7,11 +7,10 @@ import { RECORD_FILES } from '../records/recordFiles.ts';
 import { lastEvent } from '../records/readEvents.ts';
 import type { GridAxis } from '../sweep/parseGrid.ts';
 import { runQueueTarget } from '../sweep/queueTarget.ts';
-import { runSweep, SWEEP_FILES } from '../sweep/runSweep.ts';
+import { runSweep, SWEEP_FILES, writeSweepTable } from '../sweep/runSweep.ts';
 import type { SweepCell } from '../sweep/sweepCells.ts';
-import { errorLine, parseSweepTable, scalarOutputs, sweepMarkdown, tableSummary, type SweepRow, type SweepTable } from '../sweep/SweepTable.ts';
+import { errorLine, parseSweepTable, scalarOutputs, tableSummary, type SweepRow, type SweepTable } from '../sweep/SweepTable.ts';
 import { isRecord } from '../util/own.ts';
-import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 import { UNFINISHED_ROW, type SweepSummary } from '../wire/sweeps.ts';
 import type { RunQueue } from './RunQueue.ts';
 import { newRunId, RUN_ID_PATTERN } from './runId.ts';
@@ -238,10 +237,7 @@ export class ServerSweeps {
       });
     }
     const table = { ...(raw as unknown as SweepTable), ...(changed ? { ...tableSummary(rows), rows, updatedAt: new Date().toISOString() } : {}) };
-    if (changed) {
-      await writeFileAtomic(join(dir, SWEEP_FILES.json), JSON.stringify(table, null, 2) + '\n');
-      await writeFileAtomic(join(dir, SWEEP_FILES.markdown), sweepMarkdown(table));
-    }
+    if (changed) await writeSweepTable(dir, table);
     return table;
   }
 }

@@ -13,7 +13,7 @@ import { walkFiles } from '../util/walkFiles.ts';
 import { ApiError, ajvIssues, readJsonBody, sendJson } from './http.ts';
 import type { RunQueue } from './RunQueue.ts';
 import { RUN_ID_PATTERN } from './runId.ts';
-import type { ServerSweeps } from './ServerSweeps.ts';
+import type { ServerSweeps, SweepStart } from './ServerSweeps.ts';
 import { checkGrid, MAX_SEED, MAX_SWEEP_RUNS, type GridEntry } from '../sweep/parseGrid.ts';
 import { planSweep } from '../sweep/planSweep.ts';
 import { canonicalJson } from '../util/canonicalJson.ts';
@@ -206,7 +206,7 @@ export class ApiRoutes {
       const issues = [...migration.issues, ...plan.issues];
       if (issues.length) throw invalidGraph(issues, 'invalid_sweep', 'the sweep is invalid');
       const graphHash = sha256(canonicalJson(graph));
-      let resume: { id: string; rows: NonNullable<Awaited<ReturnType<ServerSweeps['table']>>>['rows'] } | undefined;
+      let resume: SweepStart['resume'];
       if (typeof body.resume === 'string') {
         const earlier = sweeps.get(body.resume);
         const table = earlier && (await sweeps.table(body.resume));

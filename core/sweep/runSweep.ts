@@ -9,6 +9,12 @@ import { errorLine, scalarOutputs, SWEEP_FORMAT, SWEEP_VERSION, sweepMarkdown, t
 /** The aggregate table's files in the sweep folder. */
 export const SWEEP_FILES = { json: 'sweep.json', markdown: 'sweep.md' } as const;
 
+/** Writes a sweep's table as sweep.json and sweep.md in `dir` (each atomically: temp + rename). */
+export async function writeSweepTable(dir: string, table: SweepTable): Promise<void> {
+  await writeFileAtomic(join(dir, SWEEP_FILES.json), JSON.stringify(table, null, 2) + '\n');
+  await writeFileAtomic(join(dir, SWEEP_FILES.markdown), sweepMarkdown(table));
+}
+
 export interface SweepPlan {
   readonly graphFile: string;
   readonly graphHash: string;
@@ -65,9 +71,7 @@ export async function runSweep(plan: SweepPlan, target: SweepTarget, note: (line
     if (queued) return queued;
     const next = writing.catch(() => undefined).then(async () => {
       queued = undefined;
-      const t = (table = snapshot());
-      await writeFileAtomic(join(plan.outDir, SWEEP_FILES.json), JSON.stringify(t, null, 2) + '\n');
-      await writeFileAtomic(join(plan.outDir, SWEEP_FILES.markdown), sweepMarkdown(t));
+      await writeSweepTable(plan.outDir, (table = snapshot()));
     });
     queued = next;
     writing = next;

@@ -1,13 +1,11 @@
-import { join } from 'node:path';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import type { ProviderChoice } from '../graph/providers.ts';
 import { isRecord } from '../util/own.ts';
-import { writeFileAtomic } from '../util/writeFileAtomic.ts';
 import { UNFINISHED_ROW } from '../wire/sweeps.ts';
 import type { GridAxis } from './parseGrid.ts';
-import { SWEEP_FILES } from './runSweep.ts';
+import { writeSweepTable } from './runSweep.ts';
 import { HttpError, POLL_MS, serverApi } from './serverApi.ts';
-import { sweepMarkdown, type SweepRow, type SweepTable } from './SweepTable.ts';
+import type { SweepRow, SweepTable } from './SweepTable.ts';
 
 /** What `tessera sweep --server` hands the server: one sweep object (POST /api/sweeps). */
 export interface ServerSweepPlan {
@@ -89,10 +87,7 @@ export async function followServerSweep(plan: ServerSweepPlan, note: (line: stri
   const local = ({ runsDir: _runsDir, ...t }: SweepTable): SweepTable => ({
     ...t, graph: plan.graphFile, graphHash: plan.graphHash, where: api.root, server: { url: api.root, sweepId: id! },
   });
-  const write = async (t: SweepTable) => {
-    await writeFileAtomic(join(plan.outDir, SWEEP_FILES.json), JSON.stringify(t, null, 2) + '\n');
-    await writeFileAtomic(join(plan.outDir, SWEEP_FILES.markdown), sweepMarkdown(t));
-  };
+  const write = (t: SweepTable) => writeSweepTable(plan.outDir, t);
   const told = new Map<number, string>();
   let last = '';
   for (;;) {
