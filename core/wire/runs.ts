@@ -1,4 +1,4 @@
-import type { ProviderChoice } from '../graph/providers.ts';
+import type { ProviderChoice } from './providers.ts';
 import type { SweepSummary } from './sweeps.ts';
 // The shapes the server sends over HTTP and WebSocket (docs/api.md). Node-free, so the editor's
 // browser bundle imports this file itself instead of keeping a copy that drifts.

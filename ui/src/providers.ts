@@ -1,14 +1,7 @@
-/**
- * The execution providers a graph or a node can ask for (the `provider` field of the graph file):
- * the same list as core/graph/providers.ts, which the browser bundle cannot import (ui/ reaches
- * core/wire/ only); test/editor/providerFile.test.ts checks the two agree.
- */
-export const PROVIDER_CHOICES = ['cpu', 'webgpu', 'auto'] as const;
-export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
+import { isProviderChoice } from '../../core/wire/providers.ts';
 
-export function isProviderChoice(value: unknown): value is ProviderChoice {
-  return typeof value === 'string' && (PROVIDER_CHOICES as readonly string[]).includes(value);
-}
+// The execution providers a graph or a node can ask for: the engine's own list (core/wire).
+export { PROVIDER_CHOICES, isProviderChoice, type ProviderChoice } from '../../core/wire/providers.ts';
 
 /** How a `provider` value reads on a badge or in a menu: itself when known, else marked as not valid. */
 export function providerLabel(value: unknown): string {
