@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Rng } from 'tessera';
 import { Tensor, type ModelFn } from 'tessera/kernels';
-import { autoencoderHash, buildBatch, checkAutoencoder, conditionFeeds, checkSamples, dims, latentsFor, timeFeatures, type LatentLookup, type MosaicModel } from 'tessera/mosaic';
+import { AUTOENCODER_KEY, autoencoderHash, buildBatch, checkAutoencoder, conditionFeeds, checkSamples, dims, latentsFor, timeFeatures, type LatentLookup, type MosaicModel } from 'tessera/mosaic';
 import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
 import { complexityMap, maskToPatches } from './complexityMap.ts';
 import { dpoMetrics, dpoStepProgram, type DpoSettings } from './dpoProgram.ts';
@@ -15,7 +15,6 @@ export interface DpoRun extends DpoSettings {
 
 const CONFIG_KEY = 'mosaic.config';
 /** Hash of a latent base's encoded winners and losers (set by prepare). */
-const LATENTS_KEY = 'focusdpo.latents';
 
 /** Logit-normal t = sigmoid(z), z ~ N(0, 1), as mosaic's training draws it. */
 const logitNormal = (rng: Rng) => 1 / (1 + Math.exp(-rng.normal()));
@@ -76,8 +75,9 @@ export class DpoTrainingProgram implements TrainingProgram {
    */
   async prepare(signal?: AbortSignal): Promise<void> {
     this.latents = await latentsFor(this.base, [...this.pairs, ...this.losers], 'focusdpo/DPOLoss', signal);
-    // The latents are a function of the pairs (focusdpo.data) and the autoencoder: its weights' hash stands for them.
-    if (this.latents) this.metadata[LATENTS_KEY] = autoencoderHash(this.base.autoencoder!);
+    // The latents are a function of the pairs (focusdpo.data) and the autoencoder: its weights' hash stands
+    // for them, under mosaic's own key, so mosaic/Model refuses the post-trained weights with another autoencoder.
+    if (this.latents) this.metadata[AUTOENCODER_KEY] = autoencoderHash(this.base.autoencoder!);
   }
 
   modelFn(variant: string, batchSize: number): ModelFn {
@@ -139,7 +139,7 @@ export class DpoTrainingProgram implements TrainingProgram {
 
   checkMetadata(meta: Readonly<Record<string, string>>): string[] {
     const out: string[] = [];
-    for (const key of [CONFIG_KEY, 'focusdpo.settings', 'focusdpo.base', 'focusdpo.data', LATENTS_KEY]) {
+    for (const key of [CONFIG_KEY, 'focusdpo.settings', 'focusdpo.base', 'focusdpo.data', AUTOENCODER_KEY]) {
       if (meta[key] !== this.metadata[key]) out.push(`${key} differs: ${meta[key] ?? 'missing'} in the checkpoint, ${this.metadata[key]} in this graph`);
     }
     return out;

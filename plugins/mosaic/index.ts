@@ -27,7 +27,7 @@ export { loadWeights } from './model/loadWeights.ts';
 export { correspondenceMapOf, heatmapPanel } from './model/correspondencePreview.ts';
 export * from './plots/index.ts';
 export type { LossTerm, ScalTerm, MdlTerm, SubjectTerm } from './model/lossTerms.ts';
-export { encodeSamples, latentsFor, checkAutoencoder, autoencoderHash } from './model/latentCache.ts';
+export { encodeSamples, latentsFor, checkAutoencoder, autoencoderHash, AUTOENCODER_KEY } from './model/latentCache.ts';
 export type { LatentLookup, SampleLatents } from './model/mosaicBatch.ts';
 export * from './losses/index.ts';
 export * from './sampling/index.ts';

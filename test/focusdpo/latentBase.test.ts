@@ -138,7 +138,7 @@ test('latent-tiny DPO and SFT: step 1 at policy = reference is ln 2 (margin 0); 
 
     // Other autoencoder weights encode other data: the resume is refused.
     const other = new DpoModel(base.withAutoencoder(await aeWith(2)), r);
-    await rejects(runTraining(other.trainingProgram(pairs), settings({ resume: true }), d), /focusdpo\.latents differs/);
+    await rejects(runTraining(other.trainingProgram(pairs), settings({ resume: true }), d), /mosaic\.autoencoder differs/);
   }
 });
 
