@@ -123,7 +123,6 @@ export class Trainer {
    * fed back unchanged. Host copies are made only to read them (getParams/readParams, save).
    */
   private state: Record<string, TensorLike> = {};
-  private hostReads = 0;
   /** Moving average of the trainable params (flat, like `state.params`), beside them; null until the first `updateEma`. */
   private ema: TensorLike | null = null;
   private emaRunner: Promise<{ runner: Runner; wide: boolean }> | null = null;
@@ -234,12 +233,13 @@ export class Trainer {
   }
 
   /**
-   * How many times the params or optimizer state were read back to the host (getParams,
-   * readParams, save, setParams, load). Steps themselves read none: the counter stays put while
-   * training runs, which is what keeps them on the device between steps.
+   * Where the params live between steps: 'host' for a tessera tensor (after create, setParams or
+   * load), else the location of the ORT tensor the last step returned and the next one takes as
+   * it is ('cpu' here, 'gpu-buffer' on a GPU provider).
    */
-  get hostStateReads(): number {
-    return this.hostReads;
+  get stateLocation(): string {
+    const t = this.state.params!;
+    return t instanceof Tensor ? 'host' : t.location;
   }
 
   /** Number of applied steps. */
@@ -341,13 +341,11 @@ export class Trainer {
    * after steps on a GPU provider use `await readParams()` (this throws saying so).
    */
   getParams(): Record<string, Tensor> {
-    this.hostReads++;
     return this.paramsOf(this.hostState('params', 'trainer.getParams'), this.state.frozen ? this.hostState('frozen', 'trainer.getParams') : null);
   }
 
   /** Current parameter values by name (copies), downloading them first if they live on the device. */
   async readParams(): Promise<Record<string, Tensor>> {
-    this.hostReads++;
     return this.paramsOf(await toHostTensor(this.state.params!), this.state.frozen ? await toHostTensor(this.state.frozen) : null);
   }
 
@@ -377,7 +375,6 @@ export class Trainer {
 
   /** Overwrites some or all parameters (e.g. copy a reference model's weights); shapes must match. */
   setParams(values: Record<string, Tensor>): void {
-    this.hostReads++;
     type Slot = ['params' | 'frozen', ParamLayout['trainable'][number]];
     const slots = new Map<string, Slot>();
     for (const s of this.layout.trainable) slots.set(s.name, ['params', s]);
@@ -540,7 +537,6 @@ export class Trainer {
   /** The moving average by parameter name (frozen params as they are), or null before `updateEma`. */
   async readEma(): Promise<Record<string, Tensor> | null> {
     if (!this.ema) return null;
-    this.hostReads++;
     return this.paramsOf(await toHostTensor(this.ema), this.state.frozen ? await toHostTensor(this.state.frozen) : null);
   }
 
