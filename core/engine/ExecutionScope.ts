@@ -16,7 +16,7 @@ export interface ScopedNode {
 /**
  * Wraps every call into a node (`execute`, and each `next()` of a streamed result) so that a
  * runtime the node uses can see per-node settings without every plugin passing them along: the
- * built-in core plugin binds one that hands the node's `provider` to the kernels' sessions and
+ * built-in `runtime` plugin (plugins/runtime) binds one that hands the node's `provider` to the kernels' sessions and
  * turns their fallback line into a `node:log` event. Bound under {@link EXECUTION_SCOPE}; scopes
  * nest in binding order.
  */

@@ -11,7 +11,8 @@ export type { Provider };
 export interface SessionOptions {
   /**
    * Preferred provider; when it cannot be created the session falls back to cpu with one log line
-   * (once per process and log sink). Default: the process setting (TESSERA_PROVIDER, `--provider`), else cpu.
+   * (once per log sink, or per run inside a provider scope). Default: the enclosing provider scope's
+   * setting (a run's or node's `provider`), else the process default (TESSERA_PROVIDER), else cpu.
    */
   provider?: Provider;
   /** Intra-op threads. Default 2: on this class of machine 1 thread is ~1.9× slower for big kernels. */

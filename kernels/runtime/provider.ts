@@ -8,8 +8,8 @@ export const PROVIDER_SETTINGS = ['cpu', 'webgpu', 'auto'] as const;
 export type ProviderSetting = (typeof PROVIDER_SETTINGS)[number];
 
 /**
- * The environment variable that carries the run's provider setting from the CLI (core/) to the
- * kernels without core importing kernels; worker threads inherit it too.
+ * The environment variable holding the process default: what sessions use outside any provider
+ * scope (scripts, benches) and inside a run that sets no provider; worker threads inherit it.
  */
 export const PROVIDER_ENV = 'TESSERA_PROVIDER';
 
@@ -27,8 +27,8 @@ export function defaultProviderSetting(env: NodeJS.ProcessEnv = process.env): Pr
 
 /**
  * Providers that failed to create a session in this process, with the reason. Checked once per
- * process: after the first failure, later sessions go straight to cpu and log nothing more, so a
- * run prints one fallback line however many sessions it opens.
+ * process: after the first failure, later sessions go straight to cpu without retrying; the
+ * fallback is still reported once per log sink or per scope group (one run), see markUnavailable.
  */
 const unavailable = new Map<Provider, string>();
 
@@ -112,11 +112,6 @@ export function ortReason(error: unknown): string {
   if (lambda >= 0) text = text.slice(lambda + '<lambda()> '.length);
   else if (/^onnxruntime::\S/.test(text)) text = text.replace(/^onnxruntime::[^ ]*\([^)]*\)[^ ]* /, '');
   return text.length > 300 ? text.slice(0, 299) + '…' : text;
-}
-
-/** Why `provider` fell back in this process, or undefined when it has not. */
-export function unavailableReason(provider: Provider): string | undefined {
-  return unavailable.get(provider);
 }
 
 /** The default log sink of sessions (one function, so the fallback line is written once per process). */

@@ -1,4 +1,4 @@
-import { defineNode, type ImageValue } from 'tessera';
+import { defineNode, type ImageValue, type ServiceIdentifier } from 'tessera';
 import { encodePng } from 'tessera/image';
 import { REWARD } from 'tessera/metrics';
 import { MosaicModel, eulerSample } from 'tessera/mosaic';
@@ -90,7 +90,7 @@ async function onPolicyPairs(
   model: MosaicModel,
   samples: readonly SemAlignSample[],
   p: { candidates: number; steps: number; solver: string; seed: number; minMargin: number; batchSize: number },
-  ctx: { signal: AbortSignal; progress: (value: number, max?: number, message?: string) => void; get: <T>(token: import('tessera').ServiceIdentifier<T>) => T },
+  ctx: { signal: AbortSignal; progress: (value: number, max?: number, message?: string) => void; get: <T>(token: ServiceIdentifier<T>) => T },
 ): Promise<{ pairs: PreferencePair[]; summary: { conditions: number; withoutPair: number; meanMargin: number } }> {
   if (samples.length === 0) throw new RangeError('focusdpo/PreferencePairs: no conditions (input samples is empty)');
   const reward = ctx.get(REWARD);
