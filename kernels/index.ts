@@ -25,6 +25,7 @@ export type { ImportOptions, ImportResult } from './trace/importOnnx.ts';
 export type { ImportedParam } from './trace/importNames.ts';
 export type { NodeRewrite, RewriteSite } from './trace/importRewrite.ts';
 export { loraRewrites } from './trace/lora.ts';
+export { closeNames } from './trace/closeNames.ts';
 export type { LoraOptions } from './trace/lora.ts';
 
 // Tensor runtime: tensors, sessions, providers, worker threads

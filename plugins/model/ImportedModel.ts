@@ -1,5 +1,6 @@
-import { importOnnxModel, loraRewrites, ops as o, type Graph, type ImportedParam, type OnnxModel, type Sym, type Tensor } from 'tessera/kernels';
+import { closeNames, importOnnxModel, loraRewrites, ops as o, type Graph, type ImportedParam, type OnnxModel, type Sym, type Tensor } from 'tessera/kernels';
 import type { Trainable, TrainingProgram } from 'tessera/train';
+import type { AttentionTapModel, TapLoss } from './attentionTaps.ts';
 import { FlowMatchingProgram } from './FlowMatchingProgram.ts';
 
 /** Which graph inputs and output of the export play which part in training. */
@@ -8,12 +9,22 @@ export interface ModelMapping {
   image: string;
   /** Diffusion/flow time input ([batch]). */
   time: string;
-  /** Optional condition input ('' = none); fed zeros (unconditional training). */
+  /** Optional condition input ('' = none). */
   condition: string;
+  /**
+   * What the condition input gets: 'references', each sample's K reference images stacked on
+   * channels ([batch, 3·K, h, w], box-averaged to h×w; SemAlign samples), or 'zeros'
+   * (unconditional training, any shape).
+   */
+  conditionFrom: 'references' | 'zeros';
   /** Output tensor: the predicted velocity, shaped like the image. */
   output: string;
   /** The time fed is t · timeScale (t in [0, 1]; e.g. 1000 for DiT-style step counts). */
   timeScale: number;
+  /** Attention sites as q/k ONNX tensor names ([batch, heads, tokens, d] or [batch, tokens, channels]); tap losses read them. */
+  attention: readonly { readonly q: string; readonly k: string }[];
+  /** Heads a [batch, tokens, channels] q/k splits into. */
+  heads: number;
 }
 
 export interface LoraSpec {
@@ -44,10 +55,13 @@ function staticDims(model: OnnxModel, name: string, rank: number, role: string):
  * optional LoRA spec and the weights of a training run. Train fine-tunes it with a flow-matching
  * loss (FlowMatchingProgram); with LoRA only the adapters train and the export's weights stay frozen.
  */
-export class ImportedModel implements Trainable {
+export class ImportedModel implements Trainable, AttentionTapModel {
+  readonly kind = 'imported';
   /** [C, H, W] of the image input. */
   readonly imageShape: number[];
   readonly conditionShape: number[] | null;
+  /** References per sample the condition input takes (conditionFrom 'references'), else 0. */
+  readonly conditionRefs: number;
 
   constructor(
     readonly onnx: OnnxModel,
@@ -56,31 +70,60 @@ export class ImportedModel implements Trainable {
     readonly mapping: ModelMapping,
     readonly lora: LoraSpec | null = null,
     readonly weights: ImportedWeights | null = null,
+    /** Losses on the attention taps (mosaic/SCALoss's SCAL), added to the flow loss. */
+    readonly tapLosses: readonly TapLoss[] = [],
   ) {
     this.imageShape = staticDims(onnx, mapping.image, 4, 'image');
     if (this.imageShape[0] !== 3) throw new RangeError(`model/ImportOnnx: the image input '${mapping.image}' has ${this.imageShape[0]} channels; training images are RGB (3)`);
     staticDims(onnx, mapping.time, 1, 'time');
     const info = mapping.condition ? onnx.graph.inputs.find((i) => i.name === mapping.condition) : undefined;
     this.conditionShape = mapping.condition ? staticDims(onnx, mapping.condition, info?.shape?.length ?? 2, 'condition') : null;
+    this.conditionRefs = 0;
+    if (this.conditionShape && mapping.conditionFrom === 'references') {
+      const c = this.conditionShape[0]!;
+      if (this.conditionShape.length !== 3 || c % 3) throw new RangeError(`model/ImportOnnx: the condition input '${mapping.condition}' is [batch, ${this.conditionShape.join(', ')}]; conditionFrom 'references' feeds the K reference images stacked on channels, [batch, 3·K, h, w] (or set conditionFrom to 'zeros')`);
+      this.conditionRefs = c / 3;
+    }
     const others = onnx.graph.inputs.filter((i) => ![mapping.image, mapping.time, mapping.condition].includes(i.name) && !onnx.graph.initializers.some((t) => t.name === i.name));
     if (others.length) throw new RangeError(`model/ImportOnnx: graph input${others.length > 1 ? 's' : ''} ${others.map((i) => `'${i.name}'`).join(', ')} ${others.length > 1 ? 'are' : 'is'} not mapped (map them as image, time or condition)`);
     if (!onnx.graph.outputs.some((x) => x.name === mapping.output)) throw new RangeError(`model/ImportOnnx: output '${mapping.output}' is no graph output (outputs: ${onnx.graph.outputs.map((x) => x.name).join(', ')})`);
+    if (!Number.isInteger(mapping.heads) || mapping.heads < 1) throw new RangeError(`model/ImportOnnx: heads must be a positive integer, got ${mapping.heads}`);
+    const produced = new Set(onnx.graph.nodes.flatMap((n) => n.outputs));
+    for (const name of mapping.attention.flatMap((a) => [a.q, a.k])) {
+      if (!produced.has(name)) throw new RangeError(`model/ImportOnnx: attention tensor '${name}' is no node output of the export; close names: ${closeNames(name, produced, 6).join(', ') || '(none)'}`);
+    }
+  }
+
+  get attention(): ModelMapping['attention'] {
+    return this.mapping.attention;
   }
 
   withLora(lora: LoraSpec): ImportedModel {
-    return new ImportedModel(this.onnx, this.digest, this.mapping, lora, this.weights);
+    return new ImportedModel(this.onnx, this.digest, this.mapping, lora, this.weights, this.tapLosses);
   }
 
   withWeights(weights: ImportedWeights): ImportedModel {
-    return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, weights);
+    return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, weights, this.tapLosses);
   }
 
-  /** The export replayed on (x, t): its output, every tensor by ONNX name and the name map. */
-  trace(g: Graph, x: Sym, t: Sym): { output: Sym; tensors: Record<string, Sym>; names: Map<string, ImportedParam[]> } {
+  /** Adds a loss on the attention taps (one of the same name is replaced); needs named q/k. */
+  withTapLoss(loss: TapLoss): ImportedModel {
+    if (!this.mapping.attention.length) throw new RangeError(`${loss.describe()} needs the model's attention q/k tensors: name them in model/ImportOnnx's attention parameter`);
+    return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, this.weights, [...this.tapLosses.filter((l) => l.name !== loss.name), loss]);
+  }
+
+  /**
+   * The export replayed on images x, times t (in [0, 1]) and, when conditionFrom is
+   * 'references', the condition [rows, 3·K, h, w]: its output, every tensor by ONNX name and the name map.
+   */
+  trace(g: Graph, x: Sym, t: Sym, condition?: Sym): { output: Sym; tensors: Record<string, Sym>; names: Map<string, ImportedParam[]> } {
     const inputs: Record<string, Sym> = Object.create(null);
     inputs[this.mapping.image] = x;
     inputs[this.mapping.time] = t.mul(this.mapping.timeScale);
-    if (this.mapping.condition) inputs[this.mapping.condition] = o.expand(g.constant(0), [x.shape[0]!, ...this.conditionShape!]);
+    if (this.mapping.condition) {
+      if (this.conditionRefs && !condition) throw new RangeError(`model: the condition input '${this.mapping.condition}' takes reference images; none were given`);
+      inputs[this.mapping.condition] = this.conditionRefs ? condition! : o.expand(g.constant(0), [x.shape[0]!, ...this.conditionShape!]);
+    }
     const rewrites = this.lora ? loraRewrites(g, this.lora) : [];
     const { tensors, names } = importOnnxModel(g, this.onnx, inputs, { params: this.lora ? 'frozen' : 'trainable', rewrites });
     const output = tensors[this.mapping.output]!;
@@ -95,6 +138,9 @@ export class ImportedModel implements Trainable {
   describe(): string {
     const [c, h, w] = this.imageShape;
     const lora = this.lora ? `, LoRA rank ${this.lora.rank} on ${this.lora.targets.join(', ')}` : '';
-    return `imported model: ${this.onnx.graph.nodes.length} nodes, ${this.onnx.graph.initializers.length} initializers, image ${c}×${h}×${w}${lora}${this.weights ? `, weights from ${this.weights.source} (step ${this.weights.step})` : ''}`;
+    const cond = this.conditionRefs ? `, condition: ${this.conditionRefs} reference image${this.conditionRefs > 1 ? 's' : ''}` : this.mapping.condition ? ', condition: zeros' : '';
+    const taps = this.mapping.attention.length ? `, ${this.mapping.attention.length} attention site${this.mapping.attention.length > 1 ? 's' : ''}` : '';
+    const losses = this.tapLosses.length ? ` · + ${this.tapLosses.map((l) => l.describe()).join(' + ')}` : '';
+    return `imported model: ${this.onnx.graph.nodes.length} nodes, ${this.onnx.graph.initializers.length} initializers, image ${c}×${h}×${w}${cond}${taps}${lora}${losses}${this.weights ? `, weights from ${this.weights.source} (step ${this.weights.step})` : ''}`;
   }
 }

@@ -41,3 +41,28 @@ export function boxDownsample(im: ImageValue, width: number, height: number, wha
   }
   return { width, height, channels: 3, data };
 }
+
+/** A training sample with references: a SemAlign sample as far as the imported model reads it. */
+export interface ReferenceSample {
+  readonly annotation: { readonly id: string; readonly k: number };
+  readonly target: ImageValue;
+  readonly refs: readonly ImageValue[];
+}
+
+/**
+ * `data` as samples with reference images (SemAlign samples), each checked: an RGB target and
+ * `annotation.k` RGB references. `why` says what needs the references (for the error).
+ */
+export function referenceSamples(data: unknown, why: string): ReferenceSample[] {
+  if (!Array.isArray(data) || data.length === 0) throw new TypeError(`model: ${why} needs SemAlign samples (with reference images) as training data, got ${Array.isArray(data) ? 'an empty list' : typeof data}`);
+  return data.map((item, i) => {
+    const s = item as Partial<ReferenceSample> | null;
+    const id = s?.annotation && typeof s.annotation.id === 'string' ? s.annotation.id : `#${i}`;
+    if (!s || !isImage(s.target) || !Array.isArray(s.refs) || !s.annotation || !Number.isInteger(s.annotation.k)) {
+      throw new TypeError(`model: training item ${i} is no SemAlign sample (target, refs, annotation); ${why} needs reference images`);
+    }
+    if (s.refs.length !== s.annotation.k || s.refs.length === 0 || !s.refs.every(isImage)) throw new TypeError(`model: sample ${id} has ${s.refs.length} reference images for k = ${s.annotation.k}`);
+    if ([s.target, ...s.refs].some((im) => im.channels === 1)) throw new RangeError(`model: sample ${id} has a 1-channel image; the model takes RGB`);
+    return s as ReferenceSample;
+  });
+}

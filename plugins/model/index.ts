@@ -1,7 +1,8 @@
 /**
  * model: bring your own model. Imports a PyTorch-exported ONNX file as a MODEL handle that
  * train/Train fine-tunes (flow matching on images), with optional LoRA adapters (docs/import.md).
- * Internal: listed in plugins/index.ts (built-in plugins), no public module yet.
+ * Public as 'tessera/model': other plugins attach losses to an imported model's named attention
+ * through {@link AttentionTapModel} and {@link TapLoss} (mosaic/SCALoss adds SCAL this way).
  *
  * @packageDocumentation
  */
@@ -12,6 +13,8 @@ import { LoRA } from './nodes/LoRA.ts';
 export { ImportedModel } from './ImportedModel.ts';
 export type { ModelMapping, LoraSpec, ImportedWeights } from './ImportedModel.ts';
 export { FlowMatchingProgram } from './FlowMatchingProgram.ts';
+export { isAttentionTapModel } from './attentionTaps.ts';
+export type { AttentionTap, AttentionTapModel, TapLayout, TapLoss } from './attentionTaps.ts';
 export { ImportOnnx, LoRA };
 
 export default definePlugin({ name: 'model', version: '0.1.0', nodes: [ImportOnnx, LoRA] });

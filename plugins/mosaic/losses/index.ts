@@ -6,6 +6,7 @@ export type { SamplePairs } from './checkBatch.ts';
 export { scalTargets } from './scalTargets.ts';
 export type { ScalMode, ScalTargetOptions } from './scalTargets.ts';
 export { scalLoss, SCAL_EPS } from './scalLoss.ts';
+export { scalTapLoss } from './scalTapLoss.ts';
 export { mdlRowWeights } from './mdlRowWeights.ts';
 export type { MdlMode, MdlRowWeightOptions } from './mdlRowWeights.ts';
 export { mdlLoss, referencePairs } from './mdlLoss.ts';

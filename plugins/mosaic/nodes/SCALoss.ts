@@ -1,8 +1,9 @@
 import { defineNode } from 'tessera';
-import { LOSS_PRESETS, scalReference, scalTargets } from '../losses/index.ts';
+import { isAttentionTapModel } from 'tessera/model';
+import { LOSS_PRESETS, scalReference, scalTapLoss, scalTargets } from '../losses/index.ts';
 import { dims } from '../model/MosaicConfig.ts';
 import { asMosaic } from './asMosaic.ts';
-import { lossPreview, PREVIEW_PARAMS } from './lossPreview.ts';
+import { blank, lossPreview, PREVIEW_PARAMS } from './lossPreview.ts';
 
 /** Wires MOSAIC's semantic correspondence attention loss into the model. */
 export const SCALoss = defineNode({
@@ -13,7 +14,7 @@ export const SCALoss = defineNode({
     'L_SCA = −mean log A_ref→tgt[u, v] at the annotated (reference patch → target patch) pairs: each annotated reference token must attend to its target patch. Per reference then over references (paper) or flat over pairs (public code). With weights and preview samples it evaluates one sample and outputs heatmaps.',
   version: '1.0.0',
   inputs: {
-    model: { type: 'MODEL' },
+    model: { type: 'MODEL', description: 'A MOSAIC model (mosaic/Model), or an imported one (model/ImportOnnx with attention q/k named): SCAL then reads its reference queries against its target keys.' },
     preview: { type: 'SEMALIGN_SAMPLES', optional: true, description: 'Eager mode: samples to evaluate on (needs weights).' },
   },
   outputs: {
@@ -32,9 +33,17 @@ export const SCALoss = defineNode({
   },
   async execute(ctx) {
     const p = ctx.params;
-    const model = asMosaic(ctx.inputs.model, 'mosaic/SCALoss');
     const preset = p.preset === 'custom' ? null : LOSS_PRESETS[p.preset as 'paper' | 'code'];
     const term = { kind: 'scal', alpha: preset?.alpha ?? p.alpha, mode: preset?.scalMode ?? p.mode } as const;
+    const input = ctx.inputs.model;
+    if (isAttentionTapModel(input)) {
+      // No eager preview: it would need the imported model's own sampling of a sample.
+      if (ctx.inputs.preview?.length) ctx.log.warn('mosaic/SCALoss: preview samples are not evaluated on an imported model');
+      const next = input.withTapLoss(scalTapLoss(term));
+      ctx.log.info(next.describe());
+      return { model: next, value: Number.NaN, heatmaps: blank() };
+    }
+    const model = asMosaic(input, 'mosaic/SCALoss');
     const next = model.withTerm(term);
     const { n, l } = dims(model.config);
     const { value, heatmaps } = await lossPreview(ctx, next, ctx.inputs.preview, (s, map) => {

@@ -12,7 +12,7 @@ export const PREVIEW_PARAMS = {
 } as const;
 
 /** A 1×1 white image for "no preview" (IMAGE ports carry images, not null). */
-const blank = (): ImageValue => ({ width: 1, height: 1, channels: 3, data: new Uint8Array([255, 255, 255]) });
+export const blank = (): ImageValue => ({ width: 1, height: 1, channels: 3, data: new Uint8Array([255, 255, 255]) });
 
 /**
  * Eager mode of a loss node: with weights and a preview sample, evaluates the correspondence map
