@@ -9,7 +9,9 @@
  *
  * Resumable like bench/mosaic/ablation.ts: each (arm, seed) trains into <out>/<arm>-s<seed>
  * (checkpoints every 100 steps in <out>/<arm>-s<seed>-ckpt, so an interrupted run resumes exactly)
- * and is evaluated into <out>/<arm>-s<seed>-eval<N>; finished runs and evaluations are skipped.
+ * and is evaluated into <out>/<arm>-s<seed>-eval<N>; finished runs and evaluations are skipped when
+ * their recorded graph equals what would run now (bench/mosaic/recordedRun.ts): a folder holding a
+ * run of other settings is refused with an error, and an evaluation older than its weights reruns.
  * `base` is not trained: the bundled checkpoint is evaluated once and stands for every seed.
  * `--beta` / `--tau` change every arm (a β or τ sweep is one output folder per value).
  *
@@ -20,7 +22,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isRunDone, machineLine, num, opt, runLogged } from '../mosaic/benchArgs.ts';
+import { machineLine, num, opt, runLogged, tailMeans } from '../mosaic/benchArgs.ts';
+import { isReusable, refuseDifferentRun } from '../mosaic/recordedRun.ts';
 import { comparedArms, type MetricsJson } from '../mosaic/armTable.ts';
 import { compareArms, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
 import { writeFileAtomic } from '../../core/util/writeFileAtomic.ts';
@@ -55,7 +58,8 @@ const beta = opt('beta') === undefined ? undefined : num('beta', 0);
 const tau = opt('tau') === undefined ? undefined : num('tau', 0);
 await mkdir(out, { recursive: true });
 
-const setArgs = (set: Record<string, unknown>) => Object.entries(set).flatMap(([k, v]) => ['-s', `${k}=${JSON.stringify(v)}`]);
+const assignments = (set: Record<string, unknown>) => Object.entries(set).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+const setArgs = (sets: readonly string[]) => sets.flatMap((s) => ['-s', s]);
 const common = { 'data.train': pairs, 'train.steps': steps, ...(beta !== undefined ? { 'dpo.beta': beta } : {}), ...(tau !== undefined ? { 'focus.tau': tau } : {}) };
 
 interface Trained { arm: string; seed: number; trainSeconds: number | null; implicitAcc: number | null; rewardMargin: number | null }
@@ -64,28 +68,29 @@ interface Trained { arm: string; seed: number; trainSeconds: number | null; impl
 async function train(arm: string, seed: number): Promise<{ weights: string; info: Trained }> {
   const name = `${arm}-s${seed}`;
   const dir = join(out, name);
-  if (!(await isRunDone(join(dir, 'run.json')))) {
+  const sets = assignments({ ...common, ...ARMS[arm]!.set, 'train.seed': seed, 'train.checkpointDir': join(out, `${name}-ckpt`) });
+  // A run of other settings (steps, pairs, β, τ, arm definition) is refused, never resumed or reused.
+  const found = await refuseDifferentRun(dir, TRAIN_GRAPH, sets);
+  if (found.state !== 'same' || !found.done) {
     console.log(`${name}: post-training ${steps} steps → ${dir}`);
-    const set = { ...common, ...ARMS[arm]!.set, 'train.seed': seed, 'train.checkpointDir': join(out, `${name}-ckpt`) };
-    const code = await runLogged(process.execPath, ['bin/tessera.mjs', 'run', TRAIN_GRAPH, '--allow-outside-workspace', '-o', dir, '--force', ...setArgs(set), '--json'], join(out, `${name}.log`));
+    const code = await runLogged(process.execPath, ['bin/tessera.mjs', 'run', TRAIN_GRAPH, '--allow-outside-workspace', '-o', dir, '--force', ...setArgs(sets), '--json'], join(out, `${name}.log`));
     if (code !== 0) throw new Error(`${name}: tessera run exited ${code} (see ${join(out, `${name}.log`)})`);
   } else console.log(`${name}: reusing the finished run in ${dir}`);
   const record = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { results?: { train?: { summary?: { seconds?: number } } } };
   const history = JSON.parse(await readFile(join(dir, 'focusdpo', 'history.json'), 'utf8')) as Record<string, number>[];
-  const tail = history.slice(-20);
-  const mean = (k: string) => {
-    const v = tail.map((r) => r[k]).filter((x): x is number => typeof x === 'number');
-    return v.length ? v.reduce((a, x) => a + x, 0) / v.length : null;
-  };
+  const tail = tailMeans(history, 20);
+  const mean = (k: string) => tail.get(k) ?? null;
   return { weights: join(dir, 'focusdpo', 'policy.safetensors'), info: { arm, seed, trainSeconds: record.results?.train?.summary?.seconds ?? null, implicitAcc: mean('acc'), rewardMargin: mean('margin') } };
 }
 
 /** Evaluates weights on the held-out samples (skipped when done); returns its metrics. */
 async function evaluate(name: string, weights: string): Promise<MetricsJson> {
   const dir = join(out, `${name}-eval${evalCount}`);
-  if (!(await isRunDone(join(dir, 'run.json')))) {
+  const sets = [`model.checkpoint=${weights}`, `testData.test=${evalCount}`];
+  // Reused only for the same weights file, unchanged since, and the same graph and sample count.
+  if (!(await isReusable(dir, GENERATE_GRAPH, sets, [weights]))) {
     console.log(`${name}: evaluating on ${evalCount} test samples → ${dir}`);
-    const code = await runLogged(process.execPath, ['bin/tessera.mjs', 'run', GENERATE_GRAPH, '--allow-outside-workspace', '-o', dir, '--force', '-s', `model.checkpoint=${weights}`, '-s', `testData.test=${evalCount}`, '--json'], join(out, `${name}-eval.log`));
+    const code = await runLogged(process.execPath, ['bin/tessera.mjs', 'run', GENERATE_GRAPH, '--allow-outside-workspace', '-o', dir, '--force', ...setArgs(sets), '--json'], join(out, `${name}-eval.log`));
     if (code !== 0) throw new Error(`${name}: evaluation exited ${code} (see ${join(out, `${name}-eval.log`)})`);
   } else console.log(`${name}: reusing the finished evaluation in ${dir}`);
   return JSON.parse(await readFile(join(dir, 'metrics', 'metrics.json'), 'utf8')) as MetricsJson;

@@ -12,8 +12,10 @@
  * `train/weights.safetensors`; the generate graph's `model` node takes it as its checkpoint.
  *
  * Resumable: every (arm, seed) trains into <out>/<arm>-s<seed> and is evaluated into
- * <out>/<arm>-s<seed>-eval<N>; a finished training run (same step count) or evaluation is
- * skipped, an interrupted training resumes from its checkpoints. Run it as often as needed:
+ * <out>/<arm>-s<seed>-eval<N>; a finished training run or evaluation whose recorded graph equals
+ * what would run now (bench/mosaic/recordedRun.ts) is skipped, an interrupted training resumes from
+ * its checkpoints, a folder holding a run of other settings is refused with an error, and an
+ * evaluation older than its weights reruns. Run it as often as needed:
  * each invocation does what is missing, then rebuilds the tables from everything on disk.
  *
  * Tables: per metric, arms and the model-free baselines/chance levels as rows, K as columns,
@@ -26,26 +28,17 @@
  * tables use that evaluation (0: use the 96-sample evaluation inside each training run).
  *
  * Each arm runs as `tessera run` in a child process (its own run directory and checkpoint
- * folder); an arm whose run already finished with the same step count is reused, an unfinished
- * one resumes from its last checkpoint. Writes <out>/ablation.json, <out>/ablation.md and one
+ * folder). Writes <out>/ablation.json, <out>/ablation.md and one
  * SVG per metric (arms against K).
  */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isRunDone, machineLine, opt, runLogged } from './benchArgs.ts';
+import { machineLine, opt, runLogged, tailMeans } from './benchArgs.ts';
+import { isReusable, refuseDifferentRun } from './recordedRun.ts';
 import { compareArms, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
 import { comparedArms, type MetricsJson } from './armTable.ts';
+import { ARMS, armGraph, type ArmName, type Graph } from './armGraph.ts';
 
-type ArmName = 'none' | 'scal' | 'mdl' | 'full' | 'mdl-paper' | 'mdl-code';
-const ARMS: Record<ArmName, string> = {
-  none: 'no alignment loss',
-  scal: 'SCAL',
-  mdl: 'MDL',
-  full: 'SCAL + MDL',
-  // MDL alone with the two published settings instead of the v1 choice (JSD, β 0.6 from step 0):
-  'mdl-paper': 'MDL (paper: symmetric KL, β 0.6)',
-  'mdl-code': 'MDL (code: JSD, β 1 after 10 % of the run, all tokens)',
-};
 const METRICS = [
   ['retrievalAcc', 'identity retrieval (↑)'],
   ['identityPsnr', 'identity PSNR dB (↑)'],
@@ -56,41 +49,6 @@ const METRICS = [
   ['textureLeak', 'texture leakage (↓)'],
   ['pck@1', 'PCK@1 (↑)'],
 ] as const;
-
-type Graph = { nodes: Record<string, { type?: string; inputs?: Record<string, { node: string; output: string }>; params?: Record<string, unknown> }>; ui?: { nodes?: Record<string, unknown> } };
-
-/** Rewires the training graph for one arm: which loss nodes feed train/Train. */
-function armGraph(base: Graph, arm: ArmName): Graph {
-  const g = JSON.parse(JSON.stringify(base)) as Graph;
-  const drop = (id: string) => {
-    delete g.nodes[id];
-    delete g.ui?.nodes?.[id];
-  };
-  const feed = (id: string, from: string) => (g.nodes[id]!.inputs!.model = { node: from, output: 'model' });
-  if (!g.nodes.attention) {
-    // A base graph without alignment losses (graphs/mosaic-v2-train.json): insert the paper's
-    // chain attention → SCAL → MDL (the same nodes and settings as graphs/mosaic-train.json)
-    // between whatever fed Train and Train.
-    const from = g.nodes.train!.inputs!.model!.node;
-    g.nodes.attention = { type: 'mosaic/CorrespondenceAttention', params: { blocks: [] }, inputs: { model: { node: from, output: 'model' } } } as Graph['nodes'][string];
-    g.nodes.scal = { type: 'mosaic/SCALoss', params: { preset: 'paper' }, inputs: { model: { node: 'attention', output: 'model' } } } as Graph['nodes'][string];
-    g.nodes.mdl = { type: 'mosaic/MDLoss', params: { preset: 'custom', beta: 0.6, warmupStart: 0, rampSteps: 0, mode: 'points', distance: 'jsd' }, inputs: { model: { node: 'scal', output: 'model' } } } as Graph['nodes'][string];
-    feed('train', 'mdl');
-  }
-  if (arm === 'none') {
-    drop('scal');
-    drop('mdl');
-    feed('train', 'attention');
-  } else if (arm === 'scal') {
-    drop('mdl');
-    feed('train', 'scal');
-  } else if (arm === 'mdl' || arm === 'mdl-paper' || arm === 'mdl-code') {
-    drop('scal');
-    feed('mdl', 'attention');
-    if (arm !== 'mdl') g.nodes.mdl!.params = { preset: arm === 'mdl-paper' ? 'paper' : 'code' };
-  }
-  return g;
-}
 
 const out = resolve(opt('out') ?? 'runs/ablation');
 const arms = (opt('arms') ?? 'none,scal,mdl,full').split(',') as ArmName[];
@@ -114,33 +72,38 @@ async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; 
   const dir = join(out, name);
   const file = join(out, `${arm}.graph.json`);
   await writeFile(file, JSON.stringify(armGraph(base, arm), null, 2) + '\n');
-  let summary: { steps?: number; seconds?: number; samplesPerSecond?: number } | null = null;
-  const readSummary = async () => {
+  type Summary = { steps?: number; seconds?: number; samplesPerSecond?: number };
+  const readSummary = async (): Promise<Summary | null> => {
     const runJson = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { status?: string; results?: Record<string, Record<string, unknown>> };
     // "done" (schemas/run-record.schema.json); "run:done" in records of older versions.
-    return runJson.status === 'done' || runJson.status === 'run:done' ? ((runJson.results?.train?.summary as typeof summary) ?? {}) : null;
+    return runJson.status === 'done' || runJson.status === 'run:done' ? ((runJson.results?.train?.summary as Summary) ?? {}) : null;
   };
-  summary = await readSummary().catch(() => null);
+  const sets = [`train.checkpointDir=${join(out, `${name}-ckpt`)}`, `train.steps=${steps}`, `train.seed=${seed}`];
+  // A run of other settings (steps, arm definition, graph edits) is refused, never resumed or reused.
+  const found = await refuseDifferentRun(dir, file, sets);
   let wall: number | null = null;
-  if (!summary || summary.steps !== steps) {
+  if (found.state !== 'same' || !found.done) {
     console.log(`${name}: training ${steps} steps → ${dir}`);
     const t0 = performance.now();
     // --force: an interrupted earlier attempt leaves its record here; training resumes from its checkpoints.
-    const args = ['bin/tessera.mjs', 'run', file, '-o', dir, '--force', '-s', `train.checkpointDir=${join(out, `${name}-ckpt`)}`, '-s', `train.steps=${steps}`, '-s', `train.seed=${seed}`, '--json'];
+    const args = ['bin/tessera.mjs', 'run', file, '-o', dir, '--force', ...sets.flatMap((x) => ['-s', x]), '--json'];
     const code = await runLogged(process.execPath, args, join(out, `${name}.log`));
     wall = (performance.now() - t0) / 1000;
     if (code !== 0) throw new Error(`${name}: tessera run exited ${code} (see ${join(out, `${name}.log`)})`);
-    summary = await readSummary();
   } else console.log(`${name}: reusing the finished run in ${dir}`);
+  const summary = await readSummary();
   let metricsDir = join(dir, 'metrics');
   let evalSeconds: number | null = null;
   if (evalCount > 0) {
     const evalDir = join(out, `${name}-eval${evalCount}`);
     metricsDir = join(evalDir, 'metrics');
-    if (!(await isRunDone(join(evalDir, 'run.json')))) {
+    const weights = join(dir, 'train', 'weights.safetensors');
+    const evalSets = [`model.checkpoint=${weights}`, `testData.test=${evalCount}`];
+    // Reused only for the same weights file, unchanged since, and the same graph and sample count.
+    if (!(await isReusable(evalDir, generateGraph, evalSets, [weights]))) {
       console.log(`${name}: evaluating on ${evalCount} test samples → ${evalDir}`);
       const t0 = performance.now();
-      const args = ['bin/tessera.mjs', 'run', generateGraph, '-o', evalDir, '--force', '-s', `model.checkpoint=${join(dir, 'train', 'weights.safetensors')}`, '-s', `testData.test=${evalCount}`, '--json'];
+      const args = ['bin/tessera.mjs', 'run', generateGraph, '-o', evalDir, '--force', ...evalSets.flatMap((x) => ['-s', x]), '--json'];
       const code = await runLogged(process.execPath, args, join(out, `${name}-eval.log`));
       if (code !== 0) throw new Error(`${name}: evaluation exited ${code} (see ${join(out, `${name}-eval.log`)})`);
       evalSeconds = (performance.now() - t0) / 1000;
@@ -148,15 +111,7 @@ async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; 
   }
   const metrics = JSON.parse(await readFile(join(metricsDir, 'metrics.json'), 'utf8')) as MetricsJson;
   const history = JSON.parse(await readFile(join(dir, 'train', 'history.json'), 'utf8')) as Record<string, number>[];
-  const tail = history.slice(-100);
-  const finalLoss: Record<string, number> = {};
-  const keys = new Set(tail.flatMap((r) => Object.keys(r)));
-  for (const key of keys) {
-    if (key === 'step') continue;
-    // K = 1 steps have no MDL term: average each term over the steps that have it.
-    const vals = tail.map((r) => r[key]).filter((v): v is number => typeof v === 'number');
-    finalLoss[key] = vals.reduce((a, v) => a + v, 0) / vals.length;
-  }
+  const finalLoss = Object.fromEntries(tailMeans(history, 100));
   const result = { arm, seed, seconds: wall, evalSeconds, trainSeconds: summary?.seconds ?? null, samplesPerSecond: summary?.samplesPerSecond ?? null, perK: metrics.perK, finalLoss };
   return { result, metrics };
 }

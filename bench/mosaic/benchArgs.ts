@@ -44,3 +44,15 @@ export function runLogged(cmd: string, args: readonly string[], log: string): Pr
 /** Whether a run record (`run.json`) says the run finished ("done"; "run:done" in records of older versions). */
 export const isRunDone = (file: string): Promise<boolean> =>
   readFile(file, 'utf8').then((t) => ['done', 'run:done'].includes(String((JSON.parse(t) as { status?: string }).status))).catch(() => false);
+
+/** Each logged quantity's mean over the last `n` rows of a training history (rows without it skipped: K = 1 steps have no MDL term). */
+export function tailMeans(history: readonly Record<string, number>[], n: number): Map<string, number> {
+  const tail = history.slice(-n);
+  const out = new Map<string, number>();
+  for (const key of new Set(tail.flatMap((r) => Object.keys(r)))) {
+    if (key === 'step') continue;
+    const vals = tail.map((r) => r[key]).filter((v): v is number => typeof v === 'number');
+    if (vals.length) out.set(key, vals.reduce((a, v) => a + v, 0) / vals.length);
+  }
+  return out;
+}

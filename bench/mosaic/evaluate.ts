@@ -1,8 +1,8 @@
 /**
  * Scores trained MOSAIC weights against the model-free baselines on held-out test samples:
  * runs the generate graph once per weights file (one file per training seed; a finished
- * evaluation is reused only when the weights file (path, size, mtime), graph, sample count and
- * settings are unchanged), then writes per-metric tables with paired cluster-bootstrap CIs in which
+ * evaluation is reused only when its recorded graph is the generate graph with the same weights
+ * path, sample count and settings, and it started after the weights file was last written), then writes per-metric tables with paired cluster-bootstrap CIs in which
  * the model is the reference arm — a baseline cell is bold where the CI of its difference to the
  * model excludes 0 — and the per-K difference tables (metrics' comparisonMarkdown).
  *
@@ -11,12 +11,13 @@
  *
  * Extra `-s` settings go to every generate run (e.g. `-s sample.steps=30`).
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from 'tessera';
 import { join, resolve } from 'node:path';
 import { compareArms, comparisonMarkdown, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
 import { comparedArms, type MetricsJson } from './armTable.ts';
-import { isRunDone, machineLine, opt, runLogged } from './benchArgs.ts';
+import { machineLine, opt, runLogged } from './benchArgs.ts';
+import { isReusable } from './recordedRun.ts';
 
 const weights = (opt('weights') ?? '').split(',').filter(Boolean);
 if (!weights.length) throw new Error('usage: evaluate.ts --weights <file>[,<file>…] [--generate graph] [--eval N] [--out dir]');
@@ -28,26 +29,19 @@ const resamples = Number(opt('resamples') ?? '2000');
 const extra = process.argv.flatMap((a, i) => (a === '-s' ? ['-s', process.argv[i + 1]!] : []));
 await mkdir(out, { recursive: true });
 
-/** What an evaluation depends on: a finished one is reused only when all of it is unchanged. */
-const keyOf = async (w: string) => {
-  const st = await stat(w);
-  return JSON.stringify({ weights: resolve(w), size: st.size, mtimeMs: st.mtimeMs, generate, evalCount, extra });
-};
-const sameKey = (dir: string, key: string) => readFile(join(dir, 'evaluate-key.json'), 'utf8').then((t) => t.trim() === key).catch(() => false);
 const runs: MetricsJson[] = [];
 const seconds: (number | null)[] = [];
 for (const [i, w] of weights.entries()) {
   const dir = join(out, `w${i}-eval${evalCount}`);
   let wall: number | null = null;
-  const key = await keyOf(w);
-  if (!(await isRunDone(join(dir, 'run.json'))) || !(await sameKey(dir, key))) {
+  const sets = [`model.checkpoint=${resolve(w)}`, `testData.test=${evalCount}`, ...extra.filter((_, j) => j % 2)];
+  if (!(await isReusable(dir, generate, sets, [w]))) {
     console.log(`evaluating ${w} on ${evalCount} test samples → ${dir}`);
     const t0 = performance.now();
-    const args = ['bin/tessera.mjs', 'run', generate, '-o', dir, '--force', '-s', `model.checkpoint=${resolve(w)}`, '-s', `testData.test=${evalCount}`, ...extra, '--json'];
+    const args = ['bin/tessera.mjs', 'run', generate, '-o', dir, '--force', ...sets.flatMap((x) => ['-s', x]), '--json'];
     const code = await runLogged(process.execPath, args, join(out, `w${i}.log`));
     if (code !== 0) throw new Error(`tessera run exited ${code} (see ${join(out, `w${i}.log`)})`);
     wall = (performance.now() - t0) / 1000;
-    await writeFileAtomic(join(dir, 'evaluate-key.json'), key + '\n');
   } else console.log(`reusing the finished evaluation in ${dir}`);
   seconds.push(wall);
   runs.push(JSON.parse(await readFile(join(dir, 'metrics', 'metrics.json'), 'utf8')) as MetricsJson);
