@@ -28,7 +28,8 @@
  * tables use that evaluation (0: use the 96-sample evaluation inside each training run).
  *
  * Each arm runs as `tessera run` in a child process (its own run directory and checkpoint
- * folder). Writes <out>/ablation.json, <out>/ablation.md and one
+ * folder; `--allow-outside-workspace`, since --out names where they go, and a checkout of a fixed
+ * commit elsewhere can write into a lasting runs folder). Writes <out>/ablation.json, <out>/ablation.md and one
  * SVG per metric (arms against K).
  */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -86,7 +87,7 @@ async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; 
     console.log(`${name}: training ${steps} steps → ${dir}`);
     const t0 = performance.now();
     // --force: an interrupted earlier attempt leaves its record here; training resumes from its checkpoints.
-    const args = ['bin/tessera.mjs', 'run', file, '-o', dir, '--force', ...sets.flatMap((x) => ['-s', x]), '--json'];
+    const args = ['bin/tessera.mjs', 'run', file, '--allow-outside-workspace', '-o', dir, '--force', ...sets.flatMap((x) => ['-s', x]), '--json'];
     const code = await runLogged(process.execPath, args, join(out, `${name}.log`));
     wall = (performance.now() - t0) / 1000;
     if (code !== 0) throw new Error(`${name}: tessera run exited ${code} (see ${join(out, `${name}.log`)})`);
@@ -103,7 +104,7 @@ async function runOne(arm: ArmName, seed: number): Promise<{ result: RunResult; 
     if (!(await isReusable(evalDir, generateGraph, evalSets, [weights]))) {
       console.log(`${name}: evaluating on ${evalCount} test samples → ${evalDir}`);
       const t0 = performance.now();
-      const args = ['bin/tessera.mjs', 'run', generateGraph, '-o', evalDir, '--force', ...evalSets.flatMap((x) => ['-s', x]), '--json'];
+      const args = ['bin/tessera.mjs', 'run', generateGraph, '--allow-outside-workspace', '-o', evalDir, '--force', ...evalSets.flatMap((x) => ['-s', x]), '--json'];
       const code = await runLogged(process.execPath, args, join(out, `${name}-eval.log`));
       if (code !== 0) throw new Error(`${name}: evaluation exited ${code} (see ${join(out, `${name}-eval.log`)})`);
       evalSeconds = (performance.now() - t0) / 1000;

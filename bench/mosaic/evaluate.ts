@@ -38,7 +38,7 @@ for (const [i, w] of weights.entries()) {
   if (!(await isReusable(dir, generate, sets, [w]))) {
     console.log(`evaluating ${w} on ${evalCount} test samples → ${dir}`);
     const t0 = performance.now();
-    const args = ['bin/tessera.mjs', 'run', generate, '-o', dir, '--force', ...sets.flatMap((x) => ['-s', x]), '--json'];
+    const args = ['bin/tessera.mjs', 'run', generate, '--allow-outside-workspace', '-o', dir, '--force', ...sets.flatMap((x) => ['-s', x]), '--json'];
     const code = await runLogged(process.execPath, args, join(out, `w${i}.log`));
     if (code !== 0) throw new Error(`tessera run exited ${code} (see ${join(out, `w${i}.log`)})`);
     wall = (performance.now() - t0) / 1000;
