@@ -2,6 +2,8 @@
 """Exports the tiny PyTorch models the importer tests read (test/fixtures/onnx/).
 
 Run by hand, never by tests ("no Python at run time"): /usr/bin/python3 bench/importer/export_fixtures.py
+(all but the UNet), `... export_fixtures.py extra` (the second wave only), `... export_fixtures.py unet`
+(tiny_unet_op17 only).
 Needs torch (bench/kernels/ensureTorch.sh installs Debian's python3-torch, 1.13).
 
 Each model is exported at opsets 13 and 17 with dynamic batch/token axes (so reshape targets are
@@ -140,6 +142,83 @@ class HalfWeights(nn.Module):
         return nn.functional.linear(h, self.w2.float()) + x
 
 
+class UNetAttention(nn.Module):
+    """Self-attention over the pixels of a feature map (Stable-Diffusion-UNet/VAE style): GroupNorm,
+    q/k/v as Linear layers over [B, H·W, C] tokens, `heads` heads, output projection, residual."""
+
+    def __init__(self, c=16, heads=2):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.GroupNorm(4, c)
+        # No q/k/v biases, as in Stable Diffusion: a key bias has a zero gradient (softmax ignores
+        # a shift shared by all keys), which no relative-error check can compare.
+        self.to_q = nn.Linear(c, c, bias=False)
+        self.to_k = nn.Linear(c, c, bias=False)
+        self.to_v = nn.Linear(c, c, bias=False)
+        self.to_out = nn.Linear(c, c)
+
+    def split(self, x):
+        b, n, c = x.shape
+        return x.reshape(b, n, self.heads, c // self.heads).transpose(1, 2)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        tokens = self.norm(x).flatten(2).transpose(1, 2)
+        # q and k [B, heads, H·W, C/heads]: the tensors a correspondence loss taps.
+        q, k, v = self.split(self.to_q(tokens)), self.split(self.to_k(tokens)), self.split(self.to_v(tokens))
+        att = (q @ k.transpose(-2, -1) * (c // self.heads) ** -0.5).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(b, h * w, c)
+        return x + self.to_out(y).transpose(1, 2).reshape(b, c, h, w)
+
+
+class ResBlock(nn.Module):
+    """GroupNorm → SiLU → conv, plus the time embedding as a per-channel shift, twice, with a skip."""
+
+    def __init__(self, c, temb):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(2, c)
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.time = nn.Linear(temb, c)
+        self.norm2 = nn.GroupNorm(2, c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x, emb):
+        h = self.conv1(nn.functional.silu(self.norm1(x))) + self.time(emb)[:, :, None, None]
+        return x + self.conv2(nn.functional.silu(self.norm2(h)))
+
+
+class TinyUNet(nn.Module):
+    """A (tiny) UNet/VAE-decoder-style velocity model: image x [B, 3, 16, 16], flow time t [B] and
+    a condition image c [B, 3, 16, 16] (a reference, concatenated to x on channels) in, velocity
+    [B, 3, 16, 16] out. Conv in, ResBlock, stride-2 conv down to 8×8, ResBlock + attention over the
+    64 pixels, nearest ×2 Resize up, skip concat, GroupNorm, conv out."""
+
+    def __init__(self, c=8, temb=16):
+        super().__init__()
+        self.temb = temb
+        self.time_mlp = nn.Sequential(nn.Linear(temb, temb), nn.SiLU(), nn.Linear(temb, temb))
+        self.conv_in = nn.Conv2d(6, c, 3, padding=1)
+        self.down_res = ResBlock(c, temb)
+        self.down = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1)
+        self.mid_res = ResBlock(2 * c, temb)
+        self.mid_attn = UNetAttention(2 * c, 2)
+        self.up = nn.Upsample(scale_factor=2, mode='nearest')
+        self.up_conv = nn.Conv2d(2 * c, c, 3, padding=1)
+        self.merge = nn.Conv2d(2 * c, c, 3, padding=1)
+        self.norm_out = nn.GroupNorm(2, c)
+        self.conv_out = nn.Conv2d(c, 3, 3, padding=1)
+
+    def forward(self, x, t, c):
+        half = self.temb // 2
+        freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=t.dtype) / half)
+        args = (t * 1000)[:, None] * freqs[None]
+        emb = self.time_mlp(torch.cat([torch.cos(args), torch.sin(args)], dim=-1))
+        h0 = self.down_res(self.conv_in(torch.cat([x, c], dim=1)), emb)
+        h = self.mid_attn(self.mid_res(self.down(h0), emb))
+        h = self.merge(torch.cat([self.up_conv(self.up(h)), h0], dim=1))
+        return self.conv_out(nn.functional.silu(self.norm_out(h)))
+
+
 def randomize(model, gen):
     with torch.no_grad():
         for p in model.parameters():
@@ -270,6 +349,14 @@ def to_external(src, dst, data_name):
 def main():
     os.makedirs(OUT, exist_ok=True)
     only = set(sys.argv[1:])
+    if 'unet' in only:
+        # Third wave (issue 15): the UNet/VAE-style fixture (conv, GroupNorm, Resize, attention, a condition image).
+        gen = torch.Generator().manual_seed(23)
+        unet = TinyUNet()
+        randomize(unet, torch.Generator().manual_seed(8))
+        inputs = (torch.randn(2, 3, 16, 16, generator=gen), torch.tensor([0.2, 0.9]), torch.randn(2, 3, 16, 16, generator=gen))
+        export('tiny_unet_op17', unet, inputs, ['x', 't', 'c'], {'x': {0: 'batch'}, 't': {0: 'batch'}, 'c': {0: 'batch'}}, 17, torch.float32)
+        return
     if not only or 'extra' in only:
         # Second wave (issue 15): external data, float16 weights, constant-folded (renamed) weights.
         dit = DiTBlock()

@@ -1,6 +1,6 @@
 // The bundled graph graphs/import-finetune.json through the real CLI: model/ImportOnnx loads the
-// committed tiny DiT export, model/LoRA wraps its qkv and MLP layers, train/Train fine-tunes the
-// adapters headless. Also: a LoRA target that matches nothing fails the run with close names.
+// committed tiny DiT export, model/LoRA wraps its qkv and MLP layers, mosaic/SCALoss adds SCAL on
+// both blocks' attention q/k, train/Train fine-tunes the adapters headless. Also: a LoRA target that matches nothing fails the run with close names.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,14 +9,18 @@ import * as assert from 'uvu/assert';
 import { ROOT, cli } from './cli.ts';
 import { loadOnnxFile, loadSafetensors } from '../../kernels/index.ts';
 
-test('graphs/import-finetune.json runs headless: LoRA adapters train, the export’s weights stay as exported', async () => {
+test('graphs/import-finetune.json runs headless: LoRA adapters train with SCAL, the export’s weights stay as exported', async () => {
   const out = mkdtempSync(join(tmpdir(), 'tessera-import-finetune-'));
   try {
     const r = await cli('graphs/import-finetune.json', out);
     assert.is(r.code, 0, r.text);
-    const history = JSON.parse(readFileSync(join(out, 'model', 'history.json'), 'utf8')) as { step: number; loss: number }[];
+    assert.match(r.text, /2 attention sites, LoRA rank 4 .* \+ SCAL α=0\.4/);
+    const history = JSON.parse(readFileSync(join(out, 'model', 'history.json'), 'utf8')) as { step: number; loss: number; flow: number; scal: number }[];
     assert.is(history.length, 12);
     assert.ok(history.every((h) => Number.isFinite(h.loss) && h.loss > 0), JSON.stringify(history));
+    // The total is flow + α·SCAL (paper preset α = 0.4), SCAL near log 16 (4×4 target tokens).
+    for (const h of history) assert.ok(Math.abs(h.loss - (h.flow + 0.4 * h.scal)) < 1e-4 * h.loss, JSON.stringify(h));
+    assert.ok(Math.abs(history[0]!.scal - Math.log(16)) < 0.5, `SCAL ${history[0]!.scal}`);
     const file = await loadSafetensors(join(out, 'model', 'lora.safetensors'));
     const tensors = Object.fromEntries(Object.entries(file.tensors).map(([k, v]) => [k.replace(/^param\./, ''), v]));
     const names = Object.keys(tensors);
