@@ -61,9 +61,9 @@ test.before(async () => {
   copyFileSync(join(root, 'plugins/mosaic/weights/mosaic-latent-v2.safetensors'), join(workspace, 'plugins/mosaic/weights/mosaic-latent-v2.safetensors'));
   mkdirSync(join(workspace, 'plugins/latent/weights'), { recursive: true });
   copyFileSync(join(root, 'plugins/latent/weights/ae-small.safetensors'), join(workspace, 'plugins/latent/weights/ae-small.safetensors'));
-  // graphs/import-finetune.json imports the committed tiny DiT export.
+  // graphs/import-finetune.json and import-unet-finetune.json import the committed tiny DiT and UNet exports.
   mkdirSync(join(workspace, 'test/fixtures/onnx'), { recursive: true });
-  copyFileSync(join(root, 'test/fixtures/onnx/tiny_dit_op17.onnx'), join(workspace, 'test/fixtures/onnx/tiny_dit_op17.onnx'));
+  for (const f of ['tiny_dit_op17.onnx', 'tiny_unet_op17.onnx']) copyFileSync(join(root, 'test/fixtures/onnx', f), join(workspace, 'test/fixtures/onnx', f));
   server = await startServer({ workspace, ui: true });
   browser = await chromium.launch({
     executablePath: ensureChromium(),
