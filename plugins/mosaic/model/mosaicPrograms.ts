@@ -1,17 +1,25 @@
 import { type Graph, type ModelFn, type Sym, flowMatchingNoise, ops as o } from 'tessera/kernels';
 import { correspondenceMap, mdlLoss, scalLoss } from '../losses/index.ts';
 import { dims, layoutDim, type MosaicConfig } from './MosaicConfig.ts';
-import { mosaicNetwork, type MosaicOutputs } from './mosaicNetwork.ts';
+import { mainBranch, mosaicNetwork, referenceBranch, type MosaicOutputs } from './mosaicNetwork.ts';
 
 /** Declares the network's batch inputs (names match MosaicBatch and the samplers' feeds). */
 export function networkInputs(g: Graph, c: MosaicConfig, k: number, batch: number) {
-  const { n, l, patchDim } = dims(c);
+  const { l, patchDim } = dims(c);
   return {
     refs: g.input('refs', [batch, k * l, patchDim]),
+    ...conditionInputs(g, c, k, batch),
+    ...(c.refPositions === 'pose' ? { refpos: g.input('refpos', [batch, k * l, c.width]) } : {}),
+  };
+}
+
+/** The inputs of the layout and target tokens besides x_t: layout, box map, time features. */
+function conditionInputs(g: Graph, c: MosaicConfig, k: number, batch: number) {
+  const { n } = dims(c);
+  return {
     boxes: g.input('boxes', [batch, k, layoutDim(c)]),
     boxmap: g.input('boxmap', [batch, n, k]),
     tfeat: g.input('tfeat', [batch, c.width]),
-    ...(c.refPositions === 'pose' ? { refpos: g.input('refpos', [batch, k * l, c.width]) } : {}),
   };
 }
 
@@ -82,6 +90,49 @@ export function velocityProgram(c: MosaicConfig, k: number, batch: number, mapBl
     const xt = g.input('xt', [batch, n, patchDim]);
     const ins = networkInputs(g, c, k, batch);
     const net = mosaicNetwork(g, c, k, { xt, ...ins }, { tapBlocks: mapBlocks });
+    return mapBlocks.length ? { velocity: net.velocity, map: correspondenceMap(net.taps) } : { velocity: net.velocity };
+  };
+}
+
+/** Names of one block's cached reference tensors (outputs of referenceProgram, inputs of cachedVelocityProgram). */
+export const referenceKVNames = (block: number) => ({ k: `ref.k.${block}`, v: `ref.v.${block}`, q: `ref.q.${block}` });
+
+/**
+ * The reference branch of a `refAttention: 'self'` model: per block its reference keys and values
+ * [B, K·L, D] (and queries for `mapBlocks`), named by {@link referenceKVNames}. They depend on the
+ * references only, so a sampler runs this once per batch and feeds the result to every step of
+ * {@link cachedVelocityProgram}.
+ */
+export function referenceProgram(c: MosaicConfig, k: number, batch: number, mapBlocks: readonly number[] = []) {
+  const { l, patchDim } = dims(c);
+  return (g: Graph): Record<string, Sym> => {
+    const refs = g.input('refs', [batch, k * l, patchDim]);
+    const refpos = c.refPositions === 'pose' ? g.input('refpos', [batch, k * l, c.width]) : undefined;
+    const out: Record<string, Sym> = {};
+    referenceBranch(g, c, k, { refs, refpos }, { tapBlocks: mapBlocks }).forEach((r, b) => {
+      const names = referenceKVNames(b);
+      out[names.k] = r.k;
+      out[names.v] = r.v;
+      if (r.q) out[names.q] = r.q;
+    });
+    return out;
+  };
+}
+
+/**
+ * {@link velocityProgram} for a `refAttention: 'self'` model with the references' K/V given
+ * (from {@link referenceProgram}): only the layout and target tokens are computed.
+ */
+export function cachedVelocityProgram(c: MosaicConfig, k: number, batch: number, mapBlocks: readonly number[] = []) {
+  const { n, l, patchDim } = dims(c);
+  return (g: Graph): Record<string, Sym> => {
+    const xt = g.input('xt', [batch, n, patchDim]);
+    const tapped = new Set(mapBlocks);
+    const refs = Array.from({ length: c.depth }, (_, b) => {
+      const names = referenceKVNames(b);
+      return { k: g.input(names.k, [batch, k * l, c.width]), v: g.input(names.v, [batch, k * l, c.width]), q: tapped.has(b) ? g.input(names.q, [batch, k * l, c.width]) : null };
+    });
+    const net = mainBranch(g, c, k, { xt, ...conditionInputs(g, c, k, batch) }, refs, { tapBlocks: mapBlocks });
     return mapBlocks.length ? { velocity: net.velocity, map: correspondenceMap(net.taps) } : { velocity: net.velocity };
   };
 }
