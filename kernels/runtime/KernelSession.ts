@@ -27,6 +27,14 @@ export interface SessionOptions {
    * (the trainer's params and optimizer state). Ignored on cpu, where output memory is host memory.
    */
   deviceOutputs?: readonly string[];
+  /**
+   * ORT's CPU memory arena. Default true (fastest for one session). false: a run's buffers go back
+   * to the system allocator when it ends, so sessions that take turns (a trainer's K variants) do
+   * not each keep their own peak working set resident (docs/results.md, Cost: memory).
+   */
+  cpuArena?: boolean;
+  /** ORT's memory pattern (one planned block per run instead of one allocation per tensor). Default true. */
+  memPattern?: boolean;
   /** Turn on ORT's profiler; its JSON goes to `<prefix>_<time>.json` when the session ends profiling (bench/gpu/placement.ts). */
   profileFilePrefix?: string;
 }
@@ -45,8 +53,8 @@ export function ortOptions(provider: Provider, o: SessionOptions, disabledOptimi
     intraOpNumThreads: o.threads ?? 2,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    enableCpuMemArena: true,
-    enableMemPattern: true,
+    enableCpuMemArena: o.cpuArena ?? true,
+    enableMemPattern: o.memPattern ?? true,
     graphOptimizationLevel: 'all',
     // A provider being probed logs its load failure at error level; we report it ourselves.
     logSeverityLevel: provider === 'cpu' ? 3 : 4,
@@ -149,7 +157,7 @@ export class SessionCache {
 
   static key(bytes: Uint8Array, options: SessionOptions = {}): string {
     const h = createHash('sha256').update(bytes);
-    h.update(JSON.stringify([wantedProvider(options.provider), options.threads ?? 2, options.spin ?? true, options.profileFilePrefix ?? '', options.deviceOutputs ?? []]));
+    h.update(JSON.stringify([wantedProvider(options.provider), options.threads ?? 2, options.spin ?? true, options.profileFilePrefix ?? '', options.deviceOutputs ?? [], options.cpuArena ?? true, options.memPattern ?? true]));
     return h.digest('hex');
   }
 
