@@ -18,15 +18,20 @@
  * Writes <out>/ablation.md and <out>/ablation.json: per metric, arms and baselines as rows, K as
  * columns, mean [95 % CI] from a paired bootstrap clustered by sample (seeds averaged within each
  * resample); bold only where the CI of the difference to --reference (default base) excludes 0.
- * Also the last-20-step mean implicit accuracy and reward margin of every trained run.
+ * Also the last-20-step mean implicit accuracy and reward margin of every trained run, and
+ * pictures: implicit-accuracy.svg (curves of every arm), before-after_<arm>.png (base | arm, first
+ * seed, same samples and sampling noise) and focus-map_<arm>.png (W_t heatmaps across t).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { machineLine, num, opt, runLogged, tailMeans } from '../mosaic/benchArgs.ts';
 import { isReusable, refuseDifferentRun } from '../mosaic/recordedRun.ts';
 import { comparedArms, type MetricsJson } from '../mosaic/armTable.ts';
 import { compareArms, COMPARED, metricMarkdown } from '../../plugins/metrics/index.ts';
 import { writeFileAtomic } from '../../core/util/writeFileAtomic.ts';
+import { decodePng, encodePng } from 'tessera/image';
+import type { HistoryRow } from '../../plugins/train/lossCurve.ts';
+import { curvesSvg, sideBySide, type ArmCurves } from './figures.ts';
 
 /** Each arm's label and its params over graphs/focusdpo-v2-train.json (null: not trained). */
 const ARMS: Record<string, { label: string; set: Record<string, unknown> | null }> = {
@@ -62,7 +67,7 @@ const assignments = (set: Record<string, unknown>) => Object.entries(set).map(([
 const setArgs = (sets: readonly string[]) => sets.flatMap((s) => ['-s', s]);
 const common = { 'data.train': pairs, 'train.steps': steps, ...(beta !== undefined ? { 'dpo.beta': beta } : {}), ...(tau !== undefined ? { 'focus.tau': tau } : {}) };
 
-interface Trained { arm: string; seed: number; trainSeconds: number | null; implicitAcc: number | null; rewardMargin: number | null }
+interface Trained { arm: string; seed: number; trainSeconds: number | null; implicitAcc: number | null; rewardMargin: number | null; history: HistoryRow[] }
 
 /** Trains (or resumes, or reuses) one arm at one seed; returns where its weights are. */
 async function train(arm: string, seed: number): Promise<{ weights: string; info: Trained }> {
@@ -77,10 +82,10 @@ async function train(arm: string, seed: number): Promise<{ weights: string; info
     if (code !== 0) throw new Error(`${name}: tessera run exited ${code} (see ${join(out, `${name}.log`)})`);
   } else console.log(`${name}: reusing the finished run in ${dir}`);
   const record = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { results?: { train?: { summary?: { seconds?: number } } } };
-  const history = JSON.parse(await readFile(join(dir, 'focusdpo', 'history.json'), 'utf8')) as Record<string, number>[];
+  const history = JSON.parse(await readFile(join(dir, 'focusdpo', 'history.json'), 'utf8')) as HistoryRow[];
   const tail = tailMeans(history, 20);
   const mean = (k: string) => tail.get(k) ?? null;
-  return { weights: join(dir, 'focusdpo', 'policy.safetensors'), info: { arm, seed, trainSeconds: record.results?.train?.summary?.seconds ?? null, implicitAcc: mean('acc'), rewardMargin: mean('margin') } };
+  return { weights: join(dir, 'focusdpo', 'policy.safetensors'), info: { arm, seed, trainSeconds: record.results?.train?.summary?.seconds ?? null, implicitAcc: mean('acc'), rewardMargin: mean('margin'), history } };
 }
 
 /** Evaluates weights on the held-out samples (skipped when done); returns its metrics. */
@@ -124,5 +129,19 @@ for (const r of trained) lines.push(`| ${ARMS[r.arm]!.label} | ${r.seed} | ${fmt
 const machine = machineLine();
 lines.push('', `Measured on ${machine}; ${pairs} DIP pairs and ${steps} steps per arm and seed${beta !== undefined ? `, β ${beta}` : ''}${tau !== undefined ? `, τ ${tau}` : ''}; seeds ${seeds.join(', ')}; ${table.samples} held-out test samples (the same for every arm); this invocation ${((performance.now() - t0) / 1000).toFixed(0)} s.`);
 await writeFileAtomic(join(out, 'ablation.md'), lines.join('\n') + '\n');
-await writeFileAtomic(join(out, 'ablation.json'), JSON.stringify({ machine, steps, pairs, beta: beta ?? null, tau: tau ?? null, seeds, reference, bootstrap: boot, trained, comparison }, null, 1) + '\n');
+await writeFileAtomic(join(out, 'ablation.json'), JSON.stringify({ machine, steps, pairs, beta: beta ?? null, tau: tau ?? null, seeds, reference, bootstrap: boot, trained: trained.map(({ history: _, ...t }) => t), comparison }, null, 1) + '\n');
+
+// Pictures: implicit-accuracy / reward-margin curves (every trained arm, seed means), before/after
+// sheets of the first seed against base (same test samples, same sampling noise), and the W_t
+// heatmaps FocusMap wrote during training.
+const curves: ArmCurves[] = arms.filter((a) => a !== 'base').map((arm) => ({ label: ARMS[arm]!.label, runs: trained.filter((t) => t.arm === arm).map((t) => t.history) }));
+await writeFileAtomic(join(out, 'implicit-accuracy.svg'), curvesSvg(curves, [{ key: 'acc', title: 'implicit accuracy', reference: 0.5 }, { key: 'margin', title: 'reward margin', reference: 0 }]));
+const sheetOf = async (name: string) => decodePng(await readFile(join(out, `${name}-eval${evalCount}`, 'generated', 'sheet.png')), `${name} sheet`, 3);
+const baseSheet = arms.includes('base') ? await sheetOf('base').catch(() => null) : null;
+for (const arm of arms.filter((a) => a !== 'base')) {
+  const name = `${arm}-s${seeds[0]}`;
+  const after = await sheetOf(name).catch(() => null);
+  if (baseSheet && after) await writeFileAtomic(join(out, `before-after_${arm}.png`), encodePng(sideBySide(baseSheet, after)));
+  await copyFile(join(out, name, 'focusdpo', 'focus-map.png'), join(out, `focus-map_${arm}.png`)).catch(() => undefined);
+}
 console.log(lines.join('\n'));
