@@ -162,7 +162,9 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--queue <redis-url>', 'hand runs to `tessera worker`s through this Redis (BullMQ) instead of running them here (docs/scale-out.md)')
     .option('--insecure-redis', 'allow a --queue Redis beyond loopback without password or TLS (a private network)')
     .option('--redis-ca <file>', 'PEM file of the CA that signed the rediss:// Redis\'s certificate (the password: in the URL or $TESSERA_REDIS_PASSWORD)')
-    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number; queue?: string; insecureRedis?: boolean; redisCa?: string }) => {
+    .option('--artifacts <s3-url>', 'read runs the workers uploaded from s3://bucket/prefix (credentials: the AWS_* environment; docs/scale-out.md)')
+    .option('--s3-endpoint <url>', 'an S3-compatible server for --artifacts (path-style; default $AWS_ENDPOINT_URL_S3 or AWS)')
+    .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number; queue?: string; insecureRedis?: boolean; redisCa?: string; artifacts?: string; s3Endpoint?: string }) => {
       const { serveCommand } = await import('../server/serveCommand.ts');
       // Same plugins as `run` (built-ins, config, --plugin, node_modules), loaded only once the options are fine.
       code = await serveCommand({ ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, redisPassword: process.env.TESSERA_REDIS_PASSWORD, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
@@ -177,7 +179,10 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--lock-ms <ms>', 'job lock and stalled-job check interval: how soon the job of a dead worker is retried', (v) => Number(v), 30_000)
     .option('--insecure-redis', 'allow a Redis beyond loopback without password or TLS (a private network)')
     .option('--redis-ca <file>', 'PEM file of the CA that signed the rediss:// Redis\'s certificate (the password: in the URL or $TESSERA_REDIS_PASSWORD)')
-    .action(async (opts: { queue: string; concurrency: number; runsDir: string; lockMs: number; insecureRedis?: boolean; redisCa?: string }) => {
+    .option('--artifacts <s3-url>', 'upload each run directory to s3://bucket/prefix when it ends (--runs-dir is then this machine\'s own; credentials: the AWS_* environment)')
+    .option('--s3-endpoint <url>', 'an S3-compatible server for --artifacts (path-style; default $AWS_ENDPOINT_URL_S3 or AWS)')
+    .option('--artifacts-sync-s <s>', 'while a run goes on, upload its changed files (checkpoints) this often; 0: only when it ends', (v) => Number(v), 30)
+    .action(async (opts: { queue: string; concurrency: number; runsDir: string; lockMs: number; insecureRedis?: boolean; redisCa?: string; artifacts?: string; s3Endpoint?: string; artifactsSyncS: number }) => {
       const { workerCommand } = await import('../queue/workerCommand.ts');
       code = await workerCommand({ ...opts, redisPassword: process.env.TESSERA_REDIS_PASSWORD, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });

@@ -55,18 +55,21 @@ export class RedisRunBackend implements RunBackend {
   readonly #pub: Redis;
   readonly #engineVersion: string;
   readonly #logger: Logger;
+  /** `s3://bucket/prefix` when the workers upload runs there instead of writing into the shared runs folder. */
+  readonly #artifacts: string | undefined;
   readonly #runs = new Map<string, RemoteRun>();
   /** Marker reads in progress, by runs folder. */
   readonly #markers = new Map<string, Promise<string>>();
   #closed: Promise<void> | undefined;
 
-  private constructor(connection: RedisConnection, sub: Redis, pub: Redis, engineVersion: string, logger: Logger) {
+  private constructor(connection: RedisConnection, sub: Redis, pub: Redis, engineVersion: string, logger: Logger, artifacts: string | undefined) {
     this.#queue = new Queue(QUEUE_NAME, { connection });
     this.#queueEvents = new QueueEvents(QUEUE_NAME, { connection });
     this.#sub = sub;
     this.#pub = pub;
     this.#engineVersion = engineVersion;
     this.#logger = logger;
+    this.#artifacts = artifacts;
     this.#queue.on('error', (error) => logger.warn(`redis queue: ${error.message}`));
     this.#queueEvents.on('error', (error) => logger.warn(`redis queue events: ${error.message}`));
     this.#queueEvents.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
@@ -77,14 +80,14 @@ export class RedisRunBackend implements RunBackend {
   }
 
   /** Connects (failing fast when Redis cannot be reached) and listens for the workers' events. */
-  static async connect(connection: RedisConnection, options: { engineVersion: string; logger: Logger }): Promise<RedisRunBackend> {
+  static async connect(connection: RedisConnection, options: { engineVersion: string; logger: Logger; artifacts?: string }): Promise<RedisRunBackend> {
     const sub = await connectRedis(connection);
     const pub = await connectRedis(connection).catch((error: unknown) => {
       sub.disconnect();
       throw error;
     });
     await sub.subscribe(EVENTS_CHANNEL);
-    const backend = new RedisRunBackend(connection, sub, pub, options.engineVersion, options.logger);
+    const backend = new RedisRunBackend(connection, sub, pub, options.engineVersion, options.logger, options.artifacts);
     await Promise.all([backend.#queue.waitUntilReady(), backend.#queueEvents.waitUntilReady()]);
     return backend;
   }
@@ -96,8 +99,10 @@ export class RedisRunBackend implements RunBackend {
       const onAbort = () => void this.#cancel(r).catch((error: unknown) => this.#logger.warn(`run ${r.runId}: cancelling through Redis failed (${(error as Error).message})`));
       run.signal.addEventListener('abort', onAbort, { once: true });
       // jobId = runId: the same run can never be queued twice.
-      this.#marker(dirname(run.outDir))
-        .then((runsDirId) => this.#queue.add('run', runJobOf(run, this.#engineVersion, runsDirId), { jobId: run.runId, attempts: 1, removeOnComplete: { count: KEEP_JOBS }, removeOnFail: { count: KEEP_JOBS } }))
+      // With object storage there is no shared folder to mark: the job names the store instead.
+      const where = this.#artifacts !== undefined ? Promise.resolve({ artifacts: this.#artifacts }) : this.#marker(dirname(run.outDir)).then((runsDirId) => ({ runsDirId }));
+      where
+        .then((w) => this.#queue.add('run', runJobOf(run, this.#engineVersion, w), { jobId: run.runId, attempts: 1, removeOnComplete: { count: KEEP_JOBS }, removeOnFail: { count: KEEP_JOBS } }))
         .then(() => {
           if (run.signal.aborted) onAbort();
         })

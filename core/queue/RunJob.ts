@@ -29,6 +29,8 @@ export interface RunJob {
   readonly useCache?: boolean;
   /** The id in the server's runs folder marker: a worker with another runs folder refuses the job. */
   readonly runsDirId?: string;
+  /** Where the server reads run directories (`s3://bucket/prefix`, no credentials) when not from a shared folder: a worker storing elsewhere refuses the job. */
+  readonly artifacts?: string;
 }
 
 const SCHEMA = {
@@ -46,6 +48,7 @@ const SCHEMA = {
     targets: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 10000 },
     useCache: { type: 'boolean' },
     runsDirId: { type: 'string', pattern: RUNS_DIR_ID_PATTERN.source },
+    artifacts: { type: 'string', pattern: '^s3://[a-z0-9]', maxLength: 1100 },
   },
   additionalProperties: false,
 } as const;
@@ -63,10 +66,10 @@ export function nodeTypesOf(graph: GraphDocument): string[] {
 }
 
 /** The job for one run. */
-export function runJobOf(run: { runId: string; graph: GraphDocument; seed?: number; provider?: ProviderChoice; targets?: readonly string[]; useCache?: boolean }, engineVersion: string, runsDirId?: string): RunJob {
+export function runJobOf(run: { runId: string; graph: GraphDocument; seed?: number; provider?: ProviderChoice; targets?: readonly string[]; useCache?: boolean }, engineVersion: string, where: { runsDirId?: string; artifacts?: string } = {}): RunJob {
   return {
     format: RUN_JOB_FORMAT, version: RUN_JOB_VERSION, runId: run.runId, engineVersion, nodeTypes: nodeTypesOf(run.graph), graph: run.graph,
-    ...runChoices(run), ...(runsDirId !== undefined ? { runsDirId } : {}),
+    ...runChoices(run), ...(where.runsDirId !== undefined ? { runsDirId: where.runsDirId } : {}), ...(where.artifacts !== undefined ? { artifacts: where.artifacts } : {}),
   };
 }
 
@@ -87,10 +90,11 @@ export function parseRunJob(data: unknown): { job: RunJob } | { error: string } 
   return { job };
 }
 
-/** The runs folder a worker writes into, and the marker id found there (undefined: none). */
+/** The runs folder a worker writes into, the marker id found there (undefined: none), and the store it uploads runs to (`--artifacts`). */
 export interface WorkerRunsDir {
   readonly path: string;
   readonly id: string | undefined;
+  readonly artifacts?: string;
 }
 
 /**
@@ -102,7 +106,12 @@ export function refusalOf(job: RunJob, engineVersion: string, available: Readonl
   if (semver.major(job.engineVersion) !== semver.major(engineVersion)) return `engine ${job.engineVersion} was asked for; this worker has engine ${engineVersion} (another major version)`;
   const missing = job.nodeTypes.filter((t) => !available.has(t));
   if (missing.length) return `this worker lacks node type${missing.length === 1 ? '' : 's'} ${missing.join(', ')} (load the plugin with --plugin)`;
-  if (runsDir && job.runsDirId !== undefined && runsDir.id !== job.runsDirId) {
+  if (runsDir && job.artifacts !== runsDir.artifacts) {
+    return job.artifacts === undefined
+      ? `this worker uploads runs to ${runsDir.artifacts}, but the server reads them from its shared runs folder; start the worker without --artifacts, with --runs-dir on that folder`
+      : `the server reads runs from ${job.artifacts}; this worker ${runsDir.artifacts === undefined ? 'writes them to its runs folder' : `uploads them to ${runsDir.artifacts}`}: start it with --artifacts ${job.artifacts}`;
+  }
+  if (runsDir && runsDir.artifacts === undefined && job.runsDirId !== undefined && runsDir.id !== job.runsDirId) {
     return `this worker's runs folder ${runsDir.path} is not the server's shared runs folder (${runsDir.id === undefined ? `it has no ${RUNS_DIR_MARKER}` : `its ${RUNS_DIR_MARKER} names another folder`}); start the worker with --runs-dir pointing at the folder the server writes runs into`;
   }
   return undefined;

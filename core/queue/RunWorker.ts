@@ -11,9 +11,13 @@ import { CANCEL_CHANNEL, CANCELLED_KEY, EVENTS_CHANNEL, QUEUE_NAME } from './nam
 import type { RemoteEvent, RemoteRefusal, RunJobResult } from './remoteMessage.ts';
 import { isTerminalEvent } from '../engine/events.ts';
 import type { RedisConnection } from './redisUrl.ts';
-import { parseRunJob, refusalOf } from './RunJob.ts';
+import { parseRunJob, refusalOf, type RunJob } from './RunJob.ts';
 import { readRunsDirMarker } from './runsDirMarker.ts';
 import { runChoices } from '../server/RunBackend.ts';
+import type { ArtifactStore } from '../storage/ArtifactStore.ts';
+import { RunDirSync } from '../storage/RunDirSync.ts';
+import { RunRecordWriter } from '../records/RunRecordWriter.ts';
+import { workerRunRecord } from './workerRunRecord.ts';
 
 /** Options of a {@link RunWorker}. */
 export interface RunWorkerOptions {
@@ -23,6 +27,13 @@ export interface RunWorkerOptions {
   readonly engineVersion: string;
   /** Runs write their artifacts into `<runsDir>/<runId>/`: the server's runs folder, shared. */
   readonly runsDir: string;
+  /**
+   * Object storage the worker uploads each run directory to (`--artifacts`): then `runsDir` is
+   * this machine's own folder, and the server reads the runs from the store.
+   */
+  readonly artifacts?: ArtifactStore;
+  /** While a run goes on, how often its changed files (checkpoints) are uploaded (default 30 s; 0: only at its end). */
+  readonly artifactsSyncMs?: number;
   /** Jobs run at once (default 1). */
   readonly concurrency?: number;
   /** Shown to the server in refusals and takeovers (default host:pid). */
@@ -33,6 +44,16 @@ export interface RunWorkerOptions {
   readonly refuseDelayMs?: number;
   /** Told of each job taken, refused, rejected and ended (the CLI prints them). */
   readonly onNote?: (line: string) => void;
+}
+
+/** One run's record and uploads, with `--artifacts` (see RunWorker's #uploadOf). */
+interface RunUpload {
+  /** Records one event (wire form) in the run's events.jsonl. */
+  event(wire: unknown): void;
+  /** Stores the run (record last); true, or why it could not be stored. */
+  finish(terminal: RemoteEvent): Promise<true | string>;
+  /** Stops the periodic uploads. */
+  stop(): void;
 }
 
 /**
@@ -120,7 +141,8 @@ export class RunWorker {
       note(`job ${job.id}: rejected: its id is not its runId`);
       throw new UnrecoverableError(`rejected by worker ${this.name}: the job id is not the runId of its payload`);
     }
-    const refusal = refusalOf(run, this.#o.engineVersion, this.#available, { path: this.#o.runsDir, id: await readRunsDirMarker(this.#o.runsDir) });
+    const store = this.#o.artifacts;
+    const refusal = refusalOf(run, this.#o.engineVersion, this.#available, { path: this.#o.runsDir, id: store ? undefined : await readRunsDirMarker(this.#o.runsDir), ...(store ? { artifacts: store.where } : {}) });
     if (refusal) {
       note(`run ${run.runId}: refused: ${refusal}`);
       await job.log(`refused by worker ${this.name}: ${refusal}`);
@@ -132,16 +154,24 @@ export class RunWorker {
     }
     const controller = new AbortController();
     this.#controllers.set(run.runId, controller);
+    let upload: RunUpload | undefined;
     try {
       // Registered before this check, so a cancel published after it is seen by the listener.
       if (await this.#pub.exists(CANCELLED_KEY + run.runId)) controller.abort();
       const outDir = join(this.#o.runsDir, run.runId);
       await mkdir(outDir, { recursive: true });
       const attempt = randomBytes(8).toString('hex');
+      upload = store ? await this.#uploadOf(store, run, outDir, new Date(job.timestamp), note) : undefined;
       note(`run ${run.runId}: started (${run.nodeTypes.length} node types)`);
       let last: Promise<unknown> = Promise.resolve();
       let status = 'failed';
       let terminal: RemoteEvent | undefined;
+      const publish = (message: RemoteEvent) => {
+        // One connection publishes in order, so the server sees the events in order.
+        // Chained, so a publish that fails (the connection closed mid-run) is awaited below
+        // instead of becoming an unhandled rejection that ends the worker.
+        last = last.then(() => this.#pub.publish(EVENTS_CHANNEL, JSON.stringify(message)));
+      };
       await new Promise<void>((resolve, reject) => {
         this.#o.engine
           .run(run.graph, {
@@ -154,24 +184,83 @@ export class RunWorker {
             next: (event) => {
               status = event.type;
               const message: RemoteEvent = { runId: run.runId, attempt, worker: this.name, event: toWireValue(event) as RemoteEvent['event'] };
+              upload?.event(message.event);
               if (isTerminalEvent(event)) terminal = message;
-              // One connection publishes in order, so the server sees the events in order.
-              // Chained, so a publish that fails (the connection closed mid-run) is awaited below
-              // instead of becoming an unhandled rejection that ends the worker.
-              last = last.then(() => this.#pub.publish(EVENTS_CHANNEL, JSON.stringify(message)));
+              // With a store, the run's end is told once its files are stored (below), so a
+              // run the server shows ended can be read.
+              if (!(upload && isTerminalEvent(event))) publish(message);
             },
             error: reject,
             complete: resolve,
           });
       });
       await last;
+      if (upload && terminal) {
+        const stored = await upload.finish(terminal);
+        if (stored !== true) {
+          status = 'run:failed';
+          terminal = { ...terminal, event: { type: 'run:failed', runId: run.runId, seq: terminal.event.seq, t: terminal.event.t, durationMs: terminal.event.durationMs, errors: [{ nodeId: '', nodeType: '', name: 'ArtifactUploadError', message: stored }] } as unknown as RemoteEvent['event'] };
+        }
+        publish(terminal);
+        await last;
+      }
       note(`run ${run.runId}: ${status.replace('run:', '')}`);
       // The last event also goes into the job's result, which Redis keeps (AOF): a server that
       // missed it on pub/sub (Redis restarted, a connection dropped) still ends the run with it.
       return { status, ...(terminal ? { terminal } : {}) };
     } finally {
+      upload?.stop();
       // Only this attempt's own entry: a retry of the same run on this worker may hold the key now.
       if (this.#controllers.get(run.runId) === controller) this.#controllers.delete(run.runId);
     }
+  }
+
+  /**
+   * With `--artifacts`: restores what an earlier attempt stored (its checkpoints), records the
+   * run here as the server would, uploads changed files every `artifactsSyncMs`, and at the end
+   * uploads the directory, run.json last. `finish` answers true, or why the upload failed (the
+   * run's directory, record included, stays on this machine).
+   */
+  async #uploadOf(store: ArtifactStore, run: RunJob, outDir: string, createdAt: Date, note: (line: string) => void): Promise<RunUpload> {
+    const sync = new RunDirSync(store, run.runId, outDir);
+    try {
+      const restored = await sync.restore();
+      if (restored) note(`run ${run.runId}: restored ${restored} file${restored === 1 ? '' : 's'} of an earlier attempt from ${store.where}`);
+    } catch (error) {
+      note(`run ${run.runId}: files of an earlier attempt could not be restored (${(error as Error).message}); it starts without them`);
+    }
+    const startedAt = new Date();
+    let eventCount = 0;
+    const record = new RunRecordWriter(outDir);
+    const summary = (extra: { terminal?: Record<string, unknown>; error?: string } = {}) =>
+      workerRunRecord(run, { createdAt, startedAt, eventCount, ...(extra.terminal ? { terminal: extra.terminal, finishedAt: new Date() } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) });
+    void record.begin(run.graph, () => summary()).catch((error: unknown) => note(`run ${run.runId}: its record cannot be written (${(error as Error).message})`));
+    const everyMs = this.#o.artifactsSyncMs ?? 30_000;
+    const timer = everyMs > 0
+      ? setInterval(() => void sync.push().catch((error: unknown) => note(`run ${run.runId}: uploading its files failed (${(error as Error).message}); tried again later`)), everyMs)
+      : undefined;
+    timer?.unref();
+    return {
+      event: (wire: unknown) => {
+        eventCount++;
+        record.events.append(JSON.stringify(wire));
+      },
+      stop: () => clearInterval(timer),
+      finish: async (terminal: RemoteEvent): Promise<true | string> => {
+        clearInterval(timer);
+        const event = terminal.event as unknown as Record<string, unknown>;
+        try {
+          await record.finish(() => summary({ terminal: event }));
+          await sync.finish();
+          note(`run ${run.runId}: stored in ${store.where}`);
+          return true;
+        } catch (error) {
+          const why = `the run ended ${String(event.type).replace('run:', '')}, but its directory could not be stored in ${store.where} (${(error as Error).message}); it is kept on worker ${this.name} in ${outDir}`;
+          note(`run ${run.runId}: ${why}`);
+          await record.update(() => summary({ terminal: event, error: why })).catch(() => undefined); // the local record says why, when the disk lets it
+          return why;
+        }
+      },
+    };
   }
 }

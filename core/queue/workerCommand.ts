@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { artifactsOption } from '../storage/artifactsOption.ts';
 import type { CliIo } from '../cli/CliIo.ts';
 import type { Engine } from '../engine/Engine.ts';
 import { ENGINE_API_VERSION } from '../version.ts';
@@ -22,6 +23,12 @@ export interface WorkerOptions {
   redisCa?: string;
   /** The Redis password when the URL has none ($TESSERA_REDIS_PASSWORD). */
   redisPassword?: string;
+  /** --artifacts s3://bucket/prefix: upload each run directory there (runsDir is then this machine's own). */
+  artifacts?: string;
+  /** --s3-endpoint: an S3-compatible server. */
+  s3Endpoint?: string;
+  /** --artifacts-sync-s: how often a running run's changed files are uploaded (default 30; 0: only at its end). */
+  artifactsSyncS?: number;
   /** Resolves when the worker should stop (default: SIGINT or SIGTERM). */
   stop?: Promise<unknown>;
 }
@@ -45,19 +52,29 @@ export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<num
     io.stderr.write('error: --lock-ms must be an integer of at least 100\n');
     return 2;
   }
+  if (opts.artifactsSyncS !== undefined && !(Number.isFinite(opts.artifactsSyncS) && opts.artifactsSyncS >= 0)) {
+    io.stderr.write('error: --artifacts-sync-s must be a non-negative number of seconds (0: only when a run ends)\n');
+    return 2;
+  }
+  const artifacts = await artifactsOption(opts);
+  if (typeof artifacts === 'string') {
+    io.stderr.write(`error: ${artifacts}\n`);
+    return 2;
+  }
   const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
   const runsDir = resolve(opts.runsDir);
   let worker: RunWorker;
   try {
     worker = await RunWorker.start({
       connection, engine, engineVersion: ENGINE_API_VERSION, runsDir, concurrency: opts.concurrency, lockMs: opts.lockMs,
+      ...(artifacts ? { artifacts, artifactsSyncMs: (opts.artifactsSyncS ?? 30) * 1000 } : {}),
       onNote: (line) => io.stdout.write(`${line}\n`),
     });
   } catch (error) {
     io.stderr.write(`error: ${(error as Error).message}\n`);
     return 2;
   }
-  io.stdout.write(`tessera worker ${worker.name} on ${connection.host}:${connection.port} (engine ${ENGINE_API_VERSION}, concurrency ${opts.concurrency}); runs in ${runsDir}\n`);
+  io.stdout.write(`tessera worker ${worker.name} on ${connection.host}:${connection.port} (engine ${ENGINE_API_VERSION}, concurrency ${opts.concurrency}); runs in ${runsDir}${artifacts ? `, uploaded to ${artifacts.where}` : ''}\n`);
   let force = false;
   await (opts.stop ??
     stopSignal(() => {

@@ -13,6 +13,7 @@ import { serveEditor } from './static.ts';
 import { WebSocketHub } from './WebSocketHub.ts';
 import type { WebSocketOptions } from './websocket.ts';
 import { ensureUiBundle } from './uiBundle.ts';
+import type { ArtifactStore } from '../storage/ArtifactStore.ts';
 
 export { confined } from './static.ts';
 export type { RunInfo, RunStatus, NodeState, PreviewMessage, ServerMessage, RunRequest, RunLimits, RunQueueOptions } from './RunQueue.ts';
@@ -46,6 +47,8 @@ export interface ServerOptions {
   readonly version?: string;
   /** Where runs execute (default: this process); `serve --queue` passes core/queue's RedisRunBackend. */
   readonly backend?: RunBackend;
+  /** Object storage workers upload runs to (`serve --artifacts`): the API reads runs and files from it when they are not in the runs folder. */
+  readonly artifacts?: ArtifactStore;
   /** WebSocket limits (message size, slow-client cap, idle and half-frame timeouts); defaults in docs/api.md. */
   readonly webSocket?: WebSocketOptions;
 }
@@ -99,7 +102,7 @@ export class TesseraServer {
     this.engine.useWorkspace(new Workspace(this.workspace));
     this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1, runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb, ...(options.backend ? { backend: options.backend } : {}) });
     this.sweeps = new ServerSweeps({ queue: this.queue, logger: this.engine.logger, where: options.backend?.remote ? 'server (redis queue)' : 'server (in-process)' });
-    this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0' });
+    this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0', ...(options.artifacts ? { artifacts: options.artifacts } : {}) });
     this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}) });
     this.sweeps.onMessage((m) => this.#hub.publish(m));
     this.#http = createHttpServer((req, res) => void this.#handle(req, res));

@@ -19,6 +19,12 @@ import { planSweep } from '../sweep/planSweep.ts';
 import { canonicalJson } from '../util/canonicalJson.ts';
 import { sha256 } from '../util/hash.ts';
 import { confined, sendFile } from './static.ts';
+import type { ArtifactStore } from '../storage/ArtifactStore.ts';
+import { keyPathProblem } from '../storage/artifactKeys.ts';
+import { RemoteRuns } from '../storage/RemoteRuns.ts';
+import type { RunInfo } from '../wire/runs.ts';
+import { sendStoredFile } from './sendStoredFile.ts';
+import { EVENTS_PAGE } from './RunQueue.ts';
 
 // Request bodies (JSON Schema 2020-12). Graphs get the engine's own validation after this.
 const GRAPH_OBJECT = { type: 'object', required: ['nodes'], properties: { nodes: { type: ['object', 'array'] } } };
@@ -74,6 +80,8 @@ export interface ApiContext {
   readonly maxBodyBytes: number;
   /** Reported by `/api/health`. */
   readonly version: string;
+  /** Object storage runs are also read from (`serve --artifacts`): runs and files not in the runs folder. */
+  readonly artifacts?: ArtifactStore;
 }
 
 type Allow = (...methods: string[]) => void;
@@ -85,9 +93,11 @@ type Allow = (...methods: string[]) => void;
 export class ApiRoutes {
   readonly #c: ApiContext;
   readonly #validators;
+  readonly #remote: RemoteRuns | undefined;
 
   constructor(context: ApiContext) {
     this.#c = context;
+    this.#remote = context.artifacts ? new RemoteRuns(context.artifacts) : undefined;
     const ajv = createAjv();
     this.#validators = {
       validate: ajv.compile(BODY_SCHEMAS.validate),
@@ -151,7 +161,7 @@ export class ApiRoutes {
     const { queue } = this.#c;
     if (id === undefined || id === '') {
       allow('GET', 'POST');
-      if (method === 'GET') return sendJson(res, 200, { runs: queue.list(), queue: queue.queueState() });
+      if (method === 'GET') return sendJson(res, 200, { runs: await this.#listRuns(), queue: queue.queueState() });
       const body = await this.#body(req, 'run');
       const { graph, issues } = this.#check(body.graph);
       for (const t of (body.targets as string[] | undefined) ?? []) {
@@ -162,7 +172,9 @@ export class ApiRoutes {
       return sendJson(res, 202, { run }, { Location: `/api/runs/${run.id}` });
     }
     if (!RUN_ID_PATTERN.test(id)) throw new ApiError(404, 'not_found', `no run "${id}"`);
-    const run = queue.get(id);
+    // A run of this server's runs folder, else one a worker stored (serve --artifacts).
+    const here = queue.get(id);
+    const run = here ?? (await this.#stored((remote) => remote.info(id)));
     if (!run) throw new ApiError(404, 'not_found', `no run "${id}"`);
     switch (sub) {
       case undefined:
@@ -174,23 +186,62 @@ export class ApiRoutes {
         const sinceText = url.searchParams.get('since') ?? '0';
         const since = Number(sinceText);
         if (!Number.isInteger(since) || since < 0) throw new ApiError(400, 'bad_request', '"since" must be a non-negative integer');
-        const events = (await queue.events(id, since)) ?? [];
-        return sendJson(res, 200, { runId: id, status: queue.get(id)!.status, since, next: since + events.length, events });
+        const events = (here ? await queue.events(id, since) : await this.#stored((remote) => remote.events(id, since, EVENTS_PAGE))) ?? [];
+        return sendJson(res, 200, { runId: id, status: queue.get(id)?.status ?? run.status, since, next: since + events.length, events });
       }
       case 'cancel':
         allow('POST');
-        if (!queue.cancel(id)) throw new ApiError(409, 'conflict', `run "${id}" has already finished (${run.status})`, { run });
+        if (!here || !queue.cancel(id)) throw new ApiError(409, 'conflict', `run "${id}" has already finished (${run.status})`, { run });
         return sendJson(res, 202, { run: queue.get(id) });
       case 'files': {
         allow('GET');
-        const dir = queue.runDir(id)!;
-        if (rest.length === 0 || (rest.length === 1 && rest[0] === '')) return sendJson(res, 200, { runId: id, files: await listFiles(dir) });
-        const file = await confined(dir, rest.join('/'));
-        if (!file) throw new ApiError(404, 'not_found', `no file "${rest.join('/')}" in run "${id}"`);
-        return sendFile(res, file, req.method === 'HEAD');
+        const dir = here ? queue.runDir(id) : undefined;
+        if (rest.length === 0 || (rest.length === 1 && rest[0] === '')) {
+          // The server's record and the worker's artifacts: a file in both is listed once, as here.
+          const files = dir ? await listFiles(dir) : [];
+          const stored = (await this.#stored((remote) => remote.store.listFiles(id))) ?? [];
+          const seen = new Set(files.map((f) => f.path));
+          return sendJson(res, 200, { runId: id, files: [...files, ...stored.filter((f) => !seen.has(f.path))].sort((a, b) => a.path.localeCompare(b.path)) });
+        }
+        const rel = rest.join('/');
+        const file = dir && (await confined(dir, rel));
+        if (file) return sendFile(res, file, req.method === 'HEAD');
+        if (this.#remote) {
+          // The path is user text and becomes an object key: no `..`, nothing absolute.
+          const problem = keyPathProblem(rel);
+          if (problem) throw new ApiError(400, 'bad_request', `the file path "${rel}" is refused: ${problem}`);
+          const object = await this.#stored((remote) => remote.store.open(id, rel));
+          if (object) return sendStoredFile(res, rel, object, req.method === 'HEAD');
+        }
+        throw new ApiError(404, 'not_found', `no file "${rel}" in run "${id}"`);
       }
     }
     throw new ApiError(404, 'not_found', `no API endpoint ${url.pathname}`);
+  }
+
+  /** The runs of the runs folder, then those only the store has; a store that cannot be listed is logged and left out. */
+  async #listRuns(): Promise<RunInfo[]> {
+    const runs = this.#c.queue.list();
+    if (!this.#remote) return runs;
+    let stored: RunInfo[];
+    try {
+      stored = await this.#remote.list();
+    } catch (error) {
+      this.#c.engine.logger.warn(`the runs in ${this.#remote.store.where} cannot be listed (${(error as Error).message}); GET /api/runs lists this server's own`);
+      return runs;
+    }
+    const here = new Set(runs.map((r) => r.id));
+    return [...runs, ...stored.filter((r) => !here.has(r.id))];
+  }
+
+  /** Something read from the store (undefined without one); a store that fails answers 502 with S3's reason. */
+  async #stored<T>(read: (remote: RemoteRuns) => Promise<T>): Promise<T | undefined> {
+    if (!this.#remote) return undefined;
+    try {
+      return await read(this.#remote);
+    } catch (error) {
+      throw new ApiError(502, 'internal', `the run store cannot be read: ${(error as Error).message}`);
+    }
   }
 
   async #sweeps(req: IncomingMessage, res: ServerResponse, method: string, allow: Allow, id: string | undefined, sub: string | undefined, url: URL): Promise<void> {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { artifactsOption } from '../storage/artifactsOption.ts';
 import type { CliIo } from '../cli/CliIo.ts';
 import type { Engine } from '../engine/Engine.ts';
 import { isLoopback } from './auth.ts';
@@ -25,6 +26,10 @@ export interface ServeOptions {
   redisCa?: string;
   /** The Redis password when the `queue` URL has none ($TESSERA_REDIS_PASSWORD). */
   redisPassword?: string;
+  /** --artifacts s3://bucket/prefix: runs are read from there when not in the runs folder (workers upload them). */
+  artifacts?: string;
+  /** --s3-endpoint: an S3-compatible server. */
+  s3Endpoint?: string;
   /**
    * The engine to serve, or how to load it (the CLI passes its own loader, so `serve` sees the
    * same plugins as `run`: built-ins, tessera.config.json, `--plugin`, node_modules). core/
@@ -82,12 +87,17 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
       return 2;
     }
   }
+  const artifacts = await artifactsOption(opts);
+  if (typeof artifacts === 'string') {
+    io.stderr.write(`error: ${artifacts}\n`);
+    return 2;
+  }
   const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
   let backend;
   if (connection) {
     const { RedisRunBackend } = await import('../queue/RedisRunBackend.ts');
     try {
-      backend = await RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger });
+      backend = await RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger, ...(artifacts ? { artifacts: artifacts.where } : {}) });
     } catch (error) {
       io.stderr.write(`error: ${(error as Error).message}\n`);
       return 2;
@@ -95,7 +105,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   }
   let server;
   try {
-    server = createServer({ engine, ...(backend ? { backend } : {}), host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version, runTimeoutMs: (opts.runTimeout ?? 0) * 1000, runMemoryMb: opts.runMemoryMb ?? 0 });
+    server = createServer({ engine, ...(backend ? { backend } : {}), ...(artifacts ? { artifacts } : {}), host: opts.host, port: opts.port, ...(token ? { token } : {}), concurrency: opts.concurrency, workspace: opts.workspace, version: pkg.version, runTimeoutMs: (opts.runTimeout ?? 0) * 1000, runMemoryMb: opts.runMemoryMb ?? 0 });
     await server.listen();
   } catch (error) {
     await backend?.close();
@@ -104,7 +114,8 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   }
   io.stdout.write(`tessera ${pkg.version} serving ${server.url}${token ? ' (token required)' : ''}\n`);
   io.stdout.write(`  editor    ${server.url}${token ? '?token=…' : ''}\n  API       ${server.url}api/  (docs/api.md)\n  runs in   ${server.queue.runsDir}\n`);
-  if (connection) io.stdout.write(`  queue     redis ${connection.host}:${connection.port} (runs execute on \`tessera worker\`s; pass them --runs-dir ${server.queue.runsDir})\n`);
+  if (connection) io.stdout.write(`  queue     redis ${connection.host}:${connection.port} (runs execute on \`tessera worker\`s; pass them ${artifacts ? `--artifacts ${artifacts.where}` : `--runs-dir ${server.queue.runsDir}`})\n`);
+  if (artifacts) io.stdout.write(`  artifacts ${artifacts.where} (runs not in the runs folder are read from there)\n`);
   const ownsProcess = opts.stop === undefined;
   await (opts.stop ?? stopSignal());
   io.stdout.write('stopping (cancelling queued and running runs)…\n');

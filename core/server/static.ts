@@ -5,7 +5,7 @@ import { extname, isAbsolute } from 'node:path';
 import { Workspace } from '../services/Workspace.ts';
 import { ApiError } from './http.ts';
 
-const CONTENT_TYPES: Record<string, string> = {
+export const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',

@@ -67,7 +67,7 @@ test('messages on the events channel: only well-formed ones are taken', () => {
 
 test("a worker refuses a job whose runs folder id is not its own runs folder's", () => {
   const all = new Set(['core/Number', 'good/Triple']);
-  const marked = runJobOf({ runId: job.runId, graph }, '0.1.0', 'ab'.repeat(16));
+  const marked = runJobOf({ runId: job.runId, graph }, '0.1.0', { runsDirId: 'ab'.repeat(16) });
   assert.ok('job' in parseRunJob(JSON.parse(JSON.stringify(marked))));
   assert.ok('error' in parseRunJob({ ...marked, runsDirId: '../x' }));
   assert.is(refusalOf(marked, '0.1.0', all, { path: '/shared/runs', id: 'ab'.repeat(16) }), undefined);

@@ -1,0 +1,146 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { RUN_ID_PATTERN } from '../server/runId.ts';
+import { toDiskWriteError } from '../util/diskError.ts';
+import type { ArtifactStore, StoredFile } from './ArtifactStore.ts';
+import { artifactKey, pathOfKey, runKeyPrefix, s3UrlOf, type S3Location } from './artifactKeys.ts';
+import { describeS3Error } from './describeS3Error.ts';
+
+/** How to reach the S3 service: credentials always come from the AWS environment (never a flag). */
+export interface S3Access {
+  /** An S3-compatible server (MinIO, Ceph, Garage…): `http(s)://host:port`, addressed path-style. */
+  readonly endpoint?: string;
+  /** Default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1 (what S3-compatible servers expect). */
+  readonly region?: string;
+}
+
+const CONTENT_TYPES = new Map([
+  ['.json', 'application/json'], ['.jsonl', 'application/x-ndjson'], ['.png', 'image/png'], ['.jpg', 'image/jpeg'],
+  ['.txt', 'text/plain'], ['.md', 'text/plain'],
+]);
+/** The largest file one PUT takes (S3's limit; multipart upload is not used). */
+export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+let counter = 0;
+
+/**
+ * Run directories in an S3 bucket, `<prefix>/<runId>/<path>`, through @aws-sdk/client-s3.
+ * Credentials and region come from the standard AWS chain ($AWS_ACCESS_KEY_ID,
+ * $AWS_SECRET_ACCESS_KEY, $AWS_SESSION_TOKEN, $AWS_PROFILE, …); an `endpoint` selects an
+ * S3-compatible server, addressed path-style, with checksums only where the API requires them
+ * (many such servers do not take the SDK's default CRC trailers).
+ */
+export class S3ArtifactStore implements ArtifactStore {
+  readonly where: string;
+  readonly #location: S3Location;
+  readonly #client: S3Client;
+
+  constructor(location: S3Location, access: S3Access = {}) {
+    this.#location = location;
+    this.where = s3UrlOf(location);
+    // The pinned SDK runs on Node 20; its notice about later versions needing Node 22 would
+    // otherwise be printed by every worker (docs/scale-out.md says it).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const endpoint = access.endpoint;
+    this.#client = new S3Client({
+      region: access.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      maxAttempts: 3,
+      ...(endpoint ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    });
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#location.bucket }));
+    } catch (error) {
+      throw new Error(`cannot use ${this.where}: ${describeS3Error(error)}`);
+    }
+  }
+
+  async listRunIds(): Promise<string[]> {
+    const ids: string[] = [];
+    const base = this.#location.prefix ? `${this.#location.prefix}/` : '';
+    let token: string | undefined;
+    do {
+      const page = await this.#list({ Bucket: this.#location.bucket, Prefix: base, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) });
+      for (const p of page.CommonPrefixes ?? []) {
+        const id = p.Prefix?.slice(base.length, -1);
+        if (id !== undefined && RUN_ID_PATTERN.test(id)) ids.push(id);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return ids;
+  }
+
+  async listFiles(runId: string): Promise<StoredFile[]> {
+    const files: StoredFile[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#list({ Bucket: this.#location.bucket, Prefix: runKeyPrefix(this.#location, runId), ...(token ? { ContinuationToken: token } : {}) });
+      for (const o of page.Contents ?? []) {
+        // A key that is no safe path (written by someone else) is skipped, never followed.
+        const path = o.Key === undefined ? undefined : pathOfKey(this.#location, runId, o.Key);
+        if (path !== undefined) files.push({ path, size: o.Size ?? 0 });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return files;
+  }
+
+  async open(runId: string, path: string): Promise<{ body: Readable; size: number } | undefined> {
+    const key = artifactKey(this.#location, runId, path);
+    try {
+      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#location.bucket, Key: key }));
+      return { body: out.Body as Readable, size: out.ContentLength ?? 0 };
+    } catch (error) {
+      if (error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404)) return undefined;
+      throw new Error(`cannot read ${path} of run ${runId} from ${this.where}: ${describeS3Error(error)}`);
+    }
+  }
+
+  async putFile(runId: string, path: string, localFile: string): Promise<void> {
+    const key = artifactKey(this.#location, runId, path);
+    const { size } = await stat(localFile);
+    if (size > MAX_OBJECT_BYTES) throw new Error(`${path} is ${size} bytes: more than the ${MAX_OBJECT_BYTES} bytes one upload takes`);
+    await this.#put({
+      Bucket: this.#location.bucket, Key: key, Body: createReadStream(localFile), ContentLength: size,
+      ContentType: CONTENT_TYPES.get(extname(path).toLowerCase()) ?? 'application/octet-stream',
+    });
+  }
+
+  async download(runId: string, path: string, localFile: string): Promise<boolean> {
+    const object = await this.open(runId, path);
+    if (!object) return false;
+    const tmp = join(dirname(localFile), `.${basename(localFile)}.${process.pid}.${counter++}.tmp`);
+    try {
+      await mkdir(dirname(localFile), { recursive: true });
+      await pipeline(object.body, createWriteStream(tmp));
+      await rename(tmp, localFile);
+    } catch (error) {
+      object.body.destroy();
+      await rm(tmp, { force: true }).catch(() => undefined); // cleanup only
+      throw toDiskWriteError(error, localFile);
+    }
+    return true;
+  }
+
+  /** One page of a listing; a failure says what S3 answered, in one line, without credentials. */
+  async #list(input: ListObjectsV2CommandInput): Promise<ListObjectsV2CommandOutput> {
+    try {
+      return await this.#client.send(new ListObjectsV2Command(input));
+    } catch (error) {
+      throw new Error(`cannot list ${this.where}: ${describeS3Error(error)}`);
+    }
+  }
+
+  async #put(input: PutObjectCommandInput): Promise<void> {
+    try {
+      await this.#client.send(new PutObjectCommand(input));
+    } catch (error) {
+      throw new Error(`cannot upload to ${this.where}: ${describeS3Error(error)}`);
+    }
+  }
+}
