@@ -10,10 +10,10 @@ import type { TapLayout, TapLoss } from './attentionTaps.ts';
 import { tapsOf } from './tapsOf.ts';
 
 /**
- * What the program reads of an imported-model handle. ImportedModel implements it; the program
- * depends on this shape rather than the class, so the two files do not import each other.
+ * What the training programs read of an imported-model handle. ImportedModel implements it; the
+ * programs depend on this shape rather than the class, so the files do not import each other.
  */
-export interface FlowModelState {
+export interface ImportedModelState {
   readonly imageShape: readonly number[];
   readonly conditionShape: readonly number[] | null;
   /** References per sample the condition input takes (0: it is fed zeros or there is none). */
@@ -21,11 +21,15 @@ export interface FlowModelState {
   readonly digest: string;
   readonly lora: unknown;
   readonly weights: { readonly params: Readonly<Record<string, TensorT>> } | null;
+  withWeights(weights: { params: Record<string, TensorT>; source: string; step: number }): unknown;
+}
+
+/** What flow matching (with tap losses) reads besides. */
+export interface FlowModelState extends ImportedModelState {
   readonly attention: readonly { readonly q: string; readonly k: string }[];
   readonly mapping: { readonly heads: number };
   readonly tapLosses: readonly TapLoss[];
   trace(g: Graph, xt: Sym, t: Sym, condition?: Sym): { output: Sym; tensors: Readonly<Record<string, Sym>> };
-  withWeights(weights: { params: Record<string, TensorT>; source: string; step: number }): unknown;
 }
 
 export const ONNX_KEY = 'model.onnx';
@@ -193,15 +197,8 @@ export class FlowMatchingProgram implements TrainingProgram {
   }
 
   checkMetadata(meta: Readonly<Record<string, string>>): string[] {
-    const out: string[] = [];
-    if (meta[ONNX_KEY] === undefined) return ['the checkpoint was not written by an imported-model training run (no model.onnx digest)'];
-    if (meta[ONNX_KEY] !== this.metadata[ONNX_KEY]) out.push(`the ONNX export differs: its .onnx file or the weights in its external-data side files (sha256 ${meta[ONNX_KEY]!.slice(0, 12)}… in the checkpoint, ${this.metadata[ONNX_KEY]!.slice(0, 12)}… now)`);
-    if (meta[LORA_KEY] !== this.metadata[LORA_KEY]) out.push(`LoRA settings differ: ${meta[LORA_KEY]} in the checkpoint, ${this.metadata[LORA_KEY]} in this graph`);
-    if (meta[DATA_KEY] !== undefined && meta[DATA_KEY] !== this.metadata[DATA_KEY]) out.push(`training images (count:hash) differ: ${meta[DATA_KEY]} in the checkpoint, ${this.metadata[DATA_KEY]} in this graph`);
-    // Checkpoints from before the key trained without condition or tap losses.
-    const terms = meta[TERMS_KEY] ?? JSON.stringify({ condition: 'zeros', losses: [] });
-    if (terms !== this.metadata[TERMS_KEY]) out.push(`condition or attention losses differ: ${terms} in the checkpoint, ${this.metadata[TERMS_KEY]} in this graph`);
-    return out;
+    // Checkpoints from before the terms key trained without condition or tap losses.
+    return metadataDifferences(meta, this.metadata, TERMS_KEY, JSON.stringify({ condition: 'zeros', losses: [] }), 'condition or attention losses');
   }
 
   withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): unknown {
@@ -209,8 +206,23 @@ export class FlowMatchingProgram implements TrainingProgram {
   }
 }
 
+/**
+ * Why a checkpoint with metadata `meta` cannot resume a run with `mine`: another export (digest),
+ * LoRA settings, training images or `termsKey` entry (`termsDefault` when the checkpoint has none).
+ */
+export function metadataDifferences(meta: Readonly<Record<string, string>>, mine: Readonly<Record<string, string>>, termsKey: string, termsDefault: string, terms: string): string[] {
+  const out: string[] = [];
+  if (meta[ONNX_KEY] === undefined) return ['the checkpoint was not written by an imported-model training run (no model.onnx digest)'];
+  if (meta[ONNX_KEY] !== mine[ONNX_KEY]) out.push(`the ONNX export differs: its .onnx file or the weights in its external-data side files (sha256 ${meta[ONNX_KEY]!.slice(0, 12)}… in the checkpoint, ${mine[ONNX_KEY]!.slice(0, 12)}… now)`);
+  if (meta[LORA_KEY] !== mine[LORA_KEY]) out.push(`LoRA settings differ: ${meta[LORA_KEY]} in the checkpoint, ${mine[LORA_KEY]} in this graph`);
+  if (meta[DATA_KEY] !== undefined && meta[DATA_KEY] !== mine[DATA_KEY]) out.push(`training images (count:hash) differ: ${meta[DATA_KEY]} in the checkpoint, ${mine[DATA_KEY]} in this graph`);
+  const saved = meta[termsKey] ?? termsDefault;
+  if (saved !== mine[termsKey]) out.push(`${terms} differ: ${saved} in the checkpoint, ${mine[termsKey]} in this graph`);
+  return out;
+}
+
 /** [B·K, 3, h, w] (each sample's K references in order) → [B, 3·K, h, w]: a memory reshape. */
-function stackOnChannels(t: Tensor, batch: number): Tensor {
+export function stackOnChannels(t: Tensor, batch: number): Tensor {
   const [, c, h, w] = t.shape as [number, number, number, number];
   return new Tensor('float32', [batch, (t.shape[0]! / batch) * c, h, w], t.data as Float32Array);
 }

@@ -2,6 +2,9 @@ import { closeNames, importOnnxModel, loraRewrites, ops as o, type Graph, type I
 import type { Trainable, TrainingProgram } from 'tessera/train';
 import type { AttentionTapModel, TapLoss } from './attentionTaps.ts';
 import { FlowMatchingProgram } from './FlowMatchingProgram.ts';
+import { frozenView, REF_PREFIX } from './frozenView.ts';
+import type { PairObjective, PairObjectiveModel } from './pairObjective.ts';
+import { PreferenceFlowProgram } from './PreferenceFlowProgram.ts';
 
 /** Which graph inputs and output of the export play which part in training. */
 export interface ModelMapping {
@@ -55,7 +58,7 @@ function staticDims(model: OnnxModel, name: string, rank: number, role: string):
  * optional LoRA spec and the weights of a training run. Train fine-tunes it with a flow-matching
  * loss (FlowMatchingProgram); with LoRA only the adapters train and the export's weights stay frozen.
  */
-export class ImportedModel implements Trainable, AttentionTapModel {
+export class ImportedModel implements Trainable, AttentionTapModel, PairObjectiveModel {
   readonly kind = 'imported';
   /** [C, H, W] of the image input. */
   readonly imageShape: number[];
@@ -72,6 +75,8 @@ export class ImportedModel implements Trainable, AttentionTapModel {
     readonly weights: ImportedWeights | null = null,
     /** Losses on the attention taps (mosaic/SCALoss's SCAL), added to the flow loss. */
     readonly tapLosses: readonly TapLoss[] = [],
+    /** A preference objective (focusdpo/DPOLoss) replacing flow matching: training data are then preference pairs. */
+    readonly objective: PairObjective | null = null,
   ) {
     this.imageShape = staticDims(onnx, mapping.image, 4, 'image');
     if (this.imageShape[0] !== 3) throw new RangeError(`model/ImportOnnx: the image input '${mapping.image}' has ${this.imageShape[0]} channels; training images are RGB (3)`);
@@ -99,17 +104,24 @@ export class ImportedModel implements Trainable, AttentionTapModel {
   }
 
   withLora(lora: LoraSpec): ImportedModel {
-    return new ImportedModel(this.onnx, this.digest, this.mapping, lora, this.weights, this.tapLosses);
+    return new ImportedModel(this.onnx, this.digest, this.mapping, lora, this.weights, this.tapLosses, this.objective);
   }
 
   withWeights(weights: ImportedWeights): ImportedModel {
-    return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, weights, this.tapLosses);
+    return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, weights, this.tapLosses, this.objective);
   }
 
   /** Adds a loss on the attention taps (one of the same name is replaced); needs named q/k. */
   withTapLoss(loss: TapLoss): ImportedModel {
     if (!this.mapping.attention.length) throw new RangeError(`${loss.describe()} needs the model's attention q/k tensors: name them in model/ImportOnnx's attention parameter`);
-    return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, this.weights, [...this.tapLosses.filter((l) => l.name !== loss.name), loss]);
+    if (this.objective) throw new RangeError(`${loss.describe()} cannot be added under ${this.objective.describe()}: a preference objective replaces the flow loss the tap losses add to`);
+    return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, this.weights, [...this.tapLosses.filter((l) => l.name !== loss.name), loss], this.objective);
+  }
+
+  /** Trains under a preference objective (Flow-DPO) instead of flow matching, against a frozen copy of this model. */
+  withPairObjective(objective: PairObjective): ImportedModel {
+    if (this.tapLosses.length) throw new RangeError(`${objective.describe()} cannot replace flow matching while ${this.tapLosses.map((l) => l.describe()).join(', ')} is attached; put the preference objective on a model without tap losses`);
+    return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, this.weights, this.tapLosses, objective);
   }
 
   /**
@@ -117,6 +129,18 @@ export class ImportedModel implements Trainable, AttentionTapModel {
    * 'references', the condition [rows, 3·K, h, w]: its output, every tensor by ONNX name and the name map.
    */
   trace(g: Graph, x: Sym, t: Sym, condition?: Sym): { output: Sym; tensors: Record<string, Sym>; names: Map<string, ImportedParam[]> } {
+    return this.replay(g, x, t, condition, '');
+  }
+
+  /**
+   * The same replay with every param frozen and named `ref.<param>` (LoRA adapters included): the
+   * reference a preference objective compares against, initialised like the policy.
+   */
+  traceReference(g: Graph, x: Sym, t: Sym, condition?: Sym): { output: Sym } {
+    return this.replay(frozenView(g), x, t, condition, REF_PREFIX);
+  }
+
+  private replay(g: Graph, x: Sym, t: Sym, condition: Sym | undefined, prefix: string): { output: Sym; tensors: Record<string, Sym>; names: Map<string, ImportedParam[]> } {
     const inputs: Record<string, Sym> = Object.create(null);
     inputs[this.mapping.image] = x;
     inputs[this.mapping.time] = t.mul(this.mapping.timeScale);
@@ -124,15 +148,15 @@ export class ImportedModel implements Trainable, AttentionTapModel {
       if (this.conditionRefs && !condition) throw new RangeError(`model: the condition input '${this.mapping.condition}' takes reference images; none were given`);
       inputs[this.mapping.condition] = this.conditionRefs ? condition! : o.expand(g.constant(0), [x.shape[0]!, ...this.conditionShape!]);
     }
-    const rewrites = this.lora ? loraRewrites(g, this.lora) : [];
-    const { tensors, names } = importOnnxModel(g, this.onnx, inputs, { params: this.lora ? 'frozen' : 'trainable', rewrites });
+    const rewrites = this.lora ? loraRewrites(g, { ...this.lora, prefix }) : [];
+    const { tensors, names } = importOnnxModel(g, this.onnx, inputs, { params: this.lora ? 'frozen' : 'trainable', rewrites, prefix });
     const output = tensors[this.mapping.output]!;
     if (output.shape.join() !== x.shape.join()) throw new RangeError(`model: output '${this.mapping.output}' is [${output.shape.join(', ')}]; a velocity must be shaped like the image [${x.shape.join(', ')}]`);
     return { output, tensors, names };
   }
 
   trainingProgram(data: unknown, options: { steps: number }): TrainingProgram {
-    return new FlowMatchingProgram(this, data, options);
+    return this.objective ? new PreferenceFlowProgram(this, this.objective, data) : new FlowMatchingProgram(this, data, options);
   }
 
   describe(): string {
@@ -140,7 +164,7 @@ export class ImportedModel implements Trainable, AttentionTapModel {
     const lora = this.lora ? `, LoRA rank ${this.lora.rank} on ${this.lora.targets.join(', ')}` : '';
     const cond = this.conditionRefs ? `, condition: ${this.conditionRefs} reference image${this.conditionRefs > 1 ? 's' : ''}` : this.mapping.condition ? ', condition: zeros' : '';
     const taps = this.mapping.attention.length ? `, ${this.mapping.attention.length} attention site${this.mapping.attention.length > 1 ? 's' : ''}` : '';
-    const losses = this.tapLosses.length ? ` · + ${this.tapLosses.map((l) => l.describe()).join(' + ')}` : '';
+    const losses = this.objective ? ` · ${this.objective.describe()}` : this.tapLosses.length ? ` · + ${this.tapLosses.map((l) => l.describe()).join(' + ')}` : '';
     return `imported model: ${this.onnx.graph.nodes.length} nodes, ${this.onnx.graph.initializers.length} initializers, image ${c}×${h}×${w}${cond}${taps}${lora}${losses}${this.weights ? `, weights from ${this.weights.source} (step ${this.weights.step})` : ''}`;
   }
 }

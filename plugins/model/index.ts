@@ -2,7 +2,8 @@
  * model: bring your own model. Imports a PyTorch-exported ONNX file as a MODEL handle that
  * train/Train fine-tunes (flow matching on images), with optional LoRA adapters (docs/import.md).
  * Public as 'tessera/model': other plugins attach losses to an imported model's named attention
- * through {@link AttentionTapModel} and {@link TapLoss} (mosaic/SCALoss adds SCAL this way).
+ * through {@link AttentionTapModel} and {@link TapLoss} (mosaic/SCALoss adds SCAL this way), and
+ * set a preference objective through {@link PairObjectiveModel} (focusdpo/DPOLoss sets Flow-DPO).
  *
  * @packageDocumentation
  */
@@ -15,6 +16,8 @@ export type { ModelMapping, LoraSpec, ImportedWeights } from './ImportedModel.ts
 export { FlowMatchingProgram } from './FlowMatchingProgram.ts';
 export { isAttentionTapModel } from './attentionTaps.ts';
 export type { AttentionTap, AttentionTapModel, TapLayout, TapLoss } from './attentionTaps.ts';
+export { isPairObjectiveModel } from './pairObjective.ts';
+export type { PairErrors, PairObjective, PairObjectiveModel } from './pairObjective.ts';
 export { ImportOnnx, LoRA };
 
 export default definePlugin({ name: 'model', version: '0.1.0', nodes: [ImportOnnx, LoRA] });
