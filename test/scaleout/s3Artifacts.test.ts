@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pngjs from 'pngjs';
 import { createEngine, createLogger, type Engine } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
@@ -30,6 +32,7 @@ let serverRuns: string;
 let store: S3ArtifactStore;
 const workers: WorkerProcess[] = [];
 const PREFIX = 'exp/one';
+const BIN = fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url));
 const saved = new Map<string, string | undefined>();
 
 function artifactsArgs(): string[] {
@@ -136,6 +139,12 @@ test('a run on a worker with --artifacts s3://… is read through the server: in
   const waited = events.find((e) => e.type === 'node:output' && e.nodeId === 'wait');
   assert.type(waited?.outputs?.value, 'number');
   assert.equal(JSON.parse(value.text), waited.outputs.value);
+  // Jobs name the bucket, never a credential: not in Redis's AOF (every payload, log, result), the runs folders or the output.
+  for (const dir of [redis.dir, join(ws, 'runs'), serverRuns]) {
+    for (const f of filesUnder(dir)) assert.not.ok(readFileSync(join(dir, f)).includes(s3.secret), `${dir}/${f}`);
+  }
+  assert.ok(filesUnder(redis.dir).some((f) => readFileSync(join(redis.dir, f)).includes(`s3://${s3.bucket}/${PREFIX}`)), 'the AOF holds the job');
+  assert.not.ok(w.output.includes(s3.secret));
 });
 
 test('a server with a fresh runs folder lists the stored run and replays it from the bucket alone', async () => {
@@ -219,6 +228,14 @@ test('bad credentials: the worker and the server exit 2 with the reason; the sec
   assert.match(bad.output, /AWS_ACCESS_KEY_ID/);
   assert.not.match(bad.output, /\n\s+at /); // no stack
   assert.not.ok(bad.output.includes(s3.secret));
+  // `serve` checks the bucket at startup too, before loading any plugin.
+  const serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--workspace', ws, ...artifactsArgs()], { env: { ...process.env, ...s3.env, AWS_ACCESS_KEY_ID: 'AKNOSUCHKEY000000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let served = '';
+  serve.stdout.on('data', (d: Buffer) => (served += d.toString()));
+  serve.stderr.on('data', (d: Buffer) => (served += d.toString()));
+  assert.is(await new Promise((r) => serve.once('exit', r)), 2);
+  assert.match(served, /error: cannot use s3:\/\/tessera-runs\/exp\/one: .*HTTP 403/);
+  assert.not.ok(served.includes(s3.secret));
   const none = await openArtifactStore({ url: `s3://no-such-bucket/${PREFIX}`, endpoint: s3.endpoint });
   assert.type(none, 'string');
   assert.match(none as string, /HTTP 404.*bucket does not exist/);
