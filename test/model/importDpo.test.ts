@@ -103,6 +103,27 @@ test('the reference starts as the policy (trained weights copied to ref.*); weig
   assert.match(program.checkMetadata({ ...program.metadata, 'model.objective': '{"name":"sft"}' }).join(), /preference objective differ/);
 });
 
+test('the UNet with its reference condition: a DPO step with the reference = the policy has loss ln 2, the condition is fed from the pairs', async () => {
+  const onnx = await loadOnnxFile(join(ROOT, 'test/fixtures/onnx/tiny_unet_op17.onnx'));
+  const mapping: ModelMapping = { ...MAPPING, condition: 'c' };
+  const model = new ImportedModel(onnx, 'test', mapping).withPairObjective(importedObjective({ objective: 'dpo', beta: 2000 }));
+  const data = generateInMemory({ ...DEFAULT_CONFIG, seed: 4, kMin: 1, kMax: 1, dip: 'mixed' }, { train: 3 });
+  const program = model.trainingProgram(data, { steps: 1 });
+  const batch = program.batch(0, 2, 1);
+  const f = batch.feeds as Record<string, Tensor>;
+  assert.equal(f.condition!.shape, [2, 3, 16, 16]);
+  assert.ok(f.condition!.toArray().some((v) => v !== 0), 'reference images, not zeros');
+  const g = new Graph();
+  const out = program.modelFn(batch.variant, 2)(g);
+  const params: Record<string, Tensor> = Object.create(null);
+  for (const [name, info] of g.params) if (info.init.kind === 'values') params[name] = info.init.tensor;
+  const step = await KernelSession.create(g.toModel({ loss: out.loss, ...out.outputs }));
+  const got = await step.run({ ...f, ...params });
+  await step.release();
+  assert.ok(Math.abs(got.loss!.item() - Math.LN2) < 1e-4 && Math.abs(got.margin!.item()) < 1e-2, `loss ${got.loss!.item()}, margin ${got.margin!.item()}`);
+  assert.throws(() => model.trainingProgram(generateInMemory({ ...DEFAULT_CONFIG, seed: 4, kMin: 2, kMax: 2, dip: 'mixed' }, { train: 1 }), { steps: 1 }), /train-0000000 has 2 references; the condition input takes 1/);
+});
+
 test('errors: samples without a loser, DPO with tap losses attached', async () => {
   const onnx = await load();
   const model = new ImportedModel(onnx, 'test', MAPPING).withPairObjective(importedObjective({ objective: 'dpo', beta: 1 }));
