@@ -177,6 +177,12 @@ test('conditionFrom zeros trains on plain images; the default feeds references a
   assert.equal(p.variants, ['default']);
   assert.not.ok('condition' in p.batch(0, 2, 0).feeds);
   assert.throws(() => new ImportedModel(unet, 'test', UNET).trainingProgram(data.map((s) => s.target), { steps: 1 }), /a condition fed from references needs SemAlign samples|is no SemAlign sample/);
+  // Resuming: a checkpoint from before the terms key (no condition, no tap losses) resumes a plain
+  // run, not one with the reference condition or SCAL.
+  const { 'model.terms': _, ...old } = p.metadata;
+  assert.equal(p.checkMetadata(old), []);
+  const scal = new ImportedModel(unet, 'test', UNET).withTapLoss(scalTapLoss({ alpha: 0.4, mode: 'reference' })).trainingProgram(data, { steps: 1 });
+  assert.match(scal.checkMetadata({ ...old, 'model.data': scal.metadata['model.data']! }).join(), /condition or attention losses differ: .*"condition":"references".*"name":"scal"/);
 });
 
 test.run();
