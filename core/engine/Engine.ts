@@ -13,7 +13,8 @@ import type { Logger } from '../services/Logger.ts';
 import { createConsoleLogger } from '../services/Logger.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import { capIssues, type ValidationIssue } from '../graph/ValidationIssue.ts';
-import { validateGraph } from '../graph/validateGraph.ts';
+import { checkGraph } from '../graph/validateGraph.ts';
+import type { CheckedGraph } from '../graph/validateSemantics.ts';
 import { validatePaths } from '../graph/validatePaths.ts';
 import { Workspace } from '../services/Workspace.ts';
 import { NodeCache } from './NodeCache.ts';
@@ -139,8 +140,15 @@ export class Engine {
    * empty when it may run.
    */
   validate(doc: unknown): ValidationIssue[] {
-    const issues = validateGraph(doc, this.registry);
-    return issues.length ? issues : capIssues(validatePaths(doc as GraphDocument, this.registry, this.#workspace));
+    return this.#check(doc).issues;
+  }
+
+  /** {@link validate}, plus what validation learned, for planRun, when there is no issue. */
+  #check(doc: unknown): { issues: ValidationIssue[]; checked?: CheckedGraph } {
+    const result = checkGraph(doc, this.registry);
+    if (result.issues.length) return result;
+    const issues = capIssues(validatePaths(doc as GraphDocument, this.registry, this.#workspace));
+    return issues.length ? { issues } : result;
   }
 
   /** Node definitions as JSON (the editor's palette, `tessera nodes --json`). */
@@ -160,11 +168,11 @@ export class Engine {
   run(doc: unknown, options: RunOptions = {}): Observable<ExecutionEvent> {
     return new Observable<ExecutionEvent>((subscriber) => {
       const runId = options.runId ?? randomUUID();
-      const issues = this.validate(doc);
+      const { issues, checked } = this.#check(doc);
       const graph = doc as GraphDocument;
       let plan;
       try {
-        plan = issues.length ? undefined : planRun(graph, this.registry, options.targets);
+        plan = checked ? planRun(graph, this.registry, options.targets, checked) : undefined;
       } catch (error) {
         issues.push({ code: 'invalid_override', pointer: '', message: (error as Error).message });
       }

@@ -3,6 +3,7 @@ import type { ExecuteContext, ProgressReporter } from '../plugin/NodeDefinition.
 import type { Logger } from '../services/Logger.ts';
 import { createLogger } from '../services/Logger.ts';
 import { Rng } from '../services/Rng.ts';
+import { hashString32 } from '../util/hash.ts';
 import type { ArtifactStore } from '../services/ArtifactStore.ts';
 import { WORKSPACE } from '../plugin/tokens.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
@@ -28,7 +29,8 @@ export interface ContextHost {
  */
 export class NodeContext implements ExecuteContext {
   readonly #host: ContextHost;
-  readonly #seed: number;
+  readonly #seedBase: number;
+  readonly #seedKey: string | number;
   readonly #onRng: () => void;
   readonly #nodeType: string;
   #rng: Rng | undefined;
@@ -36,10 +38,12 @@ export class NodeContext implements ExecuteContext {
   #progress: ProgressReporter | undefined;
   #resolvePath: ((path: string, access: 'read' | 'write') => Promise<string>) | undefined;
 
-  constructor(host: ContextHost, readonly nodeId: string, nodeType: string, readonly inputs: Record<string, any>, readonly params: Record<string, any>, seed: number, onRng: () => void) {
+  /** The rng's seed is hashString32(`${seedBase}:${seedKey}`), hashed only if the node draws. */
+  constructor(host: ContextHost, readonly nodeId: string, nodeType: string, readonly inputs: Record<string, any>, readonly params: Record<string, any>, seedBase: number, seedKey: string | number, onRng: () => void) {
     this.#host = host;
     this.#nodeType = nodeType;
-    this.#seed = seed;
+    this.#seedBase = seedBase;
+    this.#seedKey = seedKey;
     this.#onRng = onRng;
   }
 
@@ -57,7 +61,7 @@ export class NodeContext implements ExecuteContext {
 
   get rng(): Rng {
     this.#onRng();
-    return (this.#rng ??= new Rng(this.#seed));
+    return (this.#rng ??= new Rng(hashString32(`${this.#seedBase}:${this.#seedKey}`)));
   }
 
   get progress(): ProgressReporter {

@@ -110,6 +110,8 @@ interface NodeRun {
   readonly outPorts: readonly string[];
   readonly outSlots: readonly PortSlot<PortData>[];
   readonly outChannels: readonly (Channel<unknown> | undefined)[];
+  /** Per output port, the node runs that read it, once per link. */
+  readonly outReaders: NodeRun[][];
   /** Input ports in link order, each with the slots of its links. */
   readonly inputs: readonly { readonly port: string; readonly slots: readonly PortSlot<PortData>[] }[];
   /** Reads a stream port (so it has channel readers to release when it ends). */
@@ -122,13 +124,10 @@ interface NodeRun {
 }
 
 class RunState {
-  readonly #ports = new Map<string, PortSlot<PortData>>();
   readonly #channels = new Map<string, Channel<unknown>>();
   /** `consumer\0port\0linkIndex` → reader index on the producer's channel (stream links only). */
   readonly #readerIndex = new Map<string, number>();
   readonly #runs: NodeRun[] = [];
-  /** Slot → the node runs that read it, once per link. */
-  readonly #readersOf = new Map<PortSlot<PortData>, NodeRun[]>();
   #finished = 0;
   #anyFailed = false;
   #allDone: { resolve: () => void; reject: (e: unknown) => void } | undefined;
@@ -155,47 +154,54 @@ class RunState {
     this.#contextHost = { emit: (e) => this.emit(e), logger: services.logger, ...(options.echoNodeLogs === false ? { echoNodeLogs: false } : {}), signal, artifacts: this.#artifacts, get: (t) => services.get(t), ...(options.graph ? { graph: options.graph } : {}) };
     const nextReader = new Map<string, number>();
     const targets = new Set(plan.targets);
+    // Keyed by node id (user text), so a Map. Port keys (`id.port`) are built only where streams
+    // are involved: a graph without any needs no string per link.
+    const runOf = new Map<string, NodeRun>();
+    const anyStream = plan.streamPorts.size > 0;
     for (const id of plan.order) {
       const node = plan.nodes.get(id)!;
       const outPorts = Object.keys(node.def.outputs);
-      const outSlots: PortSlot<PortData>[] = [];
-      const outChannels: (Channel<unknown> | undefined)[] = [];
+      const outSlots: PortSlot<PortData>[] = new Array(outPorts.length);
+      const outChannels: (Channel<unknown> | undefined)[] = new Array(outPorts.length);
+      const outReaders: NodeRun[][] = new Array(outPorts.length);
       let streamsOut = false;
-      for (const port of outPorts) {
-        const key = `${id}.${port}`;
-        const slot = new PortSlot<PortData>();
-        this.#ports.set(key, slot);
-        outSlots.push(slot);
-        let channel: Channel<unknown> | undefined;
-        if (plan.streamPorts.has(key)) {
-          channel = new Channel(plan.readers.get(key) ?? 0, options.streamHighWater ?? 16);
+      for (let i = 0; i < outPorts.length; i++) {
+        outSlots[i] = new PortSlot<PortData>();
+        outReaders[i] = [];
+        const key = anyStream ? `${id}.${outPorts[i]}` : undefined;
+        if (key !== undefined && plan.streamPorts.has(key)) {
+          const channel = new Channel(plan.readers.get(key) ?? 0, options.streamHighWater ?? 16);
           this.#channels.set(key, channel);
+          outChannels[i] = channel;
           streamsOut = true;
         }
-        outChannels.push(channel);
       }
       const inputs: { port: string; slots: PortSlot<PortData>[] }[] = [];
-      const run: NodeRun = { node, outPorts, outSlots, outChannels, inputs, readsStream: false, streamsOut, isTarget: targets.has(id), waiting: 0, started: false };
-      for (const [port, links] of Object.entries(node.links)) {
-        const slots: PortSlot<PortData>[] = [];
-        links.forEach((l, i) => {
-          const key = `${l.node}.${l.output}`;
-          const n = nextReader.get(key) ?? 0;
-          nextReader.set(key, n + 1);
-          if (plan.streamPorts.has(key)) {
-            this.#readerIndex.set(`${id}\0${port}\0${i}`, n);
-            run.readsStream = true;
+      const run: NodeRun = { node, outPorts, outSlots, outChannels, outReaders, inputs, readsStream: false, streamsOut, isTarget: targets.has(id), waiting: 0, started: false };
+      for (const port in node.links) {
+        const links = node.links[port]!;
+        const slots: PortSlot<PortData>[] = new Array(links.length);
+        for (let i = 0; i < links.length; i++) {
+          const l = links[i]!;
+          if (anyStream) {
+            const key = `${l.node}.${l.output}`;
+            if (plan.streamPorts.has(key)) {
+              const n = nextReader.get(key) ?? 0;
+              nextReader.set(key, n + 1);
+              this.#readerIndex.set(`${id}\0${port}\0${i}`, n);
+              run.readsStream = true;
+            }
           }
-          // Planned in topological order, so the producer's slots exist already.
-          const slot = this.#ports.get(key)!;
-          slots.push(slot);
-          const readers = this.#readersOf.get(slot);
-          if (readers) readers.push(run);
-          else this.#readersOf.set(slot, [run]);
+          // Planned in topological order, so the producer's run exists already.
+          const producer = runOf.get(l.node)!;
+          const out = producer.outPorts.indexOf(l.output);
+          slots[i] = producer.outSlots[out]!;
+          producer.outReaders[out]!.push(run);
           run.waiting++;
-        });
+        }
         inputs.push({ port, slots });
       }
+      runOf.set(id, run);
       this.#runs.push(run);
     }
     signal.addEventListener('abort', () => {
@@ -255,21 +261,22 @@ class RunState {
 
   #start(run: NodeRun): void {
     run.started = true;
-    this.#runNode(run).then(
-      (outcome) => {
-        if (outcome === 'failed') this.#anyFailed = true;
-        if (++this.#finished === this.#runs.length) this.#allDone!.resolve();
-      },
-      (error) => this.#allDone!.reject(error),
-    );
+    this.#runNode(run).then(this.#nodeEnded, this.#crashed);
   }
 
+  // Made once per run, not twice per node.
+  readonly #nodeEnded = (outcome: Outcome): void => {
+    if (outcome === 'failed') this.#anyFailed = true;
+    if (++this.#finished === this.#runs.length) this.#allDone!.resolve();
+  };
+  readonly #crashed = (error: unknown): void => this.#allDone!.reject(error);
+
   #resolvePort(run: NodeRun, i: number, data: PortData): void {
-    if (run.outSlots[i]!.resolve(data)) this.#settled(run.outSlots[i]!, false);
+    if (run.outSlots[i]!.resolve(data)) this.#settled(run.outReaders[i]!, false);
   }
 
   #rejectPort(run: NodeRun, i: number, error: unknown): void {
-    if (run.outSlots[i]!.reject(error)) this.#settled(run.outSlots[i]!, true);
+    if (run.outSlots[i]!.reject(error)) this.#settled(run.outReaders[i]!, true);
   }
 
   /**
@@ -277,9 +284,7 @@ class RunState {
    * failed port, which then skips (or waits, in port order, exactly as awaiting its inputs
    * would). Started on a microtask, so a long chain of synchronous nodes never nests calls.
    */
-  #settled(slot: PortSlot<PortData>, failed: boolean): void {
-    const readers = this.#readersOf.get(slot);
-    if (!readers) return;
+  #settled(readers: readonly NodeRun[], failed: boolean): void {
     for (const run of readers) {
       if (run.started || run.node.disabled) continue; // drive() starts disabled nodes itself
       if (--run.waiting === 0 || failed) {
@@ -289,23 +294,26 @@ class RunState {
     }
   }
 
+  /**
+   * Ends a node that did not produce: its ports fail (so readers skip), its stream readers are
+   * released, and one node:error or node:skipped is emitted. A method, not a closure per node.
+   */
+  #finish(run: NodeRun, outcome: Exclude<Outcome, 'done' | 'cached'>, reason: string, error?: unknown): Outcome {
+    const { node } = run;
+    const upstream = new UpstreamFailure(node.id, outcome === 'cancelled' ? 'cancelled' : outcome === 'failed' ? 'failed' : 'skipped');
+    for (let i = 0; i < run.outSlots.length; i++) {
+      this.#rejectPort(run, i, upstream);
+      run.outChannels[i]?.fail(upstream);
+    }
+    this.#releaseReaders(run);
+    if (outcome === 'failed') this.emit({ type: 'node:error', nodeId: node.id, nodeType: node.def.type, error: error as NodeErrorInfo });
+    else this.emit({ type: 'node:skipped', nodeId: node.id, nodeType: node.def.type, reason });
+    return outcome;
+  }
+
   async #runNode(run: NodeRun): Promise<Outcome> {
     const { node } = run;
-    const nodeType = node.def.type;
-    const base = { nodeId: node.id, nodeType };
-    const finish = (outcome: Exclude<Outcome, 'done' | 'cached'>, reason: string, error?: unknown): Outcome => {
-      const upstream = new UpstreamFailure(node.id, outcome === 'cancelled' ? 'cancelled' : outcome === 'failed' ? 'failed' : 'skipped');
-      for (let i = 0; i < run.outSlots.length; i++) {
-        this.#rejectPort(run, i, upstream);
-        run.outChannels[i]?.fail(upstream);
-      }
-      this.#releaseReaders(run);
-      if (outcome === 'failed') this.emit({ type: 'node:error', ...base, error: error as NodeErrorInfo });
-      else this.emit({ type: 'node:skipped', ...base, reason });
-      return outcome;
-    };
-
-    if (node.disabled) return finish('skipped', 'disabled');
+    if (node.disabled) return this.#finish(run, 'skipped', 'disabled');
 
     // Read every port this node reads: settled ones directly, pending ones (only when a failure
     // started this node early) by awaiting, port by port, which reports the same failure.
@@ -323,11 +331,11 @@ class RunState {
         }
       }
     } catch (error) {
-      if (this.signal.aborted) return finish('cancelled', 'cancelled');
+      if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
       const u = error as UpstreamFailure;
-      return finish('skipped', `upstream node "${u.nodeId}" ${u.reason === 'cancelled' ? 'was cancelled' : u.reason}`);
+      return this.#finish(run, 'skipped', `upstream node "${u.nodeId}" ${u.reason === 'cancelled' ? 'was cancelled' : u.reason}`);
     }
-    if (this.signal.aborted) return finish('cancelled', 'cancelled');
+    if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
 
     // Cache lookup.
     const streamsIn = run.readsStream && Object.values(data).some((ds) => ds.some((d) => d.kind === 'stream'));
@@ -342,8 +350,8 @@ class RunState {
           const effective = hit.seed !== undefined ? seededKey(key, hit.seed) : key;
           for (let i = 0; i < run.outPorts.length; i++) this.#resolvePort(run, i, { kind: 'value', value: hit.outputs[run.outPorts[i]!], key: effective });
           this.#noteResult(run, hit.outputs);
-          this.emit({ type: 'node:output', ...base, outputs: hit.outputs });
-          this.emit({ type: 'node:done', ...base, durationMs: 0, cached: true });
+          this.emit({ type: 'node:output', nodeId: node.id, nodeType: node.def.type, outputs: hit.outputs });
+          this.emit({ type: 'node:done', nodeId: node.id, nodeType: node.def.type, durationMs: 0, cached: true });
           return 'cached';
         }
       }
@@ -367,9 +375,9 @@ class RunState {
         await this.#runMapped(node, data, () => (usedRng = true));
       } else {
         const inputs = this.#buildInputs(node, data);
-        const ctx = this.#context(node, inputs, hashString32(`${this.options.seed}:${key ?? node.id}`), () => (usedRng = true));
+        const ctx = this.#context(node, inputs, this.options.seed, key ?? node.id, () => (usedRng = true));
         const scoped = this.#scopedNode(node, ctx);
-        const result = this.#inScope(scoped, () => node.def.execute(ctx));
+        const result = scoped ? this.#inScope(scoped, () => node.def.execute(ctx)) : node.def.execute(ctx);
         const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
         let outputs: Record<string, unknown>;
         if (iterable) outputs = await this.#drainStream(node, iterable, undefined, scoped);
@@ -390,11 +398,11 @@ class RunState {
       this.#emitDone(node, performance.now() - started);
       return 'done';
     } catch (error) {
-      if (this.signal.aborted) return finish('cancelled', 'cancelled');
-      if (error instanceof UpstreamFailure) return finish('skipped', `upstream node "${error.nodeId}" ${error.reason}`);
+      if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
+      if (error instanceof UpstreamFailure) return this.#finish(run, 'skipped', `upstream node "${error.nodeId}" ${error.reason}`);
       const info = this.#errorInfo(node, error, data);
       this.#errors.push(info);
-      return finish('failed', info.message, info);
+      return this.#finish(run, 'failed', info.message, info);
     } finally {
       this.#releaseSlot();
     }
@@ -418,9 +426,9 @@ class RunState {
       const element: Record<string, PortData[]> = Object.create(null);
       for (const [port, ds] of Object.entries(data)) element[port] = [...ds];
       readers.forEach((r, k) => (element[r.port]![r.i] = { kind: 'value', value: values[k]!.value, key: undefined }));
-      const ctx = this.#context(node, this.#buildInputs(node, element), hashString32(`${seed}:${index}`), markRng);
+      const ctx = this.#context(node, this.#buildInputs(node, element), seed, index, markRng);
       const scoped = this.#scopedNode(node, ctx);
-      const result = this.#inScope(scoped, () => node.def.execute(ctx));
+      const result = scoped ? this.#inScope(scoped, () => node.def.execute(ctx)) : node.def.execute(ctx);
       const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
       if (iterable) await this.#drainStream(node, iterable, index, scoped);
       else {
@@ -468,13 +476,19 @@ class RunState {
 
   #buildInputs(node: PlannedNode, data: Record<string, PortData[]>): Record<string, unknown> {
     const inputs: Record<string, unknown> = {};
-    for (const [port, spec] of Object.entries(node.def.inputs as Record<string, InputSpec>)) {
-      const ds = data[port] ?? [];
-      const values = ds.map((d, i) => {
-        if (!spec.stream) return d.kind === 'value' ? d.value : undefined;
-        if (d.kind === 'stream') return d.channel.reader(this.#readerIndex.get(`${node.id}\0${port}\0${i}`)!);
-        return singleValue(d.value);
-      });
+    const specs = node.def.inputs as Record<string, InputSpec>;
+    // Port names are the definition's own keys (not the file's), so a plain object is fine.
+    for (const port in specs) {
+      const spec = specs[port]!;
+      const ds = data[port];
+      const count = ds ? ds.length : 0;
+      const values: unknown[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const d = ds![i]!;
+        if (!spec.stream) values[i] = d.kind === 'value' ? d.value : undefined;
+        else if (d.kind === 'stream') values[i] = d.channel.reader(this.#readerIndex.get(`${node.id}\0${port}\0${i}`)!);
+        else values[i] = singleValue(d.value);
+      }
       inputs[port] = spec.list ? values : values[0];
     }
     return inputs;
@@ -485,7 +499,9 @@ class RunState {
     return node.provider ?? this.options.provider ?? this.options.graph?.provider;
   }
 
-  #scopedNode(node: PlannedNode, ctx: ExecuteContext): ScopedNode {
+  /** What the bound execution scopes see of this node call; undefined when none is bound. */
+  #scopedNode(node: PlannedNode, ctx: ExecuteContext): ScopedNode | undefined {
+    if (!this.services.scopes?.length) return undefined;
     return { runId: this.options.runId, nodeId: node.id, nodeType: node.def.type, provider: this.#providerOf(node), group: this.#scopeGroup, warn: (message, fields) => ctx.log.warn(message, fields as Record<string, unknown> | undefined) };
   }
 
@@ -502,8 +518,9 @@ class RunState {
     return call();
   }
 
-  #context(node: PlannedNode, inputs: Record<string, unknown>, seed: number, markRng: () => void): ExecuteContext {
-    return new NodeContext(this.#contextHost, node.id, node.def.type, inputs, node.params, seed, markRng);
+  /** The node's ctx; its rng seed is hashString32(`${seedBase}:${seedKey}`), worked out on first use. */
+  #context(node: PlannedNode, inputs: Record<string, unknown>, seedBase: number, seedKey: string | number, markRng: () => void): ExecuteContext {
+    return new NodeContext(this.#contextHost, node.id, node.def.type, inputs, node.params, seedBase, seedKey, markRng);
   }
 
   async #cacheKey(node: PlannedNode, data: Record<string, PortData[]>): Promise<string | undefined> {

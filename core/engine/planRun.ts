@@ -3,6 +3,8 @@ import type { GraphDocument, Link } from '../graph/GraphDocument.ts';
 import { linksOf } from '../graph/GraphDocument.ts';
 import { quoteText } from '../util/quoteText.ts';
 import type { NodeRegistry } from '../plugin/NodeRegistry.ts';
+import { indexGraph } from '../graph/indexGraph.ts';
+import type { CheckedGraph } from '../graph/validateSemantics.ts';
 import type { AnyNodeDefinition, OutputSpec } from '../plugin/NodeDefinition.ts';
 
 /** One planned node: its definition, resolved params and wiring. */
@@ -40,37 +42,15 @@ export interface RunPlan {
  * every sink node, else every leaf), in what order, and which ports stream. Pure. Whatever
  * `validateGraph` accepts plans (the fuzz test in test/engine/hardening.validation.test.ts holds
  * it to that); the throws below are for callers that skipped validation.
+ *
+ * `checked` is what validation learned about this very document (checkGraph); Engine.run passes
+ * it so the links are not indexed and the params not resolved a second time.
  */
-export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: readonly string[]): RunPlan {
-  // Works on node indices (file order) so the passes below are array reads, not string-keyed
-  // map lookups; ids are looked up once, here.
-  const ids = Object.keys(graph.nodes);
+export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: readonly string[], checked?: CheckedGraph): RunPlan {
+  const { index, defs, params } = checked ?? checkForPlan(graph, registry);
+  const { ids, indexOf, deps: depsOf, consumers } = index;
   const n = ids.length;
-  const indexOf = new Map<string, number>();
-  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
-  const inputsOf: [string, readonly Link[]][][] = new Array(n);
-  const depsOf: number[][] = new Array(n);
-  const consumers: number[][] = Array.from({ length: n }, () => []);
-  for (let i = 0; i < n; i++) {
-    const entries = Object.entries(graph.nodes[ids[i]!]!.inputs ?? {}).map(([port, value]): [string, readonly Link[]] => [port, linksOf(value)]);
-    inputsOf[i] = entries;
-    const deps: number[] = [];
-    // A Set only for wide nodes: a fan-in of 10,000 links would make `includes` quadratic.
-    let seen: Set<number> | undefined;
-    for (const [, links] of entries) {
-      for (const link of links) {
-        const d = indexOf.get(link.node);
-        if (d === undefined) throw new Error(`node ${quoteText(ids[i])} links to unknown node ${quoteText(link.node)} (validate the graph first)`);
-        if (seen ? seen.has(d) : deps.includes(d)) continue;
-        deps.push(d);
-        if (seen) seen.add(d);
-        else if (deps.length > 16) seen = new Set(deps);
-        consumers[d]!.push(i);
-      }
-    }
-    depsOf[i] = deps;
-  }
-  let wanted = targets?.length ? [...targets] : ids.filter((id) => registry.get(graph.nodes[id]!.type)?.output === true);
+  let wanted = targets?.length ? [...targets] : ids.filter((_, i) => defs[i]?.output === true);
   if (!wanted.length) wanted = ids.filter((_, i) => consumers[i]!.length === 0);
   for (const t of wanted) if (typeof t !== 'string' || !Object.hasOwn(graph.nodes, t)) throw new Error(`unknown target node ${quoteText(t)}`);
 
@@ -86,58 +66,101 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     for (const d of depsOf[i]!) if (!needed[d]) stack.push(d);
   }
 
-  // Kahn's algorithm over needed nodes; a queue seeded in file order keeps the order stable.
-  const indegree = new Int32Array(n);
+  // The needed nodes are closed under "reads from", so the whole graph's order (ties in file
+  // order) restricted to them is the order Kahn's algorithm gives on them alone.
   const ready: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (!needed[i]) continue;
-    indegree[i] = depsOf[i]!.length;
-    if (indegree[i] === 0) ready.push(i);
-  }
-  const order: string[] = [];
-  for (let head = 0; head < ready.length; head++) {
-    const i = ready[head]!;
-    order.push(ids[i]!);
-    const first = ready.length;
-    for (const c of consumers[i]!) if (needed[c] && --indegree[c]! === 0) ready.push(c);
-    // Indices are file positions: sorting the newly ready ones keeps ties in file order.
-    if (ready.length - first > 1) {
-      const next = ready.splice(first).sort((a, b) => a - b);
-      for (const c of next) ready.push(c);
-    }
-  }
-  if (order.length !== neededCount) throw new Error('graph has a cycle (validate it first)');
+  for (const i of index.order) if (needed[i]) ready.push(i);
+  if (ready.length !== neededCount) throw new Error('graph has a cycle (validate it first)');
 
+  const order: string[] = new Array(ready.length);
   const nodes = new Map<string, PlannedNode>();
   const disabledAt = new Uint8Array(n);
   const streamPorts = new Set<string>();
-  const readers = new Map<string, number>();
+  const readerCounts = new Map<string, number>();
   for (let k = 0; k < ready.length; k++) {
     const i = ready[k]!;
     const id = ids[i]!;
+    order[k] = id;
     const g = graph.nodes[id]!;
-    const def = registry.get(g.type);
+    const def = defs[i];
     if (!def) throw new Error(`unknown node type "${g.type}" (validate the graph first)`);
-    const resolved = registry.resolveParams(g.type, g.params);
-    if (!resolved.ok) throw new Error(`node ${id}: invalid params (validate the graph first)`);
+    if (!params[i]) throw new Error(`node ${id}: invalid params (validate the graph first)`);
     // Keyed by the file's port names: no prototype, so no name can reach Object.prototype.
     const links: Record<string, readonly Link[]> = Object.create(null);
     let mapped = false;
-    for (const [port, ls] of inputsOf[i]!) {
+    const inputs = g.inputs;
+    for (const port in inputs) {
+      if (!Object.hasOwn(inputs, port)) continue;
+      const ls = linksOf(inputs[port]);
       links[port] = ls;
-      const streamInput = def.inputs[port]?.stream;
-      for (const l of ls) {
-        const key = `${l.node}.${l.output}`;
-        readers.set(key, (readers.get(key) ?? 0) + 1);
-        if (!mapped && !streamInput && streamPorts.has(key)) mapped = true;
+      // Only streams make a node mapped; without any, no port key needs building.
+      if (streamPorts.size && !mapped && !def.inputs[port]?.stream) {
+        for (const l of ls) if (streamPorts.has(`${l.node}.${l.output}`)) mapped = true;
       }
     }
-    for (const [port, spec] of Object.entries(def.outputs as Record<string, OutputSpec>)) if (spec.stream || mapped) streamPorts.add(`${id}.${port}`);
+    for (const port of streamOutputs(def, mapped)) streamPorts.add(`${id}.${port}`);
     let disabled = g.disabled === true;
     const deps = depsOf[i]!;
-    for (const d of deps) if (disabledAt[d]) disabled = true;
+    const depIds: string[] = new Array(deps.length);
+    for (let j = 0; j < deps.length; j++) {
+      if (disabledAt[deps[j]!]) disabled = true;
+      depIds[j] = ids[deps[j]!]!;
+    }
     disabledAt[i] = disabled ? 1 : 0;
-    nodes.set(id, { id, def, params: resolved.params, links, deps: deps.map((d) => ids[d]!), mapped, disabled, provider: g.provider });
+    nodes.set(id, { id, def, params: params[i]!, links, deps: depIds, mapped, disabled, provider: g.provider });
   }
-  return { order, nodes, streamPorts, readers, targets: wanted };
+  let readers: Map<string, number> | undefined;
+  return {
+    order,
+    nodes,
+    streamPorts,
+    // Counted on first use: the executor needs it for stream ports only, and building a key per
+    // link costs time on graphs without any.
+    get readers(): ReadonlyMap<string, number> {
+      if (readers) return readers;
+      readers = readerCounts;
+      for (const id of order) for (const port in nodes.get(id)!.links) for (const l of nodes.get(id)!.links[port]!) {
+        const key = `${l.node}.${l.output}`;
+        readers.set(key, (readers.get(key) ?? 0) + 1);
+      }
+      return readers;
+    },
+    targets: wanted,
+  };
+}
+
+/** A node's output ports that carry streams: the streamed ones, or all of them when it is mapped. */
+function streamOutputs(def: AnyNodeDefinition, mapped: boolean): readonly string[] {
+  const outputs = def.outputs as Record<string, OutputSpec>;
+  if (mapped) return Object.keys(outputs);
+  let streamed = streamedOutputs.get(def);
+  if (!streamed) streamedOutputs.set(def, (streamed = Object.keys(outputs).filter((port) => outputs[port]!.stream)));
+  return streamed;
+}
+const streamedOutputs = new WeakMap<AnyNodeDefinition, readonly string[]>();
+
+/**
+ * What planning needs and validation would have learned, for a caller that planned without it:
+ * the same index, definitions and resolved params. A link to a missing node throws here; an
+ * unknown type or invalid params (left out) throw in planRun if the node is needed.
+ */
+function checkForPlan(graph: GraphDocument, registry: NodeRegistry): CheckedGraph {
+  const index = indexGraph(graph.nodes);
+  const { ids, indexOf } = index;
+  const defs: (AnyNodeDefinition | undefined)[] = new Array(ids.length);
+  const params: (Record<string, unknown> | undefined)[] = new Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const g = graph.nodes[id]!;
+    for (const value of Object.values(g.inputs ?? {})) {
+      for (const link of linksOf(value)) {
+        if (!indexOf.has(link.node)) throw new Error(`node ${quoteText(id)} links to unknown node ${quoteText(link.node)} (validate the graph first)`);
+      }
+    }
+    defs[i] = registry.get(g.type);
+    if (!defs[i]) continue;
+    const resolved = registry.resolveParams(g.type, g.params);
+    if (resolved.ok) params[i] = resolved.params;
+  }
+  return { index, defs: defs as AnyNodeDefinition[], params: params as Record<string, unknown>[] };
 }

@@ -1,27 +1,12 @@
-import { isRecord, own } from '../util/own.ts';
+import type { GraphIndex } from './indexGraph.ts';
 
 /**
  * Strongly connected components with more than one node (or a self-link), each as a list of node
  * ids in file order. Iterative Tarjan, so a 100,000-node chain does not overflow the stack.
- * Values of the wrong shape are skipped (the schema reports them).
+ * Validation calls it only when the index's topological order left nodes out.
  */
-export function findCycles(nodes: Readonly<Record<string, unknown>>): string[][] {
-  const ids = Object.keys(nodes);
-  const index = new Map<string, number>();
-  ids.forEach((id, i) => index.set(id, i));
+export function findCycles({ ids, indexOf: index, deps: edges }: GraphIndex): string[][] {
   // Edges point from a node to the nodes it reads from.
-  const edges: number[][] = ids.map((id) => {
-    const out: number[] = [];
-    const inputs = own(nodes[id], 'inputs');
-    for (const value of isRecord(inputs) ? Object.values(inputs) : []) {
-      for (const link of Array.isArray(value) ? value : [value]) {
-        const from = own(link, 'node');
-        const j = typeof from === 'string' ? index.get(from) : undefined;
-        if (j !== undefined) out.push(j);
-      }
-    }
-    return out;
-  });
   const n = ids.length;
   const order = new Array<number>(n).fill(-1);
   const low = new Array<number>(n).fill(0);

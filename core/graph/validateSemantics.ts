@@ -6,8 +6,20 @@ import type { NodeRegistry } from '../plugin/NodeRegistry.ts';
 import type { AnyNodeDefinition } from '../plugin/NodeDefinition.ts';
 import { isPortCompatible } from '../plugin/portTypes.ts';
 import { findCycles } from './findCycles.ts';
+import { indexGraph, type GraphIndex } from './indexGraph.ts';
 import { closestMatch } from '../util/closestMatch.ts';
 import { isRecord, own } from '../util/own.ts';
+
+/**
+ * What validation learned about a graph that passed it, for planning to reuse instead of
+ * working it out again (Engine.run hands it to planRun). Arrays are aligned with `index.ids`.
+ */
+export interface CheckedGraph {
+  readonly index: GraphIndex;
+  readonly defs: readonly AnyNodeDefinition[];
+  /** Each node's params, resolved against its schema (defaults filled in, a copy). */
+  readonly params: readonly Record<string, unknown>[];
+}
 
 /**
  * Checks what a schema cannot: node types exist, links point at real nodes and ports, port types
@@ -19,15 +31,25 @@ import { isRecord, own } from '../util/own.ts';
  * keys only: a port `toString` or a node `constructor` is just a name that does not exist.
  */
 export function validateSemantics(graph: GraphDocument, registry: NodeRegistry): ValidationIssue[] {
+  return checkSemantics(graph, registry).issues;
+}
+
+/** {@link validateSemantics}, plus what it learned when it found no issue. */
+export function checkSemantics(graph: GraphDocument, registry: NodeRegistry): { issues: ValidationIssue[]; checked?: CheckedGraph } {
   const issues: ValidationIssue[] = [];
   const nodes = own(graph, 'nodes');
-  if (!isRecord(nodes)) return issues;
-  const known = registry.types();
-  for (const [id, node] of Object.entries(nodes)) {
+  if (!isRecord(nodes)) return { issues };
+  const index = indexGraph(nodes);
+  const defs: AnyNodeDefinition[] = new Array(index.ids.length);
+  const resolvedParams: Record<string, unknown>[] = new Array(index.ids.length);
+  for (let i = 0; i < index.ids.length; i++) {
+    const id = index.ids[i]!;
+    const node = nodes[id];
     const type = own(node, 'type');
     if (typeof type !== 'string') continue; // the schema reports it
     const def = registry.get(type);
     if (!def) {
+      const known = registry.types();
       const near = closestMatch(type, known);
       const namespace = type.slice(0, type.indexOf('/') + 1);
       // A whole missing namespace usually means a plugin that is not loaded, not a typo.
@@ -35,19 +57,24 @@ export function validateSemantics(graph: GraphDocument, registry: NodeRegistry):
       issues.push({ code: 'unknown_node_type', nodeId: id, pointer: pointer('nodes', id, 'type'), message: `unknown node type ${quote(type)}${hint}` });
       continue;
     }
+    defs[i] = def;
     const params = own(node, 'params');
     if (params === undefined || isRecord(params)) {
       const resolved = registry.resolveParams(type, params);
-      if (!resolved.ok) {
+      if (resolved.ok) resolvedParams[i] = resolved.params;
+      else {
         for (const e of resolved.errors) issues.push({ code: 'invalid_params', nodeId: id, pointer: pointer('nodes', id, 'params') + e.pointer, message: /^(unknown|missing required) param/.test(e.message) ? e.message : `param ${e.pointer.slice(1) || '(params)'} ${e.message}` });
       }
     }
     checkInputs(id, node as Record<string, unknown>, def, nodes, registry, issues);
   }
-  for (const cycle of findCycles(nodes)) {
-    issues.push({ code: 'cycle', nodeId: cycle[0]!, pointer: pointer('nodes', cycle[0]!), message: `cycle: ${[...cycle, cycle[0]].join(' → ')}` });
+  // The topological order misses nodes only when there is a cycle: then find and name them.
+  if (index.order.length < index.ids.length) {
+    for (const cycle of findCycles(index)) {
+      issues.push({ code: 'cycle', nodeId: cycle[0]!, pointer: pointer('nodes', cycle[0]!), message: `cycle: ${[...cycle, cycle[0]].join(' → ')}` });
+    }
   }
-  return issues;
+  return issues.length ? { issues } : { issues, checked: { index, defs, params: resolvedParams } };
 }
 
 /**
@@ -81,34 +108,34 @@ function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefi
       issues.push({ code: 'unknown_input', nodeId: id, pointer: pointer('nodes', id, 'inputs', port), message: `${def.type} has no input ${quote(port)}${near ? ` (did you mean "${near}"?)` : ''}` });
       continue;
     }
-    const links: readonly unknown[] = Array.isArray(value) ? value : [value];
-    if (Array.isArray(value) && !spec.list && links.length > 1) {
-      issues.push({ code: 'too_many_links', nodeId: id, pointer: pointer('nodes', id, 'inputs', port), message: `input ${quote(port)} takes one link, got ${links.length}` });
+    const many = Array.isArray(value);
+    const count = many ? value.length : 1;
+    if (many && !spec.list && count > 1) {
+      issues.push({ code: 'too_many_links', nodeId: id, pointer: pointer('nodes', id, 'inputs', port), message: `input ${quote(port)} takes one link, got ${count}` });
     }
-    links.forEach((link, i) => {
-      // Built only when there is an issue to report: most links have none.
-      const at = () => (Array.isArray(value) ? pointer('nodes', id, 'inputs', port, i) : pointer('nodes', id, 'inputs', port));
+    for (let i = 0; i < count; i++) {
+      const link = many ? value[i] : value;
       const from = own(link, 'node');
-      if (typeof from !== 'string') return; // the schema reports it
+      if (typeof from !== 'string') continue; // the schema reports it
       if (!Object.hasOwn(nodes, from)) {
-        issues.push({ code: 'dangling_link', nodeId: id, pointer: at() + '/node', message: `input ${quote(port)} links to missing node ${quote(from)}` });
-        return;
+        issues.push({ code: 'dangling_link', nodeId: id, pointer: linkPointer(id, port, value, i) + '/node', message: `input ${quote(port)} links to missing node ${quote(from)}` });
+        continue;
       }
       const sourceType = own(nodes[from], 'type');
       const sourceDef = typeof sourceType === 'string' ? registry.get(sourceType) : undefined;
-      if (!sourceDef) return; // reported on the source node
+      if (!sourceDef) continue; // reported on the source node
       const output = own(link, 'output');
-      if (typeof output !== 'string') return; // the schema reports it
+      if (typeof output !== 'string') continue; // the schema reports it
       const out = own(sourceDef.outputs, output) as { type: string } | undefined;
       if (!out) {
         const near = closestMatch(output, Object.keys(sourceDef.outputs));
-        issues.push({ code: 'unknown_output', nodeId: id, pointer: at() + '/output', message: `node ${quote(from)} (${sourceDef.type}) has no output ${quote(output)}${near ? ` (did you mean "${near}"?)` : ''}` });
-        return;
+        issues.push({ code: 'unknown_output', nodeId: id, pointer: linkPointer(id, port, value, i) + '/output', message: `node ${quote(from)} (${sourceDef.type}) has no output ${quote(output)}${near ? ` (did you mean "${near}"?)` : ''}` });
+        continue;
       }
       if (!compatible(out.type, spec.type)) {
-        issues.push({ code: 'type_mismatch', nodeId: id, pointer: at(), message: `input ${quote(port)} expects ${spec.type} but ${quote(`${from}.${output}`)} is ${out.type}` });
+        issues.push({ code: 'type_mismatch', nodeId: id, pointer: linkPointer(id, port, value, i), message: `input ${quote(port)} expects ${spec.type} but ${quote(`${from}.${output}`)} is ${out.type}` });
       }
-    });
+    }
   }
   for (const [port, spec] of Object.entries(specs)) {
     const value = own(inputs, port);
@@ -117,4 +144,9 @@ function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefi
       issues.push({ code: 'missing_input', nodeId: id, pointer: pointer('nodes', id, 'inputs'), message: `required input ${quote(port)} (${spec.type}) is not connected` });
     }
   }
+}
+
+/** Where link `i` of an input sits; built only when there is an issue to report (most links have none). */
+function linkPointer(id: string, port: string, value: unknown, i: number): string {
+  return Array.isArray(value) ? pointer('nodes', id, 'inputs', port, i) : pointer('nodes', id, 'inputs', port);
 }
