@@ -68,7 +68,7 @@ export class FlowMatchingProgram implements TrainingProgram {
   constructor(
     private readonly model: FlowModelState,
     data: unknown,
-    _options: { steps: number },
+    private readonly options: { steps: number },
   ) {
     const [, h, w] = model.imageShape as [number, number, number];
     const losses = model.tapLosses;
@@ -93,7 +93,7 @@ export class FlowMatchingProgram implements TrainingProgram {
       if (losses.length) {
         const tokens = this.tokenCounts();
         this.samples.forEach((s) => {
-          for (const loss of losses) loss.feeds([s as unknown as SemAlignSample], { batch: 1, k: s.refs.length, ...tokens });
+          for (const loss of losses) loss.feeds([s as unknown as SemAlignSample], { batch: 1, k: s.refs.length, ...tokens }, { step: 0, steps: options.steps });
         });
       }
     } else {
@@ -191,7 +191,7 @@ export class FlowMatchingProgram implements TrainingProgram {
       feeds.refs = imagesToTensor(picked.flatMap((i) => this.refImages[i]!));
       const layout: TapLayout = { batch: batchSize, k, ...this.tokenCounts() };
       const samples = picked.map((i) => this.samples![i]! as unknown as SemAlignSample);
-      for (const l of losses) Object.assign(feeds, l.feeds(samples, layout));
+      for (const l of losses) Object.assign(feeds, l.feeds(samples, layout, { step, steps: this.options.steps }));
     }
     return { variant, feeds, size: batchSize, metrics: this.metrics };
   }

@@ -39,8 +39,12 @@ export interface TapLoss {
   readonly settings: string;
   /** The unweighted loss from the taps; graph inputs it declares start with `${name}.`. */
   trace(g: Graph, taps: readonly AttentionTap[], layout: TapLayout): Sym;
-  /** This batch's values of the inputs `trace` declared; a RangeError names a sample that does not fit `layout`. */
-  feeds(samples: readonly SemAlignSample[], layout: TapLayout): Record<string, Tensor>;
+  /**
+   * This batch's values of the inputs `trace` declared; a RangeError names a sample that does not
+   * fit `layout`. `progress` (0-based step of `steps`) lets a weight follow a schedule as a feed
+   * (MDL's β warm-up) without retracing.
+   */
+  feeds(samples: readonly SemAlignSample[], layout: TapLayout, progress: { readonly step: number; readonly steps: number }): Record<string, Tensor>;
   /** A few words for logs ("SCAL α=0.4"). */
   describe(): string;
 }
