@@ -6,7 +6,8 @@ import { Workspace } from '../services/Workspace.ts';
 import { ApiError, logRequestFailure, sendError } from './http.ts';
 import { authorize, isLoopback } from './auth.ts';
 import { RunQueue } from './RunQueue.ts';
-import { ServerSweeps } from './ServerSweeps.ts';
+import { ServerSweeps, SWEEPS_FOLDER } from './ServerSweeps.ts';
+import { uploadSweepTables } from '../storage/uploadSweepTables.ts';
 import type { RunBackend } from './RunBackend.ts';
 import { ApiRoutes } from './routes.ts';
 import { serveEditor } from './static.ts';
@@ -105,6 +106,7 @@ export class TesseraServer {
     this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0', ...(options.artifacts ? { artifacts: options.artifacts } : {}) });
     this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}) });
     this.sweeps.onMessage((m) => this.#hub.publish(m));
+    if (options.artifacts) uploadSweepTables(this.sweeps, join(this.queue.runsDir, SWEEPS_FOLDER), options.artifacts, this.engine.logger);
     this.#http = createHttpServer((req, res) => void this.#handle(req, res));
     this.#http.on('upgrade', (req, socket, head) => this.#hub.upgrade(req, socket, head));
     this.#http.on('connection', (s) => {

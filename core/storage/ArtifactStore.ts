@@ -25,6 +25,8 @@ export interface ArtifactStore {
   open(runId: string, path: string): Promise<{ body: Readable; size: number } | undefined>;
   /** Stores a local file (its content at this moment) under `path`. */
   putFile(runId: string, path: string, localFile: string): Promise<void>;
+  /** Stores a file of a sweep's table (the server's `<runs>/sweeps/<id>/`) under the store's `sweeps/<id>/`. */
+  putSweepFile(sweepId: string, path: string, localFile: string): Promise<void>;
   /** Copies a stored file to `localFile` atomically (temp + rename); false when there is none. */
   download(runId: string, path: string, localFile: string): Promise<boolean>;
 }

@@ -7,7 +7,7 @@ import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCom
 import { RUN_ID_PATTERN } from '../server/runId.ts';
 import { toDiskWriteError } from '../util/diskError.ts';
 import type { ArtifactStore, StoredFile } from './ArtifactStore.ts';
-import { artifactKey, pathOfKey, runKeyPrefix, s3UrlOf, type S3Location } from './artifactKeys.ts';
+import { artifactKey, pathOfKey, runKeyPrefix, s3UrlOf, sweepKey, type S3Location } from './artifactKeys.ts';
 import { describeS3Error } from './describeS3Error.ts';
 
 /** How to reach the S3 service: credentials always come from the AWS environment (never a flag). */
@@ -102,12 +102,20 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async putFile(runId: string, path: string, localFile: string): Promise<void> {
-    const key = artifactKey(this.#location, runId, path);
+    return this.#putLocal(artifactKey(this.#location, runId, path), localFile);
+  }
+
+  async putSweepFile(sweepId: string, path: string, localFile: string): Promise<void> {
+    return this.#putLocal(sweepKey(this.#location, sweepId, path), localFile);
+  }
+
+  async #putLocal(key: string, localFile: string): Promise<void> {
+    const name = key.slice(key.lastIndexOf('/') + 1);
     const { size } = await stat(localFile);
-    if (size > MAX_OBJECT_BYTES) throw new Error(`${path} is ${size} bytes: more than the ${MAX_OBJECT_BYTES} bytes one upload takes`);
+    if (size > MAX_OBJECT_BYTES) throw new Error(`${name} is ${size} bytes: more than the ${MAX_OBJECT_BYTES} bytes one upload takes`);
     await this.#put({
       Bucket: this.#location.bucket, Key: key, Body: createReadStream(localFile), ContentLength: size,
-      ContentType: CONTENT_TYPES.get(extname(path).toLowerCase()) ?? 'application/octet-stream',
+      ContentType: CONTENT_TYPES.get(extname(name).toLowerCase()) ?? 'application/octet-stream',
     });
   }
 

@@ -71,9 +71,22 @@ export function runKeyPrefix(location: S3Location, runId: string): string {
 
 /** The key of file `path` (relative, slash-separated) of run `runId`; throws {@link ArtifactKeyError} for a path that is refused. */
 export function artifactKey(location: S3Location, runId: string, path: string): string {
+  return checkedKey(runKeyPrefix(location, runId), path);
+}
+
+/** Folder of the server's sweep tables: not a run id, so never listed as a run. */
+export const SWEEPS_KEY = 'sweeps';
+
+/** The key of file `path` of the sweep `sweepId` (sweep ids are run ids): `<prefix>/sweeps/<sweepId>/<path>`. */
+export function sweepKey(location: S3Location, sweepId: string, path: string): string {
+  if (!RUN_ID_PATTERN.test(sweepId)) throw new ArtifactKeyError(`${JSON.stringify(sweepId)} is not a sweep id`);
+  return checkedKey(`${location.prefix ? `${location.prefix}/` : ''}${SWEEPS_KEY}/${sweepId}/`, path);
+}
+
+function checkedKey(folder: string, path: string): string {
   const problem = keyPathProblem(path);
   if (problem) throw new ArtifactKeyError(`the file path ${JSON.stringify(path.slice(0, 200))} is refused: ${problem}`);
-  const key = runKeyPrefix(location, runId) + path;
+  const key = folder + path;
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new ArtifactKeyError(`the key for ${JSON.stringify(path.slice(0, 200))} is longer than S3's ${MAX_KEY_BYTES} bytes`);
   return key;
 }

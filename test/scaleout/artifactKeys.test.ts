@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { artifactKey, keyPathProblem, parseS3Url, pathOfKey, runKeyPrefix, s3UrlOf } from '../../core/storage/artifactKeys.ts';
+import { artifactKey, keyPathProblem, parseS3Url, pathOfKey, runKeyPrefix, s3UrlOf, sweepKey } from '../../core/storage/artifactKeys.ts';
 import { endpointProblem } from '../../core/storage/openArtifactStore.ts';
 import { refusalOf, runJobOf, parseRunJob } from '../../core/queue/RunJob.ts';
+import type { GraphDocument } from '../../core/graph/GraphDocument.ts';
 
 // The keys of run directories in a bucket come from user text (the --artifacts prefix, paths in
 // API URLs, keys listed from a bucket others write to): pure checks, no S3 needed.
@@ -41,6 +42,9 @@ test('artifactKey: a run\'s files under <prefix>/<runId>/; .., absolute, empty a
     assert.ok(keyPathProblem(bad), bad);
   }
   assert.throws(() => artifactKey(loc, '../other', 'x'), /not a run id/);
+  assert.is(sweepKey(loc, RUN, 'sweep.json'), `lab/exp/sweeps/${RUN}/sweep.json`);
+  assert.throws(() => sweepKey(loc, '..', 'sweep.json'), /not a sweep id/);
+  assert.throws(() => sweepKey(loc, RUN, '../x'), /refused/);
   assert.throws(() => artifactKey(loc, RUN, 'x'.repeat(1100)), /1024 bytes/);
 });
 
@@ -61,7 +65,7 @@ test('endpointProblem: http(s) only, never with credentials (echoed redacted)', 
 });
 
 test('jobs name the store; a worker refuses a job whose store is not its own', () => {
-  const graph = { format: 'tessera-graph' as const, version: 1, nodes: { n: { type: 'core/Number', params: { value: 1 } } } };
+  const graph = { format: 'tessera-graph', version: 1, nodes: { n: { type: 'core/Number', params: { value: 1 } } } } as unknown as GraphDocument;
   const job = runJobOf({ runId: RUN, graph }, '0.1.0', { artifacts: 's3://tessera-runs/lab/exp' });
   assert.ok('job' in parseRunJob(job));
   assert.ok('error' in parseRunJob({ ...job, artifacts: 'file:///etc' }));

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pngjs from 'pngjs';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createEngine, createLogger, type Engine } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
 import { createServer, type TesseraServer } from '../../core/server/createServer.ts';
@@ -186,6 +187,40 @@ test('a server with a fresh runs folder lists the stored run and replays it from
   } finally {
     await other.close();
   }
+});
+
+test('a sweep POSTed to the server: every run in the bucket, its table copied to sweeps/<id>/ once it ended', async () => {
+  const ws = machine('tessera-s3-worker-');
+  const w = worker(ws, [...artifactsArgs(), '--artifacts-sync-s', '0']);
+  await w.ready;
+  const posted = await call(base, 'POST', '/api/sweeps', { body: { graph: imageGraph(10), grid: [{ node: 'wait', param: 'ms', values: [10, 20] }], seeds: [0], label: 's3' } });
+  assert.is(posted.status, 202, posted.text);
+  const id = posted.json.sweep.id as string;
+  let sweep: any;
+  const deadline = Date.now() + 60_000;
+  while ((sweep = (await call(base, 'GET', `/api/sweeps/${id}`)).json).sweep.state !== 'ended') {
+    if (Date.now() > deadline) throw new Error(`sweep still running:\n${w.output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(sweep.sweep.counts, { done: 2 });
+  const stored = await store.listRunIds();
+  for (const row of sweep.table.rows) assert.ok(stored.includes(row.runId), row.runId);
+  // The table as the server wrote it, in the bucket (read with the SDK itself).
+  const key = `${PREFIX}/sweeps/${id}/sweep.json`;
+  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true });
+  let text = '';
+  const until = Date.now() + 10_000;
+  for (;;) {
+    try {
+      text = await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToString();
+      break;
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  assert.is(text, readFileSync(join(serverRuns, 'sweeps', id, 'sweep.json'), 'utf8'));
+  client.destroy();
 });
 
 test('a run is listed from the bucket only once its run.json is stored', async () => {
