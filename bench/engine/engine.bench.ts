@@ -72,15 +72,17 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /**
  * Wall time and this process's CPU time (all its threads, so GC helpers count) of one call, in
  * ms. On a machine shared with other work the CPU time is the steadier figure: wall time also
- * counts the time the scheduler gave to someone else.
+ * counts the time the scheduler gave to someone else. With `batch`, the mean of that many calls
+ * in a row: one 100-node run takes well under a millisecond, so a single timing of it is mostly
+ * whichever GC pause happens to land in it.
  */
-async function time(fn: () => Promise<unknown> | unknown): Promise<{ wall: number; cpu: number }> {
+async function time(fn: () => Promise<unknown> | unknown, batch = 1): Promise<{ wall: number; cpu: number }> {
   const c = process.cpuUsage();
   const t = performance.now();
-  await fn();
-  const wall = performance.now() - t;
+  for (let k = 0; k < batch; k++) await fn();
+  const wall = (performance.now() - t) / batch;
   const { user, system } = process.cpuUsage(c);
-  return { wall, cpu: (user + system) / 1000 };
+  return { wall, cpu: (user + system) / 1000 / batch };
 }
 
 const head = await makeEngine(tessera);
@@ -118,17 +120,20 @@ for (const shape of shapes) {
     // rete at 10k nodes takes seconds per repetition; fewer of them keep the bench under an hour.
     const reteReps = n >= 10_000 ? Math.min(reps, 3) : reps;
     let reteError: string | undefined;
+    // Each timed sample covers about 10,000 node executions (100 runs of a 100-node graph, one of
+    // a 10k graph), so small graphs pay their share of GC instead of a random pause.
+    const batch = Math.max(1, Math.floor(10_000 / n));
     for (let i = 0; i < reps; i++) {
       // Rotate the order each repetition, so neither side always runs right after a GC-heavy rival.
       const order = i % 2 ? [...variants].reverse() : variants;
       for (const v of order) {
-        add(`${v.name}.validate`, await time(() => v.t.engine.validate(g)));
-        add(`${v.name}.plan`, await time(() => v.t.planRun(g as never, v.t.engine.registry)));
-        add(`${v.name}.run`, await time(() => tesseraRun(v.t, g)));
+        add(`${v.name}.validate`, await time(() => v.t.engine.validate(g), batch));
+        add(`${v.name}.plan`, await time(() => v.t.planRun(g as never, v.t.engine.registry), batch));
+        add(`${v.name}.run`, await time(() => tesseraRun(v.t, g), batch));
       }
       if (withRete && !reteError && i < reteReps) {
         try {
-          add('rete', await time(() => reteRun(shape, n)));
+          add('rete', await time(() => reteRun(shape, n), batch));
         } catch (e) {
           reteError = (e as Error).message;
         }
@@ -137,7 +142,7 @@ for (const shape of shapes) {
     const ms = (k: string) => (times.has(k) ? +median(times.get(k)!).toFixed(2) : null);
     const us = (k: string) => (times.has(k) ? +((median(times.get(k)!) * 1000) / n).toFixed(2) : null);
     // Per node figures and ratios use CPU time; wall-clock medians are kept alongside.
-    const row: Record<string, unknown> = { graph: `${shape} ${n}`, nodes: n };
+    const row: Record<string, unknown> = { graph: `${shape} ${n}`, nodes: n, runsPerSample: batch };
     for (const v of variants) {
       row[`${v.name}ValidateCpuMs`] = ms(`${v.name}.validate.cpu`);
       row[`${v.name}PlanCpuMs`] = ms(`${v.name}.plan.cpu`);

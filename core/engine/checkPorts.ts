@@ -78,7 +78,10 @@ export interface CheckedNode {
  * run) turned checks off. Throws a NodeContractError naming node, port, expected and got.
  */
 export function checkOutputValues(node: CheckedNode, outputs: Record<string, unknown>, enabled: boolean): void {
-  for (const [port, value] of Object.entries(outputs)) {
+  // for-in with an own-key check: the same keys as Object.entries, without an array per call.
+  for (const port in outputs) {
+    if (!Object.hasOwn(outputs, port)) continue;
+    const value = outputs[port];
     const spec = Object.hasOwn(node.def.outputs, port) ? node.def.outputs[port] : undefined;
     if (!spec) {
       throw new NodeContractError(`node "${node.id}" (${node.def.type}) returned unknown output "${port}"; its outputs are ${Object.keys(node.def.outputs).map((p) => `"${p}"`).join(', ') || '(none)'}`);

@@ -76,6 +76,16 @@ type PortData = { readonly kind: 'value'; readonly value: unknown; readonly key:
 type Outcome = 'done' | 'cached' | 'failed' | 'skipped' | 'cancelled';
 
 /**
+ * What a node read: per input port of its NodeRun (`run.inputs`, same order), one PortData per
+ * link. An array rather than a record keyed by port name: a null-prototype record per node is a
+ * dictionary-mode object, among the run's costlier allocations.
+ */
+type InputData = PortData[][];
+
+/** The input ports of a NodeRun, as the functions that read InputData need them. */
+type InputPorts = readonly { readonly port: string }[];
+
+/**
  * Executes a planned run and reports it as an Observable of {@link ExecutionEvent}s. Nothing
  * happens until subscription; unsubscribing cancels. Each node starts as soon as the ports it
  * reads have values, so independent branches overlap; a failure only stops its descendants.
@@ -140,6 +150,9 @@ class RunState {
   /** Shared by this run's scoped nodes (ScopedNode.group). */
   readonly #scopeGroup = {};
   #running = 0;
+  /** Runs whose inputs have settled, waiting for their microtask turn (see #startNext). */
+  readonly #toStart: NodeRun[] = [];
+  #toStartHead = 0;
   readonly #slotWaiters: (() => void)[] = [];
 
   constructor(
@@ -160,9 +173,10 @@ class RunState {
     const anyStream = plan.streamPorts.size > 0;
     for (const id of plan.order) {
       const node = plan.nodes.get(id)!;
-      const outPorts = Object.keys(node.def.outputs);
+      const outPorts = outputPorts(node.def);
       const outSlots: PortSlot<PortData>[] = new Array(outPorts.length);
-      const outChannels: (Channel<unknown> | undefined)[] = new Array(outPorts.length);
+      // Without streams in the run, every node shares one empty list (any index reads undefined).
+      const outChannels: (Channel<unknown> | undefined)[] = anyStream ? new Array(outPorts.length) : NO_CHANNELS;
       const outReaders: NodeRun[][] = new Array(outPorts.length);
       let streamsOut = false;
       for (let i = 0; i < outPorts.length; i++) {
@@ -264,6 +278,18 @@ class RunState {
     this.#runNode(run).then(this.#nodeEnded, this.#crashed);
   }
 
+  /**
+   * Starts the oldest run in #toStart. Each push there schedules exactly one call, so runs start
+   * in the order and at the microtask turns a closure per run would give, without one (Node's
+   * queueMicrotask also makes an AsyncResource per call).
+   */
+  readonly #startNext = (): void => {
+    const run = this.#toStart[this.#toStartHead]!;
+    this.#toStart[this.#toStartHead++] = undefined as never;
+    if (this.#toStartHead === this.#toStart.length) this.#toStart.length = this.#toStartHead = 0;
+    this.#start(run);
+  };
+
   // Made once per run, not twice per node.
   readonly #nodeEnded = (outcome: Outcome): void => {
     if (outcome === 'failed') this.#anyFailed = true;
@@ -289,7 +315,8 @@ class RunState {
       if (run.started || run.node.disabled) continue; // drive() starts disabled nodes itself
       if (--run.waiting === 0 || failed) {
         run.started = true;
-        queueMicrotask(() => this.#start(run));
+        this.#toStart.push(run);
+        RESOLVED.then(this.#startNext);
       }
     }
   }
@@ -317,17 +344,18 @@ class RunState {
 
     // Read every port this node reads: settled ones directly, pending ones (only when a failure
     // started this node early) by awaiting, port by port, which reports the same failure.
-    const data: Record<string, PortData[]> = Object.create(null);
+    const data: InputData = new Array(run.inputs.length);
     try {
-      for (const { port, slots } of run.inputs) {
+      for (let k = 0; k < run.inputs.length; k++) {
+        const { slots } = run.inputs[k]!;
         let ready = true;
-        for (const slot of slots) if (!slot.settled) ready = false;
+        for (let i = 0; i < slots.length; i++) if (!slots[i]!.settled) ready = false;
         if (ready) {
           const values: PortData[] = new Array(slots.length);
           for (let i = 0; i < slots.length; i++) values[i] = slots[i]!.read();
-          data[port] = values;
+          data[k] = values;
         } else {
-          data[port] = await Promise.all(slots.map((slot) => slot.promise));
+          data[k] = await Promise.all(slots.map((slot) => slot.promise));
         }
       }
     } catch (error) {
@@ -338,11 +366,11 @@ class RunState {
     if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
 
     // Cache lookup.
-    const streamsIn = run.readsStream && Object.values(data).some((ds) => ds.some((d) => d.kind === 'stream'));
+    const streamsIn = run.readsStream && data.some((ds) => ds.some((d) => d.kind === 'stream'));
     const streamsOut = run.streamsOut;
     let key: string | undefined;
     if (this.options.useCache !== false && !streamsIn && !streamsOut && node.def.cache !== 'never') {
-      key = await this.#cacheKey(node, data);
+      key = await this.#cacheKey(node, run.inputs, data);
       if (key !== undefined) {
         const hit = this.services.cache.get(this.#storeKey(node, key), this.options.seed);
         if (hit) {
@@ -372,9 +400,9 @@ class RunState {
       }
       if (this.signal.aborted) throw new RunCancelled(); // a listener may have cancelled on node:start
       if (node.mapped) {
-        await this.#runMapped(node, data, () => (usedRng = true));
+        await this.#runMapped(node, run.inputs, data, () => (usedRng = true));
       } else {
-        const inputs = this.#buildInputs(node, data);
+        const inputs = this.#buildInputs(node, run.inputs, data);
         const ctx = this.#context(node, inputs, this.options.seed, key ?? node.id, () => (usedRng = true));
         const scoped = this.#scopedNode(node, ctx);
         const result = scoped ? this.#inScope(scoped, () => node.def.execute(ctx)) : node.def.execute(ctx);
@@ -400,7 +428,7 @@ class RunState {
     } catch (error) {
       if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
       if (error instanceof UpstreamFailure) return this.#finish(run, 'skipped', `upstream node "${error.nodeId}" ${error.reason}`);
-      const info = this.#errorInfo(node, error, data);
+      const info = this.#errorInfo(node, error, run.inputs, data);
       this.#errors.push(info);
       return this.#finish(run, 'failed', info.message, info);
     } finally {
@@ -409,24 +437,24 @@ class RunState {
   }
 
   /** Runs a node once per value of the streams on its plain inputs (zipped), streaming its outputs. */
-  async #runMapped(node: PlannedNode, data: Record<string, PortData[]>, markRng: () => void): Promise<void> {
-    const readers: { port: string; i: number; it: AsyncIterator<unknown> }[] = [];
-    for (const [port, ds] of Object.entries(data)) {
-      if (node.def.inputs[port]?.stream) continue;
+  async #runMapped(node: PlannedNode, ports: InputPorts, data: InputData, markRng: () => void): Promise<void> {
+    const readers: { k: number; i: number; it: AsyncIterator<unknown> }[] = [];
+    data.forEach((ds, k) => {
+      const { port } = ports[k]!;
+      if (node.def.inputs[port]?.stream) return;
       ds.forEach((d, i) => {
-        if (d.kind === 'stream') readers.push({ port, i, it: d.channel.reader(this.#readerIndex.get(`${node.id}\0${port}\0${i}`)!) });
+        if (d.kind === 'stream') readers.push({ k, i, it: d.channel.reader(this.#readerIndex.get(`${node.id}\0${port}\0${i}`)!) });
       });
-    }
+    });
     const seed = hashString32(`${this.options.seed}:${node.id}`);
     for (let index = 0; ; index++) {
       const turn = this.#pace();
       if (turn) await turn;
       const values = await Promise.all(readers.map((r) => raceAbort(r.it.next(), this.signal)));
       if (values.some((v) => v.done)) break;
-      const element: Record<string, PortData[]> = Object.create(null);
-      for (const [port, ds] of Object.entries(data)) element[port] = [...ds];
-      readers.forEach((r, k) => (element[r.port]![r.i] = { kind: 'value', value: values[k]!.value, key: undefined }));
-      const ctx = this.#context(node, this.#buildInputs(node, element), seed, index, markRng);
+      const element: InputData = data.map((ds) => [...ds]);
+      readers.forEach((r, j) => (element[r.k]![r.i] = { kind: 'value', value: values[j]!.value, key: undefined }));
+      const ctx = this.#context(node, this.#buildInputs(node, ports, element), seed, index, markRng);
       const scoped = this.#scopedNode(node, ctx);
       const result = scoped ? this.#inScope(scoped, () => node.def.execute(ctx)) : node.def.execute(ctx);
       const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
@@ -474,13 +502,14 @@ class RunState {
     return Object.fromEntries(last);
   }
 
-  #buildInputs(node: PlannedNode, data: Record<string, PortData[]>): Record<string, unknown> {
+  #buildInputs(node: PlannedNode, ports: InputPorts, data: InputData): Record<string, unknown> {
     const inputs: Record<string, unknown> = {};
     const specs = node.def.inputs as Record<string, InputSpec>;
     // Port names are the definition's own keys (not the file's), so a plain object is fine.
     for (const port in specs) {
       const spec = specs[port]!;
-      const ds = data[port];
+      let ds: PortData[] | undefined;
+      for (let k = 0; k < ports.length; k++) if (ports[k]!.port === port) ds = data[k];
       const count = ds ? ds.length : 0;
       const values: unknown[] = new Array(count);
       for (let i = 0; i < count; i++) {
@@ -523,15 +552,15 @@ class RunState {
     return new NodeContext(this.#contextHost, node.id, node.def.type, inputs, node.params, seedBase, seedKey, markRng);
   }
 
-  async #cacheKey(node: PlannedNode, data: Record<string, PortData[]>): Promise<string | undefined> {
+  async #cacheKey(node: PlannedNode, ports: InputPorts, data: InputData): Promise<string | undefined> {
     const inputs: Record<string, string[]> = Object.create(null);
-    for (const [port, ds] of Object.entries(data)) {
+    for (let k = 0; k < data.length; k++) {
       const keys: string[] = [];
-      for (const d of ds) {
+      for (const d of data[k]!) {
         if (d.kind !== 'value' || d.key === undefined) return undefined;
         keys.push(d.key);
       }
-      inputs[port] = keys;
+      inputs[ports[k]!.port] = keys;
     }
     let fingerprint: string | undefined;
     const policy = node.def.cache;
@@ -571,9 +600,9 @@ class RunState {
     }
   }
 
-  #errorInfo(node: PlannedNode, error: unknown, data: Record<string, PortData[]>): NodeErrorInfo {
+  #errorInfo(node: PlannedNode, error: unknown, ports: InputPorts, data: InputData): NodeErrorInfo {
     const e = error instanceof Error ? error : new Error(String(error));
-    const inputs = Object.fromEntries(Object.entries(data).map(([port, ds]) => [port, ds.map((d) => (d.kind === 'stream' ? 'stream' : summarizeValue(d.value))).join(', ')]));
+    const inputs = Object.fromEntries(data.map((ds, k) => [ports[k]!.port, ds.map((d) => (d.kind === 'stream' ? 'stream' : summarizeValue(d.value))).join(', ')]));
     return { nodeId: node.id, nodeType: node.def.type, name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}), inputs };
   }
 
@@ -608,7 +637,7 @@ class RunState {
 }
 
 function checkOutputs(node: PlannedNode, result: unknown, checkValues: boolean): Record<string, unknown> {
-  const ports = Object.keys(node.def.outputs);
+  const ports = outputPorts(node.def);
   if (ports.length === 0 && (result === undefined || result === null)) return {};
   if (!result || typeof result !== 'object' || Array.isArray(result)) {
     throw new NodeContractError(`${node.def.type} returned ${summarizeValue(result)}; expected an object with outputs ${ports.map((p) => `"${p}"`).join(', ')}`);
@@ -617,6 +646,17 @@ function checkOutputs(node: PlannedNode, result: unknown, checkValues: boolean):
   checkOutputValues(node, result as Record<string, unknown>, checkValues);
   return result as Record<string, unknown>;
 }
+
+const RESOLVED = Promise.resolve();
+const NO_CHANNELS = Object.freeze([]) as unknown as (Channel<unknown> | undefined)[];
+
+/** A definition's output port names, listed once per definition (definitions don't change). */
+function outputPorts(def: PlannedNode['def']): readonly string[] {
+  let ports = outputPortsOf.get(def);
+  if (!ports) outputPortsOf.set(def, (ports = Object.freeze(Object.keys(def.outputs))));
+  return ports;
+}
+const outputPortsOf = new WeakMap<PlannedNode['def'], readonly string[]>();
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';

@@ -25,34 +25,29 @@ export function checkGraphLimits(doc: unknown, limits: typeof GRAPH_LIMITS = GRA
   const tooLong = (s: string, what: string, where: { pointer: string; nodeId?: string }) =>
     issues.push({ code: 'too_large', ...where, message: `${what} is ${s.length} characters long; at most ${limits.stringLength} are allowed` });
 
-  /** One container: its keys and strings first, then its containers in order (issues in file order). */
+  /** One container, its members in order (so issues come out in file order). */
   const walk = (value: object, level: number): void => {
     if (level > limits.depth) {
       issues.push({ code: 'too_deep', ...at(), message: `objects and arrays nest more than ${limits.depth} levels deep here` });
       return; // one issue per over-deep subtree, not one per level below it
     }
-    const isArray = Array.isArray(value);
-    const keys = isArray ? undefined : Object.keys(value);
-    const length = keys ? keys.length : (value as unknown[]).length;
-    let containers = 0;
-    for (let i = 0; i < length; i++) {
-      const key = keys ? keys[i]! : String(i);
-      if (key.length > limits.stringLength) {
-        tooLong(key, 'key', at(key.slice(0, 64) + '…'));
-        continue; // its value is not looked into: a pointer through this key would be as long
-      }
-      const child = (value as Record<string, unknown>)[key];
-      if (typeof child === 'string') {
-        if (child.length > limits.stringLength) tooLong(child, 'string', at(key));
-      } else if (child !== null && typeof child === 'object') containers++;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) member(i, value[i], level);
+      return;
     }
-    if (containers === 0) return;
-    for (let i = 0; i < length; i++) {
-      const key = keys ? keys[i]! : String(i);
-      if (key.length > limits.stringLength) continue;
-      const child = (value as Record<string, unknown>)[key];
-      if (child === null || typeof child !== 'object') continue;
-      path.push(key);
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (key.length > limits.stringLength) tooLong(key, 'key', at(key.slice(0, 64) + '…'));
+      // A long key's value is not looked into: a pointer through it would be as long.
+      else member(key, (value as Record<string, unknown>)[key], level);
+    }
+  };
+  const member = (key: string | number, child: unknown, level: number): void => {
+    if (typeof child === 'string') {
+      if (child.length > limits.stringLength) tooLong(child, 'string', at(String(key)));
+    } else if (child !== null && typeof child === 'object') {
+      path.push(String(key));
       walk(child, level + 1);
       path.pop();
     }
