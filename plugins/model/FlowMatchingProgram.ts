@@ -100,7 +100,8 @@ export class FlowMatchingProgram implements TrainingProgram {
       this.images = trainingImages(data).map((im, i) => boxDownsample(im, w, h, `model: training image ${i}`));
       this.variants = [VARIANT];
     }
-    this.metrics = losses.length ? ['flow', ...losses.map((l) => l.name)] : [];
+    // A loss needing more references than every sample has (MDL with K = 1 only) never logs.
+    this.metrics = losses.length ? ['flow', ...losses.filter((l) => [...this.groups.keys()].some((k) => k >= (l.minRefs ?? 1))).map((l) => l.name)] : [];
     const hash = createHash('sha256');
     for (const im of [...this.images, ...this.refImages.flat(), ...this.condImages.flat()]) hash.update(im.data);
     this.metadata = {
@@ -125,21 +126,29 @@ export class FlowMatchingProgram implements TrainingProgram {
     return this.tokens;
   }
 
+  /** The tap losses a batch with K references trains with (those needing more are left out). */
+  private activeLosses(k: number): readonly TapLoss[] {
+    return this.model.tapLosses.filter((l) => k >= (l.minRefs ?? 1));
+  }
+
   modelFn(variant: string, batchSize: number): ModelFn {
     const key = `${variant}:${batchSize}`;
     let fn = this.fns.get(key);
     if (!fn) {
       const B = batchSize;
       const k = variant === VARIANT ? 0 : Number(variant.slice(1));
-      const losses = this.model.tapLosses;
+      const losses = this.activeLosses(k);
+      const logged = this.model.tapLosses.length > 0;
       const shape = [B, ...this.model.imageShape];
       fn = (g) => {
         const t = g.input('t', [B]);
         const { xt, target } = flowMatchingNoise(g.input('x0', shape), g.input('noise', shape), t);
         let cond = this.model.conditionRefs ? g.input('condition', [B, ...this.model.conditionShape!]) : undefined;
         if (!losses.length) {
+          // No tap loss for this K: the targets alone (no reference rows), flow still logged.
           const v = this.model.trace(g, xt, t, cond).output;
-          return { loss: v.sub(target).square().mean() };
+          const flow = v.sub(target).square().mean();
+          return logged ? { loss: flow, outputs: { flow } } : { loss: flow };
         }
         // Targets, then each sample's K references (clean, t = 0), in one forward.
         const rows = B * (1 + k);
@@ -158,7 +167,8 @@ export class FlowMatchingProgram implements TrainingProgram {
         for (const l of losses) {
           const value = l.trace(g, taps, layout);
           outputs[l.name] = value;
-          loss = o.add(loss, o.mul(value, l.weight));
+          const scale = l.scale?.(g, layout);
+          loss = o.add(loss, o.mul(scale ? o.mul(value, scale) : value, l.weight));
         }
         return { loss, outputs };
       };
@@ -185,15 +195,19 @@ export class FlowMatchingProgram implements TrainingProgram {
     const t = new Tensor('float32', [batchSize], Float32Array.from({ length: batchSize }, () => rng.float()));
     const feeds: TrainBatch['feeds'] = { x0, noise, t };
     if (this.model.conditionRefs) feeds.condition = stackOnChannels(imagesToTensor(picked.flatMap((i) => this.condImages[i]!)), batchSize);
-    const losses = this.model.tapLosses;
-    if (losses.length) {
+    let metrics = this.metrics;
+    if (this.model.tapLosses.length) {
       const k = this.samples![picked[0]!]!.refs.length;
-      feeds.refs = imagesToTensor(picked.flatMap((i) => this.refImages[i]!));
-      const layout: TapLayout = { batch: batchSize, k, ...this.tokenCounts() };
-      const samples = picked.map((i) => this.samples![i]! as unknown as SemAlignSample);
-      for (const l of losses) Object.assign(feeds, l.feeds(samples, layout, { step, steps: this.options.steps }));
+      const losses = this.activeLosses(k);
+      metrics = ['flow', ...losses.map((l) => l.name)];
+      if (losses.length) {
+        feeds.refs = imagesToTensor(picked.flatMap((i) => this.refImages[i]!));
+        const layout: TapLayout = { batch: batchSize, k, ...this.tokenCounts() };
+        const samples = picked.map((i) => this.samples![i]! as unknown as SemAlignSample);
+        for (const l of losses) Object.assign(feeds, l.feeds(samples, layout, { step, steps: this.options.steps }));
+      }
     }
-    return { variant, feeds, size: batchSize, metrics: this.metrics };
+    return { variant, feeds, size: batchSize, metrics };
   }
 
   checkMetadata(meta: Readonly<Record<string, string>>): string[] {

@@ -1,6 +1,6 @@
 import { defineNode } from 'tessera';
-import { LOSS_PRESETS, mdlReference, mdlRowWeights } from '../losses/index.ts';
-import { dims } from '../model/MosaicConfig.ts';
+import { isAttentionTapModel } from 'tessera/model';
+import { LOSS_PRESETS, mdlReference, mdlRowWeights, mdlTapLoss } from '../losses/index.ts';
 import { asMosaic } from './asMosaic.ts';
 import { lossPreview, PREVIEW_PARAMS } from './lossPreview.ts';
 
@@ -10,11 +10,11 @@ export const MDLoss = defineNode({
   title: 'MDL (multi-reference disentanglement loss)',
   category: 'mosaic',
   description:
-    'L_MD = −mean over reference pairs of the divergence between their mean attention distributions over target patches, so references claim different regions. Active only when K ≥ 2. β with warm-up (0 until s0, then a linear ramp over s1 steps). With weights and preview samples it evaluates one sample and outputs heatmaps.',
+    'L_MD = −mean over reference pairs of the divergence between their mean attention distributions over target patches, so references claim different regions. Active only when K ≥ 2. β with warm-up (0 until s0, then a linear ramp over s1 steps). With preview samples it evaluates one sample and outputs heatmaps (a MOSAIC model needs weights; an imported one uses the export\'s own until trained).',
   version: '1.0.0',
   inputs: {
-    model: { type: 'MODEL' },
-    preview: { type: 'SEMALIGN_SAMPLES', optional: true, description: 'Eager mode: samples to evaluate on (needs weights).' },
+    model: { type: 'MODEL', description: 'A MOSAIC model (mosaic/Model), or an imported one (model/ImportOnnx with attention q/k named): MDL then pools its reference queries against its target keys.' },
+    preview: { type: 'SEMALIGN_SAMPLES', optional: true, description: 'Eager mode: samples to evaluate on (a MOSAIC model needs weights).' },
   },
   outputs: {
     model: { type: 'MODEL', description: 'The handle with MDL added.' },
@@ -35,14 +35,14 @@ export const MDLoss = defineNode({
   },
   async execute(ctx) {
     const p = ctx.params;
-    const model = asMosaic(ctx.inputs.model, 'mosaic/MDLoss');
     const preset = p.preset === 'custom' ? null : LOSS_PRESETS[p.preset as 'paper' | 'code'];
     const term = preset
       ? { kind: 'mdl' as const, beta: preset.beta, warmupStart: 0, rampSteps: 0, mode: preset.mdlMode, distance: preset.distance, fractions: preset.warmupStartFraction || preset.rampFraction ? { start: preset.warmupStartFraction, ramp: preset.rampFraction } : undefined }
       : { kind: 'mdl' as const, beta: p.beta, warmupStart: p.warmupStart, rampSteps: p.rampSteps, mode: p.mode as 'tokens' | 'points', distance: p.distance as 'jsd' | 'skl' };
-    const next = model.withTerm(term);
-    const { n, l } = dims(model.config);
-    const { value, heatmaps } = await lossPreview(ctx, next, ctx.inputs.preview, (s, map) => {
+    const input = ctx.inputs.model;
+    const next = isAttentionTapModel(input) ? input.withTapLoss(mdlTapLoss(term)) : asMosaic(input, 'mosaic/MDLoss').withTerm(term);
+    if (isAttentionTapModel(next)) ctx.log.info(next.describe());
+    const { value, heatmaps } = await lossPreview(ctx, next, ctx.inputs.preview, (s, map, { n, l }) => {
       const k = s.refs.length;
       if (k < 2) return null;
       const w = mdlRowWeights([s], { mode: term.mode, refPatches: l });

@@ -3,7 +3,7 @@ import { Tensor, type ModelFn } from 'tessera/kernels';
 import type { SemAlignSample } from 'tessera/semalign';
 import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
 import { createHash } from 'node:crypto';
-import { betaAt, checkBatch, fractionToSteps, mdlRowWeights, scalTargets } from '../losses/index.ts';
+import { betaAt, checkBatch, mdlRowWeights, scalTargets, scheduleForRun } from '../losses/index.ts';
 import { buildBatch, checkSamples, conditionFeeds, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
 import { autoencoderHash, AUTOENCODER_KEY, checkAutoencoder, latentsFor } from '../model/latentCache.ts';
 import { configDifferences, dims, type MosaicConfig } from '../model/MosaicConfig.ts';
@@ -106,12 +106,7 @@ export class MosaicTrainingProgram implements TrainingProgram {
     }
     if (mdl && k >= 2) {
       feeds['mdl.w'] = mdlRowWeights(picked, { mode: mdl.mode, refPatches: l });
-      const f = mdl.fractions;
-      const total = this.options.steps;
-      const schedule = f
-        ? { beta: mdl.beta, warmupStart: fractionToSteps(f.start, total), rampSteps: fractionToSteps(f.ramp, total, true) }
-        : { beta: mdl.beta, warmupStart: mdl.warmupStart, rampSteps: mdl.rampSteps };
-      feeds['loss.beta'] = Tensor.scalar(betaAt(step, schedule));
+      feeds['loss.beta'] = Tensor.scalar(betaAt(step, scheduleForRun(mdl, this.options.steps)));
     }
     return { variant: `k${k}`, feeds, size: batchSize, metrics: ['diffusion', ...(scal ? ['scal'] : []), ...(mdl && k >= 2 ? ['mdl'] : [])] };
   }
