@@ -236,8 +236,24 @@ export class RunWorker {
       workerRunRecord(run, { createdAt, startedAt, eventCount, ...(extra.terminal ? { terminal: extra.terminal, finishedAt: new Date() } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) });
     void record.begin(run.graph, () => summary()).catch((error: unknown) => note(`run ${run.runId}: its record cannot be written (${(error as Error).message})`));
     const everyMs = this.#o.artifactsSyncMs ?? 30_000;
+    // A tick finding the last push still going skips (slow uploads never pile up); a failure is
+    // noted once per reason, and the next tick tries again.
+    let pushing = false;
+    let failedWith = '';
     const timer = everyMs > 0
-      ? setInterval(() => void sync.push().catch((error: unknown) => note(`run ${run.runId}: uploading its files failed (${(error as Error).message}); tried again later`)), everyMs)
+      ? setInterval(() => {
+          if (pushing) return;
+          pushing = true;
+          sync
+            .push()
+            .then(() => (failedWith = ''))
+            .catch((error: unknown) => {
+              const why = (error as Error).message;
+              if (why !== failedWith) note(`run ${run.runId}: uploading its files failed (${why}); tried again later`);
+              failedWith = why;
+            })
+            .finally(() => (pushing = false));
+        }, everyMs)
       : undefined;
     timer?.unref();
     return {

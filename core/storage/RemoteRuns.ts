@@ -11,6 +11,8 @@ import type { ArtifactStore } from './ArtifactStore.ts';
 
 /** How long a listing of the store is reused (GET /api/runs may be polled). */
 const LIST_TTL_MS = 5000;
+/** run.json objects read at once. */
+const READS_AT_ONCE = 16;
 /** Largest run.json read from the store. */
 const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 
@@ -76,9 +78,10 @@ export class RemoteRuns {
 
   async #list(): Promise<RunInfo[]> {
     const infos: RunInfo[] = [];
-    for (const id of await this.store.listRunIds()) {
-      const info = await this.info(id);
-      if (info) infos.push(info);
+    const ids = await this.store.listRunIds();
+    // New runs' run.json are read READS_AT_ONCE at a time (a first listing of a big bucket).
+    for (let i = 0; i < ids.length; i += READS_AT_ONCE) {
+      for (const info of await Promise.all(ids.slice(i, i + READS_AT_ONCE).map((id) => this.info(id)))) if (info) infos.push(info);
     }
     return infos.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }

@@ -3,7 +3,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { RUN_ID_PATTERN } from '../server/runId.ts';
 import { toDiskWriteError } from '../util/diskError.ts';
 import type { ArtifactStore, StoredFile } from './ArtifactStore.ts';
@@ -54,7 +54,10 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async check(): Promise<void> {
     try {
-      await this.#client.send(new HeadBucketCommand({ Bucket: this.#location.bucket }));
+      // A listing, not a HEAD: its error answer has a body, so the reason has S3's code
+      // (InvalidAccessKeyId, NoSuchBucket, AccessDenied…); and servers and workers both list.
+      // Of a name no run has, so the answer is empty and small whatever the bucket holds.
+      await this.#client.send(new ListObjectsV2Command({ Bucket: this.#location.bucket, Prefix: `${this.#location.prefix ? `${this.#location.prefix}/` : ''}.tessera-check`, MaxKeys: 1 }));
     } catch (error) {
       throw new Error(`cannot use ${this.where}: ${describeS3Error(error)}`);
     }

@@ -21,7 +21,9 @@ export function describeS3Error(error: unknown): string {
     const status = error.$metadata.httpStatusCode;
     const message = error.message && error.message !== 'UnknownError' ? `: ${error.message}` : '';
     const advice = ADVICE.get(error.name) ?? (status !== undefined ? ADVICE.get(String(status)) : undefined);
-    return `${error.name}${status !== undefined ? ` (HTTP ${status})` : ''}${message}${advice ? ` — ${advice}` : ''}`;
+    // Answers without a body (HEAD's) have no error code: the SDK names them Unknown.
+    const name = error.name === 'Unknown' || error.name === 'UnknownError' ? 'refused' : error.name;
+    return `${name}${status !== undefined ? ` (HTTP ${status})` : ''}${message}${advice ? ` — ${advice}` : ''}`;
   }
   const e = error as { name?: unknown; code?: unknown; message?: unknown };
   const name = typeof e?.name === 'string' ? e.name : 'Error';

@@ -254,12 +254,29 @@ test('a run is listed from the bucket only once its run.json is stored', async (
   }
 });
 
+test('listings page past 1000 keys (S3 answers at most 1000 per request)', async () => {
+  const { RunDirSync } = await import('../../core/storage/RunDirSync.ts');
+  const dir = tempWorkspace('tessera-s3-many-');
+  const id = '20261208-111111-000-abcdef';
+  for (let i = 0; i < 1003; i++) {
+    mkdirSync(join(dir, 'frames', String(i % 10)), { recursive: true });
+    writeFileSync(join(dir, 'frames', String(i % 10), `${i}.txt`), String(i));
+  }
+  const sync = new RunDirSync(store, id, dir);
+  assert.is(await sync.push(), 1003);
+  const files = await store.listFiles(id);
+  assert.is(files.length, 1003);
+  assert.is(new Set(files.map((f) => f.path)).size, 1003);
+  const listed = await call(base, 'GET', `/api/runs/${id}/files`);
+  assert.is(listed.status, 404); // no run.json: not a run yet
+});
+
 test('bad credentials: the worker and the server exit 2 with the reason; the secret is printed nowhere', async () => {
   const ws = machine('tessera-s3-worker-');
   const bad = worker(ws, artifactsArgs(), { ...s3.env, AWS_ACCESS_KEY_ID: 'AKNOSUCHKEY000000' });
   assert.is(await bad.exited, 2);
   assert.match(bad.output, `error: cannot use s3://${s3.bucket}/${PREFIX}`);
-  assert.match(bad.output, /HTTP 403/);
+  assert.match(bad.output, /InvalidAccessKeyId \(HTTP 403\).*the access key is unknown to this S3 service: check AWS_ACCESS_KEY_ID/);
   assert.match(bad.output, /AWS_ACCESS_KEY_ID/);
   assert.not.match(bad.output, /\n\s+at /); // no stack
   assert.not.ok(bad.output.includes(s3.secret));
@@ -273,7 +290,7 @@ test('bad credentials: the worker and the server exit 2 with the reason; the sec
   assert.not.ok(served.includes(s3.secret));
   const none = await openArtifactStore({ url: `s3://no-such-bucket/${PREFIX}`, endpoint: s3.endpoint });
   assert.type(none, 'string');
-  assert.match(none as string, /HTTP 404.*bucket does not exist/);
+  assert.match(none as string, /NoSuchBucket \(HTTP 404\).*the bucket does not exist/);
   const away = await openArtifactStore({ url: `s3://${s3.bucket}`, endpoint: 'http://127.0.0.1:9' });
   assert.match(away as string, /does not answer \(ECONNREFUSED\)/);
   // Credentials in the URL are refused and never echoed.

@@ -41,7 +41,8 @@ export interface S3Server {
 }
 
 async function spawnS3(env: Record<string, string>): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', MAIN], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // s3rver makes listing continuation tokens with a cipher OpenSSL 3 keeps in its legacy provider.
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--input-type=module', '-e', MAIN], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
