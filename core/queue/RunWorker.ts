@@ -9,7 +9,8 @@ import { toWireValue } from '../util/summarizeValue.ts';
 import { connectRedis } from './connectRedis.ts';
 import { CANCEL_CHANNEL, CANCELLED_KEY, EVENTS_CHANNEL, QUEUE_NAME } from './names.ts';
 import type { RemoteEvent, RemoteRefusal, RunJobResult } from './remoteMessage.ts';
-import { isTerminalEvent } from '../engine/events.ts';
+import { isTerminalEvent, type ExecutionEvent } from '../engine/events.ts';
+import { PreviewThrottle } from '../server/PreviewThrottle.ts';
 import type { RedisConnection } from './redisUrl.ts';
 import { parseRunJob, refusalOf, type RunJob } from './RunJob.ts';
 import { readRunsDirMarker } from './runsDirMarker.ts';
@@ -48,8 +49,8 @@ export interface RunWorkerOptions {
 
 /** One run's record and uploads, with `--artifacts` (see RunWorker's #uploadOf). */
 interface RunUpload {
-  /** Records one event (wire form) in the run's events.jsonl. */
-  event(wire: unknown): void;
+  /** Records one event in the run's events.jsonl (wire form) and its previews (as the server does for its runs). */
+  event(event: ExecutionEvent, wire: unknown): void;
   /** Stores the run (record last); true, or why it could not be stored. */
   finish(terminal: RemoteEvent): Promise<true | string>;
   /** Stops the periodic uploads. */
@@ -184,7 +185,7 @@ export class RunWorker {
             next: (event) => {
               status = event.type;
               const message: RemoteEvent = { runId: run.runId, attempt, worker: this.name, event: toWireValue(event) as RemoteEvent['event'] };
-              upload?.event(message.event);
+              upload?.event(event, message.event);
               if (isTerminalEvent(event)) terminal = message;
               // With a store, the run's end is told once its files are stored (below), so a
               // run the server shows ended can be read.
@@ -232,6 +233,8 @@ export class RunWorker {
     const startedAt = new Date();
     let eventCount = 0;
     const record = new RunRecordWriter(outDir);
+    // previews/<node>/<port>.png, which the editor shows for a finished run (no live messages here).
+    const previews = new PreviewThrottle(run.runId, outDir, () => undefined, this.#o.engine.logger);
     const summary = (extra: { terminal?: Record<string, unknown>; error?: string } = {}) =>
       workerRunRecord(run, { createdAt, startedAt, eventCount, ...(extra.terminal ? { terminal: extra.terminal, finishedAt: new Date() } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) });
     void record.begin(run.graph, () => summary()).catch((error: unknown) => note(`run ${run.runId}: its record cannot be written (${(error as Error).message})`));
@@ -257,16 +260,23 @@ export class RunWorker {
       : undefined;
     timer?.unref();
     return {
-      event: (wire: unknown) => {
+      event: (event: ExecutionEvent, wire: unknown) => {
         eventCount++;
         record.events.append(JSON.stringify(wire));
+        if (event.type === 'node:output') for (const [port, value] of Object.entries(event.outputs)) previews.offer(event.nodeId, port, value, event.index);
+        else if (event.type === 'node:progress' && event.preview !== undefined) previews.offer(event.nodeId, '$progress', event.preview);
+        else if (event.type === 'node:done') previews.flush(event.nodeId);
       },
-      stop: () => clearInterval(timer),
+      stop: () => {
+        clearInterval(timer);
+        previews.stop();
+      },
       finish: async (terminal: RemoteEvent): Promise<true | string> => {
         clearInterval(timer);
         const event = terminal.event as unknown as Record<string, unknown>;
         try {
-          await record.finish(() => summary({ terminal: event }));
+          previews.stop();
+          await record.finish(() => summary({ terminal: event }), () => previews.written);
           await sync.finish();
           note(`run ${run.runId}: stored in ${store.where}`);
           return true;

@@ -179,6 +179,12 @@ test('a server with a fresh runs folder lists the stored run and replays it from
     assert.is(image.status, 200);
     assert.ok(Buffer.from(await image.arrayBuffer()).equals(readFileSync(join(ws, 'runs', id, 'images', 'out.png'))));
     assert.is((await call(other.url, 'GET', `/api/runs/${id}/files/images/none.png`)).status, 404);
+    // The worker drew the previews the editor shows for a finished run, as the server does for its own.
+    const stored = ((await call(other.url, 'GET', `/api/runs/${id}/files`)).json.files as { path: string }[]).map((f) => f.path);
+    assert.ok(stored.includes('previews/img/image.png'), stored.join(', '));
+    const preview = await fetch(`${other.url}api/runs/${id}/files/previews/img/image.png`);
+    assert.is(preview.headers.get('content-type'), 'image/png');
+    assert.ok(Buffer.from(await preview.arrayBuffer()).subarray(1, 4).equals(Buffer.from('PNG')));
     // A path with `..` never becomes a key (a single segment, so the URL parser keeps it).
     const bad = await call(other.url, 'GET', `/api/runs/${id}/files/..%2F..%2F${id}%2Frun.json`);
     assert.is(bad.status, 400, bad.text);
@@ -333,7 +339,8 @@ test('an upload that fails ends the run failed with the reason, and the run stay
     assert.match(run.errors[0].message, 'the run ended done, but its directory could not be stored');
     assert.match(run.errors[0].message, join(ws, 'runs', id));
     const dir = join(ws, 'runs', id);
-    assert.equal(filesUnder(dir).filter((f) => !f.endsWith('.tmp')).sort(), ['events.jsonl', 'graph.json', 'images/out.png', 'run.json', 'value.json']);
+    assert.equal(filesUnder(dir).filter((f) => !f.endsWith('.tmp') && !f.startsWith('previews/')).sort(), ['events.jsonl', 'graph.json', 'images/out.png', 'run.json', 'value.json']);
+    assert.ok(filesUnder(dir).includes('previews/img/image.png'));
     const record = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
     assert.is(record.status, 'done');
     assert.match(record.error, 'could not be stored');
