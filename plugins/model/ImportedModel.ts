@@ -1,6 +1,7 @@
 import { closeNames, importOnnxModel, loraRewrites, ops as o, type Graph, type ImportedParam, type OnnxModel, type Sym, type Tensor } from 'tessera/kernels';
 import type { Trainable, TrainingProgram } from 'tessera/train';
-import type { AttentionTapModel, TapLoss } from './attentionTaps.ts';
+import type { AttentionTap, AttentionTapModel, TapLayout, TapLoss } from './attentionTaps.ts';
+import { evaluateTaps } from './evaluateTaps.ts';
 import { FlowMatchingProgram } from './FlowMatchingProgram.ts';
 import { frozenView, REF_PREFIX } from './frozenView.ts';
 import type { PairObjective, PairObjectiveModel } from './pairObjective.ts';
@@ -116,6 +117,13 @@ export class ImportedModel implements Trainable, AttentionTapModel, PairObjectiv
     if (!this.mapping.attention.length) throw new RangeError(`${loss.describe()} needs the model's attention q/k tensors: name them in model/ImportOnnx's attention parameter`);
     if (this.objective) throw new RangeError(`${loss.describe()} cannot be added under ${this.objective.describe()}: a preference objective replaces the flow loss the tap losses add to`);
     return new ImportedModel(this.onnx, this.digest, this.mapping, this.lora, this.weights, [...this.tapLosses.filter((l) => l.name !== loss.name), loss], this.objective);
+  }
+
+  /** `fn` on the taps of one forward over one sample (see AttentionTapModel.evaluateTaps). */
+  evaluateTaps(sample: unknown, t: number, seed: number, fn: (g: Graph, taps: readonly AttentionTap[], layout: TapLayout) => Record<string, Sym>): Promise<Record<string, Tensor>> {
+    // Untrained adapters add nothing (B starts at zero), so the export alone is that model exactly.
+    const model = this.lora && !this.weights ? new ImportedModel(this.onnx, this.digest, this.mapping) : this;
+    return evaluateTaps(model, sample, t, seed, fn);
   }
 
   /** Trains under a preference objective (Flow-DPO) instead of flow matching, against a frozen copy of this model. */

@@ -6,7 +6,7 @@
 // the run's steps). A K = 1 batch trains without MDL, as on the built-in model.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Graph } from '../../kernels/index.ts';
+import { Graph, type Tensor } from '../../kernels/index.ts';
 import { LOSS_PRESETS, mdlReference, mdlTapLoss, scalReference, scalTapLoss } from '../../plugins/mosaic/index.ts';
 import type { SemAlignSample } from '../../plugins/semalign/index.ts';
 import { ImportedModel } from '../../plugins/model/index.ts';
@@ -65,7 +65,7 @@ test('tiny DiT, K = 2, code preset: JSD over all tokens equals the host; β is 0
   assert.ok(Math.abs(warm.got.mdl!.item() - mdl) < 1e-4 * Math.abs(mdl) + 1e-7, `MDL ${warm.got.mdl!.item()} vs host ${mdl}`);
   assert.ok(Math.abs(warm.got.loss!.item() - (warm.flow + 0.5 * mdl)) < 1e-4 * warm.flow, 'mid-ramp: loss = flow + 0.5·MDL');
   const program = model.trainingProgram(data, { steps: 200 });
-  const ramp = (step: number) => program.batch(step, 2, 5).feeds['mdl.ramp']!.item();
+  const ramp = (step: number) => (program.batch(step, 2, 5).feeds['mdl.ramp'] as Tensor).item();
   assert.equal([0, 19, 20, 21, 22, 199].map(ramp), [0, 0, 0, 0.5, 1, 1]);
   // Before the warm-up MDL is still computed and logged, but adds nothing.
   const off = await replayStep(onnx, DIT, model, data, 2, { step: 0, steps: 200 });

@@ -28,7 +28,7 @@ export function samples(k: number, grid: { patchSize: number; refPatchSize: numb
 }
 
 /** Row-major [rows, T, C] (or [rows, H, T, d]) → per-row [H, T, d] arrays, heads split from C. */
-function heads(t: Tensor, h: number): Float64Array[] {
+export function heads(t: Tensor, h: number): Float64Array[] {
   const rows = t.shape[0]!;
   const data = t.toArray();
   const [T, C] = t.shape.length === 4 ? [t.shape[2]!, t.shape[1]! * t.shape[3]!] : [t.shape[1]!, t.shape[2]!];

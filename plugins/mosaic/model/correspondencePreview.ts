@@ -1,8 +1,7 @@
 import { Rng, type ImageValue } from 'tessera';
 import { Predictor, Tensor } from 'tessera/kernels';
 import type { SemAlignSample } from 'tessera/semalign';
-import { blit, canvas, rect, SLOT_COLORS } from 'tessera/image';
-import { overlayHeatmap } from '../plots/overlayHeatmap.ts';
+import { correspondencePanel } from '../plots/correspondencePanel.ts';
 import { buildBatch, conditionFeeds } from './mosaicBatch.ts';
 import { latentsFor } from './latentCache.ts';
 import { dims } from './MosaicConfig.ts';
@@ -32,33 +31,7 @@ export async function correspondenceMapOf(model: MosaicModel, sample: SemAlignSa
   }
 }
 
-/**
- * A heatmap panel for one sample: per reference, the reference with one annotated patch marked,
- * that patch's attention over the target, and the reference's mean attention over the target.
- */
+/** The heatmap panel (plots/correspondencePanel) of one sample's map on the model's grids. */
 export function heatmapPanel(model: MosaicModel, sample: SemAlignSample, map: Float32Array, scale = 3): ImageValue {
-  const { n, l, grid, refGrid } = dims(model.config);
-  const k = sample.refs.length;
-  const T = sample.target.width * scale;
-  const R = sample.refs[0]!.width * scale;
-  const gap = 6;
-  const img = canvas(R + 2 * T + 4 * gap, k * (T + gap) + gap, 235);
-  const r2t = sample.annotation.correspondence.refToTarget;
-  for (let i = 0; i < k; i++) {
-    const y = gap + i * (T + gap);
-    blit(img, sample.refs[i]!, gap, y, scale);
-    rect(img, gap - 1, y - 1, R + 2, R + 2, SLOT_COLORS[i]!);
-    // The annotated patch nearest the middle of the reference's visible ones.
-    const visible = r2t[i]!.map((v, u) => [u, v] as const).filter(([, v]) => v >= 0);
-    const pick = visible[Math.floor(visible.length / 2)]?.[0] ?? Math.floor(l / 2);
-    const row = map.subarray((i * l + pick) * n, (i * l + pick + 1) * n);
-    const px = gap + (pick % refGrid) * (R / refGrid);
-    const py = y + Math.floor(pick / refGrid) * (R / refGrid);
-    rect(img, px, py, R / refGrid, R / refGrid, [0, 0, 0]);
-    const mean = new Float32Array(n);
-    for (let u = 0; u < l; u++) for (let v = 0; v < n; v++) mean[v]! += map[(i * l + u) * n + v]! / l;
-    blit(img, overlayHeatmap(sample.target, row, grid, grid, 0.65), 2 * gap + R, y, scale);
-    blit(img, overlayHeatmap(sample.target, mean, grid, grid, 0.65), 3 * gap + R + T, y, scale);
-  }
-  return img;
+  return correspondencePanel(dims(model.config), sample, map, scale);
 }

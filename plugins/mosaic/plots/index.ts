@@ -2,3 +2,5 @@
 export { heatmapImage, normalizeValues } from './heatmapImage.ts';
 export type { HeatmapOptions } from './heatmapImage.ts';
 export { overlayHeatmap } from './overlayHeatmap.ts';
+export { correspondencePanel } from './correspondencePanel.ts';
+export type { PanelGrids } from './correspondencePanel.ts';
