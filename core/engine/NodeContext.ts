@@ -31,7 +31,7 @@ export class NodeContext implements ExecuteContext {
   readonly #host: ContextHost;
   readonly #seedBase: number;
   readonly #seedKey: string | number;
-  readonly #onRng: () => void;
+  #drewRng = false;
   readonly #nodeType: string;
   #rng: Rng | undefined;
   #log: Logger | undefined;
@@ -39,12 +39,11 @@ export class NodeContext implements ExecuteContext {
   #resolvePath: ((path: string, access: 'read' | 'write') => Promise<string>) | undefined;
 
   /** The rng's seed is hashString32(`${seedBase}:${seedKey}`), hashed only if the node draws. */
-  constructor(host: ContextHost, readonly nodeId: string, nodeType: string, readonly inputs: Record<string, any>, readonly params: Record<string, any>, seedBase: number, seedKey: string | number, onRng: () => void) {
+  constructor(host: ContextHost, readonly nodeId: string, nodeType: string, readonly inputs: Record<string, any>, readonly params: Record<string, any>, seedBase: number, seedKey: string | number) {
     this.#host = host;
     this.#nodeType = nodeType;
     this.#seedBase = seedBase;
     this.#seedKey = seedKey;
-    this.#onRng = onRng;
   }
 
   get signal(): AbortSignal {
@@ -59,8 +58,13 @@ export class NodeContext implements ExecuteContext {
     return this.#host.graph;
   }
 
+  /** Whether the node asked for `rng` (its result then depends on the run seed). Not part of ExecuteContext. */
+  get drewRng(): boolean {
+    return this.#drewRng;
+  }
+
   get rng(): Rng {
-    this.#onRng();
+    this.#drewRng = true;
     return (this.#rng ??= new Rng(hashString32(`${this.#seedBase}:${this.#seedKey}`)));
   }
 

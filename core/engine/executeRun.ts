@@ -4,7 +4,7 @@ import type { ServiceIdentifier } from 'inversify';
 import type { RunPlan, PlannedNode } from './planRun.ts';
 import type { ExecutionEvent, NodeErrorInfo } from './events.ts';
 import type { NodeCache } from './NodeCache.ts';
-import type { ExecuteContext, InputSpec } from '../plugin/NodeDefinition.ts';
+import type { CachePolicy, ExecuteContext, InputSpec } from '../plugin/NodeDefinition.ts';
 import type { GraphDocument } from '../graph/GraphDocument.ts';
 import type { Logger } from '../services/Logger.ts';
 import { ArtifactStore } from '../services/ArtifactStore.ts';
@@ -15,7 +15,7 @@ import { cacheKey, providerKey, seededKey } from './cacheKey.ts';
 import { hashString32 } from '../util/hash.ts';
 import { summarizeValue } from '../util/summarizeValue.ts';
 import { NodeContractError, RunCancelled, UpstreamFailure } from './errors.ts';
-import { isAsyncIterable, toResultIterable } from './toAsyncIterable.ts';
+import { isAsyncIterable, isStreamResult, toResultIterable } from './toAsyncIterable.ts';
 import { eventLoopTurn } from './eventLoopTurn.ts';
 import { checkOutputValues } from './checkPorts.ts';
 import { WORKSPACE } from '../plugin/tokens.ts';
@@ -118,10 +118,9 @@ interface NodeRun {
   readonly node: PlannedNode;
   /** Output ports in definition order, with their slots and (for stream ports) channels. */
   readonly outPorts: readonly string[];
-  readonly outSlots: readonly PortSlot<PortData>[];
+  /** Index of its first output's slot in RunState's flat slot list (ports follow in order). */
+  readonly outBase: number;
   readonly outChannels: readonly (Channel<unknown> | undefined)[];
-  /** Per output port, the node runs that read it, once per link. */
-  readonly outReaders: NodeRun[][];
   /** Input ports in link order, each with the slots of its links. */
   readonly inputs: readonly { readonly port: string; readonly slots: readonly PortSlot<PortData>[] }[];
   /** Reads a stream port (so it has channel readers to release when it ends). */
@@ -138,6 +137,11 @@ class RunState {
   /** `consumer\0port\0linkIndex` → reader index on the producer's channel (stream links only). */
   readonly #readerIndex = new Map<string, number>();
   readonly #runs: NodeRun[] = [];
+  /** Every output port's slot, node by node in run order (NodeRun.outBase). */
+  readonly #slots: PortSlot<PortData>[] = [];
+  /** The node runs reading slot k, once per link: #readers[#readersStart[k] .. #readersStart[k + 1]). */
+  readonly #readers: readonly NodeRun[];
+  readonly #readersStart: Int32Array;
   #finished = 0;
   #anyFailed = false;
   #allDone: { resolve: () => void; reject: (e: unknown) => void } | undefined;
@@ -171,17 +175,19 @@ class RunState {
     // are involved: a graph without any needs no string per link.
     const runOf = new Map<string, NodeRun>();
     const anyStream = plan.streamPorts.size > 0;
+    // Who reads which slot, one entry per link, gathered in link order and then grouped by slot
+    // (a stable counting sort) into #readers: flat lists instead of an array per port.
+    const linkSlot: number[] = [];
+    const linkReader: NodeRun[] = [];
     for (const id of plan.order) {
       const node = plan.nodes.get(id)!;
       const outPorts = outputPorts(node.def);
-      const outSlots: PortSlot<PortData>[] = new Array(outPorts.length);
+      const outBase = this.#slots.length;
       // Without streams in the run, every node shares one empty list (any index reads undefined).
       const outChannels: (Channel<unknown> | undefined)[] = anyStream ? new Array(outPorts.length) : NO_CHANNELS;
-      const outReaders: NodeRun[][] = new Array(outPorts.length);
       let streamsOut = false;
       for (let i = 0; i < outPorts.length; i++) {
-        outSlots[i] = new PortSlot<PortData>();
-        outReaders[i] = [];
+        this.#slots.push(new PortSlot<PortData>());
         const key = anyStream ? `${id}.${outPorts[i]}` : undefined;
         if (key !== undefined && plan.streamPorts.has(key)) {
           const channel = new Channel(plan.readers.get(key) ?? 0, options.streamHighWater ?? 16);
@@ -190,8 +196,11 @@ class RunState {
           streamsOut = true;
         }
       }
-      const inputs: { port: string; slots: PortSlot<PortData>[] }[] = [];
-      const run: NodeRun = { node, outPorts, outSlots, outChannels, outReaders, inputs, readsStream: false, streamsOut, isTarget: targets.has(id), waiting: 0, started: false };
+      let portCount = 0;
+      for (const _ in node.links) portCount++;
+      const inputs: { port: string; slots: PortSlot<PortData>[] }[] = new Array(portCount);
+      const run: NodeRun = { node, outPorts, outBase, outChannels, inputs, readsStream: false, streamsOut, isTarget: targets.has(id), waiting: 0, started: false };
+      let p = 0;
       for (const port in node.links) {
         const links = node.links[port]!;
         const slots: PortSlot<PortData>[] = new Array(links.length);
@@ -208,16 +217,25 @@ class RunState {
           }
           // Planned in topological order, so the producer's run exists already.
           const producer = runOf.get(l.node)!;
-          const out = producer.outPorts.indexOf(l.output);
-          slots[i] = producer.outSlots[out]!;
-          producer.outReaders[out]!.push(run);
+          const slot = producer.outBase + producer.outPorts.indexOf(l.output);
+          slots[i] = this.#slots[slot]!;
+          linkSlot.push(slot);
+          linkReader.push(run);
           run.waiting++;
         }
-        inputs.push({ port, slots });
+        inputs[p++] = { port, slots };
       }
       runOf.set(id, run);
       this.#runs.push(run);
     }
+    const start = new Int32Array(this.#slots.length + 1);
+    for (const slot of linkSlot) start[slot + 1]!++;
+    for (let k = 0; k < this.#slots.length; k++) start[k + 1]! += start[k]!;
+    const fill = start.slice(0, this.#slots.length);
+    const readers: NodeRun[] = new Array(linkSlot.length);
+    for (let j = 0; j < linkSlot.length; j++) readers[fill[linkSlot[j]!]!++] = linkReader[j]!;
+    this.#readers = readers;
+    this.#readersStart = start;
     signal.addEventListener('abort', () => {
       for (const ch of this.#channels.values()) ch.fail(new RunCancelled());
     }, { once: true });
@@ -275,7 +293,15 @@ class RunState {
 
   #start(run: NodeRun): void {
     run.started = true;
-    this.#runNode(run).then(this.#nodeEnded, this.#crashed);
+    let outcome: Outcome | Promise<Outcome>;
+    try {
+      outcome = this.#runNode(run);
+    } catch (error) {
+      this.#crashed(error);
+      return;
+    }
+    if (typeof outcome === 'string') this.#nodeEnded(outcome);
+    else outcome.then(this.#nodeEnded, this.#crashed);
   }
 
   /**
@@ -298,11 +324,11 @@ class RunState {
   readonly #crashed = (error: unknown): void => this.#allDone!.reject(error);
 
   #resolvePort(run: NodeRun, i: number, data: PortData): void {
-    if (run.outSlots[i]!.resolve(data)) this.#settled(run.outReaders[i]!, false);
+    if (this.#slots[run.outBase + i]!.resolve(data)) this.#settled(run.outBase + i, false);
   }
 
   #rejectPort(run: NodeRun, i: number, error: unknown): void {
-    if (run.outSlots[i]!.reject(error)) this.#settled(run.outReaders[i]!, true);
+    if (this.#slots[run.outBase + i]!.reject(error)) this.#settled(run.outBase + i, true);
   }
 
   /**
@@ -310,8 +336,10 @@ class RunState {
    * failed port, which then skips (or waits, in port order, exactly as awaiting its inputs
    * would). Started on a microtask, so a long chain of synchronous nodes never nests calls.
    */
-  #settled(readers: readonly NodeRun[], failed: boolean): void {
-    for (const run of readers) {
+  #settled(slot: number, failed: boolean): void {
+    const readers = this.#readers;
+    for (let j = this.#readersStart[slot]!, end = this.#readersStart[slot + 1]!; j < end; j++) {
+      const run = readers[j]!;
       if (run.started || run.node.disabled) continue; // drive() starts disabled nodes itself
       if (--run.waiting === 0 || failed) {
         run.started = true;
@@ -328,7 +356,7 @@ class RunState {
   #finish(run: NodeRun, outcome: Exclude<Outcome, 'done' | 'cached'>, reason: string, error?: unknown): Outcome {
     const { node } = run;
     const upstream = new UpstreamFailure(node.id, outcome === 'cancelled' ? 'cancelled' : outcome === 'failed' ? 'failed' : 'skipped');
-    for (let i = 0; i < run.outSlots.length; i++) {
+    for (let i = 0; i < run.outPorts.length; i++) {
       this.#rejectPort(run, i, upstream);
       run.outChannels[i]?.fail(upstream);
     }
@@ -338,12 +366,39 @@ class RunState {
     return outcome;
   }
 
-  async #runNode(run: NodeRun): Promise<Outcome> {
+  /**
+   * Runs one node. Synchronous from start to end for the usual node (every input settled, a key
+   * without a fingerprint, a free slot, a plain result); it returns a promise only where it has
+   * to wait. An async function here would allocate a frame and a promise per node.
+   */
+  #runNode(run: NodeRun): Outcome | Promise<Outcome> {
     const { node } = run;
     if (node.disabled) return this.#finish(run, 'skipped', 'disabled');
+    const ports = run.inputs;
+    for (let k = 0; k < ports.length; k++) {
+      const { slots } = ports[k]!;
+      for (let i = 0; i < slots.length; i++) if (!slots[i]!.settled) return this.#awaitInputs(run);
+    }
+    const data: InputData = new Array(ports.length);
+    try {
+      for (let k = 0; k < ports.length; k++) {
+        const { slots } = ports[k]!;
+        const values: PortData[] = new Array(slots.length);
+        for (let i = 0; i < slots.length; i++) values[i] = slots[i]!.read();
+        data[k] = values;
+      }
+    } catch (error) {
+      return this.#inputFailed(run, error);
+    }
+    return this.#withInputs(run, data);
+  }
 
-    // Read every port this node reads: settled ones directly, pending ones (only when a failure
-    // started this node early) by awaiting, port by port, which reports the same failure.
+  /**
+   * Reads the inputs of a node started before all of them settled (one of its sources failed
+   * while others still run): settled ports directly, pending ones by awaiting, port by port,
+   * which reports the same failure.
+   */
+  async #awaitInputs(run: NodeRun): Promise<Outcome> {
     const data: InputData = new Array(run.inputs.length);
     try {
       for (let k = 0; k < run.inputs.length; k++) {
@@ -359,40 +414,59 @@ class RunState {
         }
       }
     } catch (error) {
-      if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
-      const u = error as UpstreamFailure;
-      return this.#finish(run, 'skipped', `upstream node "${u.nodeId}" ${u.reason === 'cancelled' ? 'was cancelled' : u.reason}`);
+      return this.#inputFailed(run, error);
     }
-    if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
+    return this.#withInputs(run, data);
+  }
 
-    // Cache lookup.
+  #inputFailed(run: NodeRun, error: unknown): Outcome {
+    if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
+    const u = error as UpstreamFailure;
+    return this.#finish(run, 'skipped', `upstream node "${u.nodeId}" ${u.reason === 'cancelled' ? 'was cancelled' : u.reason}`);
+  }
+
+  /** With every input read: the cache key (awaited only for a fingerprint), then the lookup. */
+  #withInputs(run: NodeRun, data: InputData): Outcome | Promise<Outcome> {
+    if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
+    const { node } = run;
     const streamsIn = run.readsStream && data.some((ds) => ds.some((d) => d.kind === 'stream'));
-    const streamsOut = run.streamsOut;
-    let key: string | undefined;
-    if (this.options.useCache !== false && !streamsIn && !streamsOut && node.def.cache !== 'never') {
-      key = await this.#cacheKey(node, run.inputs, data);
-      if (key !== undefined) {
-        const hit = this.services.cache.get(this.#storeKey(node, key), this.options.seed);
-        if (hit) {
-          this.#emitNode('node:cached', node);
-          const effective = hit.seed !== undefined ? seededKey(key, hit.seed) : key;
-          for (let i = 0; i < run.outPorts.length; i++) this.#resolvePort(run, i, { kind: 'value', value: hit.outputs[run.outPorts[i]!], key: effective });
-          this.#noteResult(run, hit.outputs);
-          this.emit({ type: 'node:output', nodeId: node.id, nodeType: node.def.type, outputs: hit.outputs });
-          this.emit({ type: 'node:done', nodeId: node.id, nodeType: node.def.type, durationMs: 0, cached: true });
-          return 'cached';
-        }
+    if (this.options.useCache === false || streamsIn || run.streamsOut || node.def.cache === 'never') return this.#withKey(run, data, undefined);
+    const key = this.#cacheKey(node, run.inputs, data);
+    return isPromiseLike(key) ? Promise.resolve(key).then((k) => this.#withKey(run, data, k)) : this.#withKey(run, data, key);
+  }
+
+  /** A cache hit ends the node here; otherwise it executes once it has a slot. */
+  #withKey(run: NodeRun, data: InputData, key: string | undefined): Outcome | Promise<Outcome> {
+    const { node } = run;
+    if (key !== undefined) {
+      const hit = this.services.cache.get(this.#storeKey(node, key), this.options.seed);
+      if (hit) {
+        this.#emitNode('node:cached', node);
+        const effective = hit.seed !== undefined ? seededKey(key, hit.seed) : key;
+        for (let i = 0; i < run.outPorts.length; i++) this.#resolvePort(run, i, { kind: 'value', value: hit.outputs[run.outPorts[i]!], key: effective });
+        this.#noteResult(run, hit.outputs);
+        this.emit({ type: 'node:output', nodeId: node.id, nodeType: node.def.type, outputs: hit.outputs });
+        this.emit({ type: 'node:done', nodeId: node.id, nodeType: node.def.type, durationMs: 0, cached: true });
+        return 'cached';
       }
     }
+    if (this.#takeSlot()) return this.#execute(run, data, key);
+    return this.#acquireSlot().then(() => this.#execute(run, data, key));
+  }
 
-    if (!this.#takeSlot()) await this.#acquireSlot();
+  /**
+   * Executes a node holding an execution slot, and releases it when the node ends. Whatever has
+   * to wait (a promised or streamed result, stream ports, a mapped node) goes on in #executeAsync.
+   */
+  #execute(run: NodeRun, data: InputData, key: string | undefined): Outcome | Promise<Outcome> {
+    const { node } = run;
     const started = performance.now();
-    let usedRng = false;
+    let async = false;
     try {
       if (this.signal.aborted) throw new RunCancelled();
       this.#emitNode('node:start', node);
       // Stream ports are live from the start so consumers can pull while this node produces.
-      if (streamsOut) {
+      if (run.streamsOut) {
         for (let i = 0; i < run.outPorts.length; i++) {
           const channel = run.outChannels[i];
           if (channel) this.#resolvePort(run, i, { kind: 'stream', channel });
@@ -400,44 +474,82 @@ class RunState {
       }
       if (this.signal.aborted) throw new RunCancelled(); // a listener may have cancelled on node:start
       if (node.mapped) {
-        await this.#runMapped(node, run.inputs, data, () => (usedRng = true));
-      } else {
-        const inputs = this.#buildInputs(node, run.inputs, data);
-        const ctx = this.#context(node, inputs, this.options.seed, key ?? node.id, () => (usedRng = true));
-        const scoped = this.#scopedNode(node, ctx);
-        const result = scoped ? this.#inScope(scoped, () => node.def.execute(ctx)) : node.def.execute(ctx);
-        const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
-        let outputs: Record<string, unknown>;
-        if (iterable) outputs = await this.#drainStream(node, iterable, undefined, scoped);
-        else {
-          outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result, this.options.checkPorts !== false);
-          if (streamsOut) for (const [port, value] of Object.entries(outputs)) if (this.#channels.has(`${node.id}.${port}`)) await this.#channels.get(`${node.id}.${port}`)!.push(value);
-          this.#emitOutput(node, outputs);
-        }
-        const effective = key !== undefined && usedRng ? seededKey(key, this.options.seed) : key;
-        for (let i = 0; i < run.outPorts.length; i++) {
-          if (!run.outChannels[i]) this.#resolvePort(run, i, { kind: 'value', value: outputs[run.outPorts[i]!], key: effective });
-        }
-        if (key !== undefined) this.services.cache.set(this.#storeKey(node, key), outputs, usedRng ? this.options.seed : undefined);
-        this.#noteResult(run, outputs);
+        async = true;
+        return this.#executeAsync(run, data, key, started, undefined, undefined);
       }
-      if (streamsOut) for (const ch of run.outChannels) ch?.close();
-      this.#releaseReaders(run);
-      this.#emitDone(node, performance.now() - started);
-      return 'done';
+      const ctx = this.#context(node, this.#buildInputs(node, run.inputs, data), this.options.seed, key ?? node.id);
+      const scoped = this.#scopedNode(node, ctx);
+      const result = scoped ? this.#inScope(scoped, () => node.def.execute(ctx)) : node.def.execute(ctx);
+      if (run.streamsOut || isPromiseLike(result) || isStreamResult(result)) {
+        async = true;
+        return this.#executeAsync(run, data, key, started, { ctx, scoped }, result);
+      }
+      const outputs = checkOutputs(node, result, this.options.checkPorts !== false);
+      this.#emitOutput(node, outputs);
+      return this.#produced(run, key, outputs, ctx.drewRng, started);
     } catch (error) {
-      if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
-      if (error instanceof UpstreamFailure) return this.#finish(run, 'skipped', `upstream node "${error.nodeId}" ${error.reason}`);
-      const info = this.#errorInfo(node, error, run.inputs, data);
-      this.#errors.push(info);
-      return this.#finish(run, 'failed', info.message, info);
+      return this.#failed(run, error, data);
+    } finally {
+      if (!async) this.#releaseSlot();
+    }
+  }
+
+  /** The rest of #execute for a node that has to wait; releases the slot at the end. */
+  async #executeAsync(run: NodeRun, data: InputData, key: string | undefined, started: number, call: { ctx: NodeContext; scoped: ScopedNode | undefined } | undefined, result: unknown): Promise<Outcome> {
+    const { node } = run;
+    try {
+      if (!call) {
+        await this.#runMapped(node, run.inputs, data);
+        return this.#produced(run, key, undefined, false, started);
+      }
+      const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
+      let outputs: Record<string, unknown>;
+      if (iterable) outputs = await this.#drainStream(node, iterable, undefined, call.scoped);
+      else {
+        outputs = checkOutputs(node, isPromiseLike(result) ? await raceAbort(Promise.resolve(result), this.signal) : result, this.options.checkPorts !== false);
+        if (run.streamsOut) for (const [port, value] of Object.entries(outputs)) if (this.#channels.has(`${node.id}.${port}`)) await this.#channels.get(`${node.id}.${port}`)!.push(value);
+        this.#emitOutput(node, outputs);
+      }
+      return this.#produced(run, key, outputs, call.ctx.drewRng, started);
+    } catch (error) {
+      return this.#failed(run, error, data);
     } finally {
       this.#releaseSlot();
     }
   }
 
+  /**
+   * A node produced: its value ports resolve (keyed by its cache key, seeded if it drew random
+   * numbers), the result is cached and noted, its streams close, and node:done is emitted.
+   * `outputs` is undefined for a mapped node, whose outputs are all streams.
+   */
+  #produced(run: NodeRun, key: string | undefined, outputs: Record<string, unknown> | undefined, usedRng: boolean, started: number): Outcome {
+    const { node } = run;
+    if (outputs) {
+      const effective = key !== undefined && usedRng ? seededKey(key, this.options.seed) : key;
+      for (let i = 0; i < run.outPorts.length; i++) {
+        if (!run.outChannels[i]) this.#resolvePort(run, i, { kind: 'value', value: outputs[run.outPorts[i]!], key: effective });
+      }
+      if (key !== undefined) this.services.cache.set(this.#storeKey(node, key), outputs, usedRng ? this.options.seed : undefined);
+      this.#noteResult(run, outputs);
+    }
+    if (run.streamsOut) for (const ch of run.outChannels) ch?.close();
+    this.#releaseReaders(run);
+    this.#emitDone(node, performance.now() - started);
+    return 'done';
+  }
+
+  /** A node threw (or was cancelled, or met a failed stream upstream). */
+  #failed(run: NodeRun, error: unknown, data: InputData): Outcome {
+    if (this.signal.aborted) return this.#finish(run, 'cancelled', 'cancelled');
+    if (error instanceof UpstreamFailure) return this.#finish(run, 'skipped', `upstream node "${error.nodeId}" ${error.reason}`);
+    const info = this.#errorInfo(run.node, error, run.inputs, data);
+    this.#errors.push(info);
+    return this.#finish(run, 'failed', info.message, info);
+  }
+
   /** Runs a node once per value of the streams on its plain inputs (zipped), streaming its outputs. */
-  async #runMapped(node: PlannedNode, ports: InputPorts, data: InputData, markRng: () => void): Promise<void> {
+  async #runMapped(node: PlannedNode, ports: InputPorts, data: InputData): Promise<void> {
     const readers: { k: number; i: number; it: AsyncIterator<unknown> }[] = [];
     data.forEach((ds, k) => {
       const { port } = ports[k]!;
@@ -454,7 +566,7 @@ class RunState {
       if (values.some((v) => v.done)) break;
       const element: InputData = data.map((ds) => [...ds]);
       readers.forEach((r, j) => (element[r.k]![r.i] = { kind: 'value', value: values[j]!.value, key: undefined }));
-      const ctx = this.#context(node, this.#buildInputs(node, ports, element), seed, index, markRng);
+      const ctx = this.#context(node, this.#buildInputs(node, ports, element), seed, index);
       const scoped = this.#scopedNode(node, ctx);
       const result = scoped ? this.#inScope(scoped, () => node.def.execute(ctx)) : node.def.execute(ctx);
       const iterable = toResultIterable(result, (this.options.streamHighWater ?? 16) * 64);
@@ -548,11 +660,12 @@ class RunState {
   }
 
   /** The node's ctx; its rng seed is hashString32(`${seedBase}:${seedKey}`), worked out on first use. */
-  #context(node: PlannedNode, inputs: Record<string, unknown>, seedBase: number, seedKey: string | number, markRng: () => void): ExecuteContext {
-    return new NodeContext(this.#contextHost, node.id, node.def.type, inputs, node.params, seedBase, seedKey, markRng);
+  #context(node: PlannedNode, inputs: Record<string, unknown>, seedBase: number, seedKey: string | number): NodeContext {
+    return new NodeContext(this.#contextHost, node.id, node.def.type, inputs, node.params, seedBase, seedKey);
   }
 
-  async #cacheKey(node: PlannedNode, ports: InputPorts, data: InputData): Promise<string | undefined> {
+  /** The node's cache key, or undefined when an input has none; a promise only for a fingerprint. */
+  #cacheKey(node: PlannedNode, ports: InputPorts, data: InputData): string | undefined | Promise<string | undefined> {
     const inputs: Record<string, string[]> = Object.create(null);
     for (let k = 0; k < data.length; k++) {
       const keys: string[] = [];
@@ -562,18 +675,21 @@ class RunState {
       }
       inputs[ports[k]!.port] = keys;
     }
-    let fingerprint: string | undefined;
     const policy = node.def.cache;
-    if (policy && typeof policy === 'object') {
-      try {
-        fingerprint = String(await policy.fingerprint(node.params, { resolvePath: (path) => this.#contextHost.get(WORKSPACE).resolve(path, 'read') }));
-      } catch (error) {
-        // A fingerprint that throws forces a re-run (a missing file, say): worth a debug line only.
-        this.#contextHost.logger.debug(`[${node.id}] cache fingerprint failed, running without the cache: ${(error as Error).message}`);
-        return undefined;
-      }
+    if (policy && typeof policy === 'object') return this.#fingerprintedKey(node, policy, inputs);
+    return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs });
+  }
+
+  async #fingerprintedKey(node: PlannedNode, policy: Extract<CachePolicy, object>, inputs: Record<string, string[]>): Promise<string | undefined> {
+    let fingerprint: string;
+    try {
+      fingerprint = String(await policy.fingerprint(node.params, { resolvePath: (path) => this.#contextHost.get(WORKSPACE).resolve(path, 'read') }));
+    } catch (error) {
+      // A fingerprint that throws forces a re-run (a missing file, say): worth a debug line only.
+      this.#contextHost.logger.debug(`[${node.id}] cache fingerprint failed, running without the cache: ${(error as Error).message}`);
+      return undefined;
     }
-    return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs, ...(fingerprint !== undefined ? { fingerprint } : {}) });
+    return cacheKey({ type: node.def.type, version: node.def.version, params: node.params, inputs, fingerprint });
   }
 
   /**

@@ -48,10 +48,10 @@ export interface RunPlan {
  */
 export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: readonly string[], checked?: CheckedGraph): RunPlan {
   const { index, defs, params } = checked ?? checkForPlan(graph, registry);
-  const { ids, indexOf, deps: depsOf, consumers } = index;
+  const { ids, indexOf, depStart, depList, consumerStart } = index;
   const n = ids.length;
   let wanted = targets?.length ? [...targets] : ids.filter((_, i) => defs[i]?.output === true);
-  if (!wanted.length) wanted = ids.filter((_, i) => consumers[i]!.length === 0);
+  if (!wanted.length) wanted = ids.filter((_, i) => consumerStart[i + 1] === consumerStart[i]);
   for (const t of wanted) if (typeof t !== 'string' || !Object.hasOwn(graph.nodes, t)) throw new Error(`unknown target node ${quoteText(t)}`);
 
   // Ancestors of the targets.
@@ -63,7 +63,7 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     if (needed[i]) continue;
     needed[i] = 1;
     neededCount++;
-    for (const d of depsOf[i]!) if (!needed[d]) stack.push(d);
+    for (let j = depStart[i]!; j < depStart[i + 1]!; j++) if (!needed[depList[j]!]) stack.push(depList[j]!);
   }
 
   // The needed nodes are closed under "reads from", so the whole graph's order (ties in file
@@ -100,11 +100,10 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     }
     for (const port of streamOutputs(def, mapped)) streamPorts.add(`${id}.${port}`);
     let disabled = g.disabled === true;
-    const deps = depsOf[i]!;
-    const depIds: string[] = new Array(deps.length);
-    for (let j = 0; j < deps.length; j++) {
-      if (disabledAt[deps[j]!]) disabled = true;
-      depIds[j] = ids[deps[j]!]!;
+    const depIds: string[] = new Array(depStart[i + 1]! - depStart[i]!);
+    for (let j = depStart[i]!; j < depStart[i + 1]!; j++) {
+      if (disabledAt[depList[j]!]) disabled = true;
+      depIds[j - depStart[i]!] = ids[depList[j]!]!;
     }
     disabledAt[i] = disabled ? 1 : 0;
     nodes.set(id, { id, def, params: params[i]!, links, deps: depIds, mapped, disabled, provider: g.provider });

@@ -54,6 +54,11 @@ export async function* observableToAsyncIterable<T>(source: Observable<T>, limit
   }
 }
 
+/** Whether `execute` returned a stream of output objects (an Observable or an async iterable). */
+export function isStreamResult(result: unknown): boolean {
+  return isObservable(result) || isAsyncIterable(result);
+}
+
 /** Normalises whatever `execute` returned into an async iterable of output objects. */
 export function toResultIterable(result: unknown, limit: number): AsyncIterable<unknown> | undefined {
   if (isObservable(result)) return observableToAsyncIterable(result, limit);

@@ -5,8 +5,9 @@ import type { GraphIndex } from './indexGraph.ts';
  * ids in file order. Iterative Tarjan, so a 100,000-node chain does not overflow the stack.
  * Validation calls it only when the index's topological order left nodes out.
  */
-export function findCycles({ ids, indexOf: index, deps: edges }: GraphIndex): string[][] {
+export function findCycles({ ids, indexOf: index, depStart, depList }: GraphIndex): string[][] {
   // Edges point from a node to the nodes it reads from.
+  const degree = (v: number) => depStart[v + 1]! - depStart[v]!;
   const n = ids.length;
   const order = new Array<number>(n).fill(-1);
   const low = new Array<number>(n).fill(0);
@@ -23,9 +24,9 @@ export function findCycles({ ids, indexOf: index, deps: edges }: GraphIndex): st
     while (work.length) {
       const frame = work[work.length - 1]!;
       const [v, k] = frame;
-      if (k < edges[v]!.length) {
+      if (k < degree(v)) {
         frame[1]++;
-        const w = edges[v]![k]!;
+        const w = depList[depStart[v]! + k]!;
         if (order[w] === -1) {
           order[w] = low[w] = counter++;
           stack.push(w);
@@ -49,7 +50,7 @@ export function findCycles({ ids, indexOf: index, deps: edges }: GraphIndex): st
           onStack[w] = false;
           comp.push(w);
         } while (w !== v);
-        if (comp.length > 1 || edges[v]!.includes(v)) result.push(comp.sort((a, b) => a - b).map((i) => ids[i]!));
+        if (comp.length > 1 || depList.subarray(depStart[v]!, depStart[v + 1]!).includes(v)) result.push(comp.sort((a, b) => a - b).map((i) => ids[i]!));
       }
     }
   }

@@ -8,10 +8,15 @@ export interface GraphIndex {
   /** Node ids in file order; a node's index is its position here. */
   readonly ids: readonly string[];
   readonly indexOf: ReadonlyMap<string, number>;
-  /** Per node, the nodes it reads from, once each, in link order. Links to missing nodes are left out. */
-  readonly deps: readonly (readonly number[])[];
-  /** Per node, the nodes that read it, once each. */
-  readonly consumers: readonly (readonly number[])[];
+  /**
+   * The nodes node i reads from, once each, in link order: `depList[depStart[i] .. depStart[i + 1])`.
+   * Links to missing nodes are left out. Flat lists, not an array per node.
+   */
+  readonly depStart: Int32Array;
+  readonly depList: Int32Array;
+  /** The nodes that read node i, once each, in file order: `consumerList[consumerStart[i] .. consumerStart[i + 1])`. */
+  readonly consumerStart: Int32Array;
+  readonly consumerList: Int32Array;
   /**
    * Every node in a topological order whose ties keep file order (Kahn's algorithm with a queue
    * seeded in file order, newly ready nodes appended sorted). Shorter than `ids` when the graph
@@ -20,7 +25,7 @@ export interface GraphIndex {
   readonly order: Int32Array;
 }
 
-/** Beyond this many links, a node's deps are deduplicated with a Set (`includes` would be quadratic). */
+/** Beyond this many links, a node's deps are deduplicated with a Set (a scan would be quadratic). */
 const WIDE = 16;
 
 /**
@@ -32,11 +37,10 @@ export function indexGraph(nodes: Readonly<Record<string, unknown>>): GraphIndex
   const n = ids.length;
   const indexOf = new Map<string, number>();
   for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
-  const deps: number[][] = new Array(n);
-  const consumers: number[][] = new Array(n);
-  for (let i = 0; i < n; i++) consumers[i] = [];
+  const depStart = new Int32Array(n + 1);
+  const deps: number[] = [];
   for (let i = 0; i < n; i++) {
-    const list: number[] = [];
+    const first = deps.length;
     let seen: Set<number> | undefined;
     const inputs = own(nodes[ids[i]!], 'inputs');
     if (isRecord(inputs)) {
@@ -48,32 +52,44 @@ export function indexGraph(nodes: Readonly<Record<string, unknown>>): GraphIndex
         for (let k = 0; k < count; k++) {
           const from = own(many ? value[k] : value, 'node');
           const d = typeof from === 'string' ? indexOf.get(from) : undefined;
-          if (d === undefined || (seen ? seen.has(d) : list.includes(d))) continue;
-          list.push(d);
+          if (d === undefined || (seen ? seen.has(d) : deps.indexOf(d, first) !== -1)) continue;
+          deps.push(d);
           if (seen) seen.add(d);
-          else if (list.length > WIDE) seen = new Set(list);
-          consumers[d]!.push(i);
+          else if (deps.length - first > WIDE) seen = new Set(deps.slice(first));
         }
       }
     }
-    deps[i] = list;
+    depStart[i + 1] = deps.length;
   }
-  return { ids, indexOf, deps, consumers, order: topologicalOrder(deps, consumers) };
+  const depList = Int32Array.from(deps);
+  // Consumers: the same edges grouped by source (a counting sort keeps file order).
+  const consumerStart = new Int32Array(n + 1);
+  for (let j = 0; j < depList.length; j++) consumerStart[depList[j]! + 1]!++;
+  for (let i = 0; i < n; i++) consumerStart[i + 1]! += consumerStart[i]!;
+  const fill = consumerStart.slice(0, n);
+  const consumerList = new Int32Array(depList.length);
+  for (let i = 0; i < n; i++) for (let j = depStart[i]!; j < depStart[i + 1]!; j++) consumerList[fill[depList[j]!]!++] = i;
+  const index = { ids, indexOf, depStart, depList, consumerStart, consumerList };
+  return { ...index, order: topologicalOrder(index) };
 }
 
 /** Kahn's algorithm; see GraphIndex.order. */
-function topologicalOrder(deps: readonly (readonly number[])[], consumers: readonly (readonly number[])[]): Int32Array {
-  const n = deps.length;
+function topologicalOrder({ depStart, consumerStart, consumerList }: Omit<GraphIndex, 'order' | 'ids' | 'indexOf' | 'depList'>): Int32Array {
+  const n = depStart.length - 1;
   const indegree = new Int32Array(n);
   const ready = new Int32Array(n);
   let tail = 0;
   for (let i = 0; i < n; i++) {
-    indegree[i] = deps[i]!.length;
+    indegree[i] = depStart[i + 1]! - depStart[i]!;
     if (indegree[i] === 0) ready[tail++] = i;
   }
   for (let head = 0; head < tail; head++) {
     const first = tail;
-    for (const c of consumers[ready[head]!]!) if (--indegree[c]! === 0) ready[tail++] = c;
+    const v = ready[head]!;
+    for (let j = consumerStart[v]!; j < consumerStart[v + 1]!; j++) {
+      const c = consumerList[j]!;
+      if (--indegree[c]! === 0) ready[tail++] = c;
+    }
     // Indices are file positions: sorting the newly ready ones keeps ties in file order.
     if (tail - first > 1) ready.subarray(first, tail).sort();
   }

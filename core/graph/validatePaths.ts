@@ -10,7 +10,9 @@ import type { PathAccess, Workspace } from '../services/Workspace.ts';
  */
 export function validatePaths(doc: GraphDocument, registry: NodeRegistry, workspace: Workspace): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  for (const [id, node] of Object.entries(doc.nodes)) {
+  for (const id in doc.nodes) {
+    if (!Object.hasOwn(doc.nodes, id)) continue;
+    const node = doc.nodes[id]!;
     const properties = registry.get(node.type)?.params?.properties;
     const params = node.params;
     if (!properties || !params || typeof params !== 'object') continue;

@@ -101,7 +101,10 @@ function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefi
   const specs = def.inputs as Record<string, { type: string; optional?: boolean; list?: boolean }>;
   const inputs = own(node, 'inputs');
   if (inputs !== undefined && !isRecord(inputs)) return; // the schema reports it
-  for (const [port, value] of Object.entries(inputs ?? {})) {
+  // for-in with own-key checks: Object.entries' keys, without a pair array per input.
+  for (const port in inputs) {
+    if (!Object.hasOwn(inputs, port)) continue;
+    const value = inputs[port];
     const spec = own(specs, port) as (typeof specs)[string] | undefined;
     if (!spec) {
       const near = closestMatch(port, Object.keys(specs));
@@ -137,7 +140,9 @@ function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefi
       }
     }
   }
-  for (const [port, spec] of Object.entries(specs)) {
+  for (const port in specs) {
+    if (!Object.hasOwn(specs, port)) continue;
+    const spec = specs[port]!;
     const value = own(inputs, port);
     const wired = Array.isArray(value) ? value.length > 0 : value !== undefined;
     if (!spec.optional && !wired) {
