@@ -199,7 +199,12 @@ export class ApiRoutes {
         if (rest.length === 0 || (rest.length === 1 && rest[0] === '')) {
           // The server's record and the worker's artifacts: a file in both is listed once, as here.
           const files = dir ? await listFiles(dir) : [];
-          const stored = (await this.#stored((remote) => remote.store.listFiles(id))) ?? [];
+          // A run of this server is listed from here when the bucket cannot be read (and that is logged).
+          const stored = (await this.#stored((remote) => remote.store.listFiles(id)).catch((error: unknown) => {
+            if (!dir) throw error;
+            this.#c.engine.logger.warn(`run ${id}: its files in the bucket cannot be listed (${(error as Error).message}); listed from the runs folder only`);
+            return [];
+          })) ?? [];
           const seen = new Set(files.map((f) => f.path));
           return sendJson(res, 200, { runId: id, files: [...files, ...stored.filter((f) => !seen.has(f.path))].sort((a, b) => a.path.localeCompare(b.path)) });
         }

@@ -348,6 +348,16 @@ test('an upload that fails ends the run failed with the reason, and the run stay
     assert.is(lines.at(-1).type, 'run:done');
     assert.is(record.eventCount, lines.length);
     assert.not.ok(w.output.includes(s3.secret));
+    // The bucket is away: the server's own runs and files are still listed; a file only the bucket could have answers 502 with the reason.
+    const list = await call(base, 'GET', '/api/runs');
+    assert.is(list.status, 200);
+    assert.ok((list.json.runs as any[]).some((r) => r.id === id));
+    const files = await call(base, 'GET', `/api/runs/${id}/files`);
+    assert.is(files.status, 200);
+    assert.ok((files.json.files as { path: string }[]).some((f) => f.path === 'run.json'));
+    const away = await call(base, 'GET', `/api/runs/${id}/files/images/out.png`);
+    assert.is(away.status, 502);
+    assert.match(away.json.message, /the run store cannot be read: .*does not answer \(ECONNREFUSED\)/);
   } finally {
     await s3.start();
   }
