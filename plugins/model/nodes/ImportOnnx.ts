@@ -26,7 +26,7 @@ export const ImportOnnx = defineNode({
   title: 'Import ONNX model',
   category: 'model',
   description:
-    'Imports an ONNX export (e.g. a DiT from torch.onnx.export; external-data side files and float16 weights included) as a MODEL handle that train/Train fine-tunes with a flow-matching loss on images. Map which graph inputs are the image, the time and the condition (fed the samples\' reference images), which output is the predicted velocity, and which q/k tensors are attention for mosaic/SCALoss. See docs/import.md.',
+    'Imports an ONNX export (e.g. a DiT from torch.onnx.export; external-data side files and float16 weights included) as a MODEL handle that train/Train fine-tunes with a flow-matching loss on images. Map which graph inputs are the image, the time and the condition (fed the samples\' reference images), which output is the predicted velocity, and which q/k tensors are attention for mosaic/SCALoss and mosaic/MDLoss. See docs/import.md.',
   version: '1.1.0',
   inputs: {},
   outputs: { model: { type: 'MODEL', description: 'The imported model (all weights trainable unless model/LoRA is wired after it).' } },
@@ -40,7 +40,7 @@ export const ImportOnnx = defineNode({
       conditionFrom: { type: 'string', enum: ['references', 'zeros'], default: 'references', description: 'What the condition input gets: references = each SemAlign sample\'s K reference images stacked on channels ([batch, 3·K, h, w], box-averaged to h×w); zeros = unconditional training (any shape).' },
       output: name('y', 'Graph output: the predicted velocity ε − x0, shaped like the image.'),
       timeScale: { type: 'number', default: 1, minimum: 0, maximum: 1e6, description: 'The time input gets t · timeScale with t in [0, 1] (1000 for models trained on step counts).' },
-      attention: { type: 'string', default: '', maxLength: 8000, description: 'Attention sites for correspondence losses (mosaic/SCALoss): comma-separated q=k pairs of ONNX tensor names, each [batch, heads, tokens, d] or [batch, tokens, channels] ("" = none).' },
+      attention: { type: 'string', default: '', maxLength: 8000, description: 'Attention sites for correspondence losses and heatmaps (mosaic/SCALoss, mosaic/MDLoss): comma-separated q=k pairs of ONNX tensor names, each [batch, heads, tokens, d] or [batch, tokens, channels] ("" = none).' },
       heads: { type: 'integer', default: 1, minimum: 1, maximum: 1024, description: 'Heads a [batch, tokens, channels] q/k pair splits into.' },
     },
     additionalProperties: false,
