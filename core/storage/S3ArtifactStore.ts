@@ -16,7 +16,12 @@ export interface S3Access {
   readonly endpoint?: string;
   /** Default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1 (what S3-compatible servers expect). */
   readonly region?: string;
+  /** How long the startup {@link S3ArtifactStore.check} waits for an answer (default 10 s). */
+  readonly checkTimeoutMs?: number;
 }
+
+/** A service that accepts connections but never answers must not hang a worker: connect within 5 s, and a socket silent for 60 s fails its request (retried). */
+const HTTP_TIMEOUTS = { connectionTimeout: 5000, socketTimeout: 60_000 };
 
 const CONTENT_TYPES = new Map([
   ['.json', 'application/json'], ['.jsonl', 'application/x-ndjson'], ['.png', 'image/png'], ['.jpg', 'image/jpeg'],
@@ -37,6 +42,7 @@ export class S3ArtifactStore implements ArtifactStore {
   readonly where: string;
   readonly #location: S3Location;
   readonly #client: S3Client;
+  readonly #checkTimeoutMs: number;
 
   constructor(location: S3Location, access: S3Access = {}) {
     this.#location = location;
@@ -45,9 +51,11 @@ export class S3ArtifactStore implements ArtifactStore {
     // otherwise be printed by every worker (docs/scale-out.md says it).
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const endpoint = access.endpoint;
+    this.#checkTimeoutMs = access.checkTimeoutMs ?? 10_000;
     this.#client = new S3Client({
       region: access.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       maxAttempts: 3,
+      requestHandler: HTTP_TIMEOUTS,
       ...(endpoint ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     });
   }
@@ -57,9 +65,11 @@ export class S3ArtifactStore implements ArtifactStore {
       // A listing, not a HEAD: its error answer has a body, so the reason has S3's code
       // (InvalidAccessKeyId, NoSuchBucket, AccessDenied…); and servers and workers both list.
       // Of a name no run has, so the answer is empty and small whatever the bucket holds.
-      await this.#client.send(new ListObjectsV2Command({ Bucket: this.#location.bucket, Prefix: `${this.#location.prefix ? `${this.#location.prefix}/` : ''}.tessera-check`, MaxKeys: 1 }));
+      const command = new ListObjectsV2Command({ Bucket: this.#location.bucket, Prefix: `${this.#location.prefix ? `${this.#location.prefix}/` : ''}.tessera-check`, MaxKeys: 1 });
+      await this.#client.send(command, { abortSignal: AbortSignal.timeout(this.#checkTimeoutMs) });
     } catch (error) {
-      throw new Error(`cannot use ${this.where}: ${describeS3Error(error)}`);
+      const silent = (error as Error)?.name === 'AbortError' || (error as Error)?.name === 'TimeoutError';
+      throw new Error(`cannot use ${this.where}: ${silent ? `no answer within ${this.#checkTimeoutMs / 1000} s: check --s3-endpoint` : describeS3Error(error)}`);
     }
   }
 

@@ -13,7 +13,8 @@ import { RedisRunBackend } from '../../core/queue/RedisRunBackend.ts';
 import { parseRedisUrl } from '../../core/queue/redisUrl.ts';
 import { ENGINE_API_VERSION } from '../../core/version.ts';
 import { openArtifactStore } from '../../core/storage/openArtifactStore.ts';
-import type { S3ArtifactStore } from '../../core/storage/S3ArtifactStore.ts';
+import { S3ArtifactStore } from '../../core/storage/S3ArtifactStore.ts';
+import { createServer as createNetServer } from 'node:net';
 import { call, graph, tempWorkspace, waitForRun } from '../server/helpers.ts';
 import { startRedis, type RedisServer } from './redisServer.ts';
 import { startS3, type S3Server } from './s3Server.ts';
@@ -299,6 +300,20 @@ test('bad credentials: the worker and the server exit 2 with the reason; the sec
   assert.match(none as string, /NoSuchBucket \(HTTP 404\).*the bucket does not exist/);
   const away = await openArtifactStore({ url: `s3://${s3.bucket}`, endpoint: 'http://127.0.0.1:9' });
   assert.match(away as string, /does not answer \(ECONNREFUSED\)/);
+  // A service that takes connections and never answers: refused within the check's time, not hung.
+  const silent = createNetServer((socket) => socket.on('error', () => undefined));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  try {
+    const port = (silent.address() as { port: number }).port;
+    const started = Date.now();
+    const mute = new S3ArtifactStore({ bucket: s3.bucket, prefix: '' }, { endpoint: `http://127.0.0.1:${port}`, checkTimeoutMs: 1000 });
+    let why = '';
+    await mute.check().catch((error: unknown) => (why = (error as Error).message));
+    assert.match(why, 'no answer within 1 s: check --s3-endpoint');
+    assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+  } finally {
+    silent.close();
+  }
   // Credentials in the URL are refused and never echoed.
   const inUrl = worker(ws, ['--artifacts', `s3://AKX:${s3.secret}@${s3.bucket}/x`]);
   assert.is(await inUrl.exited, 2);
