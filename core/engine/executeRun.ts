@@ -196,13 +196,10 @@ class RunState {
           streamsOut = true;
         }
       }
-      let portCount = 0;
-      for (const _ in node.links) portCount++;
-      const inputs: { port: string; slots: PortSlot<PortData>[] }[] = new Array(portCount);
+      const inputs: { port: string; slots: PortSlot<PortData>[] }[] = new Array(node.inputs.length);
       const run: NodeRun = { node, outPorts, outBase, outChannels, inputs, readsStream: false, streamsOut, isTarget: targets.has(id), waiting: 0, started: false };
       let p = 0;
-      for (const port in node.links) {
-        const links = node.links[port]!;
+      for (const { port, links } of node.inputs) {
         const slots: PortSlot<PortData>[] = new Array(links.length);
         for (let i = 0; i < links.length; i++) {
           const l = links[i]!;
@@ -711,7 +708,7 @@ class RunState {
   #releaseReaders(run: NodeRun): void {
     if (!run.readsStream) return;
     const { node } = run;
-    for (const [port, links] of Object.entries(node.links)) {
+    for (const { port, links } of node.inputs) {
       links.forEach((l, i) => this.#channels.get(`${l.node}.${l.output}`)?.release(this.#readerIndex.get(`${node.id}\0${port}\0${i}`)!));
     }
   }
