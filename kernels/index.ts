@@ -31,7 +31,7 @@ export type { LoraOptions } from './trace/lora.ts';
 // Tensor runtime: tensors, sessions, providers, worker threads
 export { Tensor } from './runtime/Tensor.ts';
 export type { TensorLike, NestedNumbers } from './runtime/Tensor.ts';
-export { KernelSession, SessionCache, defaultSessionCache } from './runtime/KernelSession.ts';
+export { ALTERNATING_SESSIONS, KernelSession, SessionCache, defaultSessionCache } from './runtime/KernelSession.ts';
 export type { Provider, SessionOptions, Runner } from './runtime/KernelSession.ts';
 export { runWithProviderScope, currentProviderSetting, PROVIDER_SETTINGS } from './runtime/provider.ts';
 export type { ProviderScope, ProviderSetting, ProviderLog } from './runtime/provider.ts';

@@ -41,6 +41,15 @@ export interface SessionOptions {
 
 
 /**
+ * Settings for sessions that take turns on one thread, e.g. a trainer's K variants: no spinning
+ * pools (they would fight each other), and neither a per-session CPU arena nor a memory pattern,
+ * so a run's buffers go back to the process allocator when it ends and serve whichever session
+ * runs next. Mixed-K MOSAIC training at K = 1..8 then peaks at about the largest variant instead of
+ * the sum of all (docs/results.md, Cost: memory of mixed-K training).
+ */
+export const ALTERNATING_SESSIONS: Readonly<Pick<SessionOptions, 'spin' | 'cpuArena' | 'memPattern'>> = Object.freeze({ spin: false, cpuArena: false, memPattern: false });
+
+/**
  * onnxruntime session options tessera uses (shared with the worker-thread sessions).
  * `disabledOptimizers` names graph rewrites to skip for this model (see `sessionModel`); the
  * optimisation level stays 'all' either way.

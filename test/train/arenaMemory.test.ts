@@ -1,5 +1,5 @@
-// Trainer sessions without ORT's CPU arena (`cpuArena: false`, what runTraining uses for mixed-K
-// data): the same numbers bit for bit, exact save → load → continue, separate cache entries, and a
+// Trainer sessions without ORT's CPU arena and memory pattern (ALTERNATING_SESSIONS, what
+// runTraining uses for mixed-K data): the same numbers bit for bit, exact save → load → continue, separate cache entries, and a
 // peak resident set bounded by the largest variant instead of the sum of all variants (measured
 // in child processes from /proc/self/status, so nothing else in this process counts).
 import { test } from 'uvu';
@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SessionCache, Tensor, Trainer, adamw, init, type Graph, type ModelFn, type TrainerOptions } from '../../kernels/index.ts';
+import { ALTERNATING_SESSIONS, SessionCache, Tensor, Trainer, adamw, init, type Graph, type ModelFn, type TrainerOptions } from '../../kernels/index.ts';
 
 const D = 64;
 
@@ -47,7 +47,7 @@ const child = process.argv.indexOf('--arena-child');
 if (child >= 0) {
   const arena = process.argv[child + 1] === 'on';
   const lengths = [1024, 2048, 3072, 4096];
-  const t = await trainer(lengths, 1024, { cpuArena: arena, cache: new SessionCache() });
+  const t = await trainer(lengths, 1024, { ...(arena ? {} : ALTERNATING_SESSIONS), cache: new SessionCache() });
   await stepAll(t, lengths, 2);
   const status = (await import('node:fs')).readFileSync('/proc/self/status', 'utf8');
   const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)![1]);
@@ -55,25 +55,28 @@ if (child >= 0) {
   process.exit(0);
 }
 
-test('cpuArena false: the same losses and params bit for bit, across alternating variants', async () => {
+test('no arena (with and without the memory pattern): the same losses and params bit for bit, across alternating variants', async () => {
   const lengths = [8, 16, 24];
   const on = await trainer(lengths, 32, { cache: new SessionCache() });
   const off = await trainer(lengths, 32, { cpuArena: false, cache: new SessionCache() });
+  const alternating = await trainer(lengths, 32, { ...ALTERNATING_SESSIONS, cache: new SessionCache() });
   try {
-    assert.equal(await stepAll(off, lengths, 3), await stepAll(on, lengths, 3));
+    const want = await stepAll(on, lengths, 3);
+    assert.equal(await stepAll(off, lengths, 3), want);
+    assert.equal(await stepAll(alternating, lengths, 3), want);
     assert.equal(flat(off), flat(on));
+    assert.equal(flat(alternating), flat(on));
   } finally {
-    await on.dispose();
-    await off.dispose();
+    await Promise.all([on.dispose(), off.dispose(), alternating.dispose()]);
   }
 });
 
-test('cpuArena false: save → load into a fresh trainer → continue equals the uninterrupted run', async () => {
+test('ALTERNATING_SESSIONS: save → load into a fresh trainer → continue equals the uninterrupted run', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tessera-arena-'));
   const lengths = [8, 16];
-  const whole = await trainer(lengths, 32, { cpuArena: false });
-  const first = await trainer(lengths, 32, { cpuArena: false });
-  const second = await trainer(lengths, 32, { cpuArena: false });
+  const whole = await trainer(lengths, 32, ALTERNATING_SESSIONS);
+  const first = await trainer(lengths, 32, ALTERNATING_SESSIONS);
+  const second = await trainer(lengths, 32, ALTERNATING_SESSIONS);
   try {
     const all = await stepAll(whole, lengths, 4);
     const a = await stepAll(first, lengths, 2);
@@ -88,17 +91,15 @@ test('cpuArena false: save → load into a fresh trainer → continue equals the
   }
 });
 
-test('the session cache keeps arena and arena-less sessions of one graph apart', async () => {
+test('the session cache keeps sessions with other arena / memory-pattern settings of one graph apart', async () => {
   const cache = new SessionCache();
-  const a = await trainer([8], 16, { cache });
-  const b = await trainer([8], 16, { cache, cpuArena: false });
-  assert.is(cache.size, 2);
-  await a.dispose();
-  await b.dispose();
+  const ts = [await trainer([8], 16, { cache }), await trainer([8], 16, { cache, cpuArena: false }), await trainer([8], 16, { cache, memPattern: false }), await trainer([8], 16, { cache })];
+  assert.is(cache.size, 3);
+  for (const t of ts) await t.dispose();
   await cache.clear();
 });
 
-test('mixed variants without the arena peak near the largest variant, not near the sum of all (child processes)', () => {
+test('mixed variants with ALTERNATING_SESSIONS peak near the largest variant, not near the sum of all (child processes)', () => {
   const run = (arena: 'on' | 'off') => {
     const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--arena-child', arena], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     assert.is(r.status, 0, `child (arena ${arena}) failed`);
