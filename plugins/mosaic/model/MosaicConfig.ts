@@ -25,7 +25,7 @@ export interface MosaicConfig {
    * What reference tokens attend to besides themselves: 'target' (MOSAIC's mask: the layout and
    * the target; other references only through the target, from the second block on) or 'self'
    * (the public code's kv_cache mode: references see only themselves, so each reference's tokens
-   * are a function of that reference alone and could be cached across sampling steps).
+   * are a function of that reference alone; eulerSample computes their K/V once per batch).
    */
   readonly refAttention: 'target' | 'self';
   /**
