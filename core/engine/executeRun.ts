@@ -179,7 +179,10 @@ class RunState {
     // (a stable counting sort) into #readers: flat lists instead of an array per port.
     const linkSlot: number[] = [];
     const linkReader: NodeRun[] = [];
-    for (const id of plan.order) {
+    // Indexed loops: this runs once per run, mostly before the JIT optimizes it, and a for-of
+    // there allocates an iterator result per step.
+    for (let r = 0; r < plan.order.length; r++) {
+      const id = plan.order[r]!;
       const node = plan.nodes.get(id)!;
       const outPorts = outputPorts(node.def);
       const outBase = this.#slots.length;
@@ -199,7 +202,8 @@ class RunState {
       const inputs: { port: string; slots: PortSlot<PortData>[] }[] = new Array(node.inputs.length);
       const run: NodeRun = { node, outPorts, outBase, outChannels, inputs, readsStream: false, streamsOut, isTarget: targets.has(id), waiting: 0, started: false };
       let p = 0;
-      for (const { port, links } of node.inputs) {
+      for (let q = 0; q < node.inputs.length; q++) {
+        const { port, links } = node.inputs[q]!;
         const slots: PortSlot<PortData>[] = new Array(links.length);
         for (let i = 0; i < links.length; i++) {
           const l = links[i]!;
@@ -226,7 +230,7 @@ class RunState {
       this.#runs.push(run);
     }
     const start = new Int32Array(this.#slots.length + 1);
-    for (const slot of linkSlot) start[slot + 1]!++;
+    for (let j = 0; j < linkSlot.length; j++) start[linkSlot[j]! + 1]!++;
     for (let k = 0; k < this.#slots.length; k++) start[k + 1]! += start[k]!;
     const fill = start.slice(0, this.#slots.length);
     const readers: NodeRun[] = new Array(linkSlot.length);

@@ -121,7 +121,7 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
   // The needed nodes are closed under "reads from", so the whole graph's order (ties in file
   // order) restricted to them is the order Kahn's algorithm gives on them alone.
   const ready: number[] = [];
-  for (const i of index.order) if (needed[i]) ready.push(i);
+  for (let k = 0; k < index.order.length; k++) if (needed[index.order[k]!]) ready.push(index.order[k]!);
   if (ready.length !== neededCount) throw new Error('graph has a cycle (validate it first)');
 
   const order: string[] = new Array(ready.length);
@@ -149,7 +149,8 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
         for (const l of ls) if (streamPorts.has(`${l.node}.${l.output}`)) mapped = true;
       }
     }
-    for (const port of streamOutputs(def, mapped)) streamPorts.add(`${id}.${port}`);
+    const streamed = streamOutputs(def, mapped);
+    for (let j = 0; j < streamed.length; j++) streamPorts.add(`${id}.${streamed[j]}`);
     let disabled = g.disabled === true;
     for (let j = depStart[i]!; j < depStart[i + 1]!; j++) if (disabledAt[depList[j]!]) disabled = true;
     disabledAt[i] = disabled ? 1 : 0;

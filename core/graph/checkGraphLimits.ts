@@ -35,9 +35,9 @@ export function checkGraphLimits(doc: unknown, limits: typeof GRAPH_LIMITS = GRA
       for (let i = 0; i < value.length; i++) member(i, value[i], level);
       return;
     }
-    const keys = Object.keys(value);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
+    // for-in with an own-key check: Object.keys' keys and order, without an array per container.
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
       if (key.length > limits.stringLength) tooLong(key, 'key', at(key.slice(0, 64) + '…'));
       // A long key's value is not looked into: a pointer through it would be as long.
       else member(key, (value as Record<string, unknown>)[key], level);

@@ -40,14 +40,19 @@ export function checkSemantics(graph: GraphDocument, registry: NodeRegistry): { 
   const nodes = own(graph, 'nodes');
   if (!isRecord(nodes)) return { issues };
   const index = indexGraph(nodes);
-  const defs: AnyNodeDefinition[] = new Array(index.ids.length);
+  // Every node's definition first: links are checked against their source's by index.
+  const defs: (AnyNodeDefinition | undefined)[] = new Array(index.ids.length);
+  for (let i = 0; i < index.ids.length; i++) {
+    const type = own(nodes[index.ids[i]!], 'type');
+    defs[i] = typeof type === 'string' ? registry.get(type) : undefined;
+  }
   const resolvedParams: Record<string, unknown>[] = new Array(index.ids.length);
   for (let i = 0; i < index.ids.length; i++) {
     const id = index.ids[i]!;
     const node = nodes[id];
     const type = own(node, 'type');
     if (typeof type !== 'string') continue; // the schema reports it
-    const def = registry.get(type);
+    const def = defs[i];
     if (!def) {
       const known = registry.types();
       const near = closestMatch(type, known);
@@ -57,7 +62,6 @@ export function checkSemantics(graph: GraphDocument, registry: NodeRegistry): { 
       issues.push({ code: 'unknown_node_type', nodeId: id, pointer: pointer('nodes', id, 'type'), message: `unknown node type ${quote(type)}${hint}` });
       continue;
     }
-    defs[i] = def;
     const params = own(node, 'params');
     if (params === undefined || isRecord(params)) {
       const resolved = registry.resolveParams(type, params);
@@ -66,7 +70,7 @@ export function checkSemantics(graph: GraphDocument, registry: NodeRegistry): { 
         for (const e of resolved.errors) issues.push({ code: 'invalid_params', nodeId: id, pointer: pointer('nodes', id, 'params') + e.pointer, message: /^(unknown|missing required) param/.test(e.message) ? e.message : `param ${e.pointer.slice(1) || '(params)'} ${e.message}` });
       }
     }
-    checkInputs(id, node as Record<string, unknown>, def, nodes, registry, issues);
+    checkInputs(id, node as Record<string, unknown>, def, index, defs, issues);
   }
   // The topological order misses nodes only when there is a cycle: then find and name them.
   if (index.order.length < index.ids.length) {
@@ -74,7 +78,7 @@ export function checkSemantics(graph: GraphDocument, registry: NodeRegistry): { 
       issues.push({ code: 'cycle', nodeId: cycle[0]!, pointer: pointer('nodes', cycle[0]!), message: `cycle: ${[...cycle, cycle[0]].join(' → ')}` });
     }
   }
-  return issues.length ? { issues } : { issues, checked: { index, defs, params: resolvedParams } };
+  return issues.length ? { issues } : { issues, checked: { index, defs: defs as AnyNodeDefinition[], params: resolvedParams } };
 }
 
 /**
@@ -97,7 +101,7 @@ function compatible(from: string, to: string): boolean {
   return ok;
 }
 
-function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefinition, nodes: Record<string, unknown>, registry: NodeRegistry, issues: ValidationIssue[]): void {
+function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefinition, index: GraphIndex, defs: readonly (AnyNodeDefinition | undefined)[], issues: ValidationIssue[]): void {
   const specs = def.inputs as Record<string, { type: string; optional?: boolean; list?: boolean }>;
   const inputs = own(node, 'inputs');
   if (inputs !== undefined && !isRecord(inputs)) return; // the schema reports it
@@ -120,12 +124,12 @@ function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefi
       const link = many ? value[i] : value;
       const from = own(link, 'node');
       if (typeof from !== 'string') continue; // the schema reports it
-      if (!Object.hasOwn(nodes, from)) {
+      const d = index.indexOf.get(from);
+      if (d === undefined) {
         issues.push({ code: 'dangling_link', nodeId: id, pointer: linkPointer(id, port, value, i) + '/node', message: `input ${quote(port)} links to missing node ${quote(from)}` });
         continue;
       }
-      const sourceType = own(nodes[from], 'type');
-      const sourceDef = typeof sourceType === 'string' ? registry.get(sourceType) : undefined;
+      const sourceDef = defs[d];
       if (!sourceDef) continue; // reported on the source node
       const output = own(link, 'output');
       if (typeof output !== 'string') continue; // the schema reports it
