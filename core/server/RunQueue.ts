@@ -84,6 +84,8 @@ export interface RunQueueOptions extends RunLimits {
   readonly keepInMemory?: number;
   /** Where runs execute (default: this process's engine). */
   readonly backend?: RunBackend;
+  /** Told once a finished run's record is written (or its write failed): `serve --artifacts` uploads the run then. */
+  readonly onRecorded?: (runId: string, dir: string) => void;
 }
 
 /** Most events one {@link RunQueue.events} call returns; page with `since`. */
@@ -120,6 +122,7 @@ export class RunQueue {
   readonly #running = new Set<RunEntry>();
   readonly #listeners = new Set<(m: ServerMessage) => void>();
   readonly #finishing = new Set<Promise<void>>();
+  readonly #onRecorded: ((runId: string, dir: string) => void) | undefined;
   /** Runs found on disk from earlier server sessions (summaries only). */
   #onDisk: RunInfo[] = [];
 
@@ -129,6 +132,7 @@ export class RunQueue {
     this.#runsDir = options.runsDir;
     this.#concurrency = Math.max(1, this.#backend.capacity ?? options.concurrency ?? 1);
     this.#keep = options.keepInMemory ?? 200;
+    this.#onRecorded = options.onRecorded;
     this.#limits = { runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb };
   }
 
@@ -465,7 +469,10 @@ export class RunQueue {
     // Up to `keepInMemory` finished runs stay listed from memory: each keeps a short tail only.
     e.replay.trim(FINISHED_TAIL_EVENTS);
     this.#persist(e, e.record.finish(() => this.#record(e), () => e.previews.written));
-    const p = e.record.written.finally(() => this.#finishing.delete(p));
+    const p = e.record.written.finally(() => {
+      this.#finishing.delete(p);
+      this.#onRecorded?.(e.id, e.dir);
+    });
     this.#finishing.add(p);
     this.#evict();
     this.#pump();

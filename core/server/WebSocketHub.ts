@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../services/Logger.ts';
+import type { RemoteRuns } from '../storage/RemoteRuns.ts';
 import { ApiError, logRequestFailure } from './http.ts';
+import { RUN_ID_PATTERN } from './runId.ts';
 import type { RunQueue, ServerMessage } from './RunQueue.ts';
 import { acceptWebSocket, rejectUpgrade, type WebSocketConnection, type WebSocketOptions } from './websocket.ts';
 
@@ -13,6 +15,8 @@ export interface WebSocketHubOptions {
   readonly authorize: (req: IncomingMessage, url: URL) => void;
   /** Message size, slow-client cap, idle and half-frame timeouts. */
   readonly webSocket?: WebSocketOptions;
+  /** The runs of `serve --artifacts`'s bucket: a run only the bucket holds is replayed from there, as GET …/events reads it. */
+  readonly remote?: RemoteRuns;
 }
 
 /** A client, and the one run it watches (none: every run). */
@@ -89,7 +93,11 @@ export class WebSocketHub {
     }
     const runFilter = url.searchParams.get('run') ?? undefined;
     if (runFilter !== undefined && !queue.get(runFilter)) {
-      rejectUpgrade(socket, 404, `no run "${runFilter}"`);
+      if (!this.#o.remote) {
+        rejectUpgrade(socket, 404, `no run "${runFilter}"`);
+        return;
+      }
+      void this.#joinStored(req, socket, head, runFilter, this.#o.remote);
       return;
     }
     const conn = acceptWebSocket(req, socket, this.#o.webSocket ?? {}, head);
@@ -103,21 +111,58 @@ export class WebSocketHub {
         // Replay and join the broadcast in the same tick, so no live event falls in between.
         for (const event of live) conn.send({ type: 'event', event });
         this.#clients.add(client);
-      } else {
-        // A run of an earlier session: finished, so there is nothing live to miss.
-        queue.replay(runFilter).then(
-          (events) => {
-            for (const event of events ?? []) conn.send({ type: 'event', event });
-            if (!conn.closed) this.#clients.add(client);
-          },
-          // An unreadable record must not become an unhandled rejection (which ends the process).
-          (error: unknown) => {
-            logRequestFailure(this.#o.logger, req, error);
-            conn.close(1011, 'could not read the run record');
-          },
-        );
-      }
+      } else this.#replayThenJoin(req, client, queue.replay(runFilter));
     } else this.#clients.add(client);
+    this.#listen(client);
+  }
+
+  /**
+   * A client asking for a run that only the bucket holds (`serve --artifacts`): the run is
+   * looked up there before the handshake is answered (404 when it is not there, 502 when the
+   * bucket cannot be read), then replayed from its stored events.jsonl. A stored run has ended,
+   * so there is nothing live to miss.
+   */
+  async #joinStored(req: IncomingMessage, socket: Duplex, head: Buffer, runId: string, remote: RemoteRuns): Promise<void> {
+    let run;
+    try {
+      run = RUN_ID_PATTERN.test(runId) ? await remote.info(runId) : undefined;
+    } catch (error) {
+      logRequestFailure(this.#o.logger, req, error);
+      rejectUpgrade(socket, 502, `the run store cannot be read: ${(error as Error).message}`);
+      return;
+    }
+    if (socket.destroyed) return;
+    if (!run) {
+      rejectUpgrade(socket, 404, `no run "${runId}"`);
+      return;
+    }
+    const conn = acceptWebSocket(req, socket, this.#o.webSocket ?? {}, head);
+    if (!conn) return;
+    const client: Client = { conn, runFilter: runId };
+    conn.send({ type: 'status', queue: this.#o.queue.queueState() });
+    conn.send({ type: 'run', run });
+    this.#replayThenJoin(req, client, remote.replay(runId));
+    this.#listen(client);
+  }
+
+  /** Sends a finished run's replay, then adds the client (nothing live can fall in between: the run has ended). */
+  #replayThenJoin(req: IncomingMessage, client: Client, replay: Promise<Record<string, unknown>[] | undefined>): void {
+    const { conn } = client;
+    replay.then(
+      (events) => {
+        for (const event of events ?? []) conn.send({ type: 'event', event });
+        if (!conn.closed) this.#clients.add(client);
+      },
+      // An unreadable record must not become an unhandled rejection (which ends the process).
+      (error: unknown) => {
+        logRequestFailure(this.#o.logger, req, error);
+        conn.close(1011, 'could not read the run record');
+      },
+    );
+  }
+
+  #listen(client: Client): void {
+    const { conn } = client;
     conn.onMessage((text) => {
       // The only client command: a ping to check liveness.
       try {

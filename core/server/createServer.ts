@@ -15,6 +15,12 @@ import { WebSocketHub } from './WebSocketHub.ts';
 import type { WebSocketOptions } from './websocket.ts';
 import { ensureUiBundle } from './uiBundle.ts';
 import type { ArtifactStore } from '../storage/ArtifactStore.ts';
+import { RemoteRuns } from '../storage/RemoteRuns.ts';
+import { RemoteSweeps } from '../storage/RemoteSweeps.ts';
+import { LocalRunUploads } from '../storage/LocalRunUploads.ts';
+
+/** How long {@link TesseraServer.close} waits for the uploads of runs that ended (`--artifacts` without `--queue`). */
+const UPLOAD_GRACE_MS = 3000;
 
 export { confined } from './static.ts';
 export type { RunInfo, RunStatus, NodeState, PreviewMessage, ServerMessage, RunRequest, RunLimits, RunQueueOptions } from './RunQueue.ts';
@@ -84,6 +90,7 @@ export class TesseraServer {
   readonly #hub: WebSocketHub;
   readonly #port: number;
   readonly #ui: boolean;
+  readonly #uploads: LocalRunUploads | undefined;
   #dist: string | undefined;
   #listening = false;
 
@@ -101,10 +108,15 @@ export class TesseraServer {
     // Every graph this server validates or runs must keep its paths inside the workspace; the
     // server never lifts that boundary (no allowOutside).
     this.engine.useWorkspace(new Workspace(this.workspace));
-    this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1, runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb, ...(options.backend ? { backend: options.backend } : {}) });
+    // Runs executed here are uploaded as workers upload theirs (with a remote backend, the workers do it).
+    const uploads = options.artifacts && !options.backend?.remote ? new LocalRunUploads(options.artifacts, this.engine.logger) : undefined;
+    this.#uploads = uploads;
+    this.queue = new RunQueue({ engine: this.engine, runsDir: resolve(options.runsDir ?? join(this.workspace, 'runs')), concurrency: options.concurrency ?? 1, runTimeoutMs: options.runTimeoutMs, runMemoryMb: options.runMemoryMb, ...(options.backend ? { backend: options.backend } : {}), ...(uploads ? { onRecorded: (id: string, dir: string) => uploads.upload(id, dir) } : {}) });
     this.sweeps = new ServerSweeps({ queue: this.queue, logger: this.engine.logger, where: options.backend?.remote ? 'server (redis queue)' : 'server (in-process)' });
-    this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0', ...(options.artifacts ? { artifacts: options.artifacts } : {}) });
-    this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}) });
+    // One reader of the bucket for the API and the WebSocket (its listing and run.json cache shared).
+    const remote = options.artifacts ? new RemoteRuns(options.artifacts) : undefined;
+    this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0', ...(remote ? { remote, remoteSweeps: new RemoteSweeps(remote.store) } : {}) });
+    this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}), ...(remote ? { remote } : {}) });
     this.sweeps.onMessage((m) => this.#hub.publish(m));
     if (options.artifacts) uploadSweepTables(this.sweeps, join(this.queue.runsDir, SWEEPS_FOLDER), options.artifacts, this.engine.logger);
     this.#http = createHttpServer((req, res) => void this.#handle(req, res));
@@ -152,6 +164,8 @@ export class TesseraServer {
     const sweeps = this.sweeps.close();
     await this.queue.close();
     await sweeps;
+    // The uploads of runs that just ended get a moment; a run whose upload is cut stays in the runs folder.
+    if (this.#uploads && !(await this.#uploads.drain(UPLOAD_GRACE_MS))) this.engine.logger.warn(`${this.#uploads.pending} run upload(s) did not finish before the server stopped; those runs are in ${this.queue.runsDir} only`);
     if (!this.#listening) return;
     this.#listening = false;
     await new Promise<void>((r) => {

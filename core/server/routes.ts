@@ -19,9 +19,11 @@ import { planSweep } from '../sweep/planSweep.ts';
 import { canonicalJson } from '../util/canonicalJson.ts';
 import { sha256 } from '../util/hash.ts';
 import { confined, sendFile } from './static.ts';
-import type { ArtifactStore } from '../storage/ArtifactStore.ts';
 import { keyPathProblem } from '../storage/artifactKeys.ts';
-import { RemoteRuns } from '../storage/RemoteRuns.ts';
+import type { RemoteRuns } from '../storage/RemoteRuns.ts';
+import type { RemoteSweeps } from '../storage/RemoteSweeps.ts';
+import type { SweepSummary } from '../wire/sweeps.ts';
+import type { SweepTable } from '../sweep/SweepTable.ts';
 import type { RunInfo } from '../wire/runs.ts';
 import { sendStoredFile } from './sendStoredFile.ts';
 import { EVENTS_PAGE } from './RunQueue.ts';
@@ -80,8 +82,10 @@ export interface ApiContext {
   readonly maxBodyBytes: number;
   /** Reported by `/api/health`. */
   readonly version: string;
-  /** Object storage runs are also read from (`serve --artifacts`): runs and files not in the runs folder. */
-  readonly artifacts?: ArtifactStore;
+  /** The runs of the object storage of `serve --artifacts`: runs and files not in the runs folder are read from there. */
+  readonly remote?: RemoteRuns;
+  /** The sweeps stored in the same bucket (`<prefix>/sweeps/<id>/`), listed after the server's own. */
+  readonly remoteSweeps?: RemoteSweeps;
 }
 
 type Allow = (...methods: string[]) => void;
@@ -97,7 +101,7 @@ export class ApiRoutes {
 
   constructor(context: ApiContext) {
     this.#c = context;
-    this.#remote = context.artifacts ? new RemoteRuns(context.artifacts) : undefined;
+    this.#remote = context.remote;
     const ajv = createAjv();
     this.#validators = {
       validate: ajv.compile(BODY_SCHEMAS.validate),
@@ -253,7 +257,7 @@ export class ApiRoutes {
     const { sweeps } = this.#c;
     if (id === undefined || id === '') {
       allow('GET', 'POST');
-      if (method === 'GET') return sendJson(res, 200, { sweeps: sweeps.list() });
+      if (method === 'GET') return sendJson(res, 200, { sweeps: await this.#listSweeps() });
       const body = await this.#body(req, 'sweep');
       const migration = migrateGraph(body.graph);
       const graph = migration.graph as GraphDocument;
@@ -264,8 +268,10 @@ export class ApiRoutes {
       const graphHash = sha256(canonicalJson(graph));
       let resume: SweepStart['resume'];
       if (typeof body.resume === 'string') {
-        const earlier = sweeps.get(body.resume);
-        const table = earlier && (await sweeps.table(body.resume));
+        // A sweep of this server, else one stored in the bucket (another server's, or `sweep --artifacts`).
+        const found = await this.#sweep(body.resume);
+        const earlier = found?.sweep;
+        const table = found && (await found.table());
         if (!earlier || !table) throw new ApiError(400, 'invalid_sweep', `no sweep "${body.resume}" to resume`, { issues: [{ code: 'invalid_override', pointer: '/resume', message: `no sweep "${body.resume}" on this server` }] });
         if (earlier.state === 'running') throw new ApiError(409, 'conflict', `sweep "${body.resume}" is still running; wait for it or cancel it first`, { sweep: earlier });
         if (table.graphHash !== graphHash) throw new ApiError(409, 'conflict', `sweep "${body.resume}" ran another graph; a resume needs the same graph`);
@@ -277,19 +283,54 @@ export class ApiRoutes {
       });
       return sendJson(res, 202, { sweep }, { Location: `/api/sweeps/${sweep.id}` });
     }
-    const sweep = RUN_ID_PATTERN.test(id) ? sweeps.get(id) : undefined;
-    if (!sweep) throw new ApiError(404, 'not_found', `no sweep "${id}"`);
+    const found = await this.#sweep(id);
+    if (!found) throw new ApiError(404, 'not_found', `no sweep "${id}"`);
+    const { sweep } = found;
     switch (sub) {
       case undefined:
       case '':
         allow('GET');
-        return sendJson(res, 200, { sweep, table: await sweeps.table(id) });
+        return sendJson(res, 200, { sweep, table: await found.table() });
       case 'cancel':
         allow('POST');
-        if (!sweeps.cancel(id)) throw new ApiError(409, 'conflict', `sweep "${id}" has already ended`, { sweep });
+        if (!found.here || !sweeps.cancel(id)) throw new ApiError(409, 'conflict', `sweep "${id}" has already ended`, { sweep });
         return sendJson(res, 202, { sweep: sweeps.get(id) });
     }
     throw new ApiError(404, 'not_found', `no API endpoint ${url.pathname}`);
+  }
+
+  /** The server's sweeps, then those only the bucket has; a bucket that cannot be listed is logged and left out. */
+  async #listSweeps(): Promise<SweepSummary[]> {
+    const own = this.#c.sweeps.list();
+    const remote = this.#c.remoteSweeps;
+    if (!remote) return own;
+    let stored: SweepSummary[];
+    try {
+      stored = await remote.list();
+    } catch (error) {
+      this.#c.engine.logger.warn(`the sweeps in ${remote.store.where} cannot be listed (${(error as Error).message}); GET /api/sweeps lists this server's own`);
+      return own;
+    }
+    const here = new Set(own.map((s) => s.id));
+    return [...own, ...stored.filter((s) => !here.has(s.id))].sort((a, b) => b.id.localeCompare(a.id));
+  }
+
+  /** A sweep of this server, else one stored in the bucket (502 when the bucket cannot be read). */
+  async #sweep(id: string): Promise<{ sweep: SweepSummary; here: boolean; table: () => Promise<SweepTable | undefined> } | undefined> {
+    if (!RUN_ID_PATTERN.test(id)) return undefined;
+    const { sweeps } = this.#c;
+    const sweep = sweeps.get(id);
+    if (sweep) return { sweep, here: true, table: () => sweeps.table(id) };
+    const remote = this.#c.remoteSweeps;
+    if (!remote) return undefined;
+    let table: SweepTable | undefined;
+    try {
+      table = await remote.table(id);
+    } catch (error) {
+      throw new ApiError(502, 'internal', `the sweep store cannot be read: ${(error as Error).message}`);
+    }
+    const stored = table && (await remote.summary(id));
+    return stored && { sweep: stored, here: false, table: async () => table };
   }
 
   async #graphs(req: IncomingMessage, res: ServerResponse, method: string, allow: Allow, path: string[]): Promise<void> {

@@ -366,8 +366,18 @@ export function acceptWebSocket(req: IncomingMessage, socket: Duplex, options: W
   return new WebSocketConnection(socket, options, head);
 }
 
+/** Status lines and error codes of the refusals an upgrade can get. */
+const REFUSALS = new Map<number, { reason: string; error: string }>([
+  [400, { reason: 'Bad Request', error: 'bad_request' }],
+  [401, { reason: 'Unauthorized', error: 'unauthorized' }],
+  [403, { reason: 'Forbidden', error: 'forbidden' }],
+  [404, { reason: 'Not Found', error: 'not_found' }],
+  [502, { reason: 'Bad Gateway', error: 'internal' }],
+]);
+
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
 export function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : 'bad_request', message });
-  socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const { reason, error } = REFUSALS.get(status) ?? REFUSALS.get(400)!;
+  const body = JSON.stringify({ error, message });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -27,6 +27,10 @@ export interface ArtifactStore {
   putFile(runId: string, path: string, localFile: string): Promise<void>;
   /** Stores a file of a sweep's table (the server's `<runs>/sweeps/<id>/`) under the store's `sweeps/<id>/`. */
   putSweepFile(sweepId: string, path: string, localFile: string): Promise<void>;
+  /** Ids of the sweeps whose tables are in the store (`sweeps/<id>/`). */
+  listSweepIds(): Promise<string[]>;
+  /** One file of a sweep's table, or undefined when there is none. */
+  openSweepFile(sweepId: string, path: string): Promise<{ body: Readable; size: number } | undefined>;
   /** Copies a stored file to `localFile` atomically (temp + rename); false when there is none. */
   download(runId: string, path: string, localFile: string): Promise<boolean>;
 }

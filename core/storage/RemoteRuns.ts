@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { text } from 'node:stream/consumers';
 import { RECORD_FILES } from '../records/recordFiles.ts';
 import { readEventLines, type RecordedEvent } from '../records/readEvents.ts';
 import { parseRunRecord } from '../records/RunRecord.ts';
+import { readReplay } from '../server/ReplayBuffer.ts';
 import { runInfoOf } from '../server/runInfo.ts';
 import type { RunInfo } from '../wire/runs.ts';
 import type { ArtifactStore } from './ArtifactStore.ts';
+import { readEach, readStoredJson, ReusedListing } from './storedListing.ts';
 
 /** How long a listing of the store is reused (GET /api/runs may be polled). */
 const LIST_TTL_MS = 5000;
@@ -25,7 +26,7 @@ const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 export class RemoteRuns {
   readonly store: ArtifactStore;
   readonly #infos = new Map<string, RunInfo>();
-  #listed: { at: number; ids: Promise<RunInfo[]> } | undefined;
+  readonly #listing = new ReusedListing(LIST_TTL_MS, () => this.#list());
 
   constructor(store: ArtifactStore) {
     this.store = store;
@@ -33,11 +34,7 @@ export class RemoteRuns {
 
   /** Every whole run in the store, newest first. */
   list(): Promise<RunInfo[]> {
-    if (this.#listed && Date.now() - this.#listed.at < LIST_TTL_MS) return this.#listed.ids;
-    const ids = this.#list();
-    this.#listed = { at: Date.now(), ids };
-    ids.catch(() => (this.#listed = undefined)); // a failed listing is tried again next time
-    return ids;
+    return this.#listing.get();
   }
 
   /** One run's summary, or undefined when the store holds no run.json for it. */
@@ -46,15 +43,11 @@ export class RemoteRuns {
     if (known) return known;
     const object = await this.store.open(runId, RECORD_FILES.summary);
     if (!object) return undefined;
-    if (object.size > MAX_RECORD_BYTES) {
-      object.body.destroy();
-      return undefined;
-    }
     let record;
     try {
-      record = parseRunRecord(JSON.parse(await text(object.body)), new Date());
+      record = parseRunRecord(await readStoredJson(object, MAX_RECORD_BYTES), new Date());
     } catch {
-      return undefined; // not JSON: not a record this version can list
+      return undefined; // not a record this version can list
     }
     if (!record) return undefined;
     const info = runInfoOf(runId, record);
@@ -63,26 +56,33 @@ export class RemoteRuns {
   }
 
   /** Events of a stored run from position `since`, at most `limit` (undefined: no such run). */
-  async events(runId: string, since: number, limit: number): Promise<RecordedEvent[] | undefined> {
+  events(runId: string, since: number, limit: number): Promise<RecordedEvent[] | undefined> {
+    return this.#readEvents(runId, (file) => readEventLines(file, since, limit));
+  }
+
+  /**
+   * What a WebSocket client joining a stored run is replayed (undefined: no such run): the
+   * replay of a finished local run (ReplayBuffer's readReplay), read from the stored events.jsonl.
+   */
+  replay(runId: string): Promise<Record<string, unknown>[] | undefined> {
+    return this.#readEvents(runId, (file) => readReplay(file));
+  }
+
+  /** Reads a stored run's events.jsonl with a local file's reader (a torn line is left out the same way). */
+  async #readEvents<T>(runId: string, read: (file: string) => Promise<T[]>): Promise<T[] | undefined> {
     if (!(await this.info(runId))) return undefined;
-    // The stored events.jsonl is read as a local one is: a torn line is left out, the same way.
     const dir = await mkdtemp(join(tmpdir(), 'tessera-events-'));
     try {
       const file = join(dir, RECORD_FILES.events);
       if (!(await this.store.download(runId, RECORD_FILES.events, file))) return [];
-      return await readEventLines(file, since, limit);
+      return await read(file);
     } finally {
       await rm(dir, { recursive: true, force: true }).catch(() => undefined); // a temp copy only
     }
   }
 
   async #list(): Promise<RunInfo[]> {
-    const infos: RunInfo[] = [];
-    const ids = await this.store.listRunIds();
-    // New runs' run.json are read READS_AT_ONCE at a time (a first listing of a big bucket).
-    for (let i = 0; i < ids.length; i += READS_AT_ONCE) {
-      for (const info of await Promise.all(ids.slice(i, i + READS_AT_ONCE).map((id) => this.info(id)))) if (info) infos.push(info);
-    }
+    const infos = await readEach(await this.store.listRunIds(), READS_AT_ONCE, (id) => this.info(id));
     return infos.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 }

@@ -3,6 +3,7 @@ import { join, relative, sep } from 'node:path';
 import { RECORD_FILES } from '../records/recordFiles.ts';
 import { walkFiles } from '../util/walkFiles.ts';
 import type { ArtifactStore } from './ArtifactStore.ts';
+import { withRetries, type RetryPolicy } from './withRetries.ts';
 
 /** The record files, uploaded by {@link RunDirSync.finish} only, run.json the very last. */
 const RECORD_ORDER = [RECORD_FILES.graph, RECORD_FILES.events, RECORD_FILES.summary] as const;
@@ -56,8 +57,16 @@ export class RunDirSync {
     return next;
   }
 
-  /** Pushes every artifact, then graph.json, events.jsonl and, last, run.json. */
-  async finish(): Promise<void> {
+  /**
+   * Pushes every artifact, then graph.json, events.jsonl and, last, run.json. With `retry`, a
+   * failed attempt is made again after a pause (files already stored are not sent again; the
+   * record goes again, run.json still last); `onRetry` hears of each failure tried again.
+   */
+  finish(retry?: RetryPolicy, onRetry?: (error: unknown, nextTry: number, delayMs: number) => void): Promise<void> {
+    return retry ? withRetries(() => this.#finishOnce(), retry, onRetry) : this.#finishOnce();
+  }
+
+  async #finishOnce(): Promise<void> {
     await this.push();
     for (const name of RECORD_ORDER) {
       const local = join(this.#dir, name);

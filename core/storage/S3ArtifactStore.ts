@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3S
 import { RUN_ID_PATTERN } from '../server/runId.ts';
 import { toDiskWriteError } from '../util/diskError.ts';
 import type { ArtifactStore, StoredFile } from './ArtifactStore.ts';
-import { artifactKey, pathOfKey, runKeyPrefix, s3UrlOf, sweepKey, type S3Location } from './artifactKeys.ts';
+import { artifactKey, pathOfKey, runKeyPrefix, s3UrlOf, sweepKey, SWEEPS_KEY, type S3Location } from './artifactKeys.ts';
 import { describeS3Error } from './describeS3Error.ts';
 
 /** How to reach the S3 service: credentials always come from the AWS environment (never a flag). */
@@ -74,8 +74,16 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async listRunIds(): Promise<string[]> {
+    return this.#listFolders(this.#location.prefix ? `${this.#location.prefix}/` : '');
+  }
+
+  async listSweepIds(): Promise<string[]> {
+    return this.#listFolders(`${this.#location.prefix ? `${this.#location.prefix}/` : ''}${SWEEPS_KEY}/`);
+  }
+
+  /** The folders under `base` whose names are run ids (run and sweep ids are alike); others are skipped. */
+  async #listFolders(base: string): Promise<string[]> {
     const ids: string[] = [];
-    const base = this.#location.prefix ? `${this.#location.prefix}/` : '';
     let token: string | undefined;
     do {
       const page = await this.#list({ Bucket: this.#location.bucket, Prefix: base, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) });
@@ -103,14 +111,21 @@ export class S3ArtifactStore implements ArtifactStore {
     return files;
   }
 
-  async open(runId: string, path: string): Promise<{ body: Readable; size: number } | undefined> {
-    const key = artifactKey(this.#location, runId, path);
+  open(runId: string, path: string): Promise<{ body: Readable; size: number } | undefined> {
+    return this.#open(artifactKey(this.#location, runId, path), `${path} of run ${runId}`);
+  }
+
+  openSweepFile(sweepId: string, path: string): Promise<{ body: Readable; size: number } | undefined> {
+    return this.#open(sweepKey(this.#location, sweepId, path), `${path} of sweep ${sweepId}`);
+  }
+
+  async #open(key: string, what: string): Promise<{ body: Readable; size: number } | undefined> {
     try {
       const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#location.bucket, Key: key }));
       return { body: out.Body as Readable, size: out.ContentLength ?? 0 };
     } catch (error) {
       if (error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404)) return undefined;
-      throw new Error(`cannot read ${path} of run ${runId} from ${this.where}: ${describeS3Error(error)}`);
+      throw new Error(`cannot read ${what} from ${this.where}: ${describeS3Error(error)}`);
     }
   }
 
