@@ -17,6 +17,7 @@ import { readRunsDirMarker } from './runsDirMarker.ts';
 import { runChoices } from '../server/RunBackend.ts';
 import type { ArtifactStore } from '../storage/ArtifactStore.ts';
 import { RunDirSync } from '../storage/RunDirSync.ts';
+import { UPLOAD_RETRY } from '../storage/withRetries.ts';
 import { RunRecordWriter } from '../records/RunRecordWriter.ts';
 import { workerRunRecord } from './workerRunRecord.ts';
 
@@ -277,7 +278,8 @@ export class RunWorker {
         try {
           previews.stop();
           await record.finish(() => summary({ terminal: event }), () => previews.written);
-          await sync.finish();
+          // A short outage (the service restarting) is outlasted: 3 tries, after 1 s and 4 s.
+          await sync.finish(UPLOAD_RETRY, (error, nextTry, delayMs) => note(`run ${run.runId}: uploading its directory failed (${(error as Error).message}); try ${nextTry} of ${UPLOAD_RETRY.tries} in ${delayMs / 1000} s`));
           note(`run ${run.runId}: stored in ${store.where}`);
           return true;
         } catch (error) {

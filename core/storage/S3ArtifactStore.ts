@@ -3,7 +3,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { RUN_ID_PATTERN } from '../server/runId.ts';
 import { toDiskWriteError } from '../util/diskError.ts';
 import type { ArtifactStore, StoredFile } from './ArtifactStore.ts';
@@ -18,6 +18,10 @@ export interface S3Access {
   readonly region?: string;
   /** How long the startup {@link S3ArtifactStore.check} waits for an answer (default 10 s). */
   readonly checkTimeoutMs?: number;
+  /** Files of at least this many bytes are uploaded in parts (default {@link MULTIPART_THRESHOLD}). */
+  readonly multipartThreshold?: number;
+  /** The size of each part (default {@link PART_BYTES}; S3 takes 5 MiB at least, except for the last part). */
+  readonly partBytes?: number;
 }
 
 /** A service that accepts connections but never answers must not hang a worker: connect within 5 s, and a socket silent for 60 s fails its request (retried). */
@@ -27,8 +31,15 @@ const CONTENT_TYPES = new Map([
   ['.json', 'application/json'], ['.jsonl', 'application/x-ndjson'], ['.png', 'image/png'], ['.jpg', 'image/jpeg'],
   ['.txt', 'text/plain'], ['.md', 'text/plain'],
 ]);
-/** The largest file one PUT takes (S3's limit; multipart upload is not used). */
-export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+/** The largest object S3 stores (5 TiB); a single PUT takes at most 5 GiB, hence the parts. */
+export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
+/** Files from this size on go up as a multipart upload (well under a PUT's 5 GiB, so a failure costs one part, not the file). */
+export const MULTIPART_THRESHOLD = 64 * 1024 ** 2;
+/** Default part size; a file of more than 10 000 parts (S3's limit) gets larger parts. */
+export const PART_BYTES = 64 * 1024 ** 2;
+/** S3's limits on parts: at least 5 MiB (but the last), at most 10 000 of them. */
+const MIN_PART_BYTES = 5 * 1024 ** 2;
+const MAX_PARTS = 10_000;
 let counter = 0;
 
 /**
@@ -43,6 +54,8 @@ export class S3ArtifactStore implements ArtifactStore {
   readonly #location: S3Location;
   readonly #client: S3Client;
   readonly #checkTimeoutMs: number;
+  readonly #multipartThreshold: number;
+  readonly #partBytes: number;
 
   constructor(location: S3Location, access: S3Access = {}) {
     this.#location = location;
@@ -52,6 +65,8 @@ export class S3ArtifactStore implements ArtifactStore {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const endpoint = access.endpoint;
     this.#checkTimeoutMs = access.checkTimeoutMs ?? 10_000;
+    this.#multipartThreshold = access.multipartThreshold ?? MULTIPART_THRESHOLD;
+    this.#partBytes = Math.max(MIN_PART_BYTES, access.partBytes ?? PART_BYTES);
     this.#client = new S3Client({
       region: access.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       maxAttempts: 3,
@@ -140,11 +155,36 @@ export class S3ArtifactStore implements ArtifactStore {
   async #putLocal(key: string, localFile: string): Promise<void> {
     const name = key.slice(key.lastIndexOf('/') + 1);
     const { size } = await stat(localFile);
-    if (size > MAX_OBJECT_BYTES) throw new Error(`${name} is ${size} bytes: more than the ${MAX_OBJECT_BYTES} bytes one upload takes`);
-    await this.#put({
-      Bucket: this.#location.bucket, Key: key, Body: createReadStream(localFile), ContentLength: size,
-      ContentType: CONTENT_TYPES.get(extname(name).toLowerCase()) ?? 'application/octet-stream',
-    });
+    if (size > MAX_OBJECT_BYTES) throw new Error(`${name} is ${size} bytes: more than the ${MAX_OBJECT_BYTES} bytes S3 stores in one object`);
+    const contentType = CONTENT_TYPES.get(extname(name).toLowerCase()) ?? 'application/octet-stream';
+    if (size >= this.#multipartThreshold) return this.#putParts(key, localFile, size, contentType);
+    await this.#put({ Bucket: this.#location.bucket, Key: key, Body: createReadStream(localFile), ContentLength: size, ContentType: contentType });
+  }
+
+  /**
+   * A multipart upload: parts read one after another from the file (one part in flight, so
+   * memory stays flat), then completed; on any failure the upload is aborted, so the bucket
+   * keeps no orphaned parts (and no object: the key is written whole or not at all).
+   */
+  async #putParts(key: string, localFile: string, size: number, contentType: string): Promise<void> {
+    const Bucket = this.#location.bucket;
+    const partBytes = Math.max(this.#partBytes, Math.ceil(size / MAX_PARTS));
+    let uploadId: string | undefined;
+    try {
+      uploadId = (await this.#client.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: contentType }))).UploadId;
+      if (!uploadId) throw new Error('the service gave no upload id');
+      const parts: { ETag: string; PartNumber: number }[] = [];
+      for (let start = 0, PartNumber = 1; start < size; start += partBytes, PartNumber++) {
+        const length = Math.min(partBytes, size - start);
+        const out = await this.#client.send(new UploadPartCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber, ContentLength: length, Body: createReadStream(localFile, { start, end: start + length - 1 }) }));
+        if (!out.ETag) throw new Error(`the service gave no ETag for part ${PartNumber}`);
+        parts.push({ ETag: out.ETag, PartNumber });
+      }
+      await this.#client.send(new CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+    } catch (error) {
+      if (uploadId) await this.#client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId })).catch(() => undefined); // best effort: a lifecycle rule cleans what remains
+      throw new Error(`cannot upload to ${this.where} (in parts): ${describeS3Error(error)}`);
+    }
   }
 
   async download(runId: string, path: string, localFile: string): Promise<boolean> {

@@ -44,7 +44,12 @@ export async function openArtifactStore(options: ArtifactsOptions): Promise<S3Ar
     const problem = endpointProblem(endpoint);
     if (problem) return problem;
   }
-  const store = new S3ArtifactStore(location, endpoint !== undefined ? { endpoint } : {});
+  // TESSERA_S3_PART_MIB: files from this size on go up in parts of this size (default 64; S3's least is 5).
+  const partText = env.TESSERA_S3_PART_MIB;
+  const partMiB = partText === undefined || partText === '' ? undefined : Number(partText);
+  if (partMiB !== undefined && !(Number.isFinite(partMiB) && partMiB >= 5 && partMiB <= 5 * 1024)) return `TESSERA_S3_PART_MIB must be a number of MiB from 5 to 5120 (got ${JSON.stringify(partText)})`;
+  const parts = partMiB !== undefined ? { multipartThreshold: partMiB * 1024 ** 2, partBytes: partMiB * 1024 ** 2 } : {};
+  const store = new S3ArtifactStore(location, { ...(endpoint !== undefined ? { endpoint } : {}), ...parts });
   try {
     await store.check();
   } catch (error) {
