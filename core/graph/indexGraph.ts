@@ -14,6 +14,14 @@ export interface GraphIndex {
    */
   readonly depStart: Int32Array;
   readonly depList: Int32Array;
+  /**
+   * Every link of the document, in file order (nodes, their `inputs` keys, array items): the
+   * index of the node it reads from, or -1 (a missing node, or not a link). Node i's links are
+   * `linkFrom[linkStart[i] .. linkStart[i + 1])`; an input that is not an array counts as one link.
+   * Validation reads these instead of looking each link's node up again.
+   */
+  readonly linkStart: Int32Array;
+  readonly linkFrom: Int32Array;
   /** The nodes that read node i, once each, in file order: `consumerList[consumerStart[i] .. consumerStart[i + 1])`. */
   readonly consumerStart: Int32Array;
   readonly consumerList: Int32Array;
@@ -39,6 +47,8 @@ export function indexGraph(nodes: Readonly<Record<string, unknown>>): GraphIndex
   for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
   const depStart = new Int32Array(n + 1);
   const deps: number[] = [];
+  const linkStart = new Int32Array(n + 1);
+  const linkFrom: number[] = [];
   for (let i = 0; i < n; i++) {
     const first = deps.length;
     let seen: Set<number> | undefined;
@@ -52,6 +62,7 @@ export function indexGraph(nodes: Readonly<Record<string, unknown>>): GraphIndex
         for (let k = 0; k < count; k++) {
           const from = own(many ? value[k] : value, 'node');
           const d = typeof from === 'string' ? indexOf.get(from) : undefined;
+          linkFrom.push(d ?? -1);
           if (d === undefined || (seen ? seen.has(d) : deps.indexOf(d, first) !== -1)) continue;
           deps.push(d);
           if (seen) seen.add(d);
@@ -60,6 +71,7 @@ export function indexGraph(nodes: Readonly<Record<string, unknown>>): GraphIndex
       }
     }
     depStart[i + 1] = deps.length;
+    linkStart[i + 1] = linkFrom.length;
   }
   const depList = Int32Array.from(deps);
   // Consumers: the same edges grouped by source (a counting sort keeps file order).
@@ -69,12 +81,12 @@ export function indexGraph(nodes: Readonly<Record<string, unknown>>): GraphIndex
   const fill = consumerStart.slice(0, n);
   const consumerList = new Int32Array(depList.length);
   for (let i = 0; i < n; i++) for (let j = depStart[i]!; j < depStart[i + 1]!; j++) consumerList[fill[depList[j]!]!++] = i;
-  const index = { ids, indexOf, depStart, depList, consumerStart, consumerList };
+  const index = { ids, indexOf, depStart, depList, linkStart, linkFrom: Int32Array.from(linkFrom), consumerStart, consumerList };
   return { ...index, order: topologicalOrder(index) };
 }
 
 /** Kahn's algorithm; see GraphIndex.order. */
-function topologicalOrder({ depStart, consumerStart, consumerList }: Omit<GraphIndex, 'order' | 'ids' | 'indexOf' | 'depList'>): Int32Array {
+function topologicalOrder({ depStart, consumerStart, consumerList }: Pick<GraphIndex, 'depStart' | 'consumerStart' | 'consumerList'>): Int32Array {
   const n = depStart.length - 1;
   const indegree = new Int32Array(n);
   const ready = new Int32Array(n);

@@ -70,7 +70,7 @@ export function checkSemantics(graph: GraphDocument, registry: NodeRegistry): { 
         for (const e of resolved.errors) issues.push({ code: 'invalid_params', nodeId: id, pointer: pointer('nodes', id, 'params') + e.pointer, message: /^(unknown|missing required) param/.test(e.message) ? e.message : `param ${e.pointer.slice(1) || '(params)'} ${e.message}` });
       }
     }
-    checkInputs(id, node as Record<string, unknown>, def, index, defs, issues);
+    checkInputs(id, i, node as Record<string, unknown>, def, index, defs, issues);
   }
   // The topological order misses nodes only when there is a cycle: then find and name them.
   if (index.order.length < index.ids.length) {
@@ -101,22 +101,26 @@ function compatible(from: string, to: string): boolean {
   return ok;
 }
 
-function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefinition, index: GraphIndex, defs: readonly (AnyNodeDefinition | undefined)[], issues: ValidationIssue[]): void {
+function checkInputs(id: string, at: number, node: Record<string, unknown>, def: AnyNodeDefinition, index: GraphIndex, defs: readonly (AnyNodeDefinition | undefined)[], issues: ValidationIssue[]): void {
   const specs = def.inputs as Record<string, { type: string; optional?: boolean; list?: boolean }>;
   const inputs = own(node, 'inputs');
   if (inputs !== undefined && !isRecord(inputs)) return; // the schema reports it
+  // The index resolved every link's node already, in this same order (GraphIndex.linkFrom).
+  let next = index.linkStart[at]!;
   // for-in with own-key checks: Object.entries' keys, without a pair array per input.
   for (const port in inputs) {
     if (!Object.hasOwn(inputs, port)) continue;
     const value = inputs[port];
+    const many = Array.isArray(value);
+    const count = many ? value.length : 1;
+    const first = next;
+    next += count;
     const spec = own(specs, port) as (typeof specs)[string] | undefined;
     if (!spec) {
       const near = closestMatch(port, Object.keys(specs));
       issues.push({ code: 'unknown_input', nodeId: id, pointer: pointer('nodes', id, 'inputs', port), message: `${def.type} has no input ${quote(port)}${near ? ` (did you mean "${near}"?)` : ''}` });
       continue;
     }
-    const many = Array.isArray(value);
-    const count = many ? value.length : 1;
     if (many && !spec.list && count > 1) {
       issues.push({ code: 'too_many_links', nodeId: id, pointer: pointer('nodes', id, 'inputs', port), message: `input ${quote(port)} takes one link, got ${count}` });
     }
@@ -124,8 +128,8 @@ function checkInputs(id: string, node: Record<string, unknown>, def: AnyNodeDefi
       const link = many ? value[i] : value;
       const from = own(link, 'node');
       if (typeof from !== 'string') continue; // the schema reports it
-      const d = index.indexOf.get(from);
-      if (d === undefined) {
+      const d = index.linkFrom[first + i]!;
+      if (d === -1) {
         issues.push({ code: 'dangling_link', nodeId: id, pointer: linkPointer(id, port, value, i) + '/node', message: `input ${quote(port)} links to missing node ${quote(from)}` });
         continue;
       }

@@ -126,4 +126,31 @@ test('the topological index: every cycle is still named (self-link, two rings, a
   assert.equal(events.filter((e) => e.type === 'node:start').map((e) => (e as { nodeId: string }).nodeId), ['v', 'a', 'b']);
 });
 
+test('links are checked against the index in file order: an unknown input, a list and a malformed link before them shift nothing', async () => {
+  const { plugin } = createTestPack();
+  const engine = await createEngine({ plugins: [plugin] });
+  const doc = graph({
+    v: { type: 'test/Value' },
+    s: { type: 'test/Source' },
+    add: {
+      type: 'test/Add',
+      inputs: { zzz: [link('v'), link('nowhere'), link('v')], a: [link('v'), link('gone')], b: link('missing') },
+    },
+    bad: { type: 'test/Add', inputs: { q: 7, a: link('v', 'nope'), b: link('absent') } },
+  });
+  const { issues } = checkGraph(doc, engine.registry);
+  assert.equal(
+    issues.filter((i) => i.code !== 'schema').map((i) => [i.code, i.pointer]),
+    [
+      ['unknown_input', '/nodes/add/inputs/zzz'],
+      ['too_many_links', '/nodes/add/inputs/a'],
+      ['dangling_link', '/nodes/add/inputs/a/1/node'],
+      ['dangling_link', '/nodes/add/inputs/b/node'],
+      ['unknown_input', '/nodes/bad/inputs/q'],
+      ['unknown_output', '/nodes/bad/inputs/a/output'],
+      ['dangling_link', '/nodes/bad/inputs/b/node'],
+    ],
+  );
+});
+
 test.run();
