@@ -200,8 +200,10 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--insecure-redis', 'allow a --queue Redis beyond loopback without password or TLS (a private network)')
     .option('--redis-ca <file>', 'PEM file of the CA that signed the rediss:// Redis\'s certificate (the password: in the URL or $TESSERA_REDIS_PASSWORD)')
     .option('--runs-dir <dir>', 'run folders, shared with the workers under --queue (default <out>/runs)')
+    .option('--artifacts <s3-url>', 'with --queue: the runs go to workers started with the same --artifacts, and the table to s3://bucket/prefix/sweeps/<id>/ (docs/scale-out.md)')
+    .option('--s3-endpoint <url>', 'an S3-compatible server for --artifacts (path-style; default $AWS_ENDPOINT_URL_S3 or AWS)')
     .option('--concurrency <n>', 'runs executed at once in this process (default 1); with --server, runs submitted and polled at once (default 4)', (v) => Number(v))
-    .action(async (file: string, opts: { grid: string[]; seeds?: string; out?: string; server?: string; token?: string; queue?: string; insecureRedis?: boolean; redisCa?: string; runsDir?: string; concurrency?: number }) => {
+    .action(async (file: string, opts: { grid: string[]; seeds?: string; out?: string; server?: string; token?: string; queue?: string; insecureRedis?: boolean; redisCa?: string; runsDir?: string; concurrency?: number; artifacts?: string; s3Endpoint?: string }) => {
       const { sweepCommand } = await import('../sweep/sweepCommand.ts');
       code = await sweepCommand(file, { ...opts, token: opts.token ?? process.env.TESSERA_TOKEN, redisPassword: process.env.TESSERA_REDIS_PASSWORD, engine: () => loadEngine({ pluginPaths: plugins(), io }) }, io);
     });

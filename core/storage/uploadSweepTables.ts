@@ -3,6 +3,7 @@ import type { Logger } from '../services/Logger.ts';
 import { SWEEP_FILES } from '../sweep/runSweep.ts';
 import type { SweepSummary } from '../wire/sweeps.ts';
 import type { ArtifactStore } from './ArtifactStore.ts';
+import { UPLOAD_RETRY, withRetries } from './withRetries.ts';
 
 /**
  * With `serve --artifacts`: each sweep's table (sweep.json, sweep.md, as the server wrote them
@@ -18,10 +19,20 @@ export function uploadSweepTables(sweeps: { onMessage(listener: (m: { sweep: Swe
     // One upload at a time, in the order the sweeps ended.
     chain = chain.then(async () => {
       try {
-        for (const name of [SWEEP_FILES.markdown, SWEEP_FILES.json]) await store.putSweepFile(id, name, join(sweepsDir, id, name));
+        await putSweepTable(store, id, join(sweepsDir, id));
       } catch (error) {
         logger.warn(`sweep ${id}: its table could not be copied to ${store.where} (${(error as Error).message}); it is in ${join(sweepsDir, id)}`);
       }
     });
   });
+}
+
+/**
+ * Copies one sweep's table (sweep.md, then sweep.json, from `dir`) to the store's `sweeps/<id>/`,
+ * with the retries of a run's final upload: a server's ended sweep, or `tessera sweep --artifacts`.
+ */
+export function putSweepTable(store: ArtifactStore, id: string, dir: string): Promise<void> {
+  return withRetries(async () => {
+    for (const name of [SWEEP_FILES.markdown, SWEEP_FILES.json]) await store.putSweepFile(id, name, join(dir, name));
+  }, UPLOAD_RETRY);
 }

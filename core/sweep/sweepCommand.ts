@@ -14,6 +14,9 @@ import { planSweep } from './planSweep.ts';
 import { parseSweepTable, type SweepMeta, type SweepRow } from './SweepTable.ts';
 import type { SweepTarget } from './SweepTarget.ts';
 import type { ServerSweepPlan } from './serverSweep.ts';
+import { artifactsOption } from '../storage/artifactsOption.ts';
+import { putSweepTable } from '../storage/uploadSweepTables.ts';
+import { newRunId } from '../server/runId.ts';
 
 /** Options of `tessera sweep`. */
 export interface SweepOptions {
@@ -31,6 +34,10 @@ export interface SweepOptions {
   redisCa?: string;
   /** The Redis password when the `queue` URL has none ($TESSERA_REDIS_PASSWORD). */
   redisPassword?: string;
+  /** --artifacts s3://bucket/prefix (with --queue): the jobs name the bucket (workers with it upload there), and the table goes there too. */
+  artifacts?: string;
+  /** --s3-endpoint: an S3-compatible server. */
+  s3Endpoint?: string;
   /** Run folders (in-process and --queue; default <out>/runs); with --queue, the workers' --runs-dir. */
   runsDir?: string;
   /**
@@ -58,8 +65,11 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)) return usage('--concurrency must be a positive integer');
   if (opts.server !== undefined && !/^https?:\/\//.test(opts.server)) return usage(`--server must be an http:// or https:// URL (got ${JSON.stringify(opts.server)})`);
   if (opts.redisCa !== undefined && opts.queue === undefined) return usage('--redis-ca has a meaning only with --queue');
+  if ((opts.artifacts !== undefined || opts.s3Endpoint !== undefined) && opts.queue === undefined) return usage('--artifacts goes with --queue (its workers upload the runs); a --server sweep uses the server\'s own --artifacts');
   const connection = opts.queue === undefined ? undefined : await import('../queue/redisConnection.ts').then((m) => m.redisConnectionOrProblem(opts.queue!, { insecure: opts.insecureRedis === true, password: opts.redisPassword, caFile: opts.redisCa }));
   if (typeof connection === 'string') return usage(connection);
+  const store = await artifactsOption(opts);
+  if (typeof store === 'string') return usage(store);
   const loaded = await loadGraphFile(file);
   const graph = loaded.graph;
   const issues: ValidationIssue[] = [...loaded.issues];
@@ -73,6 +83,8 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   const graphHash = sha256(canonicalJson(graph));
   const previous = new Map<string, SweepRow>();
   let followed: SweepMeta['server'];
+  /** With --artifacts: the sweep's id, naming its folder in the bucket (a resume keeps it). */
+  let sweepId: string | undefined;
   const tablePath = join(outDir, SWEEP_FILES.json);
   let text: string | undefined;
   try {
@@ -92,6 +104,7 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
     if (before.graphHash !== graphHash) return usage(`${outDir} holds a sweep of another graph (or of this file before it changed); choose another --out to start a new sweep`);
     for (const r of before.rows) previous.set(r.key, r);
     followed = before.server;
+    sweepId = before.id;
   }
   if (opts.server !== undefined && (followed || ![...previous.values()].some((r) => r.runId))) {
     return sweepOnServer(file, { server: opts.server, token: opts.token, graph, graphHash, axes, seeds, outDir, ...(followed ? { previous: followed } : {}) }, io);
@@ -104,23 +117,34 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
     target = serverTarget(opts.server, opts.token, opts.concurrency !== undefined ? { inFlight: opts.concurrency } : {});
   } else {
     const { queueTarget } = await import('./queueTarget.ts');
-    const backend = connection && (await import('../queue/RedisRunBackend.ts').then((m) => m.RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger })).catch((error: unknown) => String((error as Error).message)));
+    const backend = connection && (await import('../queue/RedisRunBackend.ts').then((m) => m.RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger, ...(store ? { artifacts: store.where } : {}) })).catch((error: unknown) => String((error as Error).message)));
     if (typeof backend === 'string') return usage(backend);
     if (connection) {
-      io.stdout.write(`runs go to redis ${connection.host}:${connection.port}; start workers with --runs-dir ${runsDir}\n`);
+      io.stdout.write(`runs go to redis ${connection.host}:${connection.port}; start workers with ${store ? `--artifacts ${store.where}` : `--runs-dir ${runsDir}`}\n`);
     }
     target = queueTarget({ engine, runsDir, concurrency: opts.concurrency ?? 1, where: connection ? `redis ${connection.host}:${connection.port}` : 'in-process', ...(backend ? { backend } : {}) });
   }
   io.stdout.write(`sweep of ${file}: ${cells.length} run${cells.length === 1 ? '' : 's'} (${axes.map((a) => `${a.nodeId}.${a.path.join('.')} × ${a.values.length}`).concat(`${seeds.length} seed${seeds.length === 1 ? '' : 's'}`).join(', ')}) → ${outDir}\n`);
   let table;
   try {
-    table = await runSweep({ graphFile: file, graphHash, ...(graph.name ? { graphName: graph.name } : {}), axes: axes, seeds: seeds, cells, outDir, previous }, target, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`warning: ${line}\n`));
+    if (store) sweepId ??= newRunId();
+    const id = sweepId;
+    table = await runSweep({ graphFile: file, graphHash, ...(graph.name ? { graphName: graph.name } : {}), axes: axes, seeds: seeds, cells, outDir, previous, ...(id ? { meta: () => ({ id }) } : {}) }, target, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`warning: ${line}\n`));
   } catch (error) {
     if (!(error instanceof DiskWriteError)) throw error;
     io.stderr.write(`error: cannot write the sweep table: ${error.reason} (${error.code}) at ${error.path}\n`);
     return EXIT.nodeFailure;
   } finally {
     await target.close();
+  }
+  if (store && sweepId) {
+    // The table next to the runs in the bucket, where `serve --artifacts` lists it (GET /api/sweeps).
+    try {
+      await putSweepTable(store, sweepId, outDir);
+      io.stdout.write(`table stored in ${store.where}/sweeps/${sweepId}/\n`);
+    } catch (error) {
+      io.stderr.write(`warning: the sweep table could not be stored in ${store.where} (${(error as Error).message}); it is in ${outDir}\n`);
+    }
   }
   const done = table.rows.filter((r) => r.status === 'done').length;
   io.stdout.write(`${done}/${table.rows.length} runs done; table: ${join(outDir, SWEEP_FILES.markdown)} and ${SWEEP_FILES.json}\n`);
