@@ -17,7 +17,7 @@ import { S3ArtifactStore } from '../../core/storage/S3ArtifactStore.ts';
 import { createServer as createNetServer } from 'node:net';
 import { call, graph, tempWorkspace, waitForRun } from '../server/helpers.ts';
 import { startRedis, type RedisServer } from './redisServer.ts';
-import { startS3, type S3Server } from './s3Server.ts';
+import { startS3, useS3Env, type S3Server } from './s3Server.ts';
 import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
 
 // issue 19's artifacts on object storage: a real redis-server, a real S3-compatible server
@@ -35,7 +35,7 @@ let store: S3ArtifactStore;
 const workers: WorkerProcess[] = [];
 const PREFIX = 'exp/one';
 const BIN = fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url));
-const saved = new Map<string, string | undefined>();
+let restoreEnv = () => {};
 
 function artifactsArgs(): string[] {
   return ['--artifacts', `s3://${s3.bucket}/${PREFIX}`, '--s3-endpoint', s3.endpoint];
@@ -83,10 +83,7 @@ function filesUnder(dir: string, rel = ''): string[] {
 test.before(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3()]);
   // This process is the server: it reads the bucket with the AWS environment, as `serve` does.
-  for (const [k, v] of Object.entries(s3.env)) {
-    saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
+  restoreEnv = useS3Env(s3);
   engine = await createEngine({ plugins: builtinPlugins, logger: createLogger(() => undefined) });
   const opened = await openArtifactStore({ url: `s3://${s3.bucket}/${PREFIX}`, endpoint: s3.endpoint });
   if (typeof opened === 'string') throw new Error(opened);
@@ -108,10 +105,7 @@ test.after(async () => {
   await server?.close();
   await redis?.stop();
   await s3?.stop();
-  for (const [k, v] of saved) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
 });
 
 test('a run on a worker with --artifacts s3://… is read through the server: info, events, an output image, with no shared folder', async () => {

@@ -8,7 +8,7 @@ import { createServer, type TesseraServer } from '../../core/server/createServer
 import { openArtifactStore } from '../../core/storage/openArtifactStore.ts';
 import type { S3ArtifactStore } from '../../core/storage/S3ArtifactStore.ts';
 import { call, graph, tempWorkspace, TestSocket, waitForRun, waitUntil } from '../server/helpers.ts';
-import { startS3, type S3Server } from './s3Server.ts';
+import { startS3, useS3Env, type S3Server } from './s3Server.ts';
 
 // `serve --artifacts` without --queue (runs execute in the server) against a real S3-compatible
 // server (s3rver, its own process): the server uploads each finished run as a worker does, and a
@@ -21,7 +21,7 @@ let store: S3ArtifactStore;
 let server: TesseraServer;
 let reader: TesseraServer;
 let serverRuns: string;
-const saved = new Map<string, string | undefined>();
+let restoreEnv = () => {};
 const warnings: string[] = [];
 
 function sumGraph(ms: number): Record<string, unknown> {
@@ -34,10 +34,7 @@ function sumGraph(ms: number): Record<string, unknown> {
 
 test.before(async () => {
   s3 = await startS3();
-  for (const [k, v] of Object.entries(s3.env)) {
-    saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
+  restoreEnv = useS3Env(s3);
   engine = await createEngine({ plugins: builtinPlugins, logger: createLogger((level, message) => {
     if (level === 'warn') warnings.push(message);
   }) });
@@ -55,10 +52,7 @@ test.after(async () => {
   await reader?.close();
   await server?.close();
   await s3?.stop();
-  for (const [k, v] of saved) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
 });
 
 /** Waits until the bucket lists run `id` (its run.json is stored, last). */

@@ -95,3 +95,21 @@ export async function startS3(bucket = 'tessera-runs'): Promise<S3Server> {
     },
   };
 }
+
+/**
+ * Puts the server's AWS environment into this process (the SDK's credential chain reads it, as
+ * `serve` and `worker` do); returns the function that puts the earlier values back.
+ */
+export function useS3Env(s3: S3Server): () => void {
+  const saved = new Map<string, string | undefined>();
+  for (const [k, v] of Object.entries(s3.env)) {
+    saved.set(k, process.env[k]);
+    process.env[k] = v;
+  }
+  return () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}

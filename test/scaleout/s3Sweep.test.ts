@@ -11,7 +11,7 @@ import type { S3ArtifactStore } from '../../core/storage/S3ArtifactStore.ts';
 import { sweepCommand } from '../../core/sweep/sweepCommand.ts';
 import { call, tempWorkspace } from '../server/helpers.ts';
 import { startRedis, type RedisServer } from './redisServer.ts';
-import { startS3, type S3Server } from './s3Server.ts';
+import { startS3, useS3Env, type S3Server } from './s3Server.ts';
 import { captureIo, runOnce, sweepGraph, writeGraph } from './sweepSupport.ts';
 import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
 
@@ -25,14 +25,11 @@ let engine: Engine;
 let store: S3ArtifactStore;
 let worker: WorkerProcess | undefined;
 const PREFIX = 'sweeps-test';
-const saved = new Map<string, string | undefined>();
+let restoreEnv = () => {};
 
 test.before(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3()]);
-  for (const [k, v] of Object.entries(s3.env)) {
-    saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
+  restoreEnv = useS3Env(s3);
   engine = await createEngine({ plugins: builtinPlugins, logger: createLogger(() => undefined) });
   const opened = await openArtifactStore({ url: `s3://${s3.bucket}/${PREFIX}`, endpoint: s3.endpoint });
   if (typeof opened === 'string') throw new Error(opened);
@@ -43,10 +40,7 @@ test.after(async () => {
   if (worker) await stopWorker(worker);
   await redis?.stop();
   await s3?.stop();
-  for (const [k, v] of saved) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
 });
 
 test('sweep --queue --artifacts: the runs go to an S3 worker and into the bucket, with results equal to runs alone; the table too', async () => {

@@ -14,7 +14,7 @@ import { toWireValue } from '../../core/util/summarizeValue.ts';
 import { ENGINE_API_VERSION } from '../../core/version.ts';
 import { tempWorkspace } from '../server/helpers.ts';
 import { startRedis, type RedisServer } from './redisServer.ts';
-import { startS3, type S3Server } from './s3Server.ts';
+import { startS3, useS3Env, type S3Server } from './s3Server.ts';
 import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
 
 // takeover.test.ts without a shared folder: two workers on "machines" of their own (own
@@ -67,14 +67,11 @@ let redis: RedisServer;
 let s3: S3Server;
 let engine: Engine;
 const workers: WorkerProcess[] = [];
-const saved = new Map<string, string | undefined>();
+let restoreEnv = () => {};
 
 test.before(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3()]);
-  for (const [k, v] of Object.entries(s3.env)) {
-    saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
+  restoreEnv = useS3Env(s3);
   engine = await createEngine({ plugins: builtinPlugins, logger: createLogger(() => undefined) });
 });
 
@@ -82,10 +79,7 @@ test.after(async () => {
   await Promise.allSettled(workers.map(stopWorker));
   await redis?.stop();
   await s3?.stop();
-  for (const [k, v] of saved) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv();
 });
 
 test('kill -9 mid-training with no shared folder: another machine restores the checkpoints from the bucket and ends with the uninterrupted weights', async () => {
