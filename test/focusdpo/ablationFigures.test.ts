@@ -2,10 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { curvesSvg, seedMeanCurve, sideBySide } from '../../bench/focusdpo/figures.ts';
 import { canvas } from 'tessera/image';
+import type { HistoryRow } from '../../plugins/train/lossCurve.ts';
 
 test('seedMeanCurve: per step, the mean over seeds of each smoothed series; steps a seed lacks use the others', () => {
-  const a = [{ step: 1, loss: 0, acc: 1 }, { step: 2, loss: 0, acc: 0 }];
-  const b = [{ step: 1, loss: 0, acc: 0 }, { step: 2, loss: 0 }, { step: 3, loss: 0, acc: 1 }];
+  const a: HistoryRow[] = [{ step: 1, loss: 0, acc: 1 }, { step: 2, loss: 0, acc: 0 }];
+  const b: HistoryRow[] = [{ step: 1, loss: 0, acc: 0 }, { step: 2, loss: 0 }, { step: 3, loss: 0, acc: 1 }];
   const c = seedMeanCurve([a, b], 'acc', 0.5);
   // a: EMA 1, 0.5; b: EMA 0, (no value: carries 0), 0.5
   assert.equal(c, [{ step: 1, value: 0.5 }, { step: 2, value: 0.25 }, { step: 3, value: 0.5 }]);
