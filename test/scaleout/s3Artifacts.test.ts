@@ -328,7 +328,12 @@ test('a worker without --artifacts refuses the job of an S3 server; one with it 
   assert.match(plain.output, `the server reads runs from s3://${s3.bucket}/${PREFIX}`);
   const ws = machine('tessera-s3-worker-');
   const w = worker(ws, [...artifactsArgs(), '--artifacts-sync-s', '0']);
-  assert.is((await waitForRun(base, id, {}, 30_000)).status, 'done');
+  // Its start (loading every plugin) is not what is tested: on a loaded 2-core machine it alone can take 30 s.
+  await w.ready;
+  const run = await waitForRun(base, id, {}, 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}\nworker with --artifacts:\n${w.output}\nworker without:\n${plain.output}`);
+  });
+  assert.is(run.status, 'done');
   assert.match(w.output, `run ${id}: stored in`);
   await Promise.all([stopWorker(plain), stopWorker(w)]);
 });
@@ -356,6 +361,9 @@ test('an upload that fails ends the run failed with the reason, and the run stay
     const lines = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.is(lines.at(-1).type, 'run:done');
     assert.is(record.eventCount, lines.length);
+    // It was tried 3 times before the run ended failed.
+    assert.match(w.output, `run ${id}: uploading its directory failed`);
+    assert.match(w.output, 'try 3 of 3 in 4 s');
     assert.not.ok(w.output.includes(s3.secret));
     // The bucket is away: the server's own runs and files are still listed; a file only the bucket could have answers 502 with the reason.
     const list = await call(base, 'GET', '/api/runs');
