@@ -4,32 +4,17 @@
 Server mode (used by the bench so both sides alternate in short bursts): after warm-up it prints
 one JSON line {core, threads}, then for every line "N" on stdin runs N steps and prints a JSON
 list of step times in ms; "quit" exits."""
-import ctypes
-import ctypes.util
-import json
 import math
 import sys
-import time
 
 import torch
+
+from torch_serve import serve_steps
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 B, T, D, H, HID = 4, 512, 128, 4, 512
-
-
-def openblas_core():
-    for name in ("libopenblas.so.0", "libopenblasp-r0.3.21.so", ctypes.util.find_library("openblas") or ""):
-        if not name:
-            continue
-        try:
-            lib = ctypes.CDLL(name)
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            return lib.openblas_get_corename().decode()
-        except OSError:
-            continue
-    return "none (reference BLAS?)"
 
 
 class Block(torch.nn.Module):
@@ -71,14 +56,4 @@ def step():
 # Warm-up long enough for the allocator and OpenMP pool to settle (the first ~10 steps are slow).
 for _ in range(25):
     step()
-print(json.dumps({"core": openblas_core(), "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
-for line in sys.stdin:
-    cmd = line.strip()
-    if cmd == "quit":
-        break
-    times = []
-    for _ in range(int(cmd)):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps(times), flush=True)
+serve_steps(step)

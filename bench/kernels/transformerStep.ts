@@ -7,12 +7,11 @@
  *
  * --steps: measured steps per side; --per: steps per side in each alternation cycle.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Graph, KernelSession, Tensor, Trainer, adamw, transformerBlock, transformerBlockParams, weightedMSE } from '../../kernels/index.ts';
 import { encodeModel } from '../../kernels/onnx/encodeModel.ts';
 import { buildStepGraph } from '../../kernels/train/buildStep.ts';
+import { startTorchServer } from './torchServer.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,65 +82,11 @@ async function tinyOverhead(): Promise<number> {
   return median(times.slice(200)) * 1000;
 }
 
-/**
- * OpenBLAS 0.3.21 does not recognise the AVX-512 Xeons of the reference machines and silently
- * falls back to SSE3 "Prescott" kernels, so SkylakeX is forced there (torch command only). On a
- * CPU without AVX-512 (e.g. AMD EPYC/Zen) forcing SkylakeX dies with SIGILL, and OpenBLAS's own
- * detection is right, so it is left alone. The core that ran is printed either way.
- */
-function torchEnv(): NodeJS.ProcessEnv {
-  let flags = '';
-  try {
-    flags = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
-  } catch {
-    // not Linux: leave OpenBLAS to its own detection
-  }
-  return / avx512f /.test(flags + ' ') ? { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' } : { ...process.env };
-}
-
 /** A persistent PyTorch process answering "run N steps" requests, so both sides can alternate often. */
-async function startTorch(): Promise<{ info: { core: string; threads: number; torch: string }; run: (n: number) => Promise<number[]>; quit: () => void } | null> {
-  const script = fileURLToPath(new URL('./torch_block.py', import.meta.url));
-  // Debian's torch lives in the system interpreter, not in a pyenv/venv python3 that may shadow it.
-  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const child = spawn(python, [script, String(THREADS)], { env: torchEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let waiting: ((l: string | null) => void) | null = null;
-  let buf = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (waiting) {
-        const w = waiting;
-        waiting = null;
-        w(line);
-      } else lines.push(line);
-    }
-  });
-  child.on('exit', () => waiting?.(null));
-  const next = () => new Promise<string | null>((resolve) => (lines.length ? resolve(lines.shift()!) : (waiting = resolve)));
-  const first = await next();
-  if (!first) {
-    console.error('torch process failed to start (see stderr above)');
-    return null;
-  }
-  return {
-    info: JSON.parse(first),
-    run: async (n) => {
-      child.stdin.write(`${n}\n`);
-      const l = await next();
-      if (!l) throw new Error('torch process died');
-      return JSON.parse(l);
-    },
-    quit: () => {
-      child.stdin.write('quit\n');
-      child.stdin.end();
-    },
-  };
+async function startTorch() {
+  const s = await startTorchServer(fileURLToPath(new URL('./torch_block.py', import.meta.url)), [String(THREADS)]);
+  if (!s) console.error('torch process failed to start (see stderr above)');
+  return s;
 }
 
 const matmul = await matmulSession();
