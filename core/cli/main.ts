@@ -162,7 +162,7 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
     .option('--queue <redis-url>', 'hand runs to `tessera worker`s through this Redis (BullMQ) instead of running them here (docs/scale-out.md)')
     .option('--insecure-redis', 'allow a --queue Redis beyond loopback without password or TLS (a private network)')
     .option('--redis-ca <file>', 'PEM file of the CA that signed the rediss:// Redis\'s certificate (the password: in the URL or $TESSERA_REDIS_PASSWORD)')
-    .option('--artifacts <s3-url>', 'read runs the workers uploaded from s3://bucket/prefix (credentials: the AWS_* environment; docs/scale-out.md)')
+    .option('--artifacts <s3-url>', 'read runs and sweeps stored in s3://bucket/prefix by workers and other servers; without --queue, upload the runs executed here (credentials: the AWS_* environment; docs/scale-out.md)')
     .option('--s3-endpoint <url>', 'an S3-compatible server for --artifacts (path-style; default $AWS_ENDPOINT_URL_S3 or AWS)')
     .action(async (opts: { host: string; port: number; token?: string; concurrency: number; workspace: string; runTimeout: number; runMemoryMb: number; queue?: string; insecureRedis?: boolean; redisCa?: string; artifacts?: string; s3Endpoint?: string }) => {
       const { serveCommand } = await import('../server/serveCommand.ts');

@@ -20,7 +20,7 @@ import { RemoteSweeps } from '../storage/RemoteSweeps.ts';
 import { LocalRunUploads } from '../storage/LocalRunUploads.ts';
 
 /** How long {@link TesseraServer.close} waits for the uploads of runs that ended (`--artifacts` without `--queue`). */
-const UPLOAD_GRACE_MS = 3000;
+export const UPLOAD_GRACE_MS = 3000;
 
 export { confined } from './static.ts';
 export type { RunInfo, RunStatus, NodeState, PreviewMessage, ServerMessage, RunRequest, RunLimits, RunQueueOptions } from './RunQueue.ts';

@@ -4,7 +4,7 @@ import type { CliIo } from '../cli/CliIo.ts';
 import type { Engine } from '../engine/Engine.ts';
 import { isLoopback } from './auth.ts';
 import { ENGINE_API_VERSION } from '../version.ts';
-import { createServer } from './createServer.ts';
+import { createServer, UPLOAD_GRACE_MS } from './createServer.ts';
 import { stopSignal } from '../cli/stopSignal.ts';
 
 /** Options of `tessera serve`. */
@@ -115,7 +115,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
   io.stdout.write(`tessera ${pkg.version} serving ${server.url}${token ? ' (token required)' : ''}\n`);
   io.stdout.write(`  editor    ${server.url}${token ? '?token=…' : ''}\n  API       ${server.url}api/  (docs/api.md)\n  runs in   ${server.queue.runsDir}\n`);
   if (connection) io.stdout.write(`  queue     redis ${connection.host}:${connection.port} (runs execute on \`tessera worker\`s; pass them ${artifacts ? `--artifacts ${artifacts.where}` : `--runs-dir ${server.queue.runsDir}`})\n`);
-  if (artifacts) io.stdout.write(`  artifacts ${artifacts.where} (runs not in the runs folder are read from there)\n`);
+  if (artifacts) io.stdout.write(`  artifacts ${artifacts.where} (runs not in the runs folder are read from there${connection ? '' : '; runs executed here are uploaded there when they end'})\n`);
   const ownsProcess = opts.stop === undefined;
   await (opts.stop ?? stopSignal());
   io.stdout.write('stopping (cancelling queued and running runs)…\n');
@@ -125,7 +125,8 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     ? setTimeout(() => {
         io.stderr.write('error: shutdown took too long; exiting\n');
         process.exit(1);
-      }, SHUTDOWN_LIMIT_MS).unref()
+        // Runs executed here and stored in a bucket get the time their uploads are waited for.
+      }, SHUTDOWN_LIMIT_MS + (artifacts && !connection ? UPLOAD_GRACE_MS : 0)).unref()
     : undefined;
   const clean = await server.queue.close(SHUTDOWN_GRACE_MS);
   await server.close();
