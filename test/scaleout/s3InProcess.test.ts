@@ -148,4 +148,27 @@ test('GET /api/sweeps lists the sweeps in the bucket; a sweep detail reads its s
   assert.equal(warnings.filter((w) => w.includes('could not be stored')), []);
 });
 
+test('the bucket away: a WebSocket for a run only it could have is refused 502, GET /api/sweeps lists the server\'s own, a stored sweep\'s detail 502', async () => {
+  // The server's own sweeps (GET /api/sweeps adds the bucket's: the reader's resumed one).
+  const own = server.sweeps.list().map((s) => s.id);
+  assert.ok(own.length >= 1);
+  await s3.kill();
+  try {
+    let refused = '';
+    await TestSocket.open(reader.url, '/api/ws?run=20200101-000000-000-abcdef').catch((error: Error) => (refused = error.message));
+    assert.match(refused, /502 Bad Gateway/);
+    // Past the 5 s the last listing is reused, the server's own sweeps are still listed.
+    await new Promise((r) => setTimeout(r, 5200));
+    const listed = await call(server.url, 'GET', '/api/sweeps');
+    assert.is(listed.status, 200);
+    assert.equal((listed.json.sweeps as any[]).map((s) => s.id), own);
+    assert.ok(warnings.some((w) => w.includes('cannot be listed')), warnings.join('\n'));
+    const detail = await call(reader.url, 'GET', '/api/sweeps/20200101-000000-000-abcdef');
+    assert.is(detail.status, 502);
+    assert.match(detail.json.message, /the sweep store cannot be read: .*does not answer \(ECONNREFUSED\)/);
+  } finally {
+    await s3.start();
+  }
+});
+
 test.run();
