@@ -121,9 +121,13 @@ export class ImportedModel implements Trainable, AttentionTapModel, PairObjectiv
 
   /** `fn` on the taps of one forward over one sample (see AttentionTapModel.evaluateTaps). */
   evaluateTaps(sample: unknown, t: number, seed: number, fn: (g: Graph, taps: readonly AttentionTap[], layout: TapLayout) => Record<string, Sym>): Promise<Record<string, Tensor>> {
-    // Untrained adapters add nothing (B starts at zero), so the export alone is that model exactly.
-    const model = this.lora && !this.weights ? new ImportedModel(this.onnx, this.digest, this.mapping) : this;
-    return evaluateTaps(model, sample, t, seed, fn);
+    return evaluateTaps(this.forInference(), sample, t, seed, fn);
+  }
+
+  /** The model to run forward: itself, or (LoRA never trained) the export alone, which it equals exactly. */
+  forInference(): ImportedModel {
+    // Untrained adapters add nothing (B starts at zero) and have no values to bake in.
+    return this.lora && !this.weights ? new ImportedModel(this.onnx, this.digest, this.mapping) : this;
   }
 
   /** Trains under a preference objective (Flow-DPO) instead of flow matching, against a frozen copy of this model. */

@@ -1,9 +1,10 @@
 import { Rng } from 'tessera';
-import { Graph, Predictor, Tensor, type Sym } from 'tessera/kernels';
+import { Predictor, Tensor, type Graph, type Sym } from 'tessera/kernels';
 import { imagesToTensor } from 'tessera/latent';
 import type { AttentionTap, TapLayout } from './attentionTaps.ts';
 import { stackOnChannels, type FlowModelState } from './FlowMatchingProgram.ts';
 import { boxDownsample, referenceSamples } from './images.ts';
+import { programParams } from './programParams.ts';
 import { tapsOf } from './tapsOf.ts';
 
 /**
@@ -48,16 +49,7 @@ export async function evaluateTaps(
     const { taps, layout } = tapsOf(model.attention, tensors, model.mapping.heads, 1, k);
     return fn(g, taps, layout);
   };
-  // The program's params: the run's weights, else the export's initializers (a probe trace lists them).
-  const probe = new Graph();
-  program(probe);
-  const params: Record<string, Tensor> = Object.create(null);
-  for (const [name, info] of probe.params) {
-    const w = model.weights?.params;
-    const v = (w && Object.hasOwn(w, name) ? w[name] : undefined) ?? (info.init.kind === 'values' ? info.init.tensor : undefined);
-    if (!v) throw new RangeError(`model: parameter '${name}' has no value (no weights given, and it is not from the export)`);
-    params[name] = v;
-  }
+  const params = programParams(program, model.weights?.params);
   const p = await Predictor.create(program, params);
   try {
     return await p.run(feeds);

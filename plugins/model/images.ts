@@ -7,14 +7,14 @@ const isImage = (x: unknown): x is ImageValue => {
 
 /**
  * The training images in `data`: a list of images (DATASET) or SemAlign samples (their target
- * images). Anything else is a TypeError naming the first bad item.
+ * images). Anything else is a TypeError naming the first bad item (`role` names the data in errors).
  */
-export function trainingImages(data: unknown): ImageValue[] {
-  if (!Array.isArray(data) || data.length === 0) throw new TypeError('model: the training data must be a non-empty list of images or SemAlign samples');
+export function trainingImages(data: unknown, role = 'training'): ImageValue[] {
+  if (!Array.isArray(data) || data.length === 0) throw new TypeError(`model: the ${role} data must be a non-empty list of images or SemAlign samples`);
   return data.map((item, i) => {
     const image = isImage(item) ? item : (item as { target?: unknown } | null)?.target;
-    if (!isImage(image)) throw new TypeError(`model: training item ${i} is neither an image ({ width, height, channels, data }) nor a SemAlign sample`);
-    if (image.channels === 1) throw new RangeError(`model: training image ${i} has 1 channel; the model's image input takes RGB`);
+    if (!isImage(image)) throw new TypeError(`model: ${role} item ${i} is neither an image ({ width, height, channels, data }) nor a SemAlign sample`);
+    if (image.channels === 1) throw new RangeError(`model: ${role} image ${i} has 1 channel; the model's image input takes RGB`);
     return image;
   });
 }
@@ -51,15 +51,15 @@ export interface ReferenceSample {
 
 /**
  * `data` as samples with reference images (SemAlign samples), each checked: an RGB target and
- * `annotation.k` RGB references. `why` says what needs the references (for the error).
+ * `annotation.k` RGB references. `why` says what needs the references and `role` names the data (for the errors).
  */
-export function referenceSamples(data: unknown, why: string): ReferenceSample[] {
-  if (!Array.isArray(data) || data.length === 0) throw new TypeError(`model: ${why} needs SemAlign samples (with reference images) as training data, got ${Array.isArray(data) ? 'an empty list' : typeof data}`);
+export function referenceSamples(data: unknown, why: string, role = 'training'): ReferenceSample[] {
+  if (!Array.isArray(data) || data.length === 0) throw new TypeError(`model: ${why} needs SemAlign samples (with reference images) as ${role} data, got ${Array.isArray(data) ? 'an empty list' : typeof data}`);
   return data.map((item, i) => {
     const s = item as Partial<ReferenceSample> | null;
     const id = s?.annotation && typeof s.annotation.id === 'string' ? s.annotation.id : `#${i}`;
     if (!s || !isImage(s.target) || !Array.isArray(s.refs) || !s.annotation || !Number.isInteger(s.annotation.k)) {
-      throw new TypeError(`model: training item ${i} is no SemAlign sample (target, refs, annotation); ${why} needs reference images`);
+      throw new TypeError(`model: ${role} item ${i} is no SemAlign sample (target, refs, annotation); ${why} needs reference images`);
     }
     if (s.refs.length !== s.annotation.k || s.refs.length === 0 || !s.refs.every(isImage)) throw new TypeError(`model: sample ${id} has ${s.refs.length} reference images for k = ${s.annotation.k}`);
     if ([s.target, ...s.refs].some((im) => im.channels === 1)) throw new RangeError(`model: sample ${id} has a 1-channel image; the model takes RGB`);
