@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Graph, Tensor, Trainer, adamw, compile, grad, ops, saveSafetensors, type ModelFn, type TrainerOptions } from '../../kernels/index.ts';
+import { Graph, Tensor, Trainer, adamw, compile, grad, ops, saveSafetensors, type ModelFn, type Sym, type TrainerOptions } from '../../kernels/index.ts';
 import { dims, resolveConfig, type MosaicConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
 import { loadWeights } from '../../plugins/mosaic/model/loadWeights.ts';
 import { positionFeatures, timeFeatures } from '../../plugins/mosaic/model/positionFeatures.ts';
@@ -108,7 +108,7 @@ async function tesseraGrads(c: TwinCase): Promise<Record<string, Tensor>> {
   const out = c.fn(g);
   const params = [...g.params.values()];
   const grads = grad(out.loss, params.map((p) => p.sym));
-  const outputs: Record<string, ReturnType<typeof ops.add>> = {};
+  const outputs: Record<string, Sym> = Object.create(null);
   params.forEach((p, i) => (outputs[`grad.${p.name}`] = grads[i]!));
   const kernel = await compile(g, outputs);
   const feeds: Record<string, Tensor> = { seed: Tensor.scalar(BigInt(c.seed) * 1_000_003n, 'int64') };

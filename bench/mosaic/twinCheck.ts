@@ -21,7 +21,7 @@ import { loadSafetensors, type Tensor } from '../../kernels/index.ts';
 import { writeFileAtomic } from '../../core/util/writeFileAtomic.ts';
 import { num, opt } from './benchArgs.ts';
 import { TWIN_OPTIMIZER, runTessera, twinCase, writeTwinCase } from './twinCase.ts';
-import { compareSteps, compareTensor, failures, summarize, type Finding, type TwinReference } from './twinCompare.ts';
+import { compareSteps, compareTensor, failures, relDiff, summarize, type Finding, type TwinReference } from './twinCompare.ts';
 import { runTorchCheck } from './twinTorch.ts';
 
 const k = num('k', 3, 1);
@@ -62,7 +62,7 @@ findings.push(...tensorFindings);
 
 console.log('\nper step (tessera | PyTorch | relative difference):');
 ours.steps.forEach((row, s) => {
-  const cells = Object.keys(theirs.steps[s]!).map((key) => `${key} ${row[key]!.toPrecision(7)} | ${theirs.steps[s]![key]!.toPrecision(7)} | ${(Math.abs(row[key]! - theirs.steps[s]![key]!) / Math.abs(theirs.steps[s]![key]!)).toExponential(1)}`);
+  const cells = Object.keys(theirs.steps[s]!).map((key) => `${key} ${row[key]!.toPrecision(7)} | ${theirs.steps[s]![key]!.toPrecision(7)} | ${relDiff(row[key]!, theirs.steps[s]![key]!).toExponential(1)}`);
   console.log(`  step ${s}: ${cells.join(';  ')}`);
 });
 // The worst of each kind of tensor comparison (the text after the tensor's name names the kind).
