@@ -14,7 +14,7 @@
  * tessera against (test/mosaic/fixtures/twin-reference.json), so tests need no Python.
  * Exit code 1 when any comparison is out of tolerance.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors, type Tensor } from '../../kernels/index.ts';
@@ -36,7 +36,7 @@ const refPath = opt('write-reference');
 
 const c = await twinCase({ k, batch, seed, weights });
 await writeTwinCase(c, dir, steps);
-console.log(`case: MOSAIC ${c.config.preset}, K = ${k}, batch ${batch}, ${steps} steps, weights ${weights}, seed ${seed}; files in ${dir}`);
+console.log(`case: MOSAIC ${c.config.preset}, K = ${k}, batch ${batch}, ${steps} steps, weights ${weights}, seed ${seed}; files in ${dir}${opt('dir') === undefined ? ' (removed at the end; --dir keeps them)' : ''}`);
 const t0 = performance.now();
 runTorchCheck(dir, dir, threads);
 const torchMs = performance.now() - t0;
@@ -97,4 +97,6 @@ if (refPath) {
   await writeFileAtomic(refPath, JSON.stringify(ref, null, 1) + '\n');
   console.log(`wrote ${refPath}`);
 }
+// A temporary case folder goes; one named with --dir stays for inspection.
+if (opt('dir') === undefined) rmSync(dir, { recursive: true, force: true });
 process.exit(bad.length ? 1 : 0);
