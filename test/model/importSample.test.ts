@@ -31,7 +31,7 @@ async function hostVelocity(onnx: OnnxModel, mapping: ModelMapping, rows: number
   for (const [name, info] of g.params) if (info.init.kind === 'values') feeds[name] = info.init.tensor;
   const session = await KernelSession.create(g.toModel({ y }));
   return {
-    run: async (x: Float32Array, t: number) => (await session.run({ ...feeds, x: new Tensor('float32', [rows, 3, 16, 16], x), t: new Tensor('float32', [rows], new Float32Array(rows).fill(t * mapping.timeScale)) })).y!.toArray() as Float32Array,
+    run: async (x: Float32Array, t: number) => Float32Array.from((await session.run({ ...feeds, x: new Tensor('float32', [rows, 3, 16, 16], x), t: new Tensor('float32', [rows], new Float32Array(rows).fill(t * mapping.timeScale)) })).y!.toArray()),
     release: () => session.release(),
   };
 }
@@ -69,7 +69,7 @@ test('UNet (condition from references): one Euler step is ε − v(ε, 1) of the
   const model = new ImportedModel(onnx, 'test', UNET);
   const data = unetData(3);
   const ids = data.map((s) => s.annotation.id);
-  const cond = imagesToTensor(data.map((s) => boxDownsample(s.refs[0]!, 16, 16, 'c'))).toArray() as Float32Array;
+  const cond = imagesToTensor(data.map((s) => boxDownsample(s.refs[0]!, 16, 16, 'c'))).data as Float32Array;
   const v = await hostVelocity(onnx, UNET, 3, cond);
   try {
     const eps = noise(7, ids);
