@@ -21,6 +21,7 @@ export type { AttentionTap, AttentionTapModel, TapLayout, TapLoss } from './atte
 export { isPairObjectiveModel } from './pairObjective.ts';
 export type { PairErrors, PairObjective, PairObjectiveModel } from './pairObjective.ts';
 export { sampleImported, generationNoise } from './sampleImported.ts';
+export { evaluations, planBatches } from './batchPlan.ts';
 export type { GenerationItem, ImportedSampleOptions, ImportedSampleResult } from './sampleImported.ts';
 export { ImportOnnx, LoRA, Sample };
 

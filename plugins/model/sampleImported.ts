@@ -3,6 +3,7 @@ import { Predictor, Tensor, type Graph, type Sym } from 'tessera/kernels';
 import { imagesToTensor, tensorToImages } from 'tessera/latent';
 import { stackOnChannels } from './FlowMatchingProgram.ts';
 import type { ImportedModel } from './ImportedModel.ts';
+import { evaluations, planBatches } from './batchPlan.ts';
 import { boxDownsample } from './images.ts';
 import { programParams } from './programParams.ts';
 
@@ -39,24 +40,6 @@ export function generationNoise(seed: number, id: string, size: number): Float32
   return Float32Array.from({ length: size }, () => rng.normal());
 }
 
-/** Network evaluations one batch takes. */
-export function evaluationsPerBatch(steps: number, solver: 'euler' | 'heun'): number {
-  return solver === 'heun' ? 2 * steps - 1 : steps;
-}
-
-/**
- * Batches of one static size b ≤ batchSize (the import folds shapes for one batch size, so one
- * session serves all): ceil(n / batchSize) batches of b = ceil(n / batches); the last is padded by
- * repeating its last item, computed and dropped.
- */
-function planBatches(n: number, batchSize: number): { size: number; batches: number[][] } {
-  const count = Math.ceil(n / batchSize);
-  const size = Math.ceil(n / count);
-  const batches: number[][] = [];
-  for (let i = 0; i < n; i += size) batches.push(Array.from({ length: Math.min(size, n - i) }, (_, j) => i + j));
-  return { size, batches };
-}
-
 function checkOptions(opts: ImportedSampleOptions): void {
   if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new RangeError(`model/Sample: steps must be a positive integer, got ${opts.steps}`);
   if (opts.solver !== 'euler' && opts.solver !== 'heun') throw new RangeError(`model/Sample: solver must be 'euler' or 'heun', got ${String(opts.solver)}`);
@@ -89,14 +72,14 @@ export async function sampleImported(handle: ImportedModel, items: readonly Gene
   // Conditions checked for every item before any session is built.
   const conds = model.conditionRefs ? items.map((it) => conditionOf(model, it)) : null;
   const condSize = model.conditionRefs ? model.conditionShape!.reduce((a, b) => a * b, 1) : 0;
-  const plan = planBatches(items.length, opts.batchSize);
+  const plan = planBatches(items.map((_, i) => i), opts.batchSize);
   const b = plan.size;
   const program = (g: Graph): Record<string, Sym> => {
     const cond = conds ? g.input('condition', [b, ...model.conditionShape!]) : undefined;
     return { v: model.trace(g, g.input('x', [b, ...model.imageShape]), g.input('t', [b]), cond).output };
   };
   const predictor = await Predictor.create(program, programParams(program, model.weights?.params));
-  const total = plan.batches.length * evaluationsPerBatch(opts.steps, opts.solver);
+  const total = plan.batches.length * evaluations(opts.steps, opts.solver);
   let done = 0;
   const values = new Array<Float32Array>(items.length);
   try {

@@ -1,5 +1,6 @@
 import { type ImageValue, Rng } from 'tessera';
 import { Predictor, Tensor } from 'tessera/kernels';
+import { evaluations, planBatches } from 'tessera/model';
 import type { SemAlignSample, AttentionMaps } from 'tessera/semalign';
 import { buildBatch, checkSamples, conditionFeeds, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
 import { checkAutoencoder, latentsFor } from '../model/latentCache.ts';
@@ -87,24 +88,6 @@ function checkInputs(model: MosaicModel, samples: readonly SemAlignSample[], opt
   const bad = blocks.filter((b) => !Number.isInteger(b) || b < 0 || b >= c.depth);
   if (bad.length) throw new RangeError(`mosaic sampling: map blocks [${bad.join(', ')}] do not exist (blocks 0…${c.depth - 1})`);
   checkSamples(samples, c, 'samples to generate');
-}
-
-/**
- * Splits one K group into batches of equal size b ≤ batchSize: ceil(n / batchSize) batches of
- * b = ceil(n / batches), the last padded by repeating its last sample (padding < number of batches).
- * One static batch size per K means one session per K; the padded rows are computed and dropped.
- */
-function planBatches(indices: readonly number[], batchSize: number): { size: number; batches: number[][] } {
-  const count = Math.ceil(indices.length / batchSize);
-  const size = Math.ceil(indices.length / count);
-  const batches: number[][] = [];
-  for (let i = 0; i < indices.length; i += size) batches.push(indices.slice(i, i + size));
-  return { size, batches };
-}
-
-/** Network evaluations one sample batch takes. */
-export function evaluations(steps: number, solver: 'euler' | 'heun' = 'euler'): number {
-  return solver === 'heun' ? 2 * steps - 1 : steps;
 }
 
 /**
