@@ -20,6 +20,7 @@ import { RunDirSync } from '../storage/RunDirSync.ts';
 import { UPLOAD_RETRY } from '../storage/withRetries.ts';
 import { RunRecordWriter } from '../records/RunRecordWriter.ts';
 import { workerRunRecord } from './workerRunRecord.ts';
+import { failedTerminal } from './failedTerminal.ts';
 
 /** Options of a {@link RunWorker}. */
 export interface RunWorkerOptions {
@@ -54,7 +55,7 @@ interface RunUpload {
   event(event: ExecutionEvent, wire: unknown): void;
   /** Stores the run (record last); true, or why it could not be stored. */
   finish(terminal: RemoteEvent): Promise<true | string>;
-  /** Stops the periodic uploads. */
+  /** Stops the periodic uploads and closes events.jsonl. */
   stop(): void;
 }
 
@@ -157,17 +158,19 @@ export class RunWorker {
     const controller = new AbortController();
     this.#controllers.set(run.runId, controller);
     let upload: RunUpload | undefined;
+    let finishing = false;
+    let lastSeq = -1;
+    let terminal: RemoteEvent | undefined;
+    const attempt = randomBytes(8).toString('hex');
     try {
       // Registered before this check, so a cancel published after it is seen by the listener.
       if (await this.#pub.exists(CANCELLED_KEY + run.runId)) controller.abort();
       const outDir = join(this.#o.runsDir, run.runId);
       await mkdir(outDir, { recursive: true });
-      const attempt = randomBytes(8).toString('hex');
       upload = store ? await this.#uploadOf(store, run, outDir, new Date(job.timestamp), note) : undefined;
       note(`run ${run.runId}: started (${run.nodeTypes.length} node types)`);
       let last: Promise<unknown> = Promise.resolve();
       let status = 'failed';
-      let terminal: RemoteEvent | undefined;
       const publish = (message: RemoteEvent) => {
         // One connection publishes in order, so the server sees the events in order.
         // Chained, so a publish that fails (the connection closed mid-run) is awaited below
@@ -185,6 +188,7 @@ export class RunWorker {
           .subscribe({
             next: (event) => {
               status = event.type;
+              lastSeq = event.seq;
               const message: RemoteEvent = { runId: run.runId, attempt, worker: this.name, event: toWireValue(event) as RemoteEvent['event'] };
               upload?.event(event, message.event);
               if (isTerminalEvent(event)) terminal = message;
@@ -198,10 +202,11 @@ export class RunWorker {
       });
       await last;
       if (upload && terminal) {
+        finishing = true;
         const stored = await upload.finish(terminal);
         if (stored !== true) {
           status = 'run:failed';
-          terminal = { ...terminal, event: { type: 'run:failed', runId: run.runId, seq: terminal.event.seq, t: terminal.event.t, durationMs: terminal.event.durationMs, errors: [{ nodeId: '', nodeType: '', name: 'ArtifactUploadError', message: stored }] } as unknown as RemoteEvent['event'] };
+          terminal = failedTerminal(terminal, 'ArtifactUploadError', stored);
         }
         publish(terminal);
         await last;
@@ -210,7 +215,17 @@ export class RunWorker {
       // The last event also goes into the job's result, which Redis keeps (AOF): a server that
       // missed it on pub/sub (Redis restarted, a connection dropped) still ends the run with it.
       return { status, ...(terminal ? { terminal } : {}) };
+    } catch (error) {
+      // The run or a publish failed before its end was stored: what it has is still stored, as
+      // a failed run whose record says why (the job fails; a retry restores its checkpoints).
+      if (upload && !finishing) {
+        const why = `the run stopped on worker ${this.name}: ${(error as Error)?.message ?? String(error)}`;
+        const base: RemoteEvent = terminal ?? { runId: run.runId, attempt, worker: this.name, event: { type: 'run:failed', runId: run.runId, seq: lastSeq + 1, t: 0, durationMs: 0, errors: [] } as unknown as RemoteEvent['event'] };
+        await upload.finish(failedTerminal(base, 'WorkerError', why)).catch(() => undefined);
+      }
+      throw error;
     } finally {
+      // Also closes events.jsonl, whatever happened to the finish (never a leaked file handle).
       upload?.stop();
       // Only this attempt's own entry: a retry of the same run on this worker may hold the key now.
       if (this.#controllers.get(run.runId) === controller) this.#controllers.delete(run.runId);
@@ -271,6 +286,7 @@ export class RunWorker {
       stop: () => {
         clearInterval(timer);
         previews.stop();
+        void record.events.close(); // never rejects; a no-op once finish closed it
       },
       finish: async (terminal: RemoteEvent): Promise<true | string> => {
         clearInterval(timer);
