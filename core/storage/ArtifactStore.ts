@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 export interface StoredFile {
   readonly path: string;
   readonly size: number;
+  /** The object's ETag as the store gives it (S3: the MD5 of a single-request upload, in quotes), when known. */
+  readonly etag?: string;
 }
 
 /**

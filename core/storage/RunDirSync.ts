@@ -1,8 +1,11 @@
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 import { join, relative, sep } from 'node:path';
 import { RECORD_FILES } from '../records/recordFiles.ts';
 import { walkFiles } from '../util/walkFiles.ts';
-import type { ArtifactStore } from './ArtifactStore.ts';
+import type { ArtifactStore, StoredFile } from './ArtifactStore.ts';
 import { withRetries, type RetryPolicy } from './withRetries.ts';
 
 /** The record files, uploaded by {@link RunDirSync.finish} only, run.json the very last. */
@@ -36,16 +39,23 @@ export class RunDirSync {
 
   /**
    * Downloads the files an earlier attempt of this run stored (not its record), where this
-   * directory lacks them or has another size. Returns how many were copied.
+   * directory lacks them or holds other content: another size, or (the same size) another MD5
+   * than the object's ETag (a fixed-name file such as a history or log rewritten at the same
+   * size). Each restored file is noted as stored, so the next {@link push} does not send it back.
+   * Returns how many were copied.
    */
   async restore(): Promise<number> {
     let copied = 0;
     for (const f of await this.#store.listFiles(this.#runId)) {
       if (RECORD_NAMES.has(f.path)) continue;
       const local = join(this.#dir, ...f.path.split('/'));
-      const have = await stat(local).then((s) => s.size, () => -1);
-      if (have === f.size) continue;
-      if (await this.#store.download(this.#runId, f.path, local)) copied++;
+      const have = await stat(local).catch(() => undefined);
+      if (!(have && (await sameContent(local, have.size, f)))) {
+        if (!(await this.#store.download(this.#runId, f.path, local))) continue;
+        copied++;
+      }
+      const now = await stat(local).catch(() => undefined);
+      if (now) this.#stored.set(f.path, stateOf(now));
     }
     return copied;
   }
@@ -82,7 +92,7 @@ export class RunDirSync {
       if (RECORD_NAMES.has(path)) continue;
       const s = await stat(local).catch(() => undefined);
       if (!s) continue; // replaced or removed since the walk
-      const state = `${s.size}:${s.mtimeMs}`;
+      const state = stateOf(s);
       if (this.#stored.get(path) !== state) changed.push({ path, local, mtime: s.mtimeMs, state });
     }
     changed.sort((a, b) => a.mtime - b.mtime);
@@ -100,4 +110,26 @@ export class RunDirSync {
     }
     return pushed;
   }
+}
+
+/** What a local file was when stored: a later push sends it again once this differs. */
+function stateOf(s: { size: number; mtimeMs: number }): string {
+  return `${s.size}:${s.mtimeMs}`;
+}
+
+/** A single-request upload's ETag: the MD5 of the content (a multipart one ends in `-<parts>`). */
+const MD5_ETAG = /^"?([0-9a-f]{32})"?$/i;
+
+/**
+ * Whether the local file (of `size` bytes) holds what `stored` holds: the same size and, where
+ * the ETag is an MD5, the same MD5. A multipart object's ETag is not the content's MD5: it is
+ * compared by size alone (only files of 64 MiB and more, checkpoints named by their step).
+ */
+async function sameContent(local: string, size: number, stored: StoredFile): Promise<boolean> {
+  if (size !== stored.size) return false;
+  const md5 = stored.etag === undefined ? undefined : MD5_ETAG.exec(stored.etag)?.[1];
+  if (md5 === undefined) return stored.etag === undefined || stored.etag.includes('-');
+  const hash = createHash('md5');
+  await pipeline(createReadStream(local), hash);
+  return hash.digest('hex') === md5.toLowerCase();
 }

@@ -119,7 +119,7 @@ export class S3ArtifactStore implements ArtifactStore {
       for (const o of page.Contents ?? []) {
         // A key that is no safe path (written by someone else) is skipped, never followed.
         const path = o.Key === undefined ? undefined : pathOfKey(this.#location, runId, o.Key);
-        if (path !== undefined) files.push({ path, size: o.Size ?? 0 });
+        if (path !== undefined) files.push({ path, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}) });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
