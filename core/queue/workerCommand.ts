@@ -33,6 +33,9 @@ export interface WorkerOptions {
   stop?: Promise<unknown>;
 }
 
+/** The longest --artifacts-sync-s: Node's timers take at most 2^31-1 ms (a longer one fires after 1 ms). */
+export const MAX_SYNC_S = Math.floor((2 ** 31 - 1) / 1000);
+
 /**
  * `tessera worker`: runs jobs from the Redis queue until SIGINT/SIGTERM (the first waits for the
  * runs in progress; a second leaves at once, and their jobs are retried elsewhere). Returns 2 for
@@ -52,8 +55,8 @@ export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<num
     io.stderr.write('error: --lock-ms must be an integer of at least 100\n');
     return 2;
   }
-  if (opts.artifactsSyncS !== undefined && !(Number.isFinite(opts.artifactsSyncS) && opts.artifactsSyncS >= 0)) {
-    io.stderr.write('error: --artifacts-sync-s must be a non-negative number of seconds (0: only when a run ends)\n');
+  if (opts.artifactsSyncS !== undefined && !(Number.isFinite(opts.artifactsSyncS) && opts.artifactsSyncS >= 0 && opts.artifactsSyncS <= MAX_SYNC_S)) {
+    io.stderr.write(`error: --artifacts-sync-s must be a number of seconds from 0 (only when a run ends) to ${MAX_SYNC_S}\n`);
     return 2;
   }
   const artifacts = await artifactsOption(opts);

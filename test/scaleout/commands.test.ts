@@ -44,6 +44,11 @@ test('bad or unreachable --queue URLs are refused with exit 2', async () => {
   assert.is(await workerCommand({ ...worker, queue: closed }, io), 2);
   assert.match(out, /cannot reach Redis/);
   assert.is(await workerCommand({ ...worker, queue: redis.url, concurrency: 0 }, io), 2);
+  // Past Node's longest timer (2^31-1 ms) setInterval would fire every 1 ms: refused.
+  out = '';
+  assert.is(await workerCommand({ ...worker, queue: redis.url, artifactsSyncS: 2_147_484 }, io), 2);
+  assert.match(out, /--artifacts-sync-s must be a number of seconds from 0 \(only when a run ends\) to 2147483/);
+  assert.is(await workerCommand({ ...worker, queue: redis.url, artifactsSyncS: -1 }, io), 2);
 });
 
 test('serve --queue runs graphs on a worker, and cancels queued and running remote runs', async () => {
