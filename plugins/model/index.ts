@@ -22,6 +22,7 @@ export { isPairObjectiveModel } from './pairObjective.ts';
 export type { PairErrors, PairObjective, PairObjectiveModel } from './pairObjective.ts';
 export { sampleImported, generationNoise } from './sampleImported.ts';
 export { evaluations, planBatches } from './batchPlan.ts';
+export { itemFileNames } from './itemFileNames.ts';
 export type { GenerationItem, ImportedSampleOptions, ImportedSampleResult } from './sampleImported.ts';
 export { ImportOnnx, LoRA, Sample };
 

@@ -19,6 +19,7 @@ import { sampleImported } from '../../plugins/model/sampleImported.ts';
 import { DEFAULT_CONFIG, generateInMemory } from '../../plugins/semalign/index.ts';
 import { tempDir, testWorkspace } from '../semalign/helpers.ts';
 import { UNET, load } from './tapStep.ts';
+import { renamePlugin } from './renameSamples.ts';
 
 const png = (path: string) => decodePng(readFileSync(path), path, 3);
 const imagePsnr = (dir: string) => (JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { perK: { means: Record<string, number> }[] }).perK[0]!.means.imagePsnr!;
@@ -78,6 +79,21 @@ test('determinism: the same graph and seed write byte-identical PNGs; another se
   assert.equal(a.map(([f]) => f), ['sheet.png', 'test-0000000.png', 'test-0000001.png', 'test-0000002.png']);
   a.forEach(([f, bytes], i) => assert.ok(bytes.equals(b[i]![1]), `${f}: same bytes on a rerun`));
   assert.not.ok(a[1]![1].equals(c[1]![1]), 'another seed, another image');
+});
+
+test('ids that sanitize alike ("a b", "a_b") and the id "sheet" each get their own PNG holding their image; none overwrites another or the sheet', async () => {
+  const renaming = await createEngine({ plugins: [...builtinPlugins, renamePlugin], logger: createLogger(() => {}, 'error'), workspace: testWorkspace });
+  const g = graph(unet, 1, { steps: 1 }) as { nodes: Record<string, { inputs?: Record<string, unknown> } & Record<string, unknown>> };
+  g.nodes.named = { type: 'renametest/Rename', params: { ids: ['a b', 'a_b', 'sheet'] }, inputs: { samples: { node: 'data', output: 'samples' } } };
+  g.nodes.sample!.inputs!.data = { node: 'named', output: 'samples' };
+  const outDir = tempDir('import-sample-names');
+  const r = await collectRun(renaming.run(g, { outDir, useCache: false }));
+  assert.is(r.status, 'done', JSON.stringify(r.errors));
+  const out = r.results.sample! as { images: { data: Uint8Array }[]; files: string[] };
+  assert.equal(out.files, ['generated/a_b.png', 'generated/a_b_1.png', 'generated/sheet_2.png', 'generated/sheet.png']);
+  assert.equal(readdirSync(join(outDir, 'generated')).sort(), ['a_b.png', 'a_b_1.png', 'sheet.png', 'sheet_2.png']);
+  out.files.slice(0, 3).forEach((f, i) => assert.equal(Buffer.from(png(join(outDir, f)).data), Buffer.from(out.images[i]!.data), `${f} holds image ${i}`));
+  assert.is(png(join(outDir, 'generated/sheet.png')).height, 6 + 3 * 134, 'the sheet (3 rows), not an image');
 });
 
 test('errors: a MOSAIC model is refused naming mosaic/Sample; samples with 2 references for a 1-reference condition name the sample', async () => {

@@ -14,6 +14,7 @@ import { decodePng } from 'tessera/image';
 import { DEFAULT_CONFIG, generateSample, type SemAlignSample } from '../../plugins/semalign/sample.ts';
 import { tempDir } from '../semalign/helpers.ts';
 import { perturbedWeights, rejects } from './helpers.ts';
+import { renamePlugin } from '../model/renameSamples.ts';
 
 const config = resolveConfig('tiny');
 const { n, l } = dims(config);
@@ -141,12 +142,26 @@ async function runGraph(nodes: Record<string, unknown>) {
   const core = (await import('../../plugins/core/index.ts')).default;
   const semalign = (await import('../../plugins/semalign/index.ts')).default;
   const plugin = definePlugin({ name: 'mosaictest', version: '0.0.0', nodes: [ModelSource, Sample] });
-  const engine = await createEngine({ plugins: [core, semalign, plugin], logger: createLogger(() => {}, 'error') });
+  const engine = await createEngine({ plugins: [core, semalign, plugin, renamePlugin], logger: createLogger(() => {}, 'error') });
   const outDir = tempDir('mosaic-sample');
   return { ...(await collectRun(engine.run({ format: 'tessera-graph', version: 1, name: 't', nodes }, { outDir, useCache: false }))), outDir };
 }
 
 const gen = { type: 'semalign/Generate', params: { train: 0, val: 3, test: 0, kMin: 1, kMax: 3, write: false } };
+
+test('mosaic/Sample: ids that sanitize alike ("a b", "a_b") and the id "sheet" each get their own file; none overwrites another or the sheet', async () => {
+  const r = await runGraph({
+    g: gen,
+    n: { type: 'renametest/Rename', params: { ids: ['a b', 'a_b', 'sheet'] }, inputs: { samples: { node: 'g', output: 'samples' } } },
+    s: { type: 'mosaic/Sample', params: { steps: 1, seed: 3, sheetScale: 1 }, inputs: { model: { node: 'm', output: 'model' }, samples: { node: 'n', output: 'samples' } } },
+    m: { type: 'mosaictest/Model' },
+  });
+  assert.is(r.status, 'done', JSON.stringify(r.errors));
+  const out = r.results.s! as { images: ImageValue[]; files: string[]; sheet: ImageValue };
+  assert.equal(out.files, ['generated/a_b.png', 'generated/a_b_1.png', 'generated/sheet_2.png', 'generated/sheet.png']);
+  for (const [i, f] of out.files.slice(0, 3).entries()) assert.equal(Buffer.from(decodePng(readFileSync(join(r.outDir, f)), f, 3).data), Buffer.from(out.images[i]!.data), `${f} holds image ${i}`);
+  assert.is(decodePng(readFileSync(join(r.outDir, 'generated/sheet.png')), 'sheet.png', 3).width, out.sheet.width);
+});
 
 test('mosaic/Sample through the engine: images, attention, <id>.png and sheet.png; non-MOSAIC model rejected', async () => {
   const r = await runGraph({

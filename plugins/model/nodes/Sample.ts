@@ -1,6 +1,7 @@
 import { defineNode, type ImageValue } from 'tessera';
 import { blit, canvas, encodePng, graphPngText } from 'tessera/image';
 import { generationItems } from '../generationItems.ts';
+import { itemFileNames } from '../itemFileNames.ts';
 import { ImportedModel } from '../ImportedModel.ts';
 import { sampleImported } from '../sampleImported.ts';
 import { sampleSheet } from '../sampleSheet.ts';
@@ -21,9 +22,6 @@ function atSizeOf(im: ImageValue, target: ImageValue | undefined): ImageValue {
   blit(out, im, 0, 0, target.width / im.width);
   return out;
 }
-
-/** A file name from an item id: characters other than letters, digits, '.', '_' and '-' become '_'. */
-const fileName = (id: string) => `${id.replace(/[^A-Za-z0-9._-]/g, '_')}.png`;
 
 /** Generates images from an imported flow model (the export's weights, or a training run's with its LoRA adapters). */
 export const Sample = defineNode({
@@ -82,9 +80,11 @@ export const Sample = defineNode({
       // Each PNG carries the graph that made it: dropped on the editor's canvas, it reopens it.
       const embedded = graphPngText(ctx.graph);
       const at = (name: string) => (p.outDir ? `${p.outDir}/${name}` : name);
+      // Distinct names even when ids sanitize alike or one is "sheet": no file overwrites another.
+      const names = itemFileNames(plan.items.map((it) => it.id), '.png', ['sheet']);
       for (let i = 0; i < images.length; i++) {
         ctx.signal.throwIfAborted();
-        const name = at(fileName(plan.items[i]!.id));
+        const name = at(names[i]!);
         await ctx.artifacts.write(name, encodePng(images[i]!, embedded));
         files.push(name);
       }

@@ -1,5 +1,6 @@
 import { defineNode } from 'tessera';
 import { encodePng, graphPngText } from 'tessera/image';
+import { itemFileNames } from 'tessera/model';
 import type { AttentionMaps, SemAlignSample } from 'tessera/semalign';
 import { groupByK } from '../model/mosaicBatch.ts';
 import { eulerSample } from '../sampling/eulerSample.ts';
@@ -73,9 +74,11 @@ export const Sample = defineNode({
       const embedded = graphPngText(ctx.graph);
       // outDir "" writes at the run directory's root.
       const at = (name: string) => (p.outDir ? `${p.outDir}/${name}` : name);
+      // Distinct, safe names even when ids sanitize alike or one is "sheet": no file overwrites another.
+      const names = itemFileNames(samples.map((s) => s.annotation.id), '.png', ['sheet']);
       for (let i = 0; i < samples.length; i++) {
         ctx.signal.throwIfAborted();
-        const name = at(`${samples[i]!.annotation.id}.png`);
+        const name = at(names[i]!);
         await ctx.artifacts.write(name, encodePng(images[i]!, embedded));
         files.push(name);
       }
