@@ -91,6 +91,7 @@ export class TesseraServer {
   readonly #port: number;
   readonly #ui: boolean;
   readonly #uploads: LocalRunUploads | undefined;
+  readonly #remote: RemoteRuns | undefined;
   #dist: string | undefined;
   #listening = false;
 
@@ -115,6 +116,7 @@ export class TesseraServer {
     this.sweeps = new ServerSweeps({ queue: this.queue, logger: this.engine.logger, where: options.backend?.remote ? 'server (redis queue)' : 'server (in-process)' });
     // One reader of the bucket for the API and the WebSocket (its listing and run.json cache shared).
     const remote = options.artifacts ? new RemoteRuns(options.artifacts) : undefined;
+    this.#remote = remote;
     this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0', ...(remote ? { remote, remoteSweeps: new RemoteSweeps(remote.store) } : {}) });
     this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}), ...(remote ? { remote } : {}) });
     this.sweeps.onMessage((m) => this.#hub.publish(m));
@@ -166,6 +168,7 @@ export class TesseraServer {
     await sweeps;
     // The uploads of runs that just ended get a moment; a run whose upload is cut stays in the runs folder.
     if (this.#uploads && !(await this.#uploads.drain(UPLOAD_GRACE_MS))) this.engine.logger.warn(`${this.#uploads.pending} run upload(s) did not finish before the server stopped; those runs are in ${this.queue.runsDir} only`);
+    await this.#remote?.close(); // its downloaded events files
     if (!this.#listening) return;
     this.#listening = false;
     await new Promise<void>((r) => {

@@ -33,6 +33,9 @@ export interface ArtifactStore {
   listSweepIds(): Promise<string[]>;
   /** One file of a sweep's table, or undefined when there is none. */
   openSweepFile(sweepId: string, path: string): Promise<{ body: Readable; size: number } | undefined>;
-  /** Copies a stored file to `localFile` atomically (temp + rename); false when there is none. */
-  download(runId: string, path: string, localFile: string): Promise<boolean>;
+  /**
+   * Copies a stored file to `localFile` atomically (temp + rename); false when there is none.
+   * One of more than `maxBytes` is refused (an error giving its size), nothing downloaded.
+   */
+  download(runId: string, path: string, localFile: string, maxBytes?: number): Promise<boolean>;
 }

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { RECORD_FILES } from '../records/recordFiles.ts';
 import { readEventLines, type RecordedEvent } from '../records/readEvents.ts';
 import { parseRunRecord } from '../records/RunRecord.ts';
@@ -8,6 +5,7 @@ import { readReplay } from '../server/ReplayBuffer.ts';
 import { runInfoOf } from '../server/runInfo.ts';
 import type { RunInfo } from '../wire/runs.ts';
 import type { ArtifactStore } from './ArtifactStore.ts';
+import { DownloadCache } from './DownloadCache.ts';
 import { readEach, readStoredJson, ReusedListing } from './storedListing.ts';
 
 /** How long a listing of the store is reused (GET /api/runs may be polled). */
@@ -16,6 +14,10 @@ const LIST_TTL_MS = 5000;
 const READS_AT_ONCE = 16;
 /** Largest run.json read from the store. */
 const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+/** Largest events.jsonl read from the store (a larger one is refused with its size). */
+export const MAX_STORED_EVENTS_BYTES = 256 * 1024 * 1024;
+/** Stored runs whose events.jsonl is kept downloaded (paging through a run's events reads it once). */
+const EVENTS_CACHED = 4;
 
 /**
  * The runs of an {@link ArtifactStore} as the API shows them: a run is listed once its run.json
@@ -27,9 +29,17 @@ export class RemoteRuns {
   readonly store: ArtifactStore;
   readonly #infos = new Map<string, RunInfo>();
   readonly #listing = new ReusedListing(LIST_TTL_MS, () => this.#list());
+  readonly #events = new DownloadCache(EVENTS_CACHED, RECORD_FILES.events);
+  readonly #maxEventsBytes: number;
 
-  constructor(store: ArtifactStore) {
+  constructor(store: ArtifactStore, options: { maxEventsBytes?: number } = {}) {
     this.store = store;
+    this.#maxEventsBytes = options.maxEventsBytes ?? MAX_STORED_EVENTS_BYTES;
+  }
+
+  /** Deletes the downloaded events files. */
+  close(): Promise<void> {
+    return this.#events.close();
   }
 
   /** Every whole run in the store, newest first. */
@@ -68,17 +78,13 @@ export class RemoteRuns {
     return this.#readEvents(runId, (file) => readReplay(file));
   }
 
-  /** Reads a stored run's events.jsonl with a local file's reader (a torn line is left out the same way). */
+  /**
+   * Reads a stored run's events.jsonl with a local file's reader (a torn line is left out the
+   * same way), from a copy downloaded once: a listed run's files no longer change.
+   */
   async #readEvents<T>(runId: string, read: (file: string) => Promise<T[]>): Promise<T[] | undefined> {
     if (!(await this.info(runId))) return undefined;
-    const dir = await mkdtemp(join(tmpdir(), 'tessera-events-'));
-    try {
-      const file = join(dir, RECORD_FILES.events);
-      if (!(await this.store.download(runId, RECORD_FILES.events, file))) return [];
-      return await read(file);
-    } finally {
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined); // a temp copy only
-    }
+    return this.#events.use(runId, (file) => this.store.download(runId, RECORD_FILES.events, file, this.#maxEventsBytes), async (file) => (file === undefined ? [] : read(file)));
   }
 
   async #list(): Promise<RunInfo[]> {

@@ -187,9 +187,13 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
-  async download(runId: string, path: string, localFile: string): Promise<boolean> {
+  async download(runId: string, path: string, localFile: string, maxBytes = Infinity): Promise<boolean> {
     const object = await this.open(runId, path);
     if (!object) return false;
+    if (object.size > maxBytes) {
+      object.body.destroy();
+      throw new Error(`${path} of run ${runId} is ${object.size} bytes: more than the ${maxBytes} bytes read from ${this.where}`);
+    }
     const tmp = join(dirname(localFile), `.${basename(localFile)}.${process.pid}.${counter++}.tmp`);
     try {
       await mkdir(dirname(localFile), { recursive: true });

@@ -4,9 +4,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openArtifactStore } from '../../core/storage/openArtifactStore.ts';
 import { RunDirSync } from '../../core/storage/RunDirSync.ts';
-import type { ArtifactStore } from '../../core/storage/ArtifactStore.ts';
 import type { S3ArtifactStore } from '../../core/storage/S3ArtifactStore.ts';
 import { tempWorkspace } from '../server/helpers.ts';
+import { recordingStore } from './recordingStore.ts';
 import { startS3, useS3Env, type S3Server } from './s3Server.ts';
 
 // RunDirSync.restore against a real S3-compatible server (s3rver, its own process): a takeover
@@ -30,31 +30,6 @@ test.after(async () => {
   restoreEnv();
 });
 
-/** The real store, with each upload and download noted. */
-function recording(): { store: ArtifactStore; puts: string[]; downloads: string[] } {
-  const puts: string[] = [];
-  const downloads: string[] = [];
-  const wrapped: ArtifactStore = {
-    where: store.where,
-    check: () => store.check(),
-    listRunIds: () => store.listRunIds(),
-    listFiles: (runId) => store.listFiles(runId),
-    open: (runId, path) => store.open(runId, path),
-    putFile: (runId, path, file) => {
-      puts.push(path);
-      return store.putFile(runId, path, file);
-    },
-    putSweepFile: (sweepId, path, file) => store.putSweepFile(sweepId, path, file),
-    listSweepIds: () => store.listSweepIds(),
-    openSweepFile: (sweepId, path) => store.openSweepFile(sweepId, path),
-    download: (runId, path, file) => {
-      downloads.push(path);
-      return store.download(runId, path, file);
-    },
-  };
-  return { store: wrapped, puts, downloads };
-}
-
 test('after a restore, the first push uploads none of the restored files; a file changed since is sent', async () => {
   const id = '20261208-131313-000-abcdef';
   const first = tempWorkspace('tessera-s3-first-');
@@ -65,7 +40,7 @@ test('after a restore, the first push uploads none of the restored files; a file
   assert.is(await new RunDirSync(store, id, first).push(), 3);
   // The takeover, on another machine (an empty folder).
   const second = tempWorkspace('tessera-s3-second-');
-  const r = recording();
+  const r = recordingStore(store);
   const sync = new RunDirSync(r.store, id, second);
   assert.is(await sync.restore(), 3);
   assert.is(readFileSync(join(second, 'checkpoints', 'step-2.bin'), 'utf8'), 'weights two');
@@ -86,7 +61,7 @@ test('restore replaces a same-size local file whose content differs (ETag), and 
   const local = tempWorkspace('tessera-s3-local-');
   writeFileSync(join(local, 'history.json'), '[1,2,0]');
   writeFileSync(join(local, 'log.txt'), 'same');
-  const r = recording();
+  const r = recordingStore(store);
   const sync = new RunDirSync(r.store, id, local);
   assert.is(await sync.restore(), 1);
   assert.equal(r.downloads, ['history.json']);
