@@ -74,6 +74,7 @@ export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<num
       onNote: (line) => io.stdout.write(`${line}\n`),
     });
   } catch (error) {
+    artifacts?.close();
     io.stderr.write(`error: ${(error as Error).message}\n`);
     return 2;
   }
@@ -83,9 +84,13 @@ export async function workerCommand(opts: WorkerOptions, io: CliIo): Promise<num
     stopSignal(() => {
       force = true;
       io.stderr.write('stopping now; the jobs in progress are retried on another worker\n');
-      void worker.close(true).finally(() => process.exit(1));
+      void worker.close(true).finally(() => {
+        artifacts?.close();
+        process.exit(1);
+      });
     }));
   if (!force) io.stdout.write(`stopping (waiting for ${worker.running} run${worker.running === 1 ? '' : 's'} in progress)…\n`);
   await worker.close(force);
+  artifacts?.close();
   return 0;
 }

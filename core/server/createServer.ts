@@ -92,6 +92,7 @@ export class TesseraServer {
   readonly #ui: boolean;
   readonly #uploads: LocalRunUploads | undefined;
   readonly #remote: RemoteRuns | undefined;
+  readonly #artifacts: ArtifactStore | undefined;
   #dist: string | undefined;
   #listening = false;
 
@@ -117,6 +118,7 @@ export class TesseraServer {
     // One reader of the bucket for the API and the WebSocket (its listing and run.json cache shared).
     const remote = options.artifacts ? new RemoteRuns(options.artifacts) : undefined;
     this.#remote = remote;
+    this.#artifacts = options.artifacts;
     this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0', ...(remote ? { remote, remoteSweeps: new RemoteSweeps(remote.store) } : {}) });
     this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}), ...(remote ? { remote } : {}) });
     this.sweeps.onMessage((m) => this.#hub.publish(m));
@@ -169,6 +171,7 @@ export class TesseraServer {
     // The uploads of runs that just ended get a moment; a run whose upload is cut stays in the runs folder.
     if (this.#uploads && !(await this.#uploads.drain(UPLOAD_GRACE_MS))) this.engine.logger.warn(`${this.#uploads.pending} run upload(s) did not finish before the server stopped; those runs are in ${this.queue.runsDir} only`);
     await this.#remote?.close(); // its downloaded events files
+    this.#artifacts?.close();
     if (!this.#listening) return;
     this.#listening = false;
     await new Promise<void>((r) => {

@@ -99,6 +99,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     try {
       backend = await RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger, ...(artifacts ? { artifacts: artifacts.where } : {}) });
     } catch (error) {
+      artifacts?.close();
       io.stderr.write(`error: ${(error as Error).message}\n`);
       return 2;
     }
@@ -109,6 +110,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     await server.listen();
   } catch (error) {
     await backend?.close();
+    artifacts?.close();
     io.stderr.write(`error: ${(error as Error).message}\n`);
     return 2;
   }

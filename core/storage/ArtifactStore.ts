@@ -38,4 +38,6 @@ export interface ArtifactStore {
    * One of more than `maxBytes` is refused (an error giving its size), nothing downloaded.
    */
   download(runId: string, path: string, localFile: string, maxBytes?: number): Promise<boolean>;
+  /** Closes its pooled connections (a store used again opens new ones): called when a server or worker stops. */
+  close(): void;
 }

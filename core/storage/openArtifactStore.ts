@@ -53,6 +53,7 @@ export async function openArtifactStore(options: ArtifactsOptions): Promise<S3Ar
   try {
     await store.check();
   } catch (error) {
+    store.close();
     return (error as Error).message;
   }
   return store;

@@ -21,6 +21,7 @@ export function recordingStore(store: ArtifactStore): { store: ArtifactStore; pu
       downloads.push(path);
       return store.download(runId, path, file, maxBytes);
     },
+    close: () => store.close(),
   };
   return { store: wrapped, puts, downloads };
 }

@@ -8,7 +8,7 @@ import { openArtifactStore } from '../../core/storage/openArtifactStore.ts';
 import { RunDirSync } from '../../core/storage/RunDirSync.ts';
 import type { S3ArtifactStore } from '../../core/storage/S3ArtifactStore.ts';
 import { retryDelayMs, UPLOAD_RETRY, withRetries } from '../../core/storage/withRetries.ts';
-import { graph, tempWorkspace } from '../server/helpers.ts';
+import { graph, tempWorkspace, waitUntil } from '../server/helpers.ts';
 import { startS3, type S3Server } from './s3Server.ts';
 
 // Uploads against a real S3-compatible server (s3rver, its own process): files above the
@@ -36,7 +36,7 @@ test.after(async () => {
  * A recording HTTP proxy in front of s3rver: every request's method and query names are noted,
  * and `failParts` makes it answer 500 to UploadPart requests of that part number.
  */
-async function recordingProxy(failPart?: number): Promise<{ url: string; seen: string[]; close(): void }> {
+async function recordingProxy(failPart?: number): Promise<{ url: string; seen: string[]; connections(): Promise<number>; close(): void }> {
   const target = new URL(s3.endpoint);
   const seen: string[] = [];
   const proxy = createHttpServer((req, res) => {
@@ -55,8 +55,10 @@ async function recordingProxy(failPart?: number): Promise<{ url: string; seen: s
     out.on('error', () => res.destroy());
     req.pipe(out);
   });
+  proxy.keepAliveTimeout = 60_000; // an idle client connection is closed by the client, not after Node's 5 s
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, seen, close: () => proxy.close() };
+  const connections = () => new Promise<number>((resolve, reject) => proxy.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+  return { url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`, seen, connections, close: () => proxy.close() };
 }
 
 test('a file above the threshold (TESSERA_S3_PART_MIB=5) goes up in parts and comes back byte for byte; a small one in one PUT', async () => {
@@ -160,6 +162,22 @@ test('a final upload that fails while the S3 service is down is tried again and 
   assert.ok(failures.length >= 1 && failures.length <= 2, failures.join('\n'));
   assert.match(failures[0]!, /does not answer \(ECONNREFUSED\)/);
   assert.equal((await store.listFiles(id)).map((f) => f.path).sort(), ['events.jsonl', 'graph.json', 'images/a.txt', 'run.json']);
+});
+
+test('close() ends the store\'s kept-alive connections; used again, it opens new ones', async () => {
+  const proxy = await recordingProxy();
+  try {
+    const opened = await openArtifactStore({ url: `s3://${s3.bucket}/${PREFIX}`, endpoint: proxy.url });
+    if (typeof opened === 'string') throw new Error(opened);
+    await opened.listRunIds();
+    assert.ok((await proxy.connections()) >= 1, 'a connection kept alive after the request');
+    opened.close();
+    await waitUntil(async () => (await proxy.connections()) === 0, 5000);
+    assert.ok(Array.isArray(await opened.listRunIds()));
+    opened.close();
+  } finally {
+    proxy.close();
+  }
 });
 
 test.run();
