@@ -8,6 +8,7 @@ import { imagesToTensor } from 'tessera/latent';
 import type { Sym, Tensor as TensorT } from 'tessera/kernels';
 import type { TapLayout, TapLoss } from './attentionTaps.ts';
 import { tapsOf } from './tapsOf.ts';
+import { annotationDifferences, annotationsDigest } from './annotationsDigest.ts';
 
 /**
  * What the training programs read of an imported-model handle. ImportedModel implements it; the
@@ -37,6 +38,8 @@ export const LORA_KEY = 'model.lora';
 export const DATA_KEY = 'model.data';
 /** The tap losses' names and settings, and where the condition comes from. */
 export const TERMS_KEY = 'model.terms';
+/** With tap losses: the annotations they read (ids, K, correspondences), see annotationsDigest. */
+export const ANNOTATIONS_KEY = 'model.annotations';
 
 const VARIANT = 'default';
 
@@ -109,6 +112,8 @@ export class FlowMatchingProgram implements TrainingProgram {
       [LORA_KEY]: JSON.stringify(model.lora),
       [DATA_KEY]: `${this.images.length}:${hash.digest('hex').slice(0, 16)}`,
       [TERMS_KEY]: JSON.stringify({ condition: model.conditionRefs ? 'references' : 'zeros', losses: losses.map((l) => ({ name: l.name, weight: l.weight, settings: l.settings })) }),
+      // The pixels above do not cover what a tap loss's targets come from: the correspondences.
+      ...(losses.length ? { [ANNOTATIONS_KEY]: annotationsDigest(this.samples!) } : {}),
     };
     if (model.weights) this.initial = { ...model.weights.params };
   }
@@ -212,7 +217,8 @@ export class FlowMatchingProgram implements TrainingProgram {
 
   checkMetadata(meta: Readonly<Record<string, string>>): string[] {
     // Checkpoints from before the terms key trained without condition or tap losses.
-    return metadataDifferences(meta, this.metadata, TERMS_KEY, JSON.stringify({ condition: 'zeros', losses: [] }), 'condition or attention losses');
+    const out = metadataDifferences(meta, this.metadata, TERMS_KEY, JSON.stringify({ condition: 'zeros', losses: [] }), 'condition or attention losses');
+    return [...out, ...annotationDifferences(meta, this.metadata, ANNOTATIONS_KEY, this.model.tapLosses.map((l) => l.name).join(' and '))];
   }
 
   withWeights(params: Record<string, Tensor>, info: { step: number; source: string }): unknown {

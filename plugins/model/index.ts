@@ -23,6 +23,7 @@ export type { PairErrors, PairObjective, PairObjectiveModel } from './pairObject
 export { sampleImported, generationNoise } from './sampleImported.ts';
 export { evaluations, planBatches } from './batchPlan.ts';
 export { itemFileNames } from './itemFileNames.ts';
+export { annotationDifferences, annotationsDigest } from './annotationsDigest.ts';
 export type { GenerationItem, ImportedSampleOptions, ImportedSampleResult } from './sampleImported.ts';
 export { ImportOnnx, LoRA, Sample };
 

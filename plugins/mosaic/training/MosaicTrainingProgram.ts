@@ -2,6 +2,7 @@ import { Rng } from 'tessera';
 import { Tensor, type ModelFn } from 'tessera/kernels';
 import type { SemAlignSample } from 'tessera/semalign';
 import type { Trainable, TrainBatch, TrainingProgram } from 'tessera/train';
+import { annotationDifferences, annotationsDigest } from 'tessera/model';
 import { createHash } from 'node:crypto';
 import { betaAt, checkBatch, mdlRowWeights, scalTargets, scheduleForRun } from '../losses/index.ts';
 import { buildBatch, checkSamples, conditionFeeds, groupByK, type LatentLookup } from '../model/mosaicBatch.ts';
@@ -13,6 +14,8 @@ import { timeFeatures } from '../model/positionFeatures.ts';
 
 /** Checkpoint metadata key holding the model config as JSON. */
 export const CONFIG_KEY = 'mosaic.config';
+/** With SCAL or MDL: the annotations they read (ids, K, correspondences), see annotationsDigest. */
+export const ANNOTATIONS_KEY = 'mosaic.annotations';
 
 /** Logit-normal time: t = sigmoid(z), z ~ N(0, 1) (SD3 / the public code's sampling of t). */
 const logitNormal = (rng: Rng) => 1 / (1 + Math.exp(-rng.normal()));
@@ -55,6 +58,8 @@ export class MosaicTrainingProgram implements TrainingProgram {
       'mosaic.data': `${samples.length}:${createHash('sha256').update(samples.map((s) => `${s.annotation.id}/${s.refs.length}`).join(',')).digest('hex').slice(0, 16)}`,
       // A latent model's data are the autoencoder's latents: other autoencoder weights, other data.
       ...(c.space === 'latent' ? { [AUTOENCODER_KEY]: autoencoderHash(model.autoencoder!) } : {}),
+      // SCAL's and MDL's targets come from the correspondences, which mosaic.data does not cover.
+      ...(scal || mdl ? { [ANNOTATIONS_KEY]: annotationsDigest(samples) } : {}),
     };
     if (model.weights) this.initial = { ...model.weights.params };
   }
@@ -128,6 +133,8 @@ export class MosaicTrainingProgram implements TrainingProgram {
     same('mosaic.tapBlocks', 'correspondence blocks');
     same('mosaic.data', 'training samples (count:hash of ids)');
     same(AUTOENCODER_KEY, 'autoencoder weights (hash)');
+    const losses = [this.model.term('scal') ? 'SCAL' : '', this.model.term('mdl') ? 'MDL' : ''].filter(Boolean).join(' and ');
+    out.push(...annotationDifferences(meta, this.metadata, ANNOTATIONS_KEY, losses));
     return out;
   }
 
