@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { annotationsDigest } from 'tessera/model';
 import { ImportedModel } from '../../plugins/model/index.ts';
-import { mdlTapLoss, scalTapLoss } from '../../plugins/mosaic/index.ts';
+import { scalTapLoss } from '../../plugins/mosaic/index.ts';
 import { resolveConfig } from '../../plugins/mosaic/model/MosaicConfig.ts';
 import { MosaicModel } from '../../plugins/mosaic/model/MosaicModel.ts';
 import { DEFAULT_CONFIG, generateSample, type SemAlignSample } from '../../plugins/semalign/sample.ts';
