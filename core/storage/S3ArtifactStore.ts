@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +40,13 @@ export const PART_BYTES = 64 * 1024 ** 2;
 /** S3's limits on parts: at least 5 MiB (but the last), at most 10 000 of them. */
 const MIN_PART_BYTES = 5 * 1024 ** 2;
 const MAX_PARTS = 10_000;
+/**
+ * Bodies up to this size are read into memory: the SDK repeats a failed request (3 attempts) only
+ * when its body is not a stream (@smithy/core's retry middleware: a stream cannot be replayed).
+ * A larger one (TESSERA_S3_PART_MIB above 64) is streamed, and a failure is left to the caller's
+ * retries, which read the file again.
+ */
+const MAX_BUFFERED_BODY = 64 * 1024 ** 2;
 let counter = 0;
 
 /**
@@ -166,7 +173,7 @@ export class S3ArtifactStore implements ArtifactStore {
     if (size > MAX_OBJECT_BYTES) throw new Error(`${name} is ${size} bytes: more than the ${MAX_OBJECT_BYTES} bytes S3 stores in one object`);
     const contentType = CONTENT_TYPES.get(extname(name).toLowerCase()) ?? 'application/octet-stream';
     if (size >= this.#multipartThreshold) return this.#putParts(key, localFile, size, contentType);
-    await this.#put({ Bucket: this.#location.bucket, Key: key, Body: createReadStream(localFile), ContentLength: size, ContentType: contentType });
+    await this.#put({ Bucket: this.#location.bucket, Key: key, Body: await bodyOf(localFile, 0, size), ContentLength: size, ContentType: contentType });
   }
 
   /**
@@ -184,7 +191,7 @@ export class S3ArtifactStore implements ArtifactStore {
       const parts: { ETag: string; PartNumber: number }[] = [];
       for (let start = 0, PartNumber = 1; start < size; start += partBytes, PartNumber++) {
         const length = Math.min(partBytes, size - start);
-        const out = await this.#client.send(new UploadPartCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber, ContentLength: length, Body: createReadStream(localFile, { start, end: start + length - 1 }) }));
+        const out = await this.#client.send(new UploadPartCommand({ Bucket, Key: key, UploadId: uploadId, PartNumber, ContentLength: length, Body: await bodyOf(localFile, start, length) }));
         if (!out.ETag) throw new Error(`the service gave no ETag for part ${PartNumber}`);
         parts.push({ ETag: out.ETag, PartNumber });
       }
@@ -230,5 +237,23 @@ export class S3ArtifactStore implements ArtifactStore {
     } catch (error) {
       throw new Error(`cannot upload to ${this.where}: ${describeS3Error(error)}`);
     }
+  }
+}
+
+/** `length` bytes of `localFile` from `start`: in memory up to {@link MAX_BUFFERED_BODY} (replayable by SDK retries), else a stream. */
+async function bodyOf(localFile: string, start: number, length: number): Promise<Buffer | Readable> {
+  if (length > MAX_BUFFERED_BODY) return createReadStream(localFile, { start, end: start + length - 1 });
+  const fh = await open(localFile, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(buffer, done, length - done, start + done);
+      if (bytesRead === 0) throw new Error(`${basename(localFile)} became shorter while it was uploaded`);
+      done += bytesRead;
+    }
+    return buffer;
+  } finally {
+    await fh.close();
   }
 }

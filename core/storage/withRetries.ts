@@ -8,9 +8,11 @@ export interface RetryPolicy {
 }
 
 /**
- * A run directory's final upload: 3 tries, after 1 s and 4 s. The S3 client already repeats each
- * request 3 times within a second or so; these pauses outlast a short outage (a restarting
- * service, a dropped network) without holding a finished run for long before it ends failed.
+ * A run directory's final upload: 3 tries, after 1 s and 4 s. The S3 client repeats a request
+ * 3 times within a second or so, but only one whose body is in memory (files and parts up to
+ * 64 MiB; a streamed body cannot be replayed); each try here reads the files again. The pauses
+ * outlast a short outage (a restarting service, a dropped network) without holding a finished
+ * run for long before it ends failed.
  */
 export const UPLOAD_RETRY: RetryPolicy = { tries: 3, firstDelayMs: 1000, factor: 4 };
 

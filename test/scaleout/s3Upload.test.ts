@@ -34,16 +34,18 @@ test.after(async () => {
 
 /**
  * A recording HTTP proxy in front of s3rver: every request's method and query names are noted,
- * and `failParts` makes it answer 500 to UploadPart requests of that part number.
+ * and `failPart` makes it answer 500 to UploadPart requests of that part number (the first
+ * `failTimes` of them; a `failPart` of 0: the first PUTs of a whole object).
  */
-async function recordingProxy(failPart?: number): Promise<{ url: string; seen: string[]; connections(): Promise<number>; close(): void }> {
+async function recordingProxy(failPart?: number, failTimes = Infinity): Promise<{ url: string; seen: string[]; connections(): Promise<number>; close(): void }> {
   const target = new URL(s3.endpoint);
   const seen: string[] = [];
   const proxy = createHttpServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     // The SDK's own x-id (the operation's name) is left out: the S3 API is the rest.
     seen.push(`${req.method} ${[...url.searchParams.keys()].filter((k) => k !== 'x-id').sort().join(',')}`);
-    if (failPart !== undefined && url.searchParams.get('partNumber') === String(failPart)) {
+    const refused = failPart === 0 ? req.method === 'PUT' && !url.searchParams.has('partNumber') : url.searchParams.get('partNumber') === String(failPart);
+    if (failPart !== undefined && refused && failTimes-- > 0) {
       req.resume();
       res.writeHead(500, { 'Content-Type': 'application/xml' }).end('<Error><Code>InternalError</Code><Message>part refused by the test</Message></Error>');
       return;
@@ -104,6 +106,28 @@ test('a part that fails aborts the multipart upload: no object, the reason in th
     assert.equal(await store.listFiles(id), []);
   } finally {
     proxy.close();
+  }
+});
+
+test('a part or a PUT answered 500 once is repeated by the S3 client (its body is in memory): the upload succeeds', async () => {
+  for (const failPart of [2, 0]) {
+    const proxy = await recordingProxy(failPart, 1);
+    try {
+      const { S3ArtifactStore } = await import('../../core/storage/S3ArtifactStore.ts');
+      const flaky = new S3ArtifactStore({ bucket: s3.bucket, prefix: PREFIX }, { endpoint: proxy.url, multipartThreshold: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024 });
+      const dir = tempWorkspace('tessera-s3-flaky-');
+      const bytes = randomBytes(failPart === 0 ? 1000 : 12 * 1024 * 1024);
+      writeFileSync(join(dir, 'f.bin'), bytes);
+      const id = '20261208-151515-000-abcdef';
+      await flaky.putFile(id, `f${failPart}.bin`, join(dir, 'f.bin'));
+      const parts = proxy.seen.filter((r) => r.startsWith('PUT'));
+      assert.equal(parts, failPart === 0 ? ['PUT ', 'PUT '] : Array(4).fill('PUT partNumber,uploadId'), proxy.seen.join('\n'));
+      assert.ok(await store.download(id, `f${failPart}.bin`, join(dir, 'back.bin')));
+      assert.ok(readFileSync(join(dir, 'back.bin')).equals(bytes), 'the same bytes');
+      flaky.close();
+    } finally {
+      proxy.close();
+    }
   }
 });
 
