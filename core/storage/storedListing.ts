@@ -18,8 +18,12 @@ export class ReusedListing<T> {
   get(): Promise<T[]> {
     if (this.#listed && Date.now() - this.#listed.at < this.#ttlMs) return this.#listed.items;
     const items = this.#load();
-    this.#listed = { at: Date.now(), items };
-    items.catch(() => (this.#listed = undefined));
+    const entry = { at: Date.now(), items };
+    this.#listed = entry;
+    // Only this listing is dropped: an older one failing late must not drop a newer one.
+    items.catch(() => {
+      if (this.#listed === entry) this.#listed = undefined;
+    });
     return items;
   }
 }
