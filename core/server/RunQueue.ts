@@ -468,11 +468,16 @@ export class RunQueue {
     this.#emitRun(e);
     // Up to `keepInMemory` finished runs stay listed from memory: each keeps a short tail only.
     e.replay.trim(FINISHED_TAIL_EVENTS);
-    this.#persist(e, e.record.finish(() => this.#record(e), () => e.previews.written));
-    const p = e.record.written.finally(() => {
-      this.#finishing.delete(p);
-      this.#onRecorded?.(e.id, e.dir);
-    });
+    const finished = e.record.finish(() => this.#record(e), () => e.previews.written);
+    this.#persist(e, finished);
+    // Uploaded only with its final record: a run whose run.json could not be written is not
+    // stored half (the failure is logged by #persist; the run is listed from memory).
+    const p = finished
+      .then(
+        () => this.#onRecorded?.(e.id, e.dir),
+        () => (this.#onRecorded ? this.#engine.logger.warn(`run ${e.id}: not uploaded, as its record could not be written`) : undefined),
+      )
+      .finally(() => this.#finishing.delete(p));
     this.#finishing.add(p);
     this.#evict();
     this.#pump();

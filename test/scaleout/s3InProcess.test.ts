@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, createLogger, type Engine } from 'tessera';
 import { builtinPlugins } from '../../plugins/index.ts';
@@ -146,6 +146,21 @@ test('GET /api/sweeps lists the sweeps in the bucket; a sweep detail reads its s
   const again = (await call(reader.url, 'GET', `/api/sweeps/${rid}`)).json.table;
   assert.equal(again.rows.map((r: any) => r.runId), detail.json.table.rows.map((r: any) => r.runId));
   assert.equal(warnings.filter((w) => w.includes('could not be stored')), []);
+});
+
+test('a run whose final record cannot be written is not uploaded (nothing half stored); the reason is logged', async () => {
+  const posted = await call(server.url, 'POST', '/api/runs', { body: { graph: sumGraph(1500), seed: 5 } });
+  assert.is(posted.status, 202, posted.text);
+  const id = posted.json.run.id as string;
+  const dir = join(serverRuns, id);
+  await waitUntil(async () => existsSync(join(dir, 'run.json')), 10_000);
+  // run.json replaced by a folder holding a file: the final write (temp + rename onto it) fails.
+  rmSync(join(dir, 'run.json'));
+  mkdirSync(join(dir, 'run.json'));
+  writeFileSync(join(dir, 'run.json', 'keep'), '');
+  assert.is((await waitForRun(server.url, id, {}, 20_000)).status, 'done');
+  await waitUntil(async () => warnings.some((w) => w.includes(`run ${id}: not uploaded, as its record could not be written`)), 10_000);
+  assert.equal(await store.listFiles(id), []);
 });
 
 test('the bucket away: a WebSocket for a run only it could have is refused 502, GET /api/sweeps lists the server\'s own, a stored sweep\'s detail 502', async () => {
