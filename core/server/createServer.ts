@@ -7,7 +7,7 @@ import { ApiError, logRequestFailure, sendError } from './http.ts';
 import { authorize, isLoopback } from './auth.ts';
 import { RunQueue } from './RunQueue.ts';
 import { ServerSweeps, SWEEPS_FOLDER } from './ServerSweeps.ts';
-import { uploadSweepTables } from '../storage/uploadSweepTables.ts';
+import { uploadSweepTables, type SweepTableUploads } from '../storage/uploadSweepTables.ts';
 import type { RunBackend } from './RunBackend.ts';
 import { ApiRoutes } from './routes.ts';
 import { serveEditor } from './static.ts';
@@ -93,6 +93,7 @@ export class TesseraServer {
   readonly #uploads: LocalRunUploads | undefined;
   readonly #remote: RemoteRuns | undefined;
   readonly #artifacts: ArtifactStore | undefined;
+  readonly #sweepTables: SweepTableUploads | undefined;
   #dist: string | undefined;
   #listening = false;
 
@@ -122,7 +123,7 @@ export class TesseraServer {
     this.#routes = new ApiRoutes({ engine: this.engine, queue: this.queue, sweeps: this.sweeps, workspace: this.workspace, graphsDir: this.graphsDir, maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024, version: options.version ?? '0.0.0', ...(remote ? { remote, remoteSweeps: new RemoteSweeps(remote.store) } : {}) });
     this.#hub = new WebSocketHub({ queue: this.queue, logger: this.engine.logger, authorize: (req, url) => authorize(req, url, this.#token, true), ...(options.webSocket ? { webSocket: options.webSocket } : {}), ...(remote ? { remote } : {}) });
     this.sweeps.onMessage((m) => this.#hub.publish(m));
-    if (options.artifacts) uploadSweepTables(this.sweeps, join(this.queue.runsDir, SWEEPS_FOLDER), options.artifacts, this.engine.logger);
+    this.#sweepTables = options.artifacts ? uploadSweepTables(this.sweeps, join(this.queue.runsDir, SWEEPS_FOLDER), options.artifacts, this.engine.logger) : undefined;
     this.#http = createHttpServer((req, res) => void this.#handle(req, res));
     this.#http.on('upgrade', (req, socket, head) => this.#hub.upgrade(req, socket, head));
     this.#http.on('connection', (s) => {
@@ -168,8 +169,12 @@ export class TesseraServer {
     const sweeps = this.sweeps.close();
     await this.queue.close();
     await sweeps;
-    // The uploads of runs that just ended get a moment; a run whose upload is cut stays in the runs folder.
-    if (this.#uploads && !(await this.#uploads.drain(UPLOAD_GRACE_MS))) this.engine.logger.warn(`${this.#uploads.pending} run upload(s) did not finish before the server stopped; those runs are in ${this.queue.runsDir} only`);
+    // The uploads of runs and sweep tables that just ended get a moment (together); one cut short
+    // stays in the runs folder.
+    const [runsStored, tablesStored] = await Promise.all([this.#uploads?.drain(UPLOAD_GRACE_MS) ?? true, this.#sweepTables?.drain(UPLOAD_GRACE_MS) ?? true]);
+    if (!runsStored) this.engine.logger.warn(`${this.#uploads!.pending} run upload(s) did not finish before the server stopped; those runs are in ${this.queue.runsDir} only`);
+    if (!tablesStored) this.engine.logger.warn(`the copy of a sweep table to ${this.#artifacts!.where} did not finish before the server stopped; it is in ${join(this.queue.runsDir, SWEEPS_FOLDER)}`);
+    this.#sweepTables?.stop();
     await this.#remote?.close(); // its downloaded events files
     this.#artifacts?.close();
     if (!this.#listening) return;

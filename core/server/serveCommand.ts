@@ -127,8 +127,8 @@ export async function serveCommand(opts: ServeOptions, io: CliIo): Promise<numbe
     ? setTimeout(() => {
         io.stderr.write('error: shutdown took too long; exiting\n');
         process.exit(1);
-        // Runs executed here and stored in a bucket get the time their uploads are waited for.
-      }, SHUTDOWN_LIMIT_MS + (artifacts && !connection ? UPLOAD_GRACE_MS : 0)).unref()
+        // With a bucket, the uploads of runs executed here and of sweep tables get the time they are waited for.
+      }, SHUTDOWN_LIMIT_MS + (artifacts ? UPLOAD_GRACE_MS : 0)).unref()
     : undefined;
   const clean = await server.queue.close(SHUTDOWN_GRACE_MS);
   await server.close();

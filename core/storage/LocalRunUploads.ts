@@ -1,6 +1,7 @@
 import type { Logger } from '../services/Logger.ts';
 import type { ArtifactStore } from './ArtifactStore.ts';
 import { RunDirSync } from './RunDirSync.ts';
+import { waitAtMost } from './waitAtMost.ts';
 import { UPLOAD_RETRY, type RetryPolicy } from './withRetries.ts';
 
 /**
@@ -42,13 +43,7 @@ export class LocalRunUploads {
   }
 
   /** Waits for the uploads under way, at most `ms`; true when they all ended. */
-  async drain(ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-    try {
-      return await Promise.race([Promise.all([...this.#pending]).then(() => true), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  drain(ms: number): Promise<boolean> {
+    return waitAtMost(Promise.all([...this.#pending]), ms);
   }
 }

@@ -3,17 +3,19 @@ import type { Logger } from '../services/Logger.ts';
 import { SWEEP_FILES } from '../sweep/runSweep.ts';
 import type { SweepSummary } from '../wire/sweeps.ts';
 import type { ArtifactStore } from './ArtifactStore.ts';
+import { waitAtMost } from './waitAtMost.ts';
 import { UPLOAD_RETRY, withRetries } from './withRetries.ts';
 
 /**
  * With `serve --artifacts`: each sweep's table (sweep.json, sweep.md, as the server wrote them
  * into `sweepsDir/<id>/`) is copied to the store's `sweeps/<id>/` once the sweep has ended, so the
  * bucket holds the sweeps next to their runs. A copy that fails is logged; the server's own
- * table is untouched. Returns the unsubscribe function.
+ * table is untouched. The server drains the copies under way when it closes (a sweep its close
+ * ended is copied too), then stops listening.
  */
-export function uploadSweepTables(sweeps: { onMessage(listener: (m: { sweep: SweepSummary }) => void): () => void }, sweepsDir: string, store: ArtifactStore, logger: Logger): () => void {
+export function uploadSweepTables(sweeps: { onMessage(listener: (m: { sweep: SweepSummary }) => void): () => void }, sweepsDir: string, store: ArtifactStore, logger: Logger): SweepTableUploads {
   let chain: Promise<void> = Promise.resolve();
-  return sweeps.onMessage(({ sweep }) => {
+  const unsubscribe = sweeps.onMessage(({ sweep }) => {
     if (sweep.state !== 'ended') return;
     const id = sweep.id;
     // One upload at a time, in the order the sweeps ended.
@@ -25,6 +27,15 @@ export function uploadSweepTables(sweeps: { onMessage(listener: (m: { sweep: Swe
       }
     });
   });
+  return { drain: (ms) => waitAtMost(chain, ms), stop: unsubscribe };
+}
+
+/** The copies of {@link uploadSweepTables}. */
+export interface SweepTableUploads {
+  /** Waits for the copies asked for so far, at most `ms`; true when they all ended. */
+  drain(ms: number): Promise<boolean>;
+  /** Stops copying the tables of sweeps that end from now on. */
+  stop(): void;
 }
 
 /**

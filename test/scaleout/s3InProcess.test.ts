@@ -8,6 +8,7 @@ import { createServer, type TesseraServer } from '../../core/server/createServer
 import { openArtifactStore } from '../../core/storage/openArtifactStore.ts';
 import type { S3ArtifactStore } from '../../core/storage/S3ArtifactStore.ts';
 import { call, graph, tempWorkspace, TestSocket, waitForRun, waitUntil } from '../server/helpers.ts';
+import { recordingStore } from './recordingStore.ts';
 import { startS3, useS3Env, type S3Server } from './s3Server.ts';
 
 // `serve --artifacts` without --queue (runs execute in the server) against a real S3-compatible
@@ -146,6 +147,23 @@ test('GET /api/sweeps lists the sweeps in the bucket; a sweep detail reads its s
   const again = (await call(reader.url, 'GET', `/api/sweeps/${rid}`)).json.table;
   assert.equal(again.rows.map((r: any) => r.runId), detail.json.table.rows.map((r: any) => r.runId));
   assert.equal(warnings.filter((w) => w.includes('could not be stored')), []);
+});
+
+test('a sweep that the server\'s close ends has its table in the bucket once close() returns', async () => {
+  // The bucket, with each sweep file's copy starting 1 s late (a slow service): close() outlasts it.
+  const slow = { ...recordingStore(store).store, putSweepFile: async (sweepId: string, path: string, file: string) => {
+    await new Promise((r) => setTimeout(r, 1000));
+    return store.putSweepFile(sweepId, path, file);
+  } };
+  const closing = await createServer({ engine, host: '127.0.0.1', port: 0, ui: false, workspace: tempWorkspace('tessera-s3-closing-'), artifacts: slow }).listen();
+  const posted = await call(closing.url, 'POST', '/api/sweeps', { body: { graph: sumGraph(5000), grid: [{ node: 'wait', param: 'ms', values: [5000, 6000] }], seeds: [0] } });
+  assert.is(posted.status, 202, posted.text);
+  const id = posted.json.sweep.id as string;
+  await waitUntil(async () => closing.queue.list().some((r) => r.status === 'running'), 10_000);
+  await closing.close();
+  assert.ok((await store.listSweepIds()).includes(id), 'its table was copied before close() returned');
+  const table = JSON.parse(await (await import('node:stream/consumers')).text((await store.openSweepFile(id, 'sweep.json'))!.body)) as { rows: unknown[] };
+  assert.is(table.rows.length, 2);
 });
 
 test('a run whose final record cannot be written is not uploaded (nothing half stored); the reason is logged', async () => {
