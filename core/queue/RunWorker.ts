@@ -53,11 +53,17 @@ export interface RunWorkerOptions {
 interface RunUpload {
   /** Records one event in the run's events.jsonl (wire form) and its previews (as the server does for its runs). */
   event(event: ExecutionEvent, wire: unknown): void;
-  /** Stores the run (record last); true, or why it could not be stored. */
-  finish(terminal: RemoteEvent): Promise<true | string>;
+  /**
+   * Stores the run (record last); true, why it could not be stored, or {@link TAKEN_OVER} when
+   * this attempt no longer holds the job (nothing more was uploaded: the new attempt owns the run).
+   */
+  finish(terminal: RemoteEvent): Promise<true | string | typeof TAKEN_OVER>;
   /** Stops the periodic uploads and closes events.jsonl. */
   stop(): void;
 }
+
+/** What {@link RunUpload.finish} answers when the job's lock is another attempt's. */
+const TAKEN_OVER = Symbol('taken over');
 
 /**
  * A worker of `tessera worker`: takes run jobs from the BullMQ queue and runs them with its
@@ -167,7 +173,20 @@ export class RunWorker {
       if (await this.#pub.exists(CANCELLED_KEY + run.runId)) controller.abort();
       const outDir = join(this.#o.runsDir, run.runId);
       await mkdir(outDir, { recursive: true });
-      upload = store ? await this.#uploadOf(store, run, outDir, new Date(job.timestamp), note) : undefined;
+      // Fencing: the final upload happens only while this attempt still holds the job's lock
+      // (BullMQ's extendLock answers 0 once the lock expired and another worker may have taken
+      // the run over). When Redis cannot say, the run is uploaded (it would be lost otherwise).
+      const lockMs = this.#o.lockMs ?? 30_000;
+      const stillOurs = async (): Promise<boolean> => {
+        if (token === undefined) return true;
+        try {
+          return (await job.extendLock(token, lockMs)) === 1;
+        } catch (error) {
+          note(`run ${run.runId}: its lock could not be checked (${(error as Error).message}); uploading it anyway`);
+          return true;
+        }
+      };
+      upload = store ? await this.#uploadOf(store, run, outDir, new Date(job.timestamp), note, attempt, stillOurs) : undefined;
       note(`run ${run.runId}: started (${run.nodeTypes.length} node types)`);
       let last: Promise<unknown> = Promise.resolve();
       let status = 'failed';
@@ -204,6 +223,7 @@ export class RunWorker {
       if (upload && terminal) {
         finishing = true;
         const stored = await upload.finish(terminal);
+        if (stored === TAKEN_OVER) throw new Error(`run ${run.runId} was taken over by another attempt before it was stored; this attempt's end is dropped`);
         if (stored !== true) {
           status = 'run:failed';
           terminal = failedTerminal(terminal, 'ArtifactUploadError', stored);
@@ -238,7 +258,7 @@ export class RunWorker {
    * uploads the directory, run.json last. `finish` answers true, or why the upload failed (the
    * run's directory, record included, stays on this machine).
    */
-  async #uploadOf(store: ArtifactStore, run: RunJob, outDir: string, createdAt: Date, note: (line: string) => void): Promise<RunUpload> {
+  async #uploadOf(store: ArtifactStore, run: RunJob, outDir: string, createdAt: Date, note: (line: string) => void, attempt: string, stillOurs: () => Promise<boolean>): Promise<RunUpload> {
     const sync = new RunDirSync(store, run.runId, outDir);
     try {
       const restored = await sync.restore();
@@ -252,7 +272,7 @@ export class RunWorker {
     // previews/<node>/<port>.png, which the editor shows for a finished run (no live messages here).
     const previews = new PreviewThrottle(run.runId, outDir, () => undefined, this.#o.engine.logger);
     const summary = (extra: { terminal?: Record<string, unknown>; error?: string } = {}) =>
-      workerRunRecord(run, { createdAt, startedAt, eventCount, ...(extra.terminal ? { terminal: extra.terminal, finishedAt: new Date() } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) });
+      workerRunRecord(run, { attempt, worker: this.name, createdAt, startedAt, eventCount, ...(extra.terminal ? { terminal: extra.terminal, finishedAt: new Date() } : {}), ...(extra.error !== undefined ? { error: extra.error } : {}) });
     void record.begin(run.graph, () => summary()).catch((error: unknown) => note(`run ${run.runId}: its record cannot be written (${(error as Error).message})`));
     const everyMs = this.#o.artifactsSyncMs ?? 30_000;
     // A tick finding the last push still going skips (slow uploads never pile up); a failure is
@@ -288,12 +308,16 @@ export class RunWorker {
         previews.stop();
         void record.events.close(); // never rejects; a no-op once finish closed it
       },
-      finish: async (terminal: RemoteEvent): Promise<true | string> => {
+      finish: async (terminal: RemoteEvent): Promise<true | string | typeof TAKEN_OVER> => {
         clearInterval(timer);
         const event = terminal.event as unknown as Record<string, unknown>;
         try {
           previews.stop();
           await record.finish(() => summary({ terminal: event }), () => previews.written);
+          if (!(await stillOurs())) {
+            note(`run ${run.runId}: taken over by another attempt (its lock is no longer this worker's): its final upload is skipped; the directory stays in ${outDir}`);
+            return TAKEN_OVER;
+          }
           // A short outage (the service restarting) is outlasted: 3 tries, after 1 s and 4 s.
           await sync.finish(UPLOAD_RETRY, (error, nextTry, delayMs) => note(`run ${run.runId}: uploading its directory failed (${(error as Error).message}); try ${nextTry} of ${UPLOAD_RETRY.tries} in ${delayMs / 1000} s`));
           note(`run ${run.runId}: stored in ${store.where}`);

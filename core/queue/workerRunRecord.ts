@@ -4,6 +4,9 @@ import type { RunJob } from './RunJob.ts';
 
 /** What a worker knows of a run so far, for its run.json. */
 export interface WorkerRunState {
+  /** The attempt (one execution of the job on one worker) and the worker that wrote the record. */
+  readonly attempt: string;
+  readonly worker: string;
   readonly createdAt: Date;
   readonly startedAt: Date;
   readonly eventCount: number;
@@ -14,13 +17,16 @@ export interface WorkerRunState {
   readonly error?: string;
 }
 
+/** A worker's run.json: the server's record, plus which attempt of the job wrote it (a takeover writes another). */
+export type WorkerRunRecord = RunRecord & { readonly attempt: string; readonly worker: string };
+
 /**
  * The run.json a worker writes into a run directory it uploads (`--artifacts`): the record the
  * server writes, from the job and the run's own events, so a run read from the store is listed
  * like any other. (`writer` says 'server': the shared schema knows the CLI and the server; the
  * worker records the run the way the server does.)
  */
-export function workerRunRecord(job: RunJob, s: WorkerRunState): RunRecord {
+export function workerRunRecord(job: RunJob, s: WorkerRunState): WorkerRunRecord {
   const t = s.terminal;
   const status = (t && TERMINAL_STATUS.get(String(t.type))) ?? 'running';
   const seed = job.seed ?? job.graph.seed;
@@ -38,5 +44,6 @@ export function workerRunRecord(job: RunJob, s: WorkerRunState): RunRecord {
     ...(errors?.length ? { errors } : {}),
     ...(t?.type === 'run:done' && t.results && typeof t.results === 'object' ? { results: t.results as Record<string, unknown> } : {}),
     ...(s.error !== undefined ? { error: s.error } : {}),
+    attempt: s.attempt, worker: s.worker,
   };
 }
