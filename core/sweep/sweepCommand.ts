@@ -70,85 +70,90 @@ export async function sweepCommand(file: string, opts: SweepOptions, io: CliIo):
   if (typeof connection === 'string') return usage(connection);
   const store = await artifactsOption(opts);
   if (typeof store === 'string') return usage(store);
-  const loaded = await loadGraphFile(file);
-  const graph = loaded.graph;
-  const issues: ValidationIssue[] = [...loaded.issues];
-  const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
-  if (!graph) return invalid(file, issues, io);
-  const { axes, seeds, cells, issues: found } = planSweep(engine, graph, (paramNames) => parseGrid(graph, opts.grid, opts.seeds, paramNames));
-  issues.push(...found);
-  if (issues.length) return invalid(file, issues, io);
-
-  const outDir = resolve(opts.out ?? join('sweeps', basename(file).replace(/\.json$/, '')));
-  const graphHash = sha256(canonicalJson(graph));
-  const previous = new Map<string, SweepRow>();
-  let followed: SweepMeta['server'];
-  /** With --artifacts: the sweep's id, naming its folder in the bucket (a resume keeps it). */
-  let sweepId: string | undefined;
-  const tablePath = join(outDir, SWEEP_FILES.json);
-  let text: string | undefined;
+  // The store's client keeps keep-alive sockets: closed on every way out, or they could hold the process.
   try {
-    text = await readFile(tablePath, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return usage(`cannot read ${tablePath}: ${(error as Error).message}`);
-  }
-  if (text !== undefined) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      raw = undefined;
-    }
-    const before = parseSweepTable(raw);
-    if (!before) return usage(`${tablePath} is not a sweep table; choose another --out`);
-    if (before.graphHash !== graphHash) return usage(`${outDir} holds a sweep of another graph (or of this file before it changed); choose another --out to start a new sweep`);
-    for (const r of before.rows) previous.set(r.key, r);
-    followed = before.server;
-    sweepId = before.id;
-  }
-  if (opts.server !== undefined && (followed || ![...previous.values()].some((r) => r.runId))) {
-    return sweepOnServer(file, { server: opts.server, token: opts.token, graph, graphHash, axes, seeds, outDir, ...(followed ? { previous: followed } : {}) }, io);
-  }
+    const loaded = await loadGraphFile(file);
+    const graph = loaded.graph;
+    const issues: ValidationIssue[] = [...loaded.issues];
+    const engine = typeof opts.engine === 'function' ? await opts.engine() : opts.engine;
+    if (!graph) return invalid(file, issues, io);
+    const { axes, seeds, cells, issues: found } = planSweep(engine, graph, (paramNames) => parseGrid(graph, opts.grid, opts.seeds, paramNames));
+    issues.push(...found);
+    if (issues.length) return invalid(file, issues, io);
 
-  let target: SweepTarget;
-  const runsDir = resolve(opts.runsDir ?? join(outDir, 'runs'));
-  if (opts.server !== undefined) {
-    const { serverTarget } = await import('./serverTarget.ts');
-    target = serverTarget(opts.server, opts.token, opts.concurrency !== undefined ? { inFlight: opts.concurrency } : {});
-  } else {
-    const { queueTarget } = await import('./queueTarget.ts');
-    const backend = connection && (await import('../queue/RedisRunBackend.ts').then((m) => m.RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger, ...(store ? { artifacts: store.where } : {}) })).catch((error: unknown) => String((error as Error).message)));
-    if (typeof backend === 'string') return usage(backend);
-    if (connection) {
-      io.stdout.write(`runs go to redis ${connection.host}:${connection.port}; start workers with ${store ? `--artifacts ${store.where}` : `--runs-dir ${runsDir}`}\n`);
-    }
-    target = queueTarget({ engine, runsDir, concurrency: opts.concurrency ?? 1, where: connection ? `redis ${connection.host}:${connection.port}` : 'in-process', ...(backend ? { backend } : {}) });
-  }
-  io.stdout.write(`sweep of ${file}: ${cells.length} run${cells.length === 1 ? '' : 's'} (${axes.map((a) => `${a.nodeId}.${a.path.join('.')} × ${a.values.length}`).concat(`${seeds.length} seed${seeds.length === 1 ? '' : 's'}`).join(', ')}) → ${outDir}\n`);
-  let table;
-  try {
-    if (store) sweepId ??= newRunId();
-    const id = sweepId;
-    table = await runSweep({ graphFile: file, graphHash, ...(graph.name ? { graphName: graph.name } : {}), axes: axes, seeds: seeds, cells, outDir, previous, ...(id ? { meta: () => ({ id }) } : {}) }, target, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`warning: ${line}\n`));
-  } catch (error) {
-    if (!(error instanceof DiskWriteError)) throw error;
-    io.stderr.write(`error: cannot write the sweep table: ${error.reason} (${error.code}) at ${error.path}\n`);
-    return EXIT.nodeFailure;
-  } finally {
-    await target.close();
-  }
-  if (store && sweepId) {
-    // The table next to the runs in the bucket, where `serve --artifacts` lists it (GET /api/sweeps).
+    const outDir = resolve(opts.out ?? join('sweeps', basename(file).replace(/\.json$/, '')));
+    const graphHash = sha256(canonicalJson(graph));
+    const previous = new Map<string, SweepRow>();
+    let followed: SweepMeta['server'];
+    /** With --artifacts: the sweep's id, naming its folder in the bucket (a resume keeps it). */
+    let sweepId: string | undefined;
+    const tablePath = join(outDir, SWEEP_FILES.json);
+    let text: string | undefined;
     try {
-      await putSweepTable(store, sweepId, outDir);
-      io.stdout.write(`table stored in ${store.where}/sweeps/${sweepId}/\n`);
+      text = await readFile(tablePath, 'utf8');
     } catch (error) {
-      io.stderr.write(`warning: the sweep table could not be stored in ${store.where} (${(error as Error).message}); it is in ${outDir}\n`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return usage(`cannot read ${tablePath}: ${(error as Error).message}`);
     }
+    if (text !== undefined) {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        raw = undefined;
+      }
+      const before = parseSweepTable(raw);
+      if (!before) return usage(`${tablePath} is not a sweep table; choose another --out`);
+      if (before.graphHash !== graphHash) return usage(`${outDir} holds a sweep of another graph (or of this file before it changed); choose another --out to start a new sweep`);
+      for (const r of before.rows) previous.set(r.key, r);
+      followed = before.server;
+      sweepId = before.id;
+    }
+    if (opts.server !== undefined && (followed || ![...previous.values()].some((r) => r.runId))) {
+      return sweepOnServer(file, { server: opts.server, token: opts.token, graph, graphHash, axes, seeds, outDir, ...(followed ? { previous: followed } : {}) }, io);
+    }
+
+    let target: SweepTarget;
+    const runsDir = resolve(opts.runsDir ?? join(outDir, 'runs'));
+    if (opts.server !== undefined) {
+      const { serverTarget } = await import('./serverTarget.ts');
+      target = serverTarget(opts.server, opts.token, opts.concurrency !== undefined ? { inFlight: opts.concurrency } : {});
+    } else {
+      const { queueTarget } = await import('./queueTarget.ts');
+      const backend = connection && (await import('../queue/RedisRunBackend.ts').then((m) => m.RedisRunBackend.connect(connection, { engineVersion: ENGINE_API_VERSION, logger: engine.logger, ...(store ? { artifacts: store.where } : {}) })).catch((error: unknown) => String((error as Error).message)));
+      if (typeof backend === 'string') return usage(backend);
+      if (connection) {
+        io.stdout.write(`runs go to redis ${connection.host}:${connection.port}; start workers with ${store ? `--artifacts ${store.where}` : `--runs-dir ${runsDir}`}\n`);
+      }
+      target = queueTarget({ engine, runsDir, concurrency: opts.concurrency ?? 1, where: connection ? `redis ${connection.host}:${connection.port}` : 'in-process', ...(backend ? { backend } : {}) });
+    }
+    io.stdout.write(`sweep of ${file}: ${cells.length} run${cells.length === 1 ? '' : 's'} (${axes.map((a) => `${a.nodeId}.${a.path.join('.')} × ${a.values.length}`).concat(`${seeds.length} seed${seeds.length === 1 ? '' : 's'}`).join(', ')}) → ${outDir}\n`);
+    let table;
+    try {
+      if (store) sweepId ??= newRunId();
+      const id = sweepId;
+      table = await runSweep({ graphFile: file, graphHash, ...(graph.name ? { graphName: graph.name } : {}), axes: axes, seeds: seeds, cells, outDir, previous, ...(id ? { meta: () => ({ id }) } : {}) }, target, (line) => io.stdout.write(`${line}\n`), (line) => io.stderr.write(`warning: ${line}\n`));
+    } catch (error) {
+      if (!(error instanceof DiskWriteError)) throw error;
+      io.stderr.write(`error: cannot write the sweep table: ${error.reason} (${error.code}) at ${error.path}\n`);
+      return EXIT.nodeFailure;
+    } finally {
+      await target.close();
+    }
+    if (store && sweepId) {
+      // The table next to the runs in the bucket, where `serve --artifacts` lists it (GET /api/sweeps).
+      try {
+        await putSweepTable(store, sweepId, outDir);
+        io.stdout.write(`table stored in ${store.where}/sweeps/${sweepId}/\n`);
+      } catch (error) {
+        io.stderr.write(`warning: the sweep table could not be stored in ${store.where} (${(error as Error).message}); it is in ${outDir}\n`);
+      }
+    }
+    const done = table.rows.filter((r) => r.status === 'done').length;
+    io.stdout.write(`${done}/${table.rows.length} runs done; table: ${join(outDir, SWEEP_FILES.markdown)} and ${SWEEP_FILES.json}\n`);
+    return done === table.rows.length ? EXIT.ok : EXIT.nodeFailure;
+  } finally {
+    store?.close();
   }
-  const done = table.rows.filter((r) => r.status === 'done').length;
-  io.stdout.write(`${done}/${table.rows.length} runs done; table: ${join(outDir, SWEEP_FILES.markdown)} and ${SWEEP_FILES.json}\n`);
-  return done === table.rows.length ? EXIT.ok : EXIT.nodeFailure;
 }
 
 /**
