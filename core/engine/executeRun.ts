@@ -171,8 +171,9 @@ class RunState {
     this.#contextHost = { emit: (e) => this.emit(e), logger: services.logger, ...(options.echoNodeLogs === false ? { echoNodeLogs: false } : {}), signal, artifacts: this.#artifacts, get: (t) => services.get(t), ...(options.graph ? { graph: options.graph } : {}) };
     const nextReader = new Map<string, number>();
     const targets = new Set(plan.targets);
-    // Port keys (`id.port`) are built only where streams are involved: a graph without any needs
-    // no string per link. Producers are found by plan position (PlannedInput.from), not by id.
+    // Keyed by node id (user text), so a Map. Port keys (`id.port`) are built only where streams
+    // are involved: a graph without any needs no string per link.
+    const runOf = new Map<string, NodeRun>();
     const anyStream = plan.streamPorts.size > 0;
     // Who reads which slot, one entry per link, gathered in link order and then grouped by slot
     // (a stable counting sort) into #readers: flat lists instead of an array per port.
@@ -202,7 +203,7 @@ class RunState {
       const run: NodeRun = { node, outPorts, outBase, outChannels, inputs, readsStream: false, streamsOut, isTarget: targets.has(id), waiting: 0, started: false };
       let p = 0;
       for (let q = 0; q < node.inputs.length; q++) {
-        const { port, links, from } = node.inputs[q]!;
+        const { port, links } = node.inputs[q]!;
         const slots: PortSlot<PortData>[] = new Array(links.length);
         for (let i = 0; i < links.length; i++) {
           const l = links[i]!;
@@ -216,7 +217,7 @@ class RunState {
             }
           }
           // Planned in topological order, so the producer's run exists already.
-          const producer = this.#runs[from[i]!]!;
+          const producer = runOf.get(l.node)!;
           const slot = producer.outBase + producer.outPorts.indexOf(l.output);
           slots[i] = this.#slots[slot]!;
           linkSlot.push(slot);
@@ -225,6 +226,7 @@ class RunState {
         }
         inputs[p++] = { port, slots };
       }
+      runOf.set(id, run);
       this.#runs.push(run);
     }
     const start = new Int32Array(this.#slots.length + 1);

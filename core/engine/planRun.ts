@@ -31,11 +31,6 @@ export interface PlannedNode {
 export interface PlannedInput {
   readonly port: string;
   readonly links: readonly Link[];
-  /**
-   * Each link's producer as a position in RunPlan.order (from the graph index), so the executor
-   * wires it without looking the node id up again.
-   */
-  readonly from: readonly number[];
 }
 
 /**
@@ -105,7 +100,7 @@ export interface RunPlan {
  */
 export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: readonly string[], checked?: CheckedGraph): RunPlan {
   const { index, defs, params } = checked ?? checkForPlan(graph, registry);
-  const { ids, indexOf, depStart, depList, consumerStart, linkStart, linkFrom } = index;
+  const { ids, indexOf, depStart, depList, consumerStart } = index;
   const n = ids.length;
   let wanted = targets?.length ? [...targets] : ids.filter((_, i) => defs[i]?.output === true);
   if (!wanted.length) wanted = ids.filter((_, i) => consumerStart[i + 1] === consumerStart[i]);
@@ -130,8 +125,6 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
   if (ready.length !== neededCount) throw new Error('graph has a cycle (validate it first)');
 
   const order: string[] = new Array(ready.length);
-  // Graph index → position in `order`; a node's producers come before it, so theirs are set.
-  const positionOf = new Int32Array(n).fill(-1);
   const nodes = new Map<string, PlannedNode>();
   const disabledAt = new Uint8Array(n);
   const streamPorts = new Set<string>();
@@ -140,7 +133,6 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     const i = ready[k]!;
     const id = ids[i]!;
     order[k] = id;
-    positionOf[i] = k;
     const g = graph.nodes[id]!;
     const def = defs[i];
     if (!def) throw new Error(`unknown node type "${g.type}" (validate the graph first)`);
@@ -148,20 +140,10 @@ export function planRun(graph: GraphDocument, registry: NodeRegistry, targets?: 
     const wired: PlannedInput[] = [];
     let mapped = false;
     const inputs = g.inputs;
-    // This node's links in the index (same walk: own keys in order, an input that is not an array counts as one).
-    let link = linkStart[i]!;
     for (const port in inputs) {
       if (!Object.hasOwn(inputs, port)) continue;
-      const value = inputs[port];
-      const ls = linksOf(value);
-      const from: number[] = new Array(ls.length);
-      for (let j = 0; j < ls.length; j++) {
-        const d = linkFrom[link + j]!;
-        if (d < 0 || positionOf[d]! < 0) throw new Error(`node ${quoteText(id)} links to unknown node ${quoteText(ls[j]!.node)} (validate the graph first)`);
-        from[j] = positionOf[d]!;
-      }
-      link += Array.isArray(value) ? value.length : 1;
-      wired.push({ port, links: ls, from });
+      const ls = linksOf(inputs[port]);
+      wired.push({ port, links: ls });
       // Only streams make a node mapped; without any, no port key needs building.
       if (streamPorts.size && !mapped && !def.inputs[port]?.stream) {
         for (const l of ls) if (streamPorts.has(`${l.node}.${l.output}`)) mapped = true;
