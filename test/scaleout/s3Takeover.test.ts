@@ -100,7 +100,9 @@ test('kill -9 mid-training with no shared folder: another machine restores the c
   if (typeof store === 'string') throw new Error(store);
   const machines = [tempWorkspace('tessera-s3-machine-a-'), tempWorkspace('tessera-s3-machine-b-')];
   for (const ws of machines) {
-    workers.push(spawnWorker(redis.url, ws, ['--runs-dir', join(ws, 'runs'), '--lock-ms', '1000', '--artifacts', url, '--s3-endpoint', s3.endpoint, '--artifacts-sync-s', '0.2'], [], s3.env));
+    // A 5 s lock: at 1 s, a loaded CI machine let the job's lock lapse while its first worker was
+    // still training, so the second started it before any checkpoint was in the bucket.
+    workers.push(spawnWorker(redis.url, ws, ['--runs-dir', join(ws, 'runs'), '--lock-ms', '5000', '--artifacts', url, '--s3-endpoint', s3.endpoint, '--artifacts-sync-s', '0.2'], [], s3.env));
   }
   await Promise.all(workers.map((w) => w.ready));
   const backend = await RedisRunBackend.connect(parseRedisUrl(redis.url), { engineVersion: ENGINE_API_VERSION, logger: engine.logger, artifacts: store.where });
