@@ -5,17 +5,16 @@ import { join } from 'node:path';
 import { createEngine, createLogger, type Engine } from 'tessera';
 import { loadSafetensors } from 'tessera/kernels';
 import { builtinPlugins } from '../../plugins/index.ts';
-import type { GraphDocument } from '../../core/graph/GraphDocument.ts';
 import { RedisRunBackend } from '../../core/queue/RedisRunBackend.ts';
 import { parseRedisUrl } from '../../core/queue/redisUrl.ts';
 import { openArtifactStore } from '../../core/storage/openArtifactStore.ts';
 import { queueTarget } from '../../core/sweep/queueTarget.ts';
-import { toWireValue } from '../../core/util/summarizeValue.ts';
 import { ENGINE_API_VERSION } from '../../core/version.ts';
 import { tempWorkspace } from '../server/helpers.ts';
 import { startRedis, type RedisServer } from './redisServer.ts';
 import { startS3, useS3Env, type S3Server } from './s3Server.ts';
 import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
+import { EVERY, referenceRun, trainGraph as takeoverGraph } from './takeoverRun.ts';
 
 // takeover.test.ts without a shared folder: two workers on "machines" of their own (own
 // workspace, own runs folder) upload a training run's changed files to the bucket while it
@@ -24,44 +23,12 @@ import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
 // from a checkpoint and ends with the weights of an uninterrupted run.
 
 const STEPS = 400;
-const EVERY = 20;
 const MIN_LEFT_MS = 2500;
 const MANIFEST = /^checkpoints\/step-\d{8}\.manifest\.json$/;
 
-function trainGraph(steps: number): GraphDocument {
-  return {
-    format: 'tessera-graph', version: 1, name: 's3-takeover-train',
-    nodes: {
-      data: { type: 'semalign/Generate', params: { seed: 1, train: 12, val: 0, test: 0, kMin: 1, kMax: 2, dip: 'none', write: false } },
-      ae: { type: 'latent/Autoencoder', params: { preset: 'tiny' } },
-      loss: { type: 'latent/SubjectLoss', params: { subjectWeight: 1, backgroundWeight: 0.2 }, inputs: { model: { node: 'ae', output: 'model' } } },
-      train: {
-        type: 'train/Train',
-        params: { steps, batchSize: 2, lr: 0.002, warmupSteps: 2, checkpointEvery: EVERY, seed: 3, weightsFile: 'weights.safetensors' },
-        inputs: { model: { node: 'loss', output: 'model' }, data: { node: 'data', output: 'samples' } },
-      },
-    },
-  } as unknown as GraphDocument;
-}
+const trainGraph = (steps: number) => takeoverGraph(steps, 's3-takeover-train');
 
-async function reference(outDir: string, steps: number): Promise<{ status: string; seconds: number }> {
-  let status = '';
-  let seconds = NaN;
-  await new Promise<void>((resolve, reject) =>
-    engine.run(trainGraph(steps), { seed: 0, outDir }).subscribe({
-      next: (e) => {
-        if (!e.type.startsWith('run:')) return;
-        status = e.type;
-        if (e.type !== 'run:done') return;
-        const summary = (toWireValue(e.results) as { train?: { summary?: { seconds?: unknown } } }).train?.summary;
-        if (typeof summary?.seconds === 'number') seconds = summary.seconds;
-      },
-      error: reject,
-      complete: resolve,
-    }),
-  );
-  return { status, seconds };
-}
+const reference = (outDir: string, steps: number) => referenceRun(engine, trainGraph(steps), outDir);
 
 let redis: RedisServer;
 let s3: S3Server;

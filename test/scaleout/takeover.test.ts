@@ -5,15 +5,14 @@ import { join } from 'node:path';
 import { createEngine, createLogger, type Engine } from 'tessera';
 import { loadSafetensors } from 'tessera/kernels';
 import { builtinPlugins } from '../../plugins/index.ts';
-import type { GraphDocument } from '../../core/graph/GraphDocument.ts';
 import { RedisRunBackend } from '../../core/queue/RedisRunBackend.ts';
 import { parseRedisUrl } from '../../core/queue/redisUrl.ts';
 import { queueTarget } from '../../core/sweep/queueTarget.ts';
-import { toWireValue } from '../../core/util/summarizeValue.ts';
 import { ENGINE_API_VERSION } from '../../core/version.ts';
 import { tempWorkspace } from '../server/helpers.ts';
 import { startRedis, type RedisServer } from './redisServer.ts';
 import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
+import { EVERY, referenceRun, trainGraph as takeoverGraph } from './takeoverRun.ts';
 
 // A training run taken over by another worker resumes from the checkpoint the dead worker left in
 // the shared run directory (train/Train's default checkpointDir is <run dir>/checkpoints, with
@@ -21,7 +20,6 @@ import { spawnWorker, stopWorker, type WorkerProcess } from './workers.ts';
 // processes, a tiny latent autoencoder (a few seconds of training).
 
 const STEPS = 400;
-const EVERY = 20;
 /**
  * Training left after the first checkpoint, at least, so the kill lands inside it on any machine.
  * The step time is measured in the reference run; a machine fast enough to train STEPS in less
@@ -29,44 +27,12 @@ const EVERY = 20;
  */
 const MIN_LEFT_MS = 1500;
 
-function trainGraph(steps: number): GraphDocument {
-  return {
-    format: 'tessera-graph', version: 1, name: 'takeover-train',
-    nodes: {
-      data: { type: 'semalign/Generate', params: { seed: 1, train: 12, val: 0, test: 0, kMin: 1, kMax: 2, dip: 'none', write: false } },
-      ae: { type: 'latent/Autoencoder', params: { preset: 'tiny' } },
-      loss: { type: 'latent/SubjectLoss', params: { subjectWeight: 1, backgroundWeight: 0.2 }, inputs: { model: { node: 'ae', output: 'model' } } },
-      train: {
-        type: 'train/Train',
-        params: { steps, batchSize: 2, lr: 0.002, warmupSteps: 2, checkpointEvery: EVERY, seed: 3, weightsFile: 'weights.safetensors' },
-        inputs: { model: { node: 'loss', output: 'model' }, data: { node: 'data', output: 'samples' } },
-      },
-    },
-  } as unknown as GraphDocument;
-}
+const trainGraph = (steps: number) => takeoverGraph(steps, 'takeover-train');
 
 const step = (n: number) => `step-${String(n).padStart(8, '0')}.safetensors`;
 const CHECKPOINT = /^step-\d{8}\.safetensors$/;
 
-/** The uninterrupted run of `steps` in this process: its end and the seconds its training loop took. */
-async function reference(outDir: string, steps: number): Promise<{ status: string; seconds: number }> {
-  let status = '';
-  let seconds = NaN;
-  await new Promise<void>((resolve, reject) =>
-    engine.run(trainGraph(steps), { seed: 0, outDir }).subscribe({
-      next: (e) => {
-        if (!e.type.startsWith('run:')) return;
-        status = e.type;
-        if (e.type !== 'run:done') return;
-        const summary = (toWireValue(e.results) as { train?: { summary?: { seconds?: unknown } } }).train?.summary;
-        if (typeof summary?.seconds === 'number') seconds = summary.seconds;
-      },
-      error: reject,
-      complete: resolve,
-    }),
-  );
-  return { status, seconds };
-}
+const reference = (outDir: string, steps: number) => referenceRun(engine, trainGraph(steps), outDir);
 
 let redis: RedisServer;
 let engine: Engine;
