@@ -2,20 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, collectRun, type ExecutionEvent } from 'tessera';
 import { createTestPack, graph, link } from './testNodes.ts';
+import { rng } from '../support/mulberry32.ts';
 
 // The executor starts a node when the ports it reads have settled (not by awaiting a promise per
 // port); these pin what its consumers rely on, on graphs big and irregular enough to interleave.
 
-/** Deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random DAG of Value/Add/Fail (and Sleep when `async`) nodes, some disabled. */
 function randomGraph(seed: number, n: number, async: boolean) {

@@ -3,21 +3,12 @@ import * as assert from 'uvu/assert';
 import { createEngine, collectRun, planRun, type RunPlan } from 'tessera';
 import { checkGraph } from '../../core/graph/validateGraph.ts';
 import { createTestPack, graph, link } from './testNodes.ts';
+import { rng } from '../support/mulberry32.ts';
 
 // Engine.run plans with what validation learned (the link index, its topological order and the
 // resolved params) instead of working it out again; these hold that to planning from scratch, and
 // the index's cycle check to the cycles validation names.
 
-/** Deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values, streamed Sources (so some Adds are mapped), Adds reading 1–2 earlier nodes, some disabled. */
 function randomGraph(seed: number, n: number) {
